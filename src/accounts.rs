@@ -1,0 +1,520 @@
+// Account operations shared by the command line, the admin pages and sign-in:
+// each change runs in one transaction together with its audit event.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+
+use crate::db::{DbConn, write_tx};
+use crate::domain::password::{self, NewPassword};
+use crate::domain::tokens;
+use crate::domain::{Email, Lang, Role, UserName, parse_timezone};
+use crate::store::{self, apikeys, audit, sessions, users, users::User};
+
+/// Failed sign-ins in a row that lock an account.
+pub const LOCK_AFTER_FAILURES: i32 = 10;
+/// How long a locked account stays locked.
+pub const LOCK_MINUTES: i64 = 15;
+
+/// Who makes a change: a signed-in user, or the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Actor {
+    pub user_id: Option<i64>,
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    pub fn cli() -> Self {
+        Actor::default()
+    }
+
+    pub fn user(id: i64, ip: Option<String>) -> Self {
+        Actor {
+            user_id: Some(id),
+            ip,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("a user with the e-mail {0} exists already")]
+    DuplicateEmail(String),
+    #[error("no such user")]
+    NotFound,
+    #[error("you cannot do that to your own account")]
+    OwnAccount,
+    #[error("the desk must keep at least one active admin")]
+    LastAdmin,
+    #[error("the current password is wrong")]
+    WrongPassword,
+    #[error("database error: {0}")]
+    Db(#[from] diesel::result::Error),
+}
+
+impl AccountError {
+    fn invalid(field: &'static str, message: String) -> Self {
+        AccountError::Invalid { field, message }
+    }
+}
+
+/// Writes one audit event.
+pub fn record(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    kind: &str,
+    subject: Option<&str>,
+    detail: serde_json::Value,
+) -> diesel::QueryResult<()> {
+    audit::insert(
+        conn,
+        &audit::NewAuditEvent {
+            at: store::to_db(now),
+            actor_user_id: actor.user_id,
+            kind,
+            subject,
+            ip: actor.ip.as_deref(),
+            detail: detail.to_string(),
+        },
+    )
+    .map(|_| ())
+}
+
+/// The input of a new user, still unchecked.
+#[derive(Debug, Clone)]
+pub struct NewUserInput<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: &'a str,
+    pub language: Option<&'a str>,
+}
+
+pub fn create_user(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    input: &NewUserInput<'_>,
+    password: &NewPassword,
+) -> Result<User, AccountError> {
+    let email = Email::parse(input.email).map_err(|m| AccountError::invalid("email", m))?;
+    let name = UserName::parse(input.name).map_err(|m| AccountError::invalid("name", m))?;
+    let role: Role = input
+        .role
+        .parse()
+        .map_err(|m| AccountError::invalid("role", m))?;
+    let language = match input.language {
+        Some(l) => Some(
+            Lang::parse(l)
+                .ok_or_else(|| {
+                    AccountError::invalid("language", format!("unknown language '{l}'"))
+                })?
+                .code(),
+        ),
+        None => None,
+    };
+    let hash = password::hash(password);
+    write_tx(conn, |conn| {
+        let at = store::to_db(now);
+        let user = users::insert(
+            conn,
+            &users::NewUser {
+                email: email.as_str(),
+                name: name.as_str(),
+                role: role.as_str(),
+                password_hash: &hash,
+                active: true,
+                language,
+                timezone: None,
+                failed_logins: 0,
+                created_at: at,
+                updated_at: at,
+            },
+        )
+        .map_err(|e| {
+            if store::is_unique_violation(&e) {
+                AccountError::DuplicateEmail(email.to_string())
+            } else {
+                AccountError::Db(e)
+            }
+        })?;
+        record(
+            conn,
+            now,
+            actor,
+            "user.created",
+            Some(&user.email),
+            json!({"role": user.role, "name": user.name}),
+        )?;
+        Ok(user)
+    })
+}
+
+fn load(conn: &mut DbConn, id: i64) -> Result<User, AccountError> {
+    users::find(conn, id)?.ok_or(AccountError::NotFound)
+}
+
+/// Changes a user's name and role. Admins cannot change their own role, and the
+/// last active admin keeps theirs.
+pub fn update_user(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    id: i64,
+    name: &str,
+    role: &str,
+) -> Result<User, AccountError> {
+    let name = UserName::parse(name).map_err(|m| AccountError::invalid("name", m))?;
+    let role: Role = role.parse().map_err(|m| AccountError::invalid("role", m))?;
+    write_tx(conn, |conn| {
+        let user = load(conn, id)?;
+        if user.role != role.as_str() {
+            if actor.user_id == Some(id) {
+                return Err(AccountError::OwnAccount);
+            }
+            if user.role == "admin" && user.active && users::count_active_admins(conn)? <= 1 {
+                return Err(AccountError::LastAdmin);
+            }
+        }
+        users::update_profile(conn, id, name.as_str(), role.as_str(), store::to_db(now))?;
+        if user.role != role.as_str() {
+            record(
+                conn,
+                now,
+                actor,
+                "user.role_changed",
+                Some(&user.email),
+                json!({"from": user.role, "to": role.as_str()}),
+            )?;
+        }
+        if user.name != name.as_str() {
+            record(
+                conn,
+                now,
+                actor,
+                "user.renamed",
+                Some(&user.email),
+                json!({"from": user.name, "to": name.as_str()}),
+            )?;
+        }
+        load(conn, id)
+    })
+}
+
+/// Deactivates (ending every session at once) or reactivates a user.
+pub fn set_active(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    id: i64,
+    active: bool,
+) -> Result<User, AccountError> {
+    write_tx(conn, |conn| {
+        let user = load(conn, id)?;
+        if actor.user_id == Some(id) {
+            return Err(AccountError::OwnAccount);
+        }
+        if !active && user.role == "admin" && user.active && users::count_active_admins(conn)? <= 1
+        {
+            return Err(AccountError::LastAdmin);
+        }
+        if user.active == active {
+            return Ok(user);
+        }
+        users::set_active(conn, id, active, store::to_db(now))?;
+        let ended = if active {
+            0
+        } else {
+            sessions::delete_for_user(conn, id)?
+        };
+        if active {
+            // A reactivated account starts with a clean sign-in record.
+            users::clear_failed_logins(conn, id)?;
+        }
+        record(
+            conn,
+            now,
+            actor,
+            if active {
+                "user.reactivated"
+            } else {
+                "user.deactivated"
+            },
+            Some(&user.email),
+            json!({"sessions_ended": ended}),
+        )?;
+        load(conn, id)
+    })
+}
+
+/// Gives a user a new generated password, ends their sessions, and returns the
+/// password to show once.
+pub fn reset_password(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    id: i64,
+) -> Result<(User, NewPassword), AccountError> {
+    let password = NewPassword::generate();
+    let hash = password::hash(&password);
+    write_tx(conn, |conn| {
+        let user = load(conn, id)?;
+        users::set_password(conn, id, &hash, store::to_db(now))?;
+        let ended = sessions::delete_for_user(conn, id)?;
+        record(
+            conn,
+            now,
+            actor,
+            "user.password_reset",
+            Some(&user.email),
+            json!({"sessions_ended": ended}),
+        )?;
+        Ok((user, password))
+    })
+}
+
+/// Changes one's own password after checking the current one. Other sessions of
+/// the user end; the current one (`keep_session`) stays.
+pub fn change_own_password(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    user: &User,
+    current: &str,
+    new: &str,
+    keep_session: i64,
+) -> Result<(), AccountError> {
+    let new = NewPassword::parse(new).map_err(|m| AccountError::invalid("new_password", m))?;
+    if !password::verify(current, &user.password_hash) {
+        return Err(AccountError::WrongPassword);
+    }
+    let hash = password::hash(&new);
+    write_tx(conn, |conn| {
+        users::set_password(conn, user.id, &hash, store::to_db(now))?;
+        use crate::db::schema::sessions as s;
+        use diesel::prelude::*;
+        let ended = diesel::delete(
+            s::table
+                .filter(s::user_id.eq(user.id))
+                .filter(s::id.ne(keep_session)),
+        )
+        .execute(conn)?;
+        record(
+            conn,
+            now,
+            actor,
+            "user.password_changed",
+            Some(&user.email),
+            json!({"other_sessions_ended": ended}),
+        )?;
+        Ok(())
+    })
+}
+
+/// Saves a user's language and time zone (None: follow the browser / UTC).
+pub fn set_preferences(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    user_id: i64,
+    language: Option<&str>,
+    timezone: Option<&str>,
+) -> Result<(), AccountError> {
+    let language = match language.filter(|l| !l.is_empty()) {
+        Some(l) => Some(
+            Lang::parse(l)
+                .ok_or_else(|| {
+                    AccountError::invalid("language", format!("unknown language '{l}'"))
+                })?
+                .code(),
+        ),
+        None => None,
+    };
+    let timezone = match timezone.filter(|t| !t.is_empty()) {
+        Some(t) => Some(
+            parse_timezone(t)
+                .map_err(|m| AccountError::invalid("timezone", m))?
+                .name(),
+        ),
+        None => None,
+    };
+    users::set_preferences(conn, user_id, language, timezone, store::to_db(now))?;
+    Ok(())
+}
+
+/// What a sign-in attempt came to.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Signed in: the session cookie's value and the user.
+    Success {
+        session_token: String,
+        user: Box<User>,
+    },
+    /// Wrong e-mail, wrong password, inactive or locked: one answer for all.
+    Refused,
+}
+
+/// Checks the credentials (always paying for one argon2 verification), counts
+/// failures, locks after [`LOCK_AFTER_FAILURES`], and opens a new session.
+pub fn login(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    email: &str,
+    password: &str,
+    ip: Option<&str>,
+) -> Result<LoginOutcome, AccountError> {
+    let actor = Actor {
+        user_id: None,
+        ip: ip.map(String::from),
+    };
+    let normalised = Email::parse(email).map(Email::into_string).ok();
+    let user = match &normalised {
+        Some(e) => users::find_by_email(conn, e)?,
+        None => None,
+    };
+    let Some(user) = user else {
+        password::verify_dummy(password);
+        let subject = normalised.unwrap_or_else(|| email.chars().take(100).collect());
+        record(
+            conn,
+            now,
+            &actor,
+            "login.failed",
+            Some(&subject),
+            json!({"reason": "unknown_user"}),
+        )?;
+        return Ok(LoginOutcome::Refused);
+    };
+    let ok = password::verify(password, &user.password_hash);
+    let locked = user
+        .locked_until
+        .is_some_and(|until| store::from_db(until) > now);
+    let actor = Actor {
+        user_id: Some(user.id),
+        ip: actor.ip,
+    };
+    if !user.active || locked {
+        record(
+            conn,
+            now,
+            &actor,
+            "login.failed",
+            Some(&user.email),
+            json!({"reason": if locked { "locked" } else { "inactive" }}),
+        )?;
+        return Ok(LoginOutcome::Refused);
+    }
+    if !ok {
+        write_tx(conn, |conn| {
+            let failures = users::add_failed_login(conn, user.id)?;
+            record(
+                conn,
+                now,
+                &actor,
+                "login.failed",
+                Some(&user.email),
+                json!({"reason": "wrong_password", "failures": failures}),
+            )?;
+            if failures >= LOCK_AFTER_FAILURES {
+                let until = now + Duration::minutes(LOCK_MINUTES);
+                users::lock(conn, user.id, store::to_db(until))?;
+                record(
+                    conn,
+                    now,
+                    &actor,
+                    "account.locked",
+                    Some(&user.email),
+                    json!({"until": until.to_rfc3339(), "failures": failures}),
+                )?;
+            }
+            Ok::<_, AccountError>(())
+        })?;
+        return Ok(LoginOutcome::Refused);
+    }
+    let session_token = tokens::random_token(32);
+    let csrf = tokens::random_token(32);
+    write_tx(conn, |conn| {
+        if user.failed_logins != 0 || user.locked_until.is_some() {
+            users::clear_failed_logins(conn, user.id)?;
+        }
+        sessions::insert(
+            conn,
+            &sessions::NewSession {
+                token_hash: &tokens::digest(&session_token),
+                user_id: user.id,
+                csrf_token: &csrf,
+                created_at: store::to_db(now),
+                last_seen_at: store::to_db(now),
+                ip,
+            },
+        )?;
+        record(
+            conn,
+            now,
+            &actor,
+            "login.succeeded",
+            Some(&user.email),
+            json!({}),
+        )?;
+        Ok::<_, AccountError>(())
+    })?;
+    Ok(LoginOutcome::Success {
+        session_token,
+        user: Box::new(user),
+    })
+}
+
+/// Ends a session (logout).
+pub fn logout(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    session_id: i64,
+    email: &str,
+) -> Result<(), AccountError> {
+    write_tx(conn, |conn| {
+        sessions::delete(conn, session_id)?;
+        record(conn, now, actor, "logout", Some(email), json!({}))?;
+        Ok(())
+    })
+}
+
+/// Creates an API key and returns it with the whole key, to show once.
+pub fn create_api_key(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    name: &str,
+) -> Result<(apikeys::ApiKey, String), AccountError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AccountError::invalid(
+            "name",
+            "the key's name must have 1 to 100 characters".into(),
+        ));
+    }
+    let new = tokens::new_api_key();
+    write_tx(conn, |conn| {
+        let key = apikeys::insert(
+            conn,
+            &apikeys::NewApiKey {
+                name,
+                prefix: &new.prefix,
+                key_hash: &new.digest,
+                created_at: store::to_db(now),
+            },
+        )?;
+        record(
+            conn,
+            now,
+            actor,
+            "apikey.created",
+            Some(name),
+            json!({"prefix": new.prefix}),
+        )?;
+        Ok((key, new.key.clone()))
+    })
+}

@@ -1,0 +1,103 @@
+// Builds the application from settings: the database pool, shared state, routes,
+// middleware and background workers. Tests start the same thing on port 0.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, middleware};
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::{self, DbPool};
+use crate::domain::tokens;
+use crate::metrics::Metrics;
+use crate::store;
+use crate::throttle::LoginThrottle;
+use crate::web;
+use actix_web::web::Data;
+
+/// What every request handler and worker shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    pub settings: Arc<Settings>,
+    pub clock: Clock,
+    pub secret_key: Arc<String>,
+    pub metrics: Arc<Metrics>,
+    pub login_throttle: Arc<LoginThrottle>,
+}
+
+impl AppState {
+    /// Opens the database (migrating it) and resolves the secret key.
+    pub fn open(settings: Settings, clock: Clock) -> anyhow_lite::Result<Self> {
+        let pool = db::connect(&settings.database, settings.pool_size)?;
+        let secret_key = match &settings.secret_key {
+            Some(k) => k.clone(),
+            None => {
+                let mut conn = pool.get()?;
+                store::settings::get_or_insert(&mut conn, "secret_key", &tokens::random_token(48))?
+            }
+        };
+        Ok(AppState {
+            pool,
+            settings: Arc::new(settings),
+            clock,
+            secret_key: Arc::new(secret_key),
+            metrics: Arc::new(Metrics::default()),
+            login_throttle: Arc::new(LoginThrottle::default()),
+        })
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+}
+
+/// A server bound to its listener, not yet running.
+pub struct Application {
+    pub server: Server,
+    pub port: u16,
+    pub state: AppState,
+}
+
+impl Application {
+    /// Binds `listener` and builds the server over `state`. Run `server` to serve;
+    /// its handle stops it gracefully (SIGTERM and SIGINT do the same).
+    pub fn build(state: AppState, listener: TcpListener) -> std::io::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let data = Data::new(state.clone());
+        let workers = state.settings.workers;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .configure(web::routes)
+                .default_service(actix_web::web::to(web::not_found))
+                .wrap(actix_web::middleware::from_fn(
+                    web::middleware::session_and_csrf,
+                ))
+                .wrap(actix_web::middleware::from_fn(web::middleware::error_pages))
+                .wrap(middleware::Compress::default())
+                .wrap(actix_web::middleware::from_fn(
+                    web::middleware::security_headers,
+                ))
+                .wrap(actix_web::middleware::from_fn(web::middleware::observe))
+        })
+        .shutdown_timeout(20)
+        .listen(listener)?;
+        if let Some(n) = workers {
+            server = server.workers(n.max(1));
+        }
+        Ok(Application {
+            server: server.run(),
+            port,
+            state,
+        })
+    }
+}
+
+/// A small boxed error for start-up paths, where the message is all that matters.
+pub mod anyhow_lite {
+    pub type Error = Box<dyn std::error::Error + Send + Sync>;
+    pub type Result<T> = std::result::Result<T, Error>;
+}

@@ -1,0 +1,212 @@
+// The command line: serve (optionally seeding a demo desk), migrate, user add and
+// apikey create. Exit status 0 done, 2 bad usage, 1 failure with a one-line reason.
+
+use std::io::{BufRead, Write};
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::accounts::{self, Actor, NewUserInput};
+use crate::app::{AppState, Application};
+use crate::clock::Clock;
+use crate::config::{LogFormat, Settings, SettingsArgs};
+use crate::db;
+use crate::domain::Role;
+use crate::domain::password::NewPassword;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "riskdesk",
+    version,
+    about = "The case desk for risk-control customer service"
+)]
+struct Cli {
+    #[command(flatten)]
+    settings: SettingsArgs,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server and its background workers (the default).
+    Serve {
+        /// Seed a demo desk first if the database holds no users.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API keys for the JSON API.
+    #[command(subcommand)]
+    Apikey(ApikeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user; prints a generated password unless --password-stdin is given.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// agent, supervisor or admin
+        #[arg(long)]
+        role: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Interface language (en or zh-CN); default: the browser's.
+        #[arg(long)]
+        language: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ApikeyCommand {
+    /// Create an API key and print it once (only its hash is stored).
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+type Failure = String;
+
+/// Parses the command line and runs the command.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match cli.settings.resolve() {
+        Ok(s) => s,
+        Err(e) => return fail(&e.to_string()),
+    };
+    init_logging(settings.log_format);
+    let result = match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Serve { demo } => serve(settings, demo),
+        Command::Migrate => migrate(&settings),
+        Command::User(UserCommand::Add {
+            email,
+            name,
+            role,
+            password_stdin,
+            language,
+        }) => user_add(&settings, &email, &name, &role, password_stdin, language),
+        Command::Apikey(ApikeyCommand::Create { name }) => apikey_create(&settings, &name),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(reason) => fail(&reason),
+    }
+}
+
+fn fail(reason: &str) -> ExitCode {
+    let line = reason.lines().next().unwrap_or("failed");
+    eprintln!("riskdesk: error: {line}");
+    ExitCode::from(1)
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+fn open(settings: &Settings) -> Result<AppState, Failure> {
+    AppState::open(settings.clone(), Clock::System).map_err(|e| e.to_string())
+}
+
+fn serve(settings: Settings, demo: bool) -> Result<(), Failure> {
+    let listener = TcpListener::bind(&settings.bind)
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let database = settings.database.redacted();
+    let state = open(&settings)?;
+    if demo {
+        crate::demo::seed_if_empty(&state).map_err(|e| format!("demo seeding failed: {e}"))?;
+    }
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(state.clone(), listener).map_err(|e| e.to_string())?;
+        crate::jobs::spawn(state);
+        println!("riskdesk listening on http://{addr} (database: {database})");
+        let _ = std::io::stdout().flush();
+        app.server.await.map_err(|e| e.to_string())?;
+        tracing::info!("riskdesk stopped");
+        Ok(())
+    })
+}
+
+fn migrate(settings: &Settings) -> Result<(), Failure> {
+    // Opening the pool applies pending migrations.
+    db::connect(&settings.database, 1).map_err(|e| e.to_string())?;
+    println!("database is up to date ({})", settings.database.redacted());
+    Ok(())
+}
+
+fn user_add(
+    settings: &Settings,
+    email: &str,
+    name: &str,
+    role: &str,
+    password_stdin: bool,
+    language: Option<String>,
+) -> Result<(), Failure> {
+    // Check what can be checked before asking for a password.
+    role.parse::<Role>()?;
+    crate::domain::Email::parse(email)?;
+    crate::domain::UserName::parse(name)?;
+    let (password, generated) = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+        let line = line.trim_end_matches(['\r', '\n']);
+        (NewPassword::parse(line)?, false)
+    } else {
+        (NewPassword::generate(), true)
+    };
+    let state = open(settings)?;
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let user = accounts::create_user(
+        &mut conn,
+        state.now(),
+        &Actor::cli(),
+        &NewUserInput {
+            email,
+            name,
+            role,
+            language: language.as_deref(),
+        },
+        &password,
+    )
+    .map_err(|e| e.to_string())?;
+    println!("created {} {} ({})", user.role, user.email, user.name);
+    if generated {
+        println!("password: {}", password.expose());
+        println!("(shown once: it is stored only as an argon2id hash)");
+    }
+    Ok(())
+}
+
+fn apikey_create(settings: &Settings, name: &str) -> Result<(), Failure> {
+    let state = open(settings)?;
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let (key, secret) = accounts::create_api_key(&mut conn, state.now(), &Actor::cli(), name)
+        .map_err(|e| e.to_string())?;
+    println!("created API key '{}' (id {})", key.name, key.id);
+    println!("{secret}");
+    println!("(shown once: only its hash is stored)");
+    Ok(())
+}

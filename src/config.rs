@@ -1,0 +1,192 @@
+// Settings from flags and environment variables (each flag has a RISKDESK_*
+// variable), resolved into the values the application runs with.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use crate::db::{DatabaseUrl, DbSetupError};
+
+/// The settings every command shares.
+#[derive(Debug, Clone, Args)]
+pub struct SettingsArgs {
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "RISKDESK_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: String,
+
+    /// Directory for the SQLite database and the mail outbox.
+    #[arg(
+        long,
+        env = "RISKDESK_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://<data-dir>/riskdesk.db]
+    #[arg(long, env = "RISKDESK_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// Base of links in e-mails [default: http://<bind>]
+    #[arg(long, env = "RISKDESK_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// smtp://host:port or smtps://user:pass@host:port; unset writes .eml files under <data-dir>/outbox/
+    #[arg(long, env = "RISKDESK_SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender address of outgoing mail.
+    #[arg(
+        long,
+        env = "RISKDESK_MAIL_FROM",
+        default_value = "riskdesk@localhost",
+        global = true
+    )]
+    pub mail_from: String,
+
+    /// Secret for signing; by default generated once and kept in the database.
+    #[arg(
+        long,
+        env = "RISKDESK_SECRET_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub secret_key: Option<String>,
+
+    /// Minutes without a request after which a session ends.
+    #[arg(
+        long,
+        env = "RISKDESK_SESSION_IDLE_MINUTES",
+        default_value_t = 30,
+        global = true
+    )]
+    pub session_idle_minutes: u32,
+
+    /// Hours after sign-in after which a session ends, however active.
+    #[arg(
+        long,
+        env = "RISKDESK_SESSION_MAX_HOURS",
+        default_value_t = 12,
+        global = true
+    )]
+    pub session_max_hours: u32,
+
+    /// Database connections in the pool.
+    #[arg(long, env = "RISKDESK_POOL_SIZE", default_value_t = 16, global = true)]
+    pub pool_size: u32,
+
+    /// HTTP worker threads [default: one per core]
+    #[arg(long, env = "RISKDESK_WORKERS", global = true)]
+    pub workers: Option<usize>,
+
+    /// Log format: text for people, json for log collectors.
+    #[arg(long, env = "RISKDESK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The resolved settings the application runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bind: String,
+    pub data_dir: PathBuf,
+    pub database: DatabaseUrl,
+    pub public_url: String,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub secret_key: Option<String>,
+    pub session_idle: chrono::Duration,
+    pub session_max: chrono::Duration,
+    pub pool_size: u32,
+    pub workers: Option<usize>,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(transparent)]
+    Database(#[from] DbSetupError),
+    #[error("--public-url must start with http:// or https://, not '{0}'")]
+    PublicUrl(String),
+    #[error("--session-idle-minutes and --session-max-hours must be at least 1")]
+    SessionLimits,
+    #[error("--secret-key must be at least 32 characters")]
+    SecretKey,
+}
+
+impl SettingsArgs {
+    pub fn resolve(&self) -> Result<Settings, SettingsError> {
+        let database_url = match &self.database_url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("riskdesk.db").display()),
+        };
+        let database = DatabaseUrl::parse(&database_url)?;
+        let public_url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .trim_end_matches('/')
+            .to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(SettingsError::PublicUrl(public_url));
+        }
+        if self.session_idle_minutes == 0 || self.session_max_hours == 0 {
+            return Err(SettingsError::SessionLimits);
+        }
+        if let Some(k) = &self.secret_key
+            && k.len() < 32
+        {
+            return Err(SettingsError::SecretKey);
+        }
+        Ok(Settings {
+            bind: self.bind.clone(),
+            data_dir: self.data_dir.clone(),
+            database,
+            public_url,
+            smtp_url: self.smtp_url.clone().filter(|s| !s.trim().is_empty()),
+            mail_from: self.mail_from.clone(),
+            secret_key: self.secret_key.clone(),
+            session_idle: chrono::Duration::minutes(self.session_idle_minutes.into()),
+            session_max: chrono::Duration::hours(self.session_max_hours.into()),
+            pool_size: self.pool_size,
+            workers: self.workers,
+            log_format: self.log_format,
+        })
+    }
+}
+
+impl Settings {
+    /// Settings for a desk in `data_dir` on `database`, the defaults otherwise
+    /// (used by tests and tools that build the application in-process).
+    pub fn for_data_dir(data_dir: PathBuf, database: DatabaseUrl) -> Self {
+        Settings {
+            bind: "127.0.0.1:0".into(),
+            data_dir,
+            database,
+            public_url: "http://127.0.0.1".into(),
+            smtp_url: None,
+            mail_from: "riskdesk@localhost".into(),
+            secret_key: None,
+            session_idle: chrono::Duration::minutes(30),
+            session_max: chrono::Duration::hours(12),
+            pool_size: 8,
+            workers: Some(2),
+            log_format: LogFormat::Text,
+        }
+    }
+
+    /// Cookies are marked Secure when the desk is served over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}

@@ -1,0 +1,141 @@
+// One error type for the HTTP layer. A handler returns it; the error-page
+// middleware renders it as an HTML page in the layout, or as problem+json under /api.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::accounts::AccountError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("sign-in required")]
+    Unauthorized,
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("too many requests; retry after {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("database error: {0}")]
+    Db(#[from] diesel::result::Error),
+    #[error("database pool error: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("template error: {0}")]
+    Template(#[from] askama::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(format!("blocking task failed: {e}"))
+    }
+}
+
+impl From<AccountError> for AppError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::NotFound => AppError::NotFound,
+            AccountError::Db(e) => AppError::Db(e),
+            other => AppError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+/// Set on a response that the error-page middleware should render.
+#[derive(Debug, Clone)]
+pub struct ErrorMarker {
+    pub detail: Option<String>,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            // The cause goes to the log (with the request id), never to the client.
+            tracing::error!(error = %self, "request failed");
+        }
+        let mut res = HttpResponse::build(status);
+        if let AppError::TooManyRequests { retry_after_secs } = self {
+            res.insert_header(("Retry-After", retry_after_secs.to_string()));
+        }
+        let detail = match self {
+            AppError::BadRequest(m) => Some(m.clone()),
+            _ => None,
+        };
+        let mut res = res.finish();
+        res.extensions_mut().insert(ErrorMarker { detail });
+        res
+    }
+}
+
+/// One field's problem in a problem+json answer.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// An RFC 9457 problem document, as the JSON API answers errors.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Problem {
+            kind: "about:blank".into(),
+            title: status.canonical_reason().unwrap_or("Error").into(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    pub fn response(&self) -> HttpResponse {
+        HttpResponse::build(StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST))
+            .content_type("application/problem+json")
+            .json(self)
+    }
+}
+
+/// The plain-language detail of a status, for problem+json answers made from
+/// statuses alone (unknown route, wrong method, missing key).
+pub fn default_detail(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "The request could not be read.",
+        401 => "An API key is required: send Authorization: Bearer <key>.",
+        403 => "This key or user may not do that.",
+        404 => "There is nothing at this address.",
+        405 => "This address does not take that method.",
+        413 => "The body is larger than the limit of 1 MiB.",
+        415 => "The body must be application/json.",
+        429 => "Too many requests; slow down and retry later.",
+        _ => "The server could not answer the request.",
+    }
+}

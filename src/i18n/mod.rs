@@ -1,0 +1,210 @@
+// The translation layer: every word of the interface is a key looked up in the
+// English or Simplified Chinese catalog; both must hold every key.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::domain::Lang;
+
+const EN: &str = include_str!("en.toml");
+const ZH_CN: &str = include_str!("zh-CN.toml");
+
+type Catalog = HashMap<String, String>;
+
+fn flatten(prefix: &str, table: &toml::Table, out: &mut Catalog) {
+    for (k, v) in table {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(t) => flatten(&key, t, out),
+            toml::Value::String(s) => {
+                out.insert(key, s.clone());
+            }
+            other => panic!("catalog entry {key} is not text: {other}"),
+        }
+    }
+}
+
+fn parse(src: &str, name: &str) -> Catalog {
+    let table: toml::Table = src
+        .parse()
+        .unwrap_or_else(|e| panic!("catalog {name} does not parse: {e}"));
+    let mut out = Catalog::new();
+    flatten("", &table, &mut out);
+    out
+}
+
+fn catalog(lang: Lang) -> &'static Catalog {
+    static CATALOGS: OnceLock<[Catalog; 2]> = OnceLock::new();
+    let all = CATALOGS.get_or_init(|| [parse(EN, "en"), parse(ZH_CN, "zh-CN")]);
+    match lang {
+        Lang::En => &all[0],
+        Lang::ZhCn => &all[1],
+    }
+}
+
+/// A translator for one language.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tr {
+    pub lang: Lang,
+}
+
+impl Tr {
+    pub fn new(lang: Lang) -> Self {
+        Tr { lang }
+    }
+
+    /// The text for `key`; a missing key shows itself (and the catalog test fails).
+    pub fn t<'a>(&self, key: &'a str) -> &'a str {
+        match catalog(self.lang).get(key) {
+            Some(s) => s.as_str(),
+            None => {
+                tracing::warn!(key, lang = self.lang.code(), "missing translation");
+                key
+            }
+        }
+    }
+
+    /// The text for `key`, if the catalog has it.
+    pub fn get(&self, key: &str) -> Option<&'static str> {
+        catalog(self.lang).get(key).map(String::as_str)
+    }
+
+    /// The text for `key` with each `{name}` replaced by its value.
+    pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
+        let mut s = self.t(key).to_string();
+        for (name, value) in args {
+            s = s.replace(&format!("{{{name}}}"), value);
+        }
+        s
+    }
+}
+
+/// Marks a literal as a catalog key where the text is looked up later (flash
+/// messages, labels chosen at run time), so the catalog test sees it.
+pub const fn tkey(key: &'static str) -> &'static str {
+    key
+}
+
+/// Every key of a language's catalog (for tests and tools).
+pub fn keys(lang: Lang) -> Vec<&'static str> {
+    let mut k: Vec<&'static str> = catalog(lang).keys().map(String::as_str).collect();
+    k.sort_unstable();
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    #[test]
+    fn catalogs_hold_the_same_keys() {
+        let en: BTreeSet<_> = keys(Lang::En).into_iter().collect();
+        let zh: BTreeSet<_> = keys(Lang::ZhCn).into_iter().collect();
+        let only_en: Vec<_> = en.difference(&zh).collect();
+        let only_zh: Vec<_> = zh.difference(&en).collect();
+        assert!(only_en.is_empty(), "missing from zh-CN: {only_en:?}");
+        assert!(only_zh.is_empty(), "missing from en: {only_zh:?}");
+        for lang in Lang::ALL {
+            for k in keys(lang) {
+                assert!(
+                    !catalog(lang)[k].trim().is_empty(),
+                    "{k} is empty in {}",
+                    lang.code()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn placeholders_match_between_languages() {
+        let names = |s: &str| -> BTreeSet<String> {
+            s.split('{')
+                .skip(1)
+                .filter_map(|p| p.split_once('}').map(|(n, _)| n.to_string()))
+                .collect()
+        };
+        for k in keys(Lang::En) {
+            assert_eq!(
+                names(&catalog(Lang::En)[k]),
+                names(&catalog(Lang::ZhCn)[k]),
+                "placeholders of {k} differ"
+            );
+        }
+    }
+
+    /// Finds every literal key passed to `t(`, `tf(` or `tkey(` in the templates
+    /// and the Rust sources, and checks that both catalogs hold it.
+    #[test]
+    fn every_key_used_is_in_both_catalogs() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut used = BTreeSet::new();
+        for dir in ["templates", "src"] {
+            collect_keys(&root.join(dir), &mut used);
+        }
+        assert!(used.len() > 20, "too few keys found: {used:?}");
+        let en: BTreeSet<_> = keys(Lang::En).into_iter().map(String::from).collect();
+        let zh: BTreeSet<_> = keys(Lang::ZhCn).into_iter().map(String::from).collect();
+        let missing: Vec<_> = used
+            .iter()
+            .filter(|k| !en.contains(*k) || !zh.contains(*k))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "keys used but not in both catalogs: {missing:?}"
+        );
+    }
+
+    fn collect_keys(dir: &Path, out: &mut BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                collect_keys(&path, out);
+                continue;
+            }
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if !matches!(ext, "rs" | "html" | "txt") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for marker in [
+                "t(\"",
+                "tf(\"",
+                "tkey(\"",
+                "\"flash.",
+                "\"error.",
+                "\"users.error.",
+                "\"profile.",
+            ] {
+                let mut rest = text.as_str();
+                while let Some(i) = rest.find(marker) {
+                    let before = rest[..i].chars().last();
+                    rest = &rest[i + marker.len()..];
+                    // Only calls: `.t("` or ` t("`, not words ending in t.
+                    if marker == "t(\"" && !matches!(before, Some('.') | Some(' ') | Some('(')) {
+                        continue;
+                    }
+                    if let Some(end) = rest.find('"') {
+                        let key = if let Some(ns) = marker.strip_prefix('"') {
+                            format!("{ns}{}", &rest[..end])
+                        } else {
+                            rest[..end].to_string()
+                        };
+                        let key = key.as_str();
+                        if key.ends_with(".html") || key.ends_with('.') {
+                            continue;
+                        }
+                        if key.contains('.') && !key.contains(' ') && !key.contains('{') {
+                            out.insert(key.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

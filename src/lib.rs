@@ -1,0 +1,18 @@
+// riskdesk: the case desk for risk-control customer service. The library is the
+// whole application; `main.rs` only hands the command line to `cli::run`.
+
+pub mod accounts;
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod i18n;
+pub mod jobs;
+pub mod metrics;
+pub mod store;
+pub mod throttle;
+pub mod web;

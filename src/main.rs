@@ -1,0 +1,5 @@
+// The riskdesk binary: parse the command line and hand over to the library.
+
+fn main() -> std::process::ExitCode {
+    riskdesk::cli::run()
+}

@@ -1,0 +1,175 @@
+// Users: accounts, roles, activation, sign-in counters and preferences.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::schema::users;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub password_hash: String,
+    pub active: bool,
+    pub language: Option<String>,
+    pub timezone: Option<String>,
+    pub failed_logins: i32,
+    pub locked_until: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: &'a str,
+    pub password_hash: &'a str,
+    pub active: bool,
+    pub language: Option<&'a str>,
+    pub timezone: Option<&'a str>,
+    pub failed_logins: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, new: &NewUser<'_>) -> QueryResult<User> {
+    diesel::insert_into(users::table)
+        .values(new)
+        .returning(users::all_columns)
+        .get_result::<User>(conn)
+}
+
+pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
+    users::table.count().get_result(conn)
+}
+
+pub fn count_active_admins(conn: &mut DbConn) -> QueryResult<i64> {
+    users::table
+        .filter(users::role.eq("admin"))
+        .filter(users::active.eq(true))
+        .count()
+        .get_result(conn)
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<User>> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Every user, admins first, then supervisors, then agents, each by name.
+pub fn list(conn: &mut DbConn) -> QueryResult<Vec<User>> {
+    let mut all: Vec<User> = users::table
+        .select(User::as_select())
+        .order((users::name.asc(), users::id.asc()))
+        .load(conn)?;
+    let rank = |r: &str| match r {
+        "admin" => 0,
+        "supervisor" => 1,
+        _ => 2,
+    };
+    all.sort_by_key(|u| rank(&u.role));
+    Ok(all)
+}
+
+pub fn update_profile(
+    conn: &mut DbConn,
+    id: i64,
+    name: &str,
+    role: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::name.eq(name),
+            users::role.eq(role),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+pub fn set_active(
+    conn: &mut DbConn,
+    id: i64,
+    active: bool,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((users::active.eq(active), users::updated_at.eq(now)))
+        .execute(conn)
+}
+
+pub fn set_password(
+    conn: &mut DbConn,
+    id: i64,
+    hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(hash),
+            users::failed_logins.eq(0),
+            users::locked_until.eq(None::<NaiveDateTime>),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+pub fn set_preferences(
+    conn: &mut DbConn,
+    id: i64,
+    language: Option<&str>,
+    timezone: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::language.eq(language),
+            users::timezone.eq(timezone),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Records a failed sign-in; returns the new count.
+pub fn add_failed_login(conn: &mut DbConn, id: i64) -> QueryResult<i32> {
+    diesel::update(users::table.find(id))
+        .set(users::failed_logins.eq(users::failed_logins + 1))
+        .returning(users::failed_logins)
+        .get_result(conn)
+}
+
+/// Locks the account until `until` and starts the count afresh.
+pub fn lock(conn: &mut DbConn, id: i64, until: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::locked_until.eq(Some(until)),
+            users::failed_logins.eq(0),
+        ))
+        .execute(conn)
+}
+
+pub fn clear_failed_logins(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::failed_logins.eq(0),
+            users::locked_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)
+}

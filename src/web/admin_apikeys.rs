@@ -1,0 +1,120 @@
+// Admin pages for API keys: list, create (the key is shown once), revoke.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::page::{FlashKind, redirect_with_flash};
+use super::{CurrentUser, Page, db};
+use crate::accounts::{self, AccountError};
+use crate::app::AppState;
+use crate::db::write_tx;
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::store::{self, apikeys, apikeys::ApiKey};
+
+#[derive(Template)]
+#[template(path = "admin/api_keys.html")]
+struct KeysPage {
+    page: Page,
+    keys: Vec<ApiKey>,
+    new_key: Option<String>,
+    error_key: Option<&'static str>,
+}
+
+async fn render(
+    state: &AppState,
+    page: Page,
+    new_key: Option<String>,
+    error_key: Option<&'static str>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let keys = db(state, |conn| Ok(apikeys::list(conn)?)).await?;
+    page.render_status(
+        status,
+        &KeysPage {
+            keys,
+            new_key,
+            error_key,
+            page: page.clone(),
+        },
+    )
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    render(&state, page, None, None, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+pub struct NewKeyForm {
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+    form: web::Form<NewKeyForm>,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    let (now, actor) = (state.now(), user.actor());
+    let name = form.into_inner().name;
+    let result = db(&state, move |conn| {
+        Ok(accounts::create_api_key(conn, now, &actor, &name))
+    })
+    .await?;
+    match result {
+        Ok((_, key)) => render(&state, page, Some(key), None, StatusCode::OK).await,
+        Err(AccountError::Invalid { .. }) => {
+            render(
+                &state,
+                page,
+                None,
+                Some("apikeys.error.name"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn revoke(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    let id = id.into_inner();
+    let (now, actor) = (state.now(), user.actor());
+    db(&state, move |conn| {
+        write_tx(conn, |conn| {
+            let key = apikeys::find(conn, id)?.ok_or(AppError::NotFound)?;
+            if apikeys::revoke(conn, id, store::to_db(now))? > 0 {
+                accounts::record(
+                    conn,
+                    now,
+                    &actor,
+                    "apikey.revoked",
+                    Some(&key.name),
+                    json!({"prefix": key.prefix}),
+                )?;
+            }
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(redirect_with_flash(
+        "/admin/api-keys",
+        FlashKind::Success,
+        "flash.apikey_revoked",
+    ))
+}

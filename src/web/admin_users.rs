@@ -1,0 +1,341 @@
+// Admin pages for users: list, create (with a generated password shown once),
+// change name and role, deactivate and reactivate, reset the password.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::page::{FlashKind, redirect_with_flash};
+use super::{CurrentUser, Page, db};
+use crate::accounts::{self, AccountError, NewUserInput};
+use crate::app::AppState;
+use crate::domain::Role;
+use crate::domain::password::NewPassword;
+use crate::error::AppError;
+use crate::store::{self, users, users::User};
+
+/// A user row as the admin pages show it.
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub active: bool,
+    pub locked: bool,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+fn rows(all: Vec<User>, now: chrono::DateTime<chrono::Utc>) -> Vec<UserRow> {
+    all.into_iter()
+        .map(|u| UserRow {
+            locked: u.locked_until.is_some_and(|t| store::from_db(t) > now),
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            role: u.role,
+            active: u.active,
+            created_at: u.created_at,
+        })
+        .collect()
+}
+
+#[derive(Default, Deserialize)]
+pub struct NewUserForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    language: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct UsersPage {
+    page: Page,
+    users: Vec<UserRow>,
+    form: NewUserForm,
+    roles: [Role; 3],
+    error_key: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/password_once.html")]
+struct PasswordOnce {
+    page: Page,
+    email: String,
+    password: String,
+    created: bool,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    render_list(&state, page, NewUserForm::default(), None, StatusCode::OK).await
+}
+
+async fn render_list(
+    state: &AppState,
+    page: Page,
+    form: NewUserForm,
+    error_key: Option<&'static str>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let now = state.now();
+    let all = db(state, |conn| Ok(users::list(conn)?)).await?;
+    page.render_status(
+        status,
+        &UsersPage {
+            users: rows(all, now),
+            form,
+            roles: Role::ALL,
+            error_key,
+            page: page.clone(),
+        },
+    )
+}
+
+fn error_key(e: &AccountError) -> Option<&'static str> {
+    Some(match e {
+        AccountError::Invalid { field: "email", .. } => "users.error.email",
+        AccountError::Invalid { field: "name", .. } => "users.error.name",
+        AccountError::Invalid { field: "role", .. } => "users.error.role",
+        AccountError::Invalid { .. } => "users.error.language",
+        AccountError::DuplicateEmail(_) => "users.error.duplicate",
+        AccountError::OwnAccount => "users.error.own_account",
+        AccountError::LastAdmin => "users.error.last_admin",
+        _ => return None,
+    })
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+    form: web::Form<NewUserForm>,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    let form = form.into_inner();
+    let now = state.now();
+    let actor = user.actor();
+    let (email, name, role, language) = (
+        form.email.clone(),
+        form.name.clone(),
+        form.role.clone(),
+        form.language.clone(),
+    );
+    let password = NewPassword::generate();
+    let pw = password.clone();
+    let result = db(&state, move |conn| {
+        Ok(accounts::create_user(
+            conn,
+            now,
+            &actor,
+            &NewUserInput {
+                email: &email,
+                name: &name,
+                role: &role,
+                language: Some(language.as_str()).filter(|l| !l.is_empty()),
+            },
+            &pw,
+        ))
+    })
+    .await?;
+    match result {
+        Ok(created) => page.render(&PasswordOnce {
+            email: created.email,
+            password: password.expose().to_string(),
+            created: true,
+            page: page.clone(),
+        }),
+        Err(e) => match error_key(&e) {
+            Some(key) => {
+                render_list(
+                    &state,
+                    page,
+                    form,
+                    Some(key),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await
+            }
+            None => Err(e.into()),
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/user_edit.html")]
+struct EditPage {
+    page: Page,
+    target: UserRow,
+    roles: [Role; 3],
+    is_self: bool,
+    error_key: Option<&'static str>,
+}
+
+async fn render_edit(
+    state: &AppState,
+    page: Page,
+    user: &CurrentUser,
+    id: i64,
+    error_key: Option<&'static str>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let now = state.now();
+    let target = db(state, move |conn| Ok(users::find(conn, id)?))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let target = rows(vec![target], now).pop().ok_or(AppError::NotFound)?;
+    page.render_status(
+        status,
+        &EditPage {
+            is_self: target.id == user.user.id,
+            target,
+            roles: Role::ALL,
+            error_key,
+            page: page.clone(),
+        },
+    )
+}
+
+pub async fn edit(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    render_edit(&state, page, &user, id.into_inner(), None, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+pub struct UpdateForm {
+    name: String,
+    role: String,
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    form: web::Form<UpdateForm>,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    let id = id.into_inner();
+    let form = form.into_inner();
+    let (now, actor) = (state.now(), user.actor());
+    let result = db(&state, move |conn| {
+        Ok(accounts::update_user(
+            conn, now, &actor, id, &form.name, &form.role,
+        ))
+    })
+    .await?;
+    match result {
+        Ok(_) => Ok(redirect_with_flash(
+            &format!("/admin/users/{id}"),
+            FlashKind::Success,
+            "flash.user_saved",
+        )),
+        Err(e) => match error_key(&e) {
+            Some(key) => {
+                render_edit(
+                    &state,
+                    page,
+                    &user,
+                    id,
+                    Some(key),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await
+            }
+            None => Err(e.into()),
+        },
+    }
+}
+
+async fn set_active(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+    id: i64,
+    active: bool,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    let (now, actor) = (state.now(), user.actor());
+    let result = db(&state, move |conn| {
+        Ok(accounts::set_active(conn, now, &actor, id, active))
+    })
+    .await?;
+    match result {
+        Ok(_) => Ok(redirect_with_flash(
+            &format!("/admin/users/{id}"),
+            FlashKind::Success,
+            if active {
+                "flash.user_reactivated"
+            } else {
+                "flash.user_deactivated"
+            },
+        )),
+        Err(e) => match error_key(&e) {
+            Some(key) => {
+                render_edit(
+                    &state,
+                    page,
+                    &user,
+                    id,
+                    Some(key),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await
+            }
+            None => Err(e.into()),
+        },
+    }
+}
+
+pub async fn deactivate(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    set_active(state, page, user, id.into_inner(), false).await
+}
+
+pub async fn reactivate(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    set_active(state, page, user, id.into_inner(), true).await
+}
+
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    let id = id.into_inner();
+    let (now, actor) = (state.now(), user.actor());
+    let (target, password) = db(&state, move |conn| {
+        Ok(accounts::reset_password(conn, now, &actor, id)?)
+    })
+    .await?;
+    page.render(&PasswordOnce {
+        email: target.email,
+        password: password.expose().to_string(),
+        created: false,
+        page: page.clone(),
+    })
+}

@@ -1,0 +1,147 @@
+// Sign-in and sign-out. Sign-in always opens a fresh session (the old one, if any,
+// ends), counts failures per account and per address, and answers alike for an
+// unknown e-mail and a wrong password.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::middleware::{session_cookie, session_removal};
+use super::page::{FlashKind, RequestCtx, redirect_with_flash};
+use super::{CurrentUser, Page, db, see_other};
+use crate::accounts::{self, LoginOutcome};
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::store::sessions;
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    page: Page,
+    email: String,
+    next: String,
+    failed: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only a local path may be a target after sign-in (no open redirect).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+pub async fn login_form(
+    page: Page,
+    req: HttpRequest,
+    q: web::Query<NextQuery>,
+) -> Result<HttpResponse, AppError> {
+    if RequestCtx::of(&req).session.is_some() {
+        return Ok(see_other(&safe_next(q.next.as_deref())));
+    }
+    page.render(&LoginPage {
+        email: String::new(),
+        next: safe_next(q.next.as_deref()),
+        failed: false,
+        page: page.clone(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn login(
+    state: web::Data<AppState>,
+    page: Page,
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let ctx = RequestCtx::of(&req);
+    let addr = ctx.ip.clone().unwrap_or_default();
+    let now = state.now();
+    if let Some(wait) = state.login_throttle.retry_after(&addr, now) {
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: wait,
+        });
+    }
+    let old_session = ctx.session.as_ref().map(|s| s.session_id);
+    let (email, password, ip) = (form.email.clone(), form.password, ctx.ip.clone());
+    let outcome = db(&state, move |conn| {
+        // Renew: whatever session the browser had ends here.
+        if let Some(id) = old_session {
+            sessions::delete(conn, id)?;
+        }
+        Ok(accounts::login(
+            conn,
+            now,
+            &email,
+            &password,
+            ip.as_deref(),
+        )?)
+    })
+    .await?;
+    match outcome {
+        LoginOutcome::Success { session_token, .. } => {
+            let mut res = see_other(&safe_next(form.next.as_deref()));
+            res.add_cookie(&session_cookie(
+                session_token,
+                state.settings.secure_cookies(),
+            ))
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+            Ok(res)
+        }
+        LoginOutcome::Refused => {
+            state.login_throttle.record_failure(&addr, now);
+            page.render_status(
+                actix_web::http::StatusCode::UNAUTHORIZED,
+                &LoginPage {
+                    email: form.email,
+                    next: safe_next(form.next.as_deref()),
+                    failed: true,
+                    page: page.clone(),
+                },
+            )
+        }
+    }
+}
+
+pub async fn logout(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    let now = state.now();
+    let actor = user.actor();
+    let (sid, email) = (user.session_id, user.user.email.clone());
+    db(&state, move |conn| {
+        Ok(accounts::logout(conn, now, &actor, sid, &email)?)
+    })
+    .await?;
+    let mut res = redirect_with_flash("/login", FlashKind::Success, "flash.signed_out");
+    res.add_cookie(&session_removal())
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_local_targets() {
+        assert_eq!(safe_next(Some("/admin/users")), "/admin/users");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

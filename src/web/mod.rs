@@ -1,0 +1,88 @@
+// HTTP handlers, one file per feature, and the route table. Handlers stay thin:
+// parse the input, call `accounts`/`store` inside `db`, render a template.
+
+pub mod admin_apikeys;
+pub mod admin_audit;
+pub mod admin_users;
+pub mod assets;
+pub mod auth;
+pub mod home;
+pub mod middleware;
+pub mod ops;
+pub mod page;
+pub mod profile;
+
+use actix_web::{HttpRequest, web};
+
+use crate::app::AppState;
+use crate::db::DbConn;
+use crate::error::AppError;
+
+pub use page::{CurrentUser, Page};
+
+/// Every route of the desk.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(ops::healthz))
+        .route("/readyz", web::get().to(ops::readyz))
+        .route("/metrics", web::get().to(ops::metrics))
+        .route("/static/{file}", web::get().to(assets::serve))
+        .route("/login", web::get().to(auth::login_form))
+        .route("/login", web::post().to(auth::login))
+        .route("/logout", web::post().to(auth::logout))
+        .route("/", web::get().to(home::home))
+        .route("/profile", web::get().to(profile::show))
+        .route("/profile", web::post().to(profile::save))
+        .route(
+            "/profile/password",
+            web::post().to(profile::change_password),
+        )
+        .route("/admin/users", web::get().to(admin_users::list))
+        .route("/admin/users", web::post().to(admin_users::create))
+        .route("/admin/users/{id}", web::get().to(admin_users::edit))
+        .route("/admin/users/{id}", web::post().to(admin_users::update))
+        .route(
+            "/admin/users/{id}/deactivate",
+            web::post().to(admin_users::deactivate),
+        )
+        .route(
+            "/admin/users/{id}/reactivate",
+            web::post().to(admin_users::reactivate),
+        )
+        .route(
+            "/admin/users/{id}/reset-password",
+            web::post().to(admin_users::reset_password),
+        )
+        .route("/admin/api-keys", web::get().to(admin_apikeys::list))
+        .route("/admin/api-keys", web::post().to(admin_apikeys::create))
+        .route(
+            "/admin/api-keys/{id}/revoke",
+            web::post().to(admin_apikeys::revoke),
+        )
+        .route("/admin/audit", web::get().to(admin_audit::list));
+}
+
+/// Runs `f` with a pooled connection on the blocking thread pool.
+pub async fn db<T, F>(state: &AppState, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = state.pool.clone();
+    web::block(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await?
+}
+
+/// The default service: nothing at this address.
+pub async fn not_found(_req: HttpRequest) -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
+
+/// A `303 See Other` to `to`, the answer to a form that worked.
+pub fn see_other(to: &str) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, to))
+        .finish()
+}
