@@ -518,3 +518,47 @@ pub fn create_api_key(
         Ok((key, new.key.clone()))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{self, DatabaseUrl};
+
+    fn pool() -> (tempfile::TempDir, db::DbPool) {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = db::connect(&DatabaseUrl::Sqlite(dir.path().join("t.db")), 1).unwrap();
+        (dir, pool)
+    }
+
+    #[test]
+    fn every_refusal_pays_for_exactly_one_verification() {
+        let (_dir, pool) = pool();
+        let mut conn = pool.get().unwrap();
+        let now = Utc::now();
+        let pw = NewPassword::parse("the right password").unwrap();
+        let input = NewUserInput {
+            email: "a@bank.example",
+            name: "A",
+            role: "agent",
+            language: None,
+        };
+        create_user(&mut conn, now, &Actor::cli(), &input, &pw).unwrap();
+        let cost = |conn: &mut DbConn, email: &str, password: &str| {
+            let before = password::verifications_on_this_thread();
+            let outcome = login(conn, now, email, password, None).unwrap();
+            (password::verifications_on_this_thread() - before, outcome)
+        };
+        let (n, o) = cost(&mut conn, "nobody@bank.example", "whatever it is");
+        assert_eq!(n, 1);
+        assert!(matches!(o, LoginOutcome::Refused));
+        let (n, o) = cost(&mut conn, "not an address", "whatever it is");
+        assert_eq!(n, 1);
+        assert!(matches!(o, LoginOutcome::Refused));
+        let (n, o) = cost(&mut conn, "a@bank.example", "the wrong password");
+        assert_eq!(n, 1);
+        assert!(matches!(o, LoginOutcome::Refused));
+        let (n, o) = cost(&mut conn, "a@bank.example", "the right password");
+        assert_eq!(n, 1);
+        assert!(matches!(o, LoginOutcome::Success { .. }));
+    }
+}

@@ -122,6 +122,8 @@ pub enum SettingsError {
     SessionLimits,
     #[error("--secret-key must be at least 32 characters")]
     SecretKey,
+    #[error("--smtp-url must start with smtp:// or smtps://, not '{0}'")]
+    SmtpUrl(String),
 }
 
 impl SettingsArgs {
@@ -142,6 +144,12 @@ impl SettingsArgs {
         }
         if self.session_idle_minutes == 0 || self.session_max_hours == 0 {
             return Err(SettingsError::SessionLimits);
+        }
+        if let Some(u) = self.smtp_url.as_deref().filter(|u| !u.trim().is_empty())
+            && !(u.starts_with("smtp://") || u.starts_with("smtps://"))
+        {
+            let scheme = u.split_once("://").map(|(s, _)| s).unwrap_or(u);
+            return Err(SettingsError::SmtpUrl(format!("{scheme}://…")));
         }
         if let Some(k) = &self.secret_key
             && k.len() < 32

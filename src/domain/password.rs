@@ -71,8 +71,19 @@ pub fn hash(password: &NewPassword) -> String {
         .to_string()
 }
 
+thread_local! {
+    static VERIFICATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many verifications this thread has run (tests use it to check that every
+/// sign-in path pays for exactly one).
+pub fn verifications_on_this_thread() -> u64 {
+    VERIFICATIONS.with(|v| v.get())
+}
+
 /// Checks a password against a stored PHC string.
 pub fn verify(password: &str, phc: &str) -> bool {
+    VERIFICATIONS.with(|v| v.set(v.get() + 1));
     match PasswordHash::new(phc) {
         Ok(parsed) => hasher()
             .verify_password(password.as_bytes(), &parsed)

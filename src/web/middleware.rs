@@ -332,6 +332,10 @@ pub async fn error_pages(
         return Ok(res);
     }
     let path = res.request().path().to_string();
+    if matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics") {
+        // Operations endpoints answer in plain text for machines.
+        return Ok(res);
+    }
     let detail = marker.and_then(|m| m.detail);
     if path.starts_with("/api/") || path == "/api" {
         let problem = Problem::new(

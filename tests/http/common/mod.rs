@@ -1,0 +1,310 @@
+// The test harness: starts the real application on port 0 over a fresh database of
+// its own (a temporary SQLite file, or a new PostgreSQL database when
+// RISKDESK_TEST_DATABASE_URL names a server), and a cookie-keeping browser.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
+use reqwest::blocking::{Client, Response};
+use riskdesk::accounts::{self, Actor, NewUserInput};
+use riskdesk::app::{AppState, Application};
+use riskdesk::clock::Clock;
+use riskdesk::config::Settings;
+use riskdesk::db::DatabaseUrl;
+use riskdesk::domain::password::NewPassword;
+use riskdesk::domain::tokens;
+
+/// A PostgreSQL database made for one test and dropped after it.
+pub struct PgTestDb {
+    admin_url: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl PgTestDb {
+    pub fn create(admin_url: &str) -> Self {
+        let name = format!(
+            "rd_test_{}",
+            tokens::random_token(9)
+                .to_lowercase()
+                .replace(['-', '_'], "x")
+        );
+        let mut conn = diesel::PgConnection::establish(admin_url)
+            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin_url}: {e}"));
+        conn.batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create test database");
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .expect("a database URL with a path");
+        PgTestDb {
+            admin_url: admin_url.to_string(),
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for PgTestDb {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin_url) {
+            let _ = conn.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// A fresh database: (URL, temp dir holding the data dir, PostgreSQL guard).
+pub fn fresh_database() -> (DatabaseUrl, tempfile::TempDir, Option<PgTestDb>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    match std::env::var("RISKDESK_TEST_DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => {
+            let db = PgTestDb::create(url.trim());
+            (DatabaseUrl::parse(&db.url).unwrap(), dir, Some(db))
+        }
+        _ => {
+            let path = dir.path().join("riskdesk.db");
+            (DatabaseUrl::Sqlite(path), dir, None)
+        }
+    }
+}
+
+pub fn on_postgres() -> bool {
+    std::env::var("RISKDESK_TEST_DATABASE_URL").is_ok_and(|u| !u.trim().is_empty())
+}
+
+/// The start of every test clock: a Tuesday morning in Shanghai.
+pub fn test_epoch() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap()
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub clock: Clock,
+    pub database_url: String,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+    pub dir: tempfile::TempDir,
+    _pg: Option<PgTestDb>,
+}
+
+impl TestApp {
+    pub fn spawn() -> TestApp {
+        Self::spawn_with(|_| {})
+    }
+
+    /// Starts the application after `tweak` has adjusted its settings.
+    pub fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let (database, dir, pg) = fresh_database();
+        let database_url = match &database {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(u) => u.clone(),
+        };
+        let mut settings = Settings::for_data_dir(dir.path().join("data"), database);
+        settings.pool_size = 4;
+        tweak(&mut settings);
+        let clock = Clock::manual(test_epoch());
+        let state = AppState::open(settings, clock.clone()).expect("open the app");
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tx, rx) = mpsc::channel();
+        let st = state.clone();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let app = Application::build(st, listener).expect("build");
+                tx.send(app.server.handle()).unwrap();
+                let _ = app.server.await;
+            })
+        });
+        let handle = rx.recv_timeout(Duration::from_secs(30)).expect("server up");
+        TestApp {
+            base: format!("http://127.0.0.1:{port}"),
+            state,
+            clock,
+            database_url,
+            handle,
+            thread: Some(thread),
+            dir,
+            _pg: pg,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.base)
+    }
+
+    /// Creates a user straight through the accounts service; returns the password.
+    pub fn create_user(&self, email: &str, role: &str) -> String {
+        let password = NewPassword::generate();
+        let mut conn = self.state.pool.get().unwrap();
+        accounts::create_user(
+            &mut conn,
+            self.clock.now(),
+            &Actor::cli(),
+            &NewUserInput {
+                email,
+                name: &format!("Test {role}"),
+                role,
+                language: None,
+            },
+            &password,
+        )
+        .expect("create user");
+        password.expose().to_string()
+    }
+
+    /// A browser signed in as a new user of `role`.
+    pub fn signed_in(&self, role: &str) -> Browser {
+        let email = format!(
+            "{role}.{}@bank.example",
+            tokens::random_token(4)
+                .to_lowercase()
+                .replace(['-', '_'], "x")
+        );
+        let password = self.create_user(&email, role);
+        let b = self.browser();
+        let res = b.login(&email, &password);
+        assert_eq!(res.status(), 303, "sign-in as {role} failed");
+        b
+    }
+
+    pub fn conn(&self) -> riskdesk::db::PooledConn {
+        self.state.pool.get().unwrap()
+    }
+
+    /// The kinds of the audit events recorded so far, oldest first.
+    pub fn audit_kinds(&self) -> Vec<String> {
+        use diesel::prelude::*;
+        use riskdesk::db::schema::audit_events::dsl::*;
+        let mut conn = self.conn();
+        audit_events
+            .order(id.asc())
+            .select(kind)
+            .load::<String>(&mut *conn)
+            .unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        let _ = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(handle.stop(false));
+        })
+        .join();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A browser: keeps cookies, does not follow redirects, reads CSRF tokens from pages.
+pub struct Browser {
+    base: String,
+    pub client: Client,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Self {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        Browser {
+            base: base.to_string(),
+            client: Client::builder()
+                .cookie_provider(jar.clone())
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            jar,
+        }
+    }
+
+    /// The value of a cookie the browser holds for the site.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let url: reqwest::Url = self.base.parse().unwrap();
+        let header = self.jar.cookies(&url)?;
+        header.to_str().ok()?.split("; ").find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            (k == name).then(|| v.to_string())
+        })
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        self.client
+            .get(format!("{}{}", self.base, path))
+            .send()
+            .unwrap()
+    }
+
+    pub fn get_lang(&self, path: &str, accept_language: &str) -> Response {
+        self.client
+            .get(format!("{}{}", self.base, path))
+            .header("Accept-Language", accept_language)
+            .send()
+            .unwrap()
+    }
+
+    /// The CSRF token of the first form on the page at `path`.
+    pub fn csrf_from(&self, path: &str) -> String {
+        let body = self.get(path).text().unwrap();
+        extract_csrf(&body).unwrap_or_else(|| panic!("no csrf_token on {path}"))
+    }
+
+    /// Posts a form exactly as given (no token added).
+    pub fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        self.client
+            .post(format!("{}{}", self.base, path))
+            .form(fields)
+            .send()
+            .unwrap()
+    }
+
+    /// Posts a form with the CSRF token taken from the page at `from`, as a browser
+    /// submitting that page's form would.
+    pub fn submit(&self, from: &str, path: &str, fields: &[(&str, &str)]) -> Response {
+        let token = self.csrf_from(from);
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        self.post_raw(path, &all)
+    }
+
+    pub fn login(&self, email: &str, password: &str) -> Response {
+        self.submit(
+            "/login",
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+    }
+
+    pub fn logout(&self) -> Response {
+        self.submit("/profile", "/logout", &[])
+    }
+}
+
+pub fn extract_csrf(html: &str) -> Option<String> {
+    let i = html.find("name=\"csrf_token\" value=\"")?;
+    let rest = &html[i + "name=\"csrf_token\" value=\"".len()..];
+    Some(rest[..rest.find('"')?].to_string())
+}
+
+pub fn location(res: &Response) -> String {
+    res.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,12 @@
+// Black-box tests through HTTP against the real application, one binary. Each test
+// starts the app on port 0 over its own fresh database (SQLite, or PostgreSQL when
+// RISKDESK_TEST_DATABASE_URL is set).
+
+mod common;
+
+mod access;
+mod admin;
+mod auth;
+mod cli;
+mod layout;
+mod ops;
