@@ -1,8 +1,11 @@
 // Builds the application from settings: the database pool, shared state, routes,
 // middleware and background workers. Tests start the same thing on port 0.
 
+use std::collections::HashMap;
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware};
@@ -11,6 +14,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::domain::tokens;
+use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::store;
 use crate::throttle::LoginThrottle;
@@ -26,6 +30,9 @@ pub struct AppState {
     pub secret_key: Arc<String>,
     pub metrics: Arc<Metrics>,
     pub login_throttle: Arc<LoginThrottle>,
+    pub intake: Intake,
+    /// When each API key's last use was last written, to write it at most once a minute.
+    pub api_key_use: Arc<Mutex<HashMap<i64, DateTime<Utc>>>>,
 }
 
 impl AppState {
@@ -40,17 +47,40 @@ impl AppState {
             }
         };
         Ok(AppState {
-            pool,
+            pool: pool.clone(),
             settings: Arc::new(settings),
-            clock,
+            clock: clock.clone(),
             secret_key: Arc::new(secret_key),
             metrics: Arc::new(Metrics::default()),
             login_throttle: Arc::new(LoginThrottle::default()),
+            intake: Intake::start(pool.clone(), clock.clone()),
+            api_key_use: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
+    }
+
+    /// Records that an API key was used, writing it at most once a minute per key.
+    pub fn note_api_key_use(&self, key_id: i64, last_written: Option<DateTime<Utc>>) {
+        let now = self.now();
+        {
+            let mut seen = self.api_key_use.lock().expect("api key lock");
+            let last = seen.get(&key_id).copied().or(last_written);
+            if last.is_some_and(|t| now - t < chrono::Duration::minutes(1)) {
+                return;
+            }
+            seen.insert(key_id, now);
+        }
+        let pool = self.pool.clone();
+        actix_web::rt::spawn(async move {
+            let _ = actix_web::web::block(move || {
+                let mut conn = pool.get().ok()?;
+                store::apikeys::mark_used(&mut conn, key_id, store::to_db(now)).ok()
+            })
+            .await;
+        });
     }
 }
 

@@ -45,6 +45,23 @@ enum Command {
     /// Manage API keys for the JSON API.
     #[command(subcommand)]
     Apikey(ApikeyCommand),
+    /// The desk's configuration as a file: queues, rules, routes, SLA policies, calendars.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Make the configuration what FILE says; all of it is checked first, and nothing
+    /// changes if any part is wrong.
+    Apply {
+        file: std::path::PathBuf,
+        /// Print what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print the current configuration in the same format.
+    Export,
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +114,8 @@ pub fn run() -> ExitCode {
             language,
         }) => user_add(&settings, &email, &name, &role, password_stdin, language),
         Command::Apikey(ApikeyCommand::Create { name }) => apikey_create(&settings, &name),
+        Command::Config(ConfigCommand::Apply { file, dry_run }) => config_apply(&settings, &file, dry_run),
+        Command::Config(ConfigCommand::Export) => config_export(&settings),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -208,5 +227,44 @@ fn apikey_create(settings: &Settings, name: &str) -> Result<(), Failure> {
     println!("created API key '{}' (id {})", key.name, key.id);
     println!("{secret}");
     println!("(shown once: only its hash is stored)");
+    Ok(())
+}
+
+fn config_apply(settings: &Settings, file: &std::path::Path, dry_run: bool) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let state = open(settings)?;
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    match crate::desk::apply_text(&mut conn, state.now(), &Actor::cli(), &text, dry_run) {
+        Ok(changes) => {
+            if changes.is_empty() {
+                println!("no changes: the desk already has this configuration");
+            }
+            for c in &changes {
+                println!("{c}");
+            }
+            if dry_run && !changes.is_empty() {
+                println!("(dry run: nothing was changed)");
+            }
+            Ok(())
+        }
+        Err(crate::desk::ConfigError::Invalid(problems)) => {
+            for p in &problems {
+                eprintln!("{}: {p}", file.display());
+            }
+            Err(format!(
+                "{} has {} problem(s); nothing was changed",
+                file.display(),
+                problems.len()
+            ))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn config_export(settings: &Settings) -> Result<(), Failure> {
+    let state = open(settings)?;
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    print!("{}", crate::desk::export(&mut conn).map_err(|e| e.to_string())?);
     Ok(())
 }

@@ -84,16 +84,17 @@ impl ResponseError for AppError {
 }
 
 /// One field's problem in a problem+json answer.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
 }
 
 /// An RFC 9457 problem document, as the JSON API answers errors.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
+    #[schema(example = "about:blank")]
     pub kind: String,
     pub title: String,
     pub status: u16,

@@ -61,6 +61,137 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    calendars (id) {
+        id -> BigInt,
+        name -> Text,
+        timezone -> Text,
+        hours -> Text,
+        holidays -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sla_policies (id) {
+        id -> BigInt,
+        name -> Text,
+        calendar_id -> Nullable<BigInt>,
+        warn_at_percent -> Text,
+        max_pause_minutes -> Integer,
+        targets -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    queues (id) {
+        id -> BigInt,
+        name -> Text,
+        sla_policy_id -> BigInt,
+        skills -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rules (id) {
+        id -> BigInt,
+        code -> Text,
+        name -> Text,
+        category -> Text,
+        default_severity -> Text,
+        weight -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    routes (id) {
+        id -> BigInt,
+        position -> Integer,
+        rule_code -> Nullable<Text>,
+        category -> Nullable<Text>,
+        min_severity -> Nullable<Text>,
+        min_amount -> Nullable<Text>,
+        currency -> Nullable<Text>,
+        queue_id -> BigInt,
+        priority -> Nullable<Text>,
+        valid_from -> Nullable<Timestamp>,
+        valid_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    customers (id) {
+        id -> BigInt,
+        external_id -> Text,
+        name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        locale -> Nullable<Text>,
+        timezone -> Nullable<Text>,
+        attributes -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> BigInt,
+        customer_id -> BigInt,
+        queue_id -> BigInt,
+        priority -> Text,
+        status -> Text,
+        rule_code -> Text,
+        open_key -> Nullable<Text>,
+        opened_at -> Timestamp,
+        updated_at -> Timestamp,
+        first_response_due -> Timestamp,
+        resolution_due -> Timestamp,
+        first_responded_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        paused_since -> Nullable<Timestamp>,
+        pause_reason -> Nullable<Text>,
+        paused_minutes -> Integer,
+        breached -> Bool,
+        assignee_id -> Nullable<BigInt>,
+        disposition -> Nullable<Text>,
+        alert_count -> Integer,
+    }
+}
+
+diesel::table! {
+    alerts (id) {
+        id -> BigInt,
+        external_id -> Text,
+        rule_code -> Text,
+        severity -> Text,
+        occurred_at -> Nullable<Timestamp>,
+        received_at -> Timestamp,
+        customer_id -> BigInt,
+        case_id -> Nullable<BigInt>,
+        amount -> Nullable<Text>,
+        currency -> Nullable<Text>,
+        transaction_ref -> Nullable<Text>,
+        attributes -> Text,
+        api_key_id -> Nullable<BigInt>,
+        result -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    case_events (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        at -> Timestamp,
+        kind -> Text,
+        actor_user_id -> Nullable<BigInt>,
+        data -> Text,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(audit_events -> users (actor_user_id));
 

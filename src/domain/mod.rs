@@ -1,8 +1,43 @@
-// Pure rules of the desk, no I/O: validated input types, roles, languages, tokens
-// and password hashing. Handlers parse into these types at the edge.
+// Pure rules of the desk, no I/O: validated input types, roles, languages, tokens,
+// password hashing, money, masking, business calendars, SLA clocks and routing.
 
+pub mod alert;
+pub mod calendar;
+pub mod deskconfig;
 pub mod identity;
+pub mod masking;
+pub mod money;
 pub mod password;
+pub mod routing;
+pub mod severity;
+pub mod sla;
 pub mod tokens;
 
 pub use identity::{Email, Lang, Role, UserName, parse_timezone};
+pub use severity::{Priority, Severity};
+
+/// One field's problem, named by its path (`customer.email`, `hours.tue[1]`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldProblem {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldProblem {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for FieldProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.field.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.field, self.message)
+        }
+    }
+}

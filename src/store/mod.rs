@@ -3,6 +3,8 @@
 
 pub mod apikeys;
 pub mod audit;
+pub mod cases;
+pub mod deskconfig;
 pub mod sessions;
 pub mod settings;
 pub mod users;

@@ -4,6 +4,7 @@
 pub mod admin_apikeys;
 pub mod admin_audit;
 pub mod admin_users;
+pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod home;
@@ -22,6 +23,7 @@ pub use page::{CurrentUser, Page};
 
 /// Every route of the desk.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    api::routes(cfg);
     cfg.route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics))

@@ -1,0 +1,11 @@
+DELETE FROM app_settings WHERE key IN ('triage_queue', 'config_version');
+DROP TABLE case_events;
+DROP FUNCTION case_events_append_only();
+DROP TABLE alerts;
+DROP TABLE cases;
+DROP TABLE customers;
+DROP TABLE routes;
+DROP TABLE rules;
+DROP TABLE queues;
+DROP TABLE sla_policies;
+DROP TABLE calendars;

@@ -1,0 +1,10 @@
+DELETE FROM app_settings WHERE key IN ('triage_queue', 'config_version');
+DROP TABLE case_events;
+DROP TABLE alerts;
+DROP TABLE cases;
+DROP TABLE customers;
+DROP TABLE routes;
+DROP TABLE rules;
+DROP TABLE queues;
+DROP TABLE sla_policies;
+DROP TABLE calendars;

@@ -1,0 +1,67 @@
+// Changing the desk's configuration as a whole: validate, list the changes, apply
+// them in one transaction with an audit event. The command line, the admin pages and
+// the demo seed all come through here.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::accounts::{Actor, record};
+use crate::db::{DbConn, write_tx};
+use crate::domain::FieldProblem;
+use crate::domain::deskconfig::DeskConfig;
+use crate::store::deskconfig::{self, ApplyError, Change};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("the configuration has {} problem(s); nothing was changed", .0.len())]
+    Invalid(Vec<FieldProblem>),
+    #[error("database error: {0}")]
+    Db(#[from] diesel::result::Error),
+}
+
+impl From<ApplyError> for ConfigError {
+    fn from(e: ApplyError) -> Self {
+        match e {
+            ApplyError::Refused(p) => ConfigError::Invalid(p),
+            ApplyError::Db(e) => ConfigError::Db(e),
+        }
+    }
+}
+
+/// Parses `text` and applies it (or, with `dry_run`, only lists what would change).
+pub fn apply_text(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    text: &str,
+    dry_run: bool,
+) -> Result<Vec<Change>, ConfigError> {
+    let cfg = DeskConfig::parse(text).map_err(ConfigError::Invalid)?;
+    apply(conn, now, actor, &cfg, dry_run)
+}
+
+pub fn apply(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    cfg: &DeskConfig,
+    dry_run: bool,
+) -> Result<Vec<Change>, ConfigError> {
+    if dry_run {
+        let current = deskconfig::load(conn)?;
+        return Ok(deskconfig::changes(&current, cfg));
+    }
+    write_tx(conn, |conn| {
+        let changes = deskconfig::apply(conn, cfg, now)?;
+        if !changes.is_empty() {
+            let list: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
+            record(conn, now, actor, "config.applied", None, json!({"changes": list}))?;
+        }
+        Ok(changes)
+    })
+}
+
+/// The configuration as it stands, in the file format.
+pub fn export(conn: &mut DbConn) -> Result<String, ConfigError> {
+    Ok(deskconfig::load(conn)?.to_toml())
+}

@@ -1,0 +1,857 @@
+// The desk's configuration as a whole (calendars, SLA policies, queues, rules,
+// routes): parsed from the TOML file format with every problem listed, and written
+// back in the same format.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use chrono::{DateTime, Utc};
+use toml::Value;
+
+use super::FieldProblem;
+use super::calendar::{BusinessCalendar, CalendarInput};
+use super::money::{Decimal, parse_currency};
+use super::routing::{RouteDef, RuleDef};
+use super::severity::{Priority, Severity};
+use super::sla::Targets;
+
+pub const ALWAYS_OPEN: &str = "24/7";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalendarDef {
+    pub name: String,
+    pub calendar: BusinessCalendar,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyDef {
+    pub name: String,
+    /// A calendar's name or "24/7".
+    pub calendar: String,
+    pub warn_at_percent: Vec<i32>,
+    pub max_pause_minutes: i64,
+    pub targets: BTreeMap<Priority, Targets>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueDef {
+    pub name: String,
+    pub sla_policy: String,
+    pub skills: Vec<String>,
+}
+
+/// A whole, valid configuration: every reference resolves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeskConfig {
+    pub triage_queue: String,
+    pub calendars: Vec<CalendarDef>,
+    pub sla_policies: Vec<PolicyDef>,
+    pub queues: Vec<QueueDef>,
+    pub rules: Vec<RuleDef>,
+    pub routes: Vec<RouteDef>,
+}
+
+struct Checker {
+    problems: Vec<FieldProblem>,
+}
+
+impl Checker {
+    fn problem(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(FieldProblem::new(field, message));
+    }
+
+    fn keys(&mut self, path: &str, table: &toml::Table, allowed: &[&str]) {
+        for k in table.keys() {
+            if !allowed.contains(&k.as_str()) {
+                self.problem(join(path, k), "unknown key");
+            }
+        }
+    }
+
+    fn string(
+        &mut self,
+        path: &str,
+        table: &toml::Table,
+        key: &str,
+        required: bool,
+    ) -> Option<String> {
+        match table.get(key) {
+            None => {
+                if required {
+                    self.problem(join(path, key), "is required");
+                }
+                None
+            }
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Some(Value::String(_)) => {
+                self.problem(join(path, key), "must not be empty");
+                None
+            }
+            Some(_) => {
+                self.problem(join(path, key), "must be a string");
+                None
+            }
+        }
+    }
+
+    fn integer(
+        &mut self,
+        path: &str,
+        table: &toml::Table,
+        key: &str,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Option<i64> {
+        match table.get(key) {
+            None => None,
+            Some(Value::Integer(i)) if range.contains(i) => Some(*i),
+            Some(Value::Integer(i)) => {
+                self.problem(
+                    join(path, key),
+                    format!("{i} is out of range {}..={}", range.start(), range.end()),
+                );
+                None
+            }
+            Some(_) => {
+                self.problem(join(path, key), "must be a whole number");
+                None
+            }
+        }
+    }
+
+    fn strings(&mut self, path: &str, table: &toml::Table, key: &str) -> Vec<String> {
+        match table.get(key) {
+            None => Vec::new(),
+            Some(Value::Array(items)) => {
+                let mut out = Vec::new();
+                for (i, v) in items.iter().enumerate() {
+                    match v {
+                        Value::String(s) if !s.trim().is_empty() => out.push(s.trim().to_string()),
+                        _ => self.problem(
+                            format!("{}[{i}]", join(path, key)),
+                            "must be a non-empty string",
+                        ),
+                    }
+                }
+                out
+            }
+            Some(_) => {
+                self.problem(join(path, key), "must be a list of strings");
+                Vec::new()
+            }
+        }
+    }
+
+    fn time(&mut self, path: &str, table: &toml::Table, key: &str) -> Option<DateTime<Utc>> {
+        let text = match table.get(key)? {
+            Value::String(s) => s.clone(),
+            Value::Datetime(d) => d.to_string(),
+            _ => {
+                self.problem(
+                    join(path, key),
+                    "must be a date-time such as 2026-11-12T00:00:00+08:00",
+                );
+                return None;
+            }
+        };
+        match DateTime::parse_from_rfc3339(&text) {
+            Ok(t) => Some(t.with_timezone(&Utc)),
+            Err(_) => {
+                self.problem(
+                    join(path, key),
+                    format!("'{text}' is not a date-time with an offset, such as 2026-11-12T00:00:00+08:00"),
+                );
+                None
+            }
+        }
+    }
+
+    fn severity(&mut self, path: &str, table: &toml::Table, key: &str) -> Option<Severity> {
+        let s = self.string(path, table, key, false)?;
+        match s.parse() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.problem(join(path, key), e);
+                None
+            }
+        }
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn tables<'a>(c: &mut Checker, root: &'a toml::Table, key: &str) -> Vec<(String, &'a toml::Table)> {
+    match root.get(key) {
+        None => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| match v {
+                Value::Table(t) => Some((format!("{key}[{i}]"), t)),
+                _ => {
+                    c.problem(format!("{key}[{i}]"), "must be a table");
+                    None
+                }
+            })
+            .collect(),
+        Some(_) => {
+            c.problem(key, format!("must be a list of tables ([[{key}]])"));
+            Vec::new()
+        }
+    }
+}
+
+fn unique(c: &mut Checker, path: &str, seen: &mut HashSet<String>, name: &str, what: &str) {
+    if !seen.insert(name.to_string()) {
+        c.problem(path, format!("{what} '{name}' is defined twice"));
+    }
+}
+
+impl DeskConfig {
+    /// Parses and validates a configuration file; on any problem, returns them all.
+    pub fn parse(text: &str) -> Result<DeskConfig, Vec<FieldProblem>> {
+        let root: toml::Table = match text.parse() {
+            Ok(t) => t,
+            Err(e) => {
+                let msg = e.message().to_string();
+                let line = e
+                    .span()
+                    .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+                let field = line.map(|l| format!("line {l}")).unwrap_or_default();
+                return Err(vec![FieldProblem::new(
+                    field,
+                    format!("not valid TOML: {msg}"),
+                )]);
+            }
+        };
+        let mut c = Checker {
+            problems: Vec::new(),
+        };
+        c.keys(
+            "",
+            &root,
+            &[
+                "triage_queue",
+                "calendars",
+                "sla_policies",
+                "queues",
+                "rules",
+                "routes",
+            ],
+        );
+
+        // calendars
+        let mut calendars = Vec::new();
+        let mut calendar_names = HashSet::new();
+        for (path, t) in tables(&mut c, &root, "calendars") {
+            c.keys(&path, t, &["name", "timezone", "holidays", "hours"]);
+            let name = c.string(&path, t, "name", true);
+            if let Some(n) = &name {
+                if n == ALWAYS_OPEN {
+                    c.problem(
+                        join(&path, "name"),
+                        "'24/7' is reserved for the always-open calendar",
+                    );
+                }
+                unique(
+                    &mut c,
+                    &join(&path, "name"),
+                    &mut calendar_names,
+                    n,
+                    "calendar",
+                );
+            }
+            let timezone = c.string(&path, t, "timezone", true).unwrap_or_default();
+            let holidays = c.strings(&path, t, "holidays");
+            let mut hours: BTreeMap<String, Vec<[String; 2]>> = BTreeMap::new();
+            match t.get("hours") {
+                None => {}
+                Some(Value::Table(h)) => {
+                    for (day, v) in h {
+                        let Value::Array(list) = v else {
+                            c.problem(
+                                format!("{path}.hours.{day}"),
+                                "must be a list of [\"HH:MM\", \"HH:MM\"] pairs",
+                            );
+                            continue;
+                        };
+                        let mut pairs = Vec::new();
+                        for (i, pair) in list.iter().enumerate() {
+                            match pair.as_array().map(|a| a.as_slice()) {
+                                Some([Value::String(a), Value::String(b)]) => {
+                                    pairs.push([a.clone(), b.clone()])
+                                }
+                                _ => c.problem(
+                                    format!("{path}.hours.{day}[{i}]"),
+                                    "must be a pair [\"HH:MM\", \"HH:MM\"]",
+                                ),
+                            }
+                        }
+                        hours.insert(day.clone(), pairs);
+                    }
+                }
+                Some(_) => c.problem(join(&path, "hours"), "must be a table of days"),
+            }
+            if timezone.is_empty() {
+                continue;
+            }
+            match BusinessCalendar::parse(&CalendarInput {
+                timezone: &timezone,
+                hours: &hours,
+                holidays: &holidays,
+            }) {
+                Ok(calendar) => {
+                    if let Some(name) = name {
+                        calendars.push(CalendarDef { name, calendar });
+                    }
+                }
+                Err(problems) => {
+                    for p in problems {
+                        c.problem(join(&path, &p.field), p.message);
+                    }
+                }
+            }
+        }
+
+        // SLA policies
+        let mut policies = Vec::new();
+        let mut policy_names = HashSet::new();
+        for (path, t) in tables(&mut c, &root, "sla_policies") {
+            c.keys(
+                &path,
+                t,
+                &[
+                    "name",
+                    "calendar",
+                    "warn_at_percent",
+                    "max_pause_minutes",
+                    "targets",
+                ],
+            );
+            let name = c.string(&path, t, "name", true);
+            if let Some(n) = &name {
+                unique(
+                    &mut c,
+                    &join(&path, "name"),
+                    &mut policy_names,
+                    n,
+                    "SLA policy",
+                );
+            }
+            let calendar = c
+                .string(&path, t, "calendar", false)
+                .unwrap_or_else(|| ALWAYS_OPEN.into());
+            if calendar != ALWAYS_OPEN && !calendar_names.contains(&calendar) {
+                c.problem(
+                    join(&path, "calendar"),
+                    format!("no calendar is named '{calendar}'"),
+                );
+            }
+            let mut warn = Vec::new();
+            match t.get("warn_at_percent") {
+                None => {}
+                Some(Value::Array(items)) => {
+                    for (i, v) in items.iter().enumerate() {
+                        match v {
+                            Value::Integer(p) if (1..=99).contains(p) => warn.push(*p as i32),
+                            _ => c.problem(
+                                format!("{path}.warn_at_percent[{i}]"),
+                                "must be a whole number from 1 to 99",
+                            ),
+                        }
+                    }
+                    if warn.windows(2).any(|w| w[0] >= w[1]) {
+                        c.problem(
+                            join(&path, "warn_at_percent"),
+                            "must be in rising order without repeats",
+                        );
+                    }
+                }
+                Some(_) => c.problem(
+                    join(&path, "warn_at_percent"),
+                    "must be a list such as [75, 90]",
+                ),
+            }
+            let max_pause = c
+                .integer(&path, t, "max_pause_minutes", 0..=525_600)
+                .unwrap_or(0);
+            let mut targets = BTreeMap::new();
+            match t.get("targets") {
+                Some(Value::Table(tt)) => {
+                    let tpath = join(&path, "targets");
+                    c.keys(&tpath, tt, &["critical", "high", "medium", "low"]);
+                    for sev in Severity::ALL {
+                        let spath = join(&tpath, sev.as_str());
+                        match tt.get(sev.as_str()) {
+                            Some(Value::Table(st)) => {
+                                c.keys(&spath, st, &["first_response", "resolution"]);
+                                let fr = c.integer(&spath, st, "first_response", 1..=525_600);
+                                let res = c.integer(&spath, st, "resolution", 1..=5_256_000);
+                                if !st.contains_key("first_response") {
+                                    c.problem(join(&spath, "first_response"), "is required");
+                                }
+                                if !st.contains_key("resolution") {
+                                    c.problem(join(&spath, "resolution"), "is required");
+                                }
+                                if let (Some(fr), Some(res)) = (fr, res) {
+                                    if fr > res {
+                                        c.problem(
+                                            &spath,
+                                            "first_response must not exceed resolution",
+                                        );
+                                    }
+                                    targets.insert(
+                                        sev,
+                                        Targets {
+                                            first_response: fr,
+                                            resolution: res,
+                                        },
+                                    );
+                                }
+                            }
+                            Some(_) => c.problem(
+                                spath,
+                                "must be a table { first_response = N, resolution = N }",
+                            ),
+                            None => c.problem(spath, "is required (targets for every priority)"),
+                        }
+                    }
+                }
+                Some(_) => c.problem(join(&path, "targets"), "must be a table"),
+                None => c.problem(join(&path, "targets"), "is required"),
+            }
+            if let Some(name) = name {
+                policies.push(PolicyDef {
+                    name,
+                    calendar,
+                    warn_at_percent: warn,
+                    max_pause_minutes: max_pause,
+                    targets,
+                });
+            }
+        }
+
+        // queues
+        let mut queues = Vec::new();
+        let mut queue_names = HashSet::new();
+        for (path, t) in tables(&mut c, &root, "queues") {
+            c.keys(&path, t, &["name", "sla_policy", "skills"]);
+            let name = c.string(&path, t, "name", true);
+            if let Some(n) = &name {
+                unique(&mut c, &join(&path, "name"), &mut queue_names, n, "queue");
+            }
+            let policy = c.string(&path, t, "sla_policy", true);
+            if let Some(p) = &policy
+                && !policy_names.contains(p)
+            {
+                c.problem(
+                    join(&path, "sla_policy"),
+                    format!("no SLA policy is named '{p}'"),
+                );
+            }
+            let skills = c.strings(&path, t, "skills");
+            if let (Some(name), Some(sla_policy)) = (name, policy) {
+                queues.push(QueueDef {
+                    name,
+                    sla_policy,
+                    skills,
+                });
+            }
+        }
+
+        // rules
+        let mut rules = Vec::new();
+        let mut rule_codes = HashSet::new();
+        let mut categories = BTreeSet::new();
+        for (path, t) in tables(&mut c, &root, "rules") {
+            c.keys(
+                &path,
+                t,
+                &["code", "name", "category", "default_severity", "weight"],
+            );
+            let code = c.string(&path, t, "code", true);
+            if let Some(code) = &code {
+                if !code
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.'))
+                {
+                    c.problem(
+                        join(&path, "code"),
+                        format!("'{code}' may hold only letters, digits, _ - ."),
+                    );
+                }
+                unique(&mut c, &join(&path, "code"), &mut rule_codes, code, "rule");
+            }
+            let name = c.string(&path, t, "name", false);
+            let category = c.string(&path, t, "category", true);
+            if let Some(cat) = &category {
+                categories.insert(cat.clone());
+            }
+            let severity = c.severity(&path, t, "default_severity");
+            if !t.contains_key("default_severity") {
+                c.problem(join(&path, "default_severity"), "is required");
+            }
+            let weight = c.integer(&path, t, "weight", 1..=100).unwrap_or(1);
+            if let (Some(code), Some(category), Some(default_severity)) = (code, category, severity)
+            {
+                rules.push(RuleDef {
+                    name: name.unwrap_or_else(|| code.clone()),
+                    code,
+                    category,
+                    default_severity,
+                    weight: weight as i32,
+                });
+            }
+        }
+
+        // routes
+        let mut routes = Vec::new();
+        for (path, t) in tables(&mut c, &root, "routes") {
+            c.keys(
+                &path,
+                t,
+                &[
+                    "rule",
+                    "category",
+                    "min_severity",
+                    "min_amount",
+                    "currency",
+                    "queue",
+                    "priority",
+                    "valid_from",
+                    "valid_until",
+                ],
+            );
+            let rule = c.string(&path, t, "rule", false);
+            if let Some(r) = &rule
+                && !rule_codes.contains(r)
+            {
+                c.problem(join(&path, "rule"), format!("no rule has the code '{r}'"));
+            }
+            let category = c.string(&path, t, "category", false);
+            if let Some(cat) = &category
+                && !categories.contains(cat)
+            {
+                c.problem(
+                    join(&path, "category"),
+                    format!("no rule has the category '{cat}'"),
+                );
+            }
+            let min_severity = c.severity(&path, t, "min_severity");
+            let min_amount =
+                c.string(&path, t, "min_amount", false)
+                    .and_then(|s| match s.parse::<Decimal>() {
+                        Ok(d) => Some(d),
+                        Err(e) => {
+                            c.problem(join(&path, "min_amount"), e);
+                            None
+                        }
+                    });
+            let currency =
+                c.string(&path, t, "currency", false)
+                    .and_then(|s| match parse_currency(&s) {
+                        Ok(cur) => Some(cur),
+                        Err(e) => {
+                            c.problem(join(&path, "currency"), e);
+                            None
+                        }
+                    });
+            let queue = c.string(&path, t, "queue", true);
+            if let Some(q) = &queue
+                && !queue_names.contains(q)
+            {
+                c.problem(join(&path, "queue"), format!("no queue is named '{q}'"));
+            }
+            let priority = c.severity(&path, t, "priority");
+            let valid_from = c.time(&path, t, "valid_from");
+            let valid_until = c.time(&path, t, "valid_until");
+            if let (Some(f), Some(u)) = (valid_from, valid_until)
+                && f >= u
+            {
+                c.problem(join(&path, "valid_until"), "must be later than valid_from");
+            }
+            if let Some(queue) = queue {
+                routes.push(RouteDef {
+                    rule,
+                    category,
+                    min_severity,
+                    min_amount,
+                    currency,
+                    queue,
+                    priority,
+                    valid_from,
+                    valid_until,
+                });
+            }
+        }
+
+        let triage_queue = c.string("", &root, "triage_queue", true);
+        if let Some(q) = &triage_queue
+            && !queue_names.contains(q)
+        {
+            c.problem("triage_queue", format!("no queue is named '{q}'"));
+        }
+
+        if !c.problems.is_empty() {
+            return Err(c.problems);
+        }
+        Ok(DeskConfig {
+            triage_queue: triage_queue.expect("checked"),
+            calendars,
+            sla_policies: policies,
+            queues,
+            rules,
+            routes,
+        })
+    }
+
+    /// The configuration in the file format; parsing it gives the same configuration.
+    pub fn to_toml(&self) -> String {
+        let q = |s: &str| Value::String(s.to_string()).to_string();
+        let list = |items: &[String]| {
+            format!(
+                "[{}]",
+                items.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ")
+            )
+        };
+        let mut out = String::new();
+        out.push_str("# riskdesk desk configuration (riskdesk config export)\n");
+        out.push_str(&format!("triage_queue = {}\n", q(&self.triage_queue)));
+        for cal in &self.calendars {
+            out.push_str("\n[[calendars]]\n");
+            out.push_str(&format!("name = {}\n", q(&cal.name)));
+            out.push_str(&format!("timezone = {}\n", q(cal.calendar.timezone_name())));
+            out.push_str(&format!(
+                "holidays = {}\n",
+                list(&cal.calendar.holiday_strings())
+            ));
+            out.push_str("[calendars.hours]\n");
+            let hours = cal.calendar.hours_map();
+            for day in ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] {
+                if let Some(intervals) = hours.get(day) {
+                    let pairs: Vec<String> = intervals
+                        .iter()
+                        .map(|[a, b]| format!("[{}, {}]", q(a), q(b)))
+                        .collect();
+                    out.push_str(&format!("{day} = [{}]\n", pairs.join(", ")));
+                }
+            }
+        }
+        for p in &self.sla_policies {
+            out.push_str("\n[[sla_policies]]\n");
+            out.push_str(&format!("name = {}\n", q(&p.name)));
+            out.push_str(&format!("calendar = {}\n", q(&p.calendar)));
+            let warn: Vec<String> = p.warn_at_percent.iter().map(|w| w.to_string()).collect();
+            out.push_str(&format!("warn_at_percent = [{}]\n", warn.join(", ")));
+            out.push_str(&format!("max_pause_minutes = {}\n", p.max_pause_minutes));
+            out.push_str("[sla_policies.targets]\n");
+            for sev in Severity::ALL.iter().rev() {
+                if let Some(t) = p.targets.get(sev) {
+                    out.push_str(&format!(
+                        "{} = {{ first_response = {}, resolution = {} }}\n",
+                        sev.as_str(),
+                        t.first_response,
+                        t.resolution
+                    ));
+                }
+            }
+        }
+        for qd in &self.queues {
+            out.push_str("\n[[queues]]\n");
+            out.push_str(&format!("name = {}\n", q(&qd.name)));
+            out.push_str(&format!("sla_policy = {}\n", q(&qd.sla_policy)));
+            out.push_str(&format!("skills = {}\n", list(&qd.skills)));
+        }
+        for r in &self.rules {
+            out.push_str("\n[[rules]]\n");
+            out.push_str(&format!("code = {}\n", q(&r.code)));
+            out.push_str(&format!("name = {}\n", q(&r.name)));
+            out.push_str(&format!("category = {}\n", q(&r.category)));
+            out.push_str(&format!(
+                "default_severity = {}\n",
+                q(r.default_severity.as_str())
+            ));
+            out.push_str(&format!("weight = {}\n", r.weight));
+        }
+        for r in &self.routes {
+            out.push_str("\n[[routes]]\n");
+            if let Some(v) = &r.rule {
+                out.push_str(&format!("rule = {}\n", q(v)));
+            }
+            if let Some(v) = &r.category {
+                out.push_str(&format!("category = {}\n", q(v)));
+            }
+            if let Some(v) = r.min_severity {
+                out.push_str(&format!("min_severity = {}\n", q(v.as_str())));
+            }
+            if let Some(v) = r.min_amount {
+                out.push_str(&format!("min_amount = {}\n", q(&v.to_string())));
+            }
+            if let Some(v) = &r.currency {
+                out.push_str(&format!("currency = {}\n", q(v)));
+            }
+            out.push_str(&format!("queue = {}\n", q(&r.queue)));
+            if let Some(v) = r.priority {
+                out.push_str(&format!("priority = {}\n", q(v.as_str())));
+            }
+            if let Some(v) = r.valid_from {
+                out.push_str(&format!("valid_from = {}\n", q(&v.to_rfc3339())));
+            }
+            if let Some(v) = r.valid_until {
+                out.push_str(&format!("valid_until = {}\n", q(&v.to_rfc3339())));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub const EXAMPLE: &str = r#"
+triage_queue = "Triage"
+
+[[calendars]]
+name = "cn-business"
+timezone = "Asia/Shanghai"
+holidays = ["2026-10-01", "2026-10-02"]
+[calendars.hours]
+mon = [["09:00", "21:00"]]
+tue = [["09:00", "12:00"], ["13:00", "21:00"]]
+
+[[sla_policies]]
+name = "fraud-fast"
+calendar = "24/7"
+warn_at_percent = [75, 90]
+max_pause_minutes = 1440
+[sla_policies.targets]
+critical = { first_response = 15,  resolution = 120 }
+high     = { first_response = 30,  resolution = 240 }
+medium   = { first_response = 120, resolution = 1440 }
+low      = { first_response = 480, resolution = 4320 }
+
+[[queues]]
+name = "Transfers"
+sla_policy = "fraud-fast"
+skills = ["fraud"]
+
+[[queues]]
+name = "Triage"
+sla_policy = "fraud-fast"
+
+[[rules]]
+code = "LARGE_TRANSFER"
+name = "Large transfer"
+category = "fraud"
+default_severity = "high"
+weight = 1
+
+[[routes]]
+rule = "LARGE_TRANSFER"
+min_amount = "50000.00"
+queue = "Transfers"
+priority = "critical"
+
+[[routes]]
+rule = "LARGE_TRANSFER"
+queue = "Transfers"
+valid_from = "2026-11-10T00:00:00+08:00"
+valid_until = 2026-11-12T00:00:00+08:00
+"#;
+
+    #[test]
+    fn the_contract_example_parses_and_round_trips() {
+        let cfg = DeskConfig::parse(EXAMPLE).unwrap();
+        assert_eq!(cfg.triage_queue, "Triage");
+        assert_eq!(cfg.calendars.len(), 1);
+        assert_eq!(cfg.sla_policies[0].targets.len(), 4);
+        assert_eq!(cfg.routes[0].priority, Some(Severity::Critical));
+        assert_eq!(
+            cfg.routes[1].valid_until.unwrap().to_rfc3339(),
+            "2026-11-11T16:00:00+00:00"
+        );
+        let text = cfg.to_toml();
+        let again = DeskConfig::parse(&text).unwrap_or_else(|p| panic!("{p:?}\n{text}"));
+        assert_eq!(again, cfg);
+    }
+
+    #[test]
+    fn every_problem_is_listed() {
+        let bad = r#"
+triage_queue = "Nowhere"
+colour = "blue"
+
+[[calendars]]
+name = "cal"
+timezone = "Mars/Base"
+[calendars.hours]
+mon = [["09:00", "12:00"], ["11:00", "13:00"]]
+
+[[sla_policies]]
+name = "p"
+calendar = "missing-cal"
+warn_at_percent = [90, 75]
+[sla_policies.targets]
+high = { first_response = 30, resolution = 20 }
+
+[[queues]]
+name = "Q"
+sla_policy = "nope"
+extra = 1
+
+[[rules]]
+code = "R"
+category = "fraud"
+default_severity = "severe"
+
+[[routes]]
+rule = "UNKNOWN"
+queue = "Q2"
+"#;
+        let problems = DeskConfig::parse(bad).unwrap_err();
+        let fields: Vec<String> = problems.iter().map(|p| p.field.clone()).collect();
+        for f in [
+            "colour",
+            "calendars[0].timezone",
+            "sla_policies[0].calendar",
+            "sla_policies[0].warn_at_percent",
+            "sla_policies[0].targets.high",
+            "sla_policies[0].targets.critical",
+            "queues[0].sla_policy",
+            "queues[0].extra",
+            "rules[0].default_severity",
+            "routes[0].rule",
+            "routes[0].queue",
+            "triage_queue",
+        ] {
+            assert!(fields.iter().any(|x| x == f), "{f} missing from {fields:?}");
+        }
+    }
+
+    #[test]
+    fn overlapping_intervals_are_named() {
+        let text = EXAMPLE.replace(
+            r#"tue = [["09:00", "12:00"], ["13:00", "21:00"]]"#,
+            r#"tue = [["09:00", "12:00"], ["11:00", "21:00"]]"#,
+        );
+        let problems = DeskConfig::parse(&text).unwrap_err();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.field.starts_with("calendars[0].hours.tue")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn bad_toml_names_the_line() {
+        let problems = DeskConfig::parse("triage_queue = \n").unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].field.starts_with("line "), "{problems:?}");
+    }
+}

@@ -1,0 +1,464 @@
+// Alert intake: stores each alert exactly once and turns it into a case (or joins the
+// customer's open case in the same queue), with routing, SLA clocks and timeline
+// events, and group-commits whatever alerts are waiting into one transaction.
+
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::clock::Clock;
+use crate::db::schema::{alerts, cases, customers};
+use crate::db::{DbConn, DbPool, write_tx};
+use crate::dispatch;
+use crate::domain::alert::NewAlert;
+use crate::domain::routing::{self, AlertFacts, Reason};
+use crate::domain::severity::Severity;
+use crate::store::cases::{self as case_store, case_ref, open_key};
+use crate::store::deskconfig::{self, Snapshot};
+use crate::store::{self};
+
+/// What the API answers for an alert (and answers again for a duplicate).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct AlertResult {
+    pub alert_id: i64,
+    pub case_ref: String,
+    pub deduplicated: bool,
+    pub grouped: bool,
+    pub queue: String,
+    pub priority: String,
+    pub status: String,
+    pub assignee: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("database error: {0}")]
+    Db(#[from] diesel::result::Error),
+    #[error("database pool error: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("the desk has no queue named '{0}'")]
+    NoQueue(String),
+    #[error("intake is shutting down")]
+    Closed,
+}
+
+/// Stores one alert and files it into a case, in the caller's transaction.
+pub fn ingest_one(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    alert: &NewAlert,
+    api_key_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<AlertResult, IntakeError> {
+    if let Some(prev) = stored_result(conn, &alert.external_id)? {
+        return Ok(prev);
+    }
+    let at = store::to_db(now);
+    let customer_id = upsert_customer(conn, alert, at)?;
+
+    let facts = AlertFacts {
+        rule: &alert.rule,
+        severity: alert.severity,
+        amount: alert
+            .amount
+            .as_ref()
+            .map(|a| (a.value, a.currency.as_str())),
+    };
+    let decision = routing::decide(&facts, &snap.rules, &snap.routes, &snap.triage_queue, now);
+    let queue = snap
+        .queues_by_name
+        .get(&decision.queue)
+        .ok_or_else(|| IntakeError::NoQueue(decision.queue.clone()))?;
+
+    // The alert row first: its unique external_id makes a racing duplicate stop here.
+    let attributes = serde_json::to_string(&alert.attributes).expect("json");
+    let amount = alert.amount.as_ref().map(|a| a.value.to_string());
+    let currency = alert.amount.as_ref().map(|a| a.currency.clone());
+    let inserted: Option<i64> = dispatch!(conn, |c| diesel::insert_into(alerts::table)
+        .values((
+            alerts::external_id.eq(&alert.external_id),
+            alerts::rule_code.eq(&alert.rule),
+            alerts::severity.eq(decision.severity.as_str()),
+            alerts::occurred_at.eq(alert.occurred_at.map(store::to_db)),
+            alerts::received_at.eq(at),
+            alerts::customer_id.eq(customer_id),
+            alerts::amount.eq(&amount),
+            alerts::currency.eq(&currency),
+            alerts::transaction_ref.eq(&alert.transaction_ref),
+            alerts::attributes.eq(&attributes),
+            alerts::api_key_id.eq(api_key_id),
+        ))
+        .on_conflict(alerts::external_id)
+        .do_nothing()
+        .returning(alerts::id)
+        .get_result(c)
+        .optional())?;
+    let Some(alert_id) = inserted else {
+        return stored_result(conn, &alert.external_id)?
+            .ok_or_else(|| IntakeError::Db(diesel::result::Error::NotFound));
+    };
+
+    let key = open_key(customer_id, queue.id);
+    let (case, grouped) = match case_store::find_open(conn, &key)? {
+        Some(case) => (case, true),
+        None => {
+            let dues = queue.policy.dues(now, decision.priority, 0);
+            let new_id: Option<i64> = dispatch!(conn, |c| diesel::insert_into(cases::table)
+                .values((
+                    cases::customer_id.eq(customer_id),
+                    cases::queue_id.eq(queue.id),
+                    cases::priority.eq(decision.priority.as_str()),
+                    cases::status.eq("new"),
+                    cases::rule_code.eq(&alert.rule),
+                    cases::open_key.eq(&key),
+                    cases::opened_at.eq(at),
+                    cases::updated_at.eq(at),
+                    cases::first_response_due.eq(store::to_db(dues.first_response)),
+                    cases::resolution_due.eq(store::to_db(dues.resolution)),
+                    cases::alert_count.eq(0),
+                ))
+                .on_conflict(cases::open_key)
+                .do_nothing()
+                .returning(cases::id)
+                .get_result(c)
+                .optional())?;
+            match new_id {
+                Some(id) => {
+                    let (reason, position, time_boxed) = match decision.reason {
+                        Reason::Route {
+                            position,
+                            time_boxed,
+                        } => ("route", Some(position), time_boxed),
+                        Reason::UnknownRule => ("unknown_rule", None, false),
+                        Reason::NoRouteMatched => ("no_route", None, false),
+                    };
+                    case_store::add_event(
+                        conn,
+                        id,
+                        at,
+                        "case.opened",
+                        None,
+                        &json!({"rule": alert.rule, "queue": queue.name, "priority": decision.priority}),
+                    )?;
+                    case_store::add_event(
+                        conn,
+                        id,
+                        at,
+                        "routing.decided",
+                        None,
+                        &json!({
+                            "reason": reason,
+                            "route": position,
+                            "time_boxed": time_boxed,
+                            "rule": alert.rule,
+                            "queue": queue.name,
+                            "priority": decision.priority,
+                        }),
+                    )?;
+                    case_store::add_event(
+                        conn,
+                        id,
+                        at,
+                        "sla.set",
+                        None,
+                        &json!({
+                            "policy": queue.policy.name,
+                            "calendar": queue.policy.calendar_name,
+                            "first_response_due": dues.first_response.to_rfc3339(),
+                            "resolution_due": dues.resolution.to_rfc3339(),
+                        }),
+                    )?;
+                    let case =
+                        case_store::find(conn, id)?.ok_or(diesel::result::Error::NotFound)?;
+                    (case, false)
+                }
+                // Another instance opened it a moment ago: join that one.
+                None => (
+                    case_store::find_open(conn, &key)?.ok_or(diesel::result::Error::NotFound)?,
+                    true,
+                ),
+            }
+        }
+    };
+
+    // The alert joins the case; a higher severity raises the case's priority.
+    let current: Severity = case.priority.parse().unwrap_or(Severity::Medium);
+    let mut priority = current;
+    if grouped && decision.priority > current {
+        priority = decision.priority;
+        let opened = store::from_db(case.opened_at);
+        let dues = queue
+            .policy
+            .dues(opened, priority, case.paused_minutes.into());
+        diesel::update(cases::table.find(case.id))
+            .set((
+                cases::priority.eq(priority.as_str()),
+                cases::first_response_due.eq(store::to_db(dues.first_response)),
+                cases::resolution_due.eq(store::to_db(dues.resolution)),
+            ))
+            .execute(conn)?;
+        case_store::add_event(
+            conn,
+            case.id,
+            at,
+            "priority.raised",
+            None,
+            &json!({
+                "from": current,
+                "to": priority,
+                "alert_id": alert_id,
+                "first_response_due": dues.first_response.to_rfc3339(),
+                "resolution_due": dues.resolution.to_rfc3339(),
+            }),
+        )?;
+    }
+    diesel::update(cases::table.find(case.id))
+        .set((
+            cases::alert_count.eq(cases::alert_count + 1),
+            cases::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    let mut received = json!({
+        "alert_id": alert_id,
+        "external_id": alert.external_id,
+        "rule": alert.rule,
+        "severity": decision.severity,
+        "grouped": grouped,
+    });
+    if let Some(a) = &alert.amount {
+        received["amount"] = json!(a.value.to_string());
+        received["currency"] = json!(a.currency);
+    }
+    case_store::add_event(conn, case.id, at, "alert.received", None, &received)?;
+
+    let result = AlertResult {
+        alert_id,
+        case_ref: case_ref(case.id),
+        deduplicated: false,
+        grouped,
+        queue: queue.name.clone(),
+        priority: priority.as_str().to_string(),
+        status: case.status.clone(),
+        assignee: case_store::assignee_email(conn, case.assignee_id)?,
+    };
+    diesel::update(alerts::table.find(alert_id))
+        .set((
+            alerts::case_id.eq(case.id),
+            alerts::result.eq(serde_json::to_string(&result).expect("json")),
+        ))
+        .execute(conn)?;
+    Ok(result)
+}
+
+/// The first answer given for `external_id`, marked as a duplicate.
+fn stored_result(conn: &mut DbConn, external_id: &str) -> QueryResult<Option<AlertResult>> {
+    let stored: Option<Option<String>> = alerts::table
+        .filter(alerts::external_id.eq(external_id))
+        .select(alerts::result)
+        .first(conn)
+        .optional()?;
+    Ok(stored.flatten().and_then(|s| {
+        serde_json::from_str::<AlertResult>(&s).ok().map(|mut r| {
+            r.deduplicated = true;
+            r
+        })
+    }))
+}
+
+/// Creates the customer or refreshes what the alert says of them.
+fn upsert_customer(
+    conn: &mut DbConn,
+    alert: &NewAlert,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<i64> {
+    let c = &alert.customer;
+    let attrs = serde_json::to_string(&alert.attributes).expect("json");
+    let existing: Option<i64> = customers::table
+        .filter(customers::external_id.eq(&c.external_id))
+        .select(customers::id)
+        .first(conn)
+        .optional()?;
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            let inserted: Option<i64> =
+                dispatch!(conn, |cn| diesel::insert_into(customers::table)
+                    .values((
+                        customers::external_id.eq(&c.external_id),
+                        customers::name.eq(&c.name),
+                        customers::email.eq(&c.email),
+                        customers::phone.eq(&c.phone),
+                        customers::locale.eq(&c.locale),
+                        customers::timezone.eq(&c.timezone),
+                        customers::attributes.eq(&attrs),
+                        customers::created_at.eq(at),
+                        customers::updated_at.eq(at),
+                    ))
+                    .on_conflict(customers::external_id)
+                    .do_nothing()
+                    .returning(customers::id)
+                    .get_result(cn)
+                    .optional())?;
+            match inserted {
+                Some(id) => return Ok(id),
+                None => customers::table
+                    .filter(customers::external_id.eq(&c.external_id))
+                    .select(customers::id)
+                    .first(conn)?,
+            }
+        }
+    };
+    // Refresh only what this alert tells.
+    if c.name.is_some()
+        || c.email.is_some()
+        || c.phone.is_some()
+        || c.locale.is_some()
+        || c.timezone.is_some()
+    {
+        let current = case_store::customer(conn, id)?;
+        diesel::update(customers::table.find(id))
+            .set((
+                customers::name.eq(c.name.clone().or(current.name)),
+                customers::email.eq(c.email.clone().or(current.email)),
+                customers::phone.eq(c.phone.clone().or(current.phone)),
+                customers::locale.eq(c.locale.clone().or(current.locale)),
+                customers::timezone.eq(c.timezone.clone().or(current.timezone)),
+                customers::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(id)
+}
+
+/// One request's alerts, waiting for the writer.
+struct Job {
+    alerts: Vec<NewAlert>,
+    api_key_id: Option<i64>,
+    reply: tokio::sync::oneshot::Sender<Vec<Result<AlertResult, String>>>,
+}
+
+/// The intake writer: one thread per instance that commits the alerts waiting at
+/// that moment together (group commit), then answers each request.
+#[derive(Clone)]
+pub struct Intake {
+    tx: mpsc::SyncSender<Job>,
+}
+
+/// Alerts per transaction at most.
+const MAX_BATCH: usize = 512;
+
+impl Intake {
+    pub fn start(pool: DbPool, clock: Clock) -> Intake {
+        let (tx, rx) = mpsc::sync_channel::<Job>(4096);
+        thread::Builder::new()
+            .name("intake-writer".into())
+            .spawn(move || writer(pool, clock, rx))
+            .expect("start the intake writer");
+        Intake { tx }
+    }
+
+    /// Files the alerts and waits until they are committed; one result each, in order.
+    pub async fn submit(
+        &self,
+        alerts: Vec<NewAlert>,
+        api_key_id: Option<i64>,
+    ) -> Result<Vec<Result<AlertResult, String>>, IntakeError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let tx = self.tx.clone();
+        let job = Job {
+            alerts,
+            api_key_id,
+            reply,
+        };
+        actix_web::web::block(move || tx.send(job))
+            .await
+            .map_err(|_| IntakeError::Closed)?
+            .map_err(|_| IntakeError::Closed)?;
+        answer.await.map_err(|_| IntakeError::Closed)
+    }
+}
+
+fn writer(pool: DbPool, clock: Clock, rx: mpsc::Receiver<Job>) {
+    let mut snap: Option<Snapshot> = None;
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        let mut count = jobs[0].alerts.len();
+        while count < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => {
+                    count += j.alerts.len();
+                    jobs.push(j);
+                }
+                Err(_) => break,
+            }
+        }
+        let answers = match run_batch(&pool, &clock, &mut snap, &jobs) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(error = %e, alerts = count, "intake batch failed");
+                snap = None;
+                jobs.iter()
+                    .map(|j| j.alerts.iter().map(|_| Err(e.to_string())).collect())
+                    .collect()
+            }
+        };
+        for (job, answer) in jobs.into_iter().zip(answers) {
+            let _ = job.reply.send(answer);
+        }
+    }
+}
+
+type BatchAnswers = Vec<Vec<Result<AlertResult, String>>>;
+
+fn run_batch(
+    pool: &DbPool,
+    clock: &Clock,
+    snap: &mut Option<Snapshot>,
+    jobs: &[Job],
+) -> Result<BatchAnswers, IntakeError> {
+    let mut conn = loop {
+        match pool.get() {
+            Ok(c) => break c,
+            Err(e) => {
+                tracing::warn!(error = %e, "intake waits for a database connection");
+                thread::sleep(Duration::from_millis(200));
+            }
+        }
+    };
+    let version = deskconfig::config_version(&mut conn)?;
+    if snap.as_ref().is_none_or(|s| s.version != version) {
+        *snap = Some(deskconfig::snapshot(&mut conn)?);
+    }
+    let snap = snap.as_ref().expect("loaded");
+    let now = clock.now();
+    write_tx(&mut conn, |conn| {
+        let mut answers = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let mut results = Vec::with_capacity(job.alerts.len());
+            for alert in &job.alerts {
+                // A savepoint per alert: one failure does not undo the others.
+                let r = conn.transaction(|c| ingest_one(c, snap, alert, job.api_key_id, now));
+                results.push(r.map_err(|e| {
+                    tracing::error!(error = %e, external_id = %alert.external_id, "alert not stored");
+                    e.to_string()
+                }));
+            }
+            answers.push(results);
+        }
+        Ok::<_, IntakeError>(answers)
+    })
+}
+
+impl From<IntakeError> for diesel::result::Error {
+    fn from(e: IntakeError) -> Self {
+        match e {
+            IntakeError::Db(e) => e,
+            other => diesel::result::Error::QueryBuilderError(other.to_string().into()),
+        }
+    }
+}

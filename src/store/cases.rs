@@ -1,0 +1,224 @@
+// Cases, their customers and alerts, and the append-only timeline: the queries
+// intake and the case API use.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::schema::{alerts, case_events, cases, customers, queues, users};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = cases)]
+pub struct Case {
+    pub id: i64,
+    pub customer_id: i64,
+    pub queue_id: i64,
+    pub priority: String,
+    pub status: String,
+    pub rule_code: String,
+    pub open_key: Option<String>,
+    pub opened_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub first_response_due: NaiveDateTime,
+    pub resolution_due: NaiveDateTime,
+    pub first_responded_at: Option<NaiveDateTime>,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub paused_since: Option<NaiveDateTime>,
+    pub pause_reason: Option<String>,
+    pub paused_minutes: i32,
+    pub breached: bool,
+    pub assignee_id: Option<i64>,
+    pub disposition: Option<String>,
+    pub alert_count: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = customers)]
+pub struct Customer {
+    pub id: i64,
+    pub external_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub locale: Option<String>,
+    pub timezone: Option<String>,
+    pub attributes: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = alerts)]
+pub struct Alert {
+    pub id: i64,
+    pub external_id: String,
+    pub rule_code: String,
+    pub severity: String,
+    pub occurred_at: Option<NaiveDateTime>,
+    pub received_at: NaiveDateTime,
+    pub customer_id: i64,
+    pub case_id: Option<i64>,
+    pub amount: Option<String>,
+    pub currency: Option<String>,
+    pub transaction_ref: Option<String>,
+    pub attributes: String,
+    pub api_key_id: Option<i64>,
+    pub result: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = case_events)]
+pub struct CaseEvent {
+    pub id: i64,
+    pub case_id: i64,
+    pub at: NaiveDateTime,
+    pub kind: String,
+    pub actor_user_id: Option<i64>,
+    pub data: String,
+}
+
+/// The human reference of a case: `RC-000417`.
+pub fn case_ref(id: i64) -> String {
+    format!("RC-{id:06}")
+}
+
+/// The id behind a case reference, if it has the reference's shape.
+pub fn parse_case_ref(r: &str) -> Option<i64> {
+    let digits = r.strip_prefix("RC-")?;
+    if digits.len() < 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().filter(|id| *id > 0)
+}
+
+/// The key that allows one open case per customer per queue.
+pub fn open_key(customer_id: i64, queue_id: i64) -> String {
+    format!("{customer_id}:{queue_id}")
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Case>> {
+    cases::table
+        .find(id)
+        .select(Case::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_open(conn: &mut DbConn, key: &str) -> QueryResult<Option<Case>> {
+    cases::table
+        .filter(cases::open_key.eq(key))
+        .select(Case::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn customer(conn: &mut DbConn, id: i64) -> QueryResult<Customer> {
+    customers::table
+        .find(id)
+        .select(Customer::as_select())
+        .first(conn)
+}
+
+pub fn alerts_of(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<Alert>> {
+    alerts::table
+        .filter(alerts::case_id.eq(case_id))
+        .select(Alert::as_select())
+        .order(alerts::id.asc())
+        .load(conn)
+}
+
+pub fn events_of(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<CaseEvent>> {
+    case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .select(CaseEvent::as_select())
+        .order(case_events::id.asc())
+        .load(conn)
+}
+
+/// Appends one event to a case's timeline.
+pub fn add_event(
+    conn: &mut DbConn,
+    case_id: i64,
+    at: NaiveDateTime,
+    kind: &str,
+    actor: Option<i64>,
+    data: &serde_json::Value,
+) -> QueryResult<()> {
+    diesel::insert_into(case_events::table)
+        .values((
+            case_events::case_id.eq(case_id),
+            case_events::at.eq(at),
+            case_events::kind.eq(kind),
+            case_events::actor_user_id.eq(actor),
+            case_events::data.eq(data.to_string()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn queue_name(conn: &mut DbConn, id: i64) -> QueryResult<String> {
+    queues::table.find(id).select(queues::name).first(conn)
+}
+
+pub fn assignee_email(conn: &mut DbConn, id: Option<i64>) -> QueryResult<Option<String>> {
+    match id {
+        Some(id) => users::table
+            .find(id)
+            .select(users::email)
+            .first(conn)
+            .optional(),
+        None => Ok(None),
+    }
+}
+
+/// Filters of the case list.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub status: Option<String>,
+    pub queue_id: Option<i64>,
+    pub updated_since: Option<NaiveDateTime>,
+    /// Continue after this (updated_at, id).
+    pub after: Option<(NaiveDateTime, i64)>,
+    pub limit: i64,
+}
+
+/// Cases ordered by (updated_at, id), oldest change first: a change feed that a
+/// keyset cursor continues, never an OFFSET.
+pub fn list(conn: &mut DbConn, f: &ListFilter) -> QueryResult<Vec<Case>> {
+    let mut q = cases::table.select(Case::as_select()).into_boxed();
+    if let Some(s) = &f.status {
+        q = q.filter(cases::status.eq(s.clone()));
+    }
+    if let Some(qid) = f.queue_id {
+        q = q.filter(cases::queue_id.eq(qid));
+    }
+    if let Some(t) = f.updated_since {
+        q = q.filter(cases::updated_at.ge(t));
+    }
+    if let Some((t, id)) = f.after {
+        q = q.filter(
+            cases::updated_at
+                .gt(t)
+                .or(cases::updated_at.eq(t).and(cases::id.gt(id))),
+        );
+    }
+    q.order((cases::updated_at.asc(), cases::id.asc()))
+        .limit(f.limit)
+        .load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references() {
+        assert_eq!(case_ref(417), "RC-000417");
+        assert_eq!(case_ref(1_234_567), "RC-1234567");
+        assert_eq!(parse_case_ref("RC-000417"), Some(417));
+        assert_eq!(parse_case_ref("RC-1234567"), Some(1_234_567));
+        assert_eq!(parse_case_ref("RC-417"), None);
+        assert_eq!(parse_case_ref("RC-000000"), None);
+        assert_eq!(parse_case_ref("XX-000417"), None);
+    }
+}

@@ -1,0 +1,655 @@
+// The desk's configuration in the database: loading it whole, applying a new one
+// (with the list of changes, all or nothing), and the snapshot intake routes by.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::db::DbConn;
+use crate::db::schema::{app_settings, calendars, cases, queues, routes, rules, sla_policies};
+use crate::domain::FieldProblem;
+use crate::domain::calendar::{BusinessCalendar, Calendar, CalendarInput};
+use crate::domain::deskconfig::{ALWAYS_OPEN, CalendarDef, DeskConfig, PolicyDef, QueueDef};
+use crate::domain::routing::{RouteDef, RuleDef};
+use crate::domain::severity::Severity;
+use crate::domain::sla::{SlaPolicy, Targets};
+use crate::store::{self, settings};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = calendars)]
+pub struct CalendarRow {
+    pub id: i64,
+    pub name: String,
+    pub timezone: String,
+    pub hours: String,
+    pub holidays: String,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sla_policies)]
+pub struct PolicyRow {
+    pub id: i64,
+    pub name: String,
+    pub calendar_id: Option<i64>,
+    pub warn_at_percent: String,
+    pub max_pause_minutes: i32,
+    pub targets: String,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = queues)]
+pub struct QueueRow {
+    pub id: i64,
+    pub name: String,
+    pub sla_policy_id: i64,
+    pub skills: String,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = rules)]
+pub struct RuleRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub category: String,
+    pub default_severity: String,
+    pub weight: i32,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = routes)]
+pub struct RouteRow {
+    pub id: i64,
+    pub position: i32,
+    pub rule_code: Option<String>,
+    pub category: Option<String>,
+    pub min_severity: Option<String>,
+    pub min_amount: Option<String>,
+    pub currency: Option<String>,
+    pub queue_id: i64,
+    pub priority: Option<String>,
+    pub valid_from: Option<NaiveDateTime>,
+    pub valid_until: Option<NaiveDateTime>,
+}
+
+fn corrupt(what: &str, e: impl fmt::Display) -> diesel::result::Error {
+    diesel::result::Error::DeserializationError(format!("stored {what} is invalid: {e}").into())
+}
+
+fn targets_json(t: &BTreeMap<Severity, Targets>) -> String {
+    let m: serde_json::Map<String, serde_json::Value> = t
+        .iter()
+        .map(|(s, t)| {
+            (
+                s.as_str().to_string(),
+                json!({"first_response": t.first_response, "resolution": t.resolution}),
+            )
+        })
+        .collect();
+    serde_json::Value::Object(m).to_string()
+}
+
+fn parse_targets(s: &str) -> Result<BTreeMap<Severity, Targets>, diesel::result::Error> {
+    let v: BTreeMap<String, BTreeMap<String, i64>> =
+        serde_json::from_str(s).map_err(|e| corrupt("targets", e))?;
+    let mut out = BTreeMap::new();
+    for (k, m) in v {
+        let sev: Severity = k.parse().map_err(|e| corrupt("targets", e))?;
+        out.insert(
+            sev,
+            Targets {
+                first_response: *m.get("first_response").unwrap_or(&60),
+                resolution: *m.get("resolution").unwrap_or(&1440),
+            },
+        );
+    }
+    Ok(out)
+}
+
+fn parse_calendar(row: &CalendarRow) -> Result<BusinessCalendar, diesel::result::Error> {
+    let hours: BTreeMap<String, Vec<[String; 2]>> =
+        serde_json::from_str(&row.hours).map_err(|e| corrupt("calendar hours", e))?;
+    let holidays: Vec<String> =
+        serde_json::from_str(&row.holidays).map_err(|e| corrupt("calendar holidays", e))?;
+    BusinessCalendar::parse(&CalendarInput {
+        timezone: &row.timezone,
+        hours: &hours,
+        holidays: &holidays,
+    })
+    .map_err(|p| corrupt("calendar", format!("{p:?}")))
+}
+
+fn opt_time(t: Option<NaiveDateTime>) -> Option<DateTime<Utc>> {
+    t.map(store::from_db)
+}
+
+/// Everything of the configuration as rows.
+struct Rows {
+    calendars: Vec<CalendarRow>,
+    policies: Vec<PolicyRow>,
+    queues: Vec<QueueRow>,
+    rules: Vec<RuleRow>,
+    routes: Vec<RouteRow>,
+    triage: Option<String>,
+}
+
+fn rows(conn: &mut DbConn) -> QueryResult<Rows> {
+    Ok(Rows {
+        calendars: calendars::table
+            .select(CalendarRow::as_select())
+            .order(calendars::id)
+            .load(conn)?,
+        policies: sla_policies::table
+            .select(PolicyRow::as_select())
+            .order(sla_policies::id)
+            .load(conn)?,
+        queues: queues::table
+            .select(QueueRow::as_select())
+            .order(queues::id)
+            .load(conn)?,
+        rules: rules::table
+            .select(RuleRow::as_select())
+            .order(rules::id)
+            .load(conn)?,
+        routes: routes::table
+            .select(RouteRow::as_select())
+            .order(routes::position)
+            .load(conn)?,
+        triage: settings::get(conn, "triage_queue")?,
+    })
+}
+
+/// The configuration as it stands, in the file's terms.
+pub fn load(conn: &mut DbConn) -> QueryResult<DeskConfig> {
+    let r = rows(conn)?;
+    let cal_names: HashMap<i64, String> =
+        r.calendars.iter().map(|c| (c.id, c.name.clone())).collect();
+    let policy_names: HashMap<i64, String> =
+        r.policies.iter().map(|p| (p.id, p.name.clone())).collect();
+    let queue_names: HashMap<i64, String> =
+        r.queues.iter().map(|q| (q.id, q.name.clone())).collect();
+    let mut out = DeskConfig {
+        triage_queue: r.triage.unwrap_or_default(),
+        calendars: Vec::new(),
+        sla_policies: Vec::new(),
+        queues: Vec::new(),
+        rules: Vec::new(),
+        routes: Vec::new(),
+    };
+    for c in &r.calendars {
+        out.calendars.push(CalendarDef {
+            name: c.name.clone(),
+            calendar: parse_calendar(c)?,
+        });
+    }
+    for p in &r.policies {
+        out.sla_policies.push(PolicyDef {
+            name: p.name.clone(),
+            calendar: p
+                .calendar_id
+                .and_then(|id| cal_names.get(&id).cloned())
+                .unwrap_or_else(|| ALWAYS_OPEN.to_string()),
+            warn_at_percent: serde_json::from_str(&p.warn_at_percent)
+                .map_err(|e| corrupt("warn_at_percent", e))?,
+            max_pause_minutes: p.max_pause_minutes.into(),
+            targets: parse_targets(&p.targets)?,
+        });
+    }
+    for q in &r.queues {
+        out.queues.push(QueueDef {
+            name: q.name.clone(),
+            sla_policy: policy_names
+                .get(&q.sla_policy_id)
+                .cloned()
+                .unwrap_or_default(),
+            skills: serde_json::from_str(&q.skills).map_err(|e| corrupt("skills", e))?,
+        });
+    }
+    for rule in &r.rules {
+        out.rules.push(RuleDef {
+            code: rule.code.clone(),
+            name: rule.name.clone(),
+            category: rule.category.clone(),
+            default_severity: rule
+                .default_severity
+                .parse()
+                .map_err(|e| corrupt("severity", e))?,
+            weight: rule.weight,
+        });
+    }
+    for route in &r.routes {
+        out.routes.push(RouteDef {
+            rule: route.rule_code.clone(),
+            category: route.category.clone(),
+            min_severity: route
+                .min_severity
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| corrupt("severity", e))?,
+            min_amount: route
+                .min_amount
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| corrupt("amount", e))?,
+            currency: route.currency.clone(),
+            queue: queue_names
+                .get(&route.queue_id)
+                .cloned()
+                .unwrap_or_default(),
+            priority: route
+                .priority
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| corrupt("priority", e))?,
+            valid_from: opt_time(route.valid_from),
+            valid_until: opt_time(route.valid_until),
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Create,
+    Update,
+    Remove,
+}
+
+/// One change `apply` makes (or would make).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub op: Op,
+    pub kind: &'static str,
+    pub name: String,
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = match self.op {
+            Op::Create => "+",
+            Op::Update => "~",
+            Op::Remove => "-",
+        };
+        write!(f, "{sign} {} {}", self.kind, self.name)
+    }
+}
+
+fn diff<T: PartialEq>(
+    kind: &'static str,
+    old: &[T],
+    new: &[T],
+    name: impl Fn(&T) -> &str,
+    out: &mut Vec<Change>,
+) {
+    for n in new {
+        match old.iter().find(|o| name(o) == name(n)) {
+            None => out.push(Change {
+                op: Op::Create,
+                kind,
+                name: name(n).to_string(),
+            }),
+            Some(o) if o != n => out.push(Change {
+                op: Op::Update,
+                kind,
+                name: name(n).to_string(),
+            }),
+            Some(_) => {}
+        }
+    }
+    for o in old {
+        if !new.iter().any(|n| name(n) == name(o)) {
+            out.push(Change {
+                op: Op::Remove,
+                kind,
+                name: name(o).to_string(),
+            });
+        }
+    }
+}
+
+/// The changes that would make `current` into `new`.
+pub fn changes(current: &DeskConfig, new: &DeskConfig) -> Vec<Change> {
+    let mut out = Vec::new();
+    if current.triage_queue != new.triage_queue {
+        out.push(Change {
+            op: Op::Update,
+            kind: "triage_queue",
+            name: new.triage_queue.clone(),
+        });
+    }
+    diff(
+        "calendar",
+        &current.calendars,
+        &new.calendars,
+        |c| &c.name,
+        &mut out,
+    );
+    diff(
+        "sla_policy",
+        &current.sla_policies,
+        &new.sla_policies,
+        |p| &p.name,
+        &mut out,
+    );
+    diff("queue", &current.queues, &new.queues, |q| &q.name, &mut out);
+    diff("rule", &current.rules, &new.rules, |r| &r.code, &mut out);
+    if current.routes != new.routes {
+        out.push(Change {
+            op: Op::Update,
+            kind: "routes",
+            name: format!("({} in order)", new.routes.len()),
+        });
+    }
+    out
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("the configuration was refused")]
+    Refused(Vec<FieldProblem>),
+    #[error("database error: {0}")]
+    Db(#[from] diesel::result::Error),
+}
+
+/// Makes the stored configuration `new`, in the caller's transaction. Queues that
+/// still hold cases cannot be removed; the whole apply is refused then.
+pub fn apply(
+    conn: &mut DbConn,
+    new: &DeskConfig,
+    now: DateTime<Utc>,
+) -> Result<Vec<Change>, ApplyError> {
+    let current = load(conn)?;
+    let changes = changes(&current, new);
+    let at = store::to_db(now);
+    let old_rows = rows(conn)?;
+
+    // Refuse removals that would orphan cases.
+    let mut problems = Vec::new();
+    for q in &old_rows.queues {
+        if !new.queues.iter().any(|n| n.name == q.name) {
+            let held: i64 = cases::table
+                .filter(cases::queue_id.eq(q.id))
+                .count()
+                .get_result(conn)?;
+            if held > 0 {
+                problems.push(FieldProblem::new(
+                    "queues",
+                    format!(
+                        "queue '{}' holds {held} cases and cannot be removed",
+                        q.name
+                    ),
+                ));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApplyError::Refused(problems));
+    }
+    if changes.is_empty() {
+        return Ok(changes);
+    }
+
+    // Calendars.
+    let mut cal_ids: HashMap<String, i64> = HashMap::new();
+    for c in &new.calendars {
+        let hours = serde_json::to_string(&c.calendar.hours_map()).expect("json");
+        let holidays = serde_json::to_string(&c.calendar.holiday_strings()).expect("json");
+        let id = match old_rows.calendars.iter().find(|o| o.name == c.name) {
+            Some(o) => {
+                diesel::update(calendars::table.find(o.id))
+                    .set((
+                        calendars::timezone.eq(c.calendar.timezone_name()),
+                        calendars::hours.eq(&hours),
+                        calendars::holidays.eq(&holidays),
+                        calendars::updated_at.eq(at),
+                    ))
+                    .execute(conn)?;
+                o.id
+            }
+            None => diesel::insert_into(calendars::table)
+                .values((
+                    calendars::name.eq(&c.name),
+                    calendars::timezone.eq(c.calendar.timezone_name()),
+                    calendars::hours.eq(&hours),
+                    calendars::holidays.eq(&holidays),
+                    calendars::updated_at.eq(at),
+                ))
+                .returning(calendars::id)
+                .get_result(conn)?,
+        };
+        cal_ids.insert(c.name.clone(), id);
+    }
+    // SLA policies.
+    let mut policy_ids: HashMap<String, i64> = HashMap::new();
+    for p in &new.sla_policies {
+        let calendar_id = cal_ids.get(&p.calendar).copied();
+        let warn = serde_json::to_string(&p.warn_at_percent).expect("json");
+        let targets = targets_json(&p.targets);
+        let max_pause = p.max_pause_minutes as i32;
+        let id = match old_rows.policies.iter().find(|o| o.name == p.name) {
+            Some(o) => {
+                diesel::update(sla_policies::table.find(o.id))
+                    .set((
+                        sla_policies::calendar_id.eq(calendar_id),
+                        sla_policies::warn_at_percent.eq(&warn),
+                        sla_policies::max_pause_minutes.eq(max_pause),
+                        sla_policies::targets.eq(&targets),
+                        sla_policies::updated_at.eq(at),
+                    ))
+                    .execute(conn)?;
+                o.id
+            }
+            None => diesel::insert_into(sla_policies::table)
+                .values((
+                    sla_policies::name.eq(&p.name),
+                    sla_policies::calendar_id.eq(calendar_id),
+                    sla_policies::warn_at_percent.eq(&warn),
+                    sla_policies::max_pause_minutes.eq(max_pause),
+                    sla_policies::targets.eq(&targets),
+                    sla_policies::updated_at.eq(at),
+                ))
+                .returning(sla_policies::id)
+                .get_result(conn)?,
+        };
+        policy_ids.insert(p.name.clone(), id);
+    }
+    // Queues.
+    let mut queue_ids: HashMap<String, i64> = HashMap::new();
+    for q in &new.queues {
+        let policy = policy_ids[&q.sla_policy];
+        let skills = serde_json::to_string(&q.skills).expect("json");
+        let id = match old_rows.queues.iter().find(|o| o.name == q.name) {
+            Some(o) => {
+                diesel::update(queues::table.find(o.id))
+                    .set((
+                        queues::sla_policy_id.eq(policy),
+                        queues::skills.eq(&skills),
+                        queues::updated_at.eq(at),
+                    ))
+                    .execute(conn)?;
+                o.id
+            }
+            None => diesel::insert_into(queues::table)
+                .values((
+                    queues::name.eq(&q.name),
+                    queues::sla_policy_id.eq(policy),
+                    queues::skills.eq(&skills),
+                    queues::updated_at.eq(at),
+                ))
+                .returning(queues::id)
+                .get_result(conn)?,
+        };
+        queue_ids.insert(q.name.clone(), id);
+    }
+    // Rules.
+    for r in &new.rules {
+        match old_rows.rules.iter().find(|o| o.code == r.code) {
+            Some(o) => {
+                diesel::update(rules::table.find(o.id))
+                    .set((
+                        rules::name.eq(&r.name),
+                        rules::category.eq(&r.category),
+                        rules::default_severity.eq(r.default_severity.as_str()),
+                        rules::weight.eq(r.weight),
+                        rules::updated_at.eq(at),
+                    ))
+                    .execute(conn)?;
+            }
+            None => {
+                diesel::insert_into(rules::table)
+                    .values((
+                        rules::code.eq(&r.code),
+                        rules::name.eq(&r.name),
+                        rules::category.eq(&r.category),
+                        rules::default_severity.eq(r.default_severity.as_str()),
+                        rules::weight.eq(r.weight),
+                        rules::updated_at.eq(at),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+    }
+    // Routes are an ordered list: replaced whole.
+    diesel::delete(routes::table).execute(conn)?;
+    for (i, r) in new.routes.iter().enumerate() {
+        diesel::insert_into(routes::table)
+            .values((
+                routes::position.eq(i as i32 + 1),
+                routes::rule_code.eq(&r.rule),
+                routes::category.eq(&r.category),
+                routes::min_severity.eq(r.min_severity.map(Severity::as_str)),
+                routes::min_amount.eq(r.min_amount.map(|a| a.to_string())),
+                routes::currency.eq(&r.currency),
+                routes::queue_id.eq(queue_ids[&r.queue]),
+                routes::priority.eq(r.priority.map(Severity::as_str)),
+                routes::valid_from.eq(r.valid_from.map(store::to_db)),
+                routes::valid_until.eq(r.valid_until.map(store::to_db)),
+            ))
+            .execute(conn)?;
+    }
+    // Removals, dependents first.
+    for r in &old_rows.rules {
+        if !new.rules.iter().any(|n| n.code == r.code) {
+            diesel::delete(rules::table.find(r.id)).execute(conn)?;
+        }
+    }
+    for q in &old_rows.queues {
+        if !queue_ids.contains_key(&q.name) {
+            diesel::delete(queues::table.find(q.id)).execute(conn)?;
+        }
+    }
+    for p in &old_rows.policies {
+        if !policy_ids.contains_key(&p.name) {
+            diesel::delete(sla_policies::table.find(p.id)).execute(conn)?;
+        }
+    }
+    for c in &old_rows.calendars {
+        if !cal_ids.contains_key(&c.name) {
+            diesel::delete(calendars::table.find(c.id)).execute(conn)?;
+        }
+    }
+    set_setting(conn, "triage_queue", &new.triage_queue)?;
+    let version = config_version(conn)? + 1;
+    set_setting(conn, "config_version", &version.to_string())?;
+    Ok(changes)
+}
+
+fn set_setting(conn: &mut DbConn, key: &str, value: &str) -> QueryResult<()> {
+    let n = diesel::update(app_settings::table.find(key))
+        .set(app_settings::value.eq(value))
+        .execute(conn)?;
+    if n == 0 {
+        diesel::insert_into(app_settings::table)
+            .values((app_settings::key.eq(key), app_settings::value.eq(value)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A number that grows with every change of the configuration.
+pub fn config_version(conn: &mut DbConn) -> QueryResult<i64> {
+    Ok(settings::get(conn, "config_version")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
+/// A queue as intake sees it.
+#[derive(Debug, Clone)]
+pub struct QueueInfo {
+    pub id: i64,
+    pub name: String,
+    pub policy: Arc<SlaPolicy>,
+}
+
+/// The configuration ready for routing, loaded once per change of `version`.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub version: i64,
+    pub rules: HashMap<String, RuleDef>,
+    pub routes: Vec<RouteDef>,
+    pub triage_queue: String,
+    pub queues_by_name: HashMap<String, QueueInfo>,
+    pub queues_by_id: HashMap<i64, QueueInfo>,
+}
+
+pub fn snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
+    let version = config_version(conn)?;
+    let cfg = load(conn)?;
+    let r = rows(conn)?;
+    let calendars: HashMap<&str, &BusinessCalendar> = cfg
+        .calendars
+        .iter()
+        .map(|c| (c.name.as_str(), &c.calendar))
+        .collect();
+    let mut policies: HashMap<String, Arc<SlaPolicy>> = HashMap::new();
+    for p in &cfg.sla_policies {
+        let calendar = match calendars.get(p.calendar.as_str()) {
+            Some(c) => Calendar::Business((*c).clone()),
+            None => Calendar::AlwaysOpen,
+        };
+        policies.insert(
+            p.name.clone(),
+            Arc::new(SlaPolicy {
+                name: p.name.clone(),
+                calendar,
+                calendar_name: p.calendar.clone(),
+                warn_at_percent: p.warn_at_percent.clone(),
+                max_pause_minutes: p.max_pause_minutes,
+                targets: p.targets.clone(),
+            }),
+        );
+    }
+    let mut by_name = HashMap::new();
+    let mut by_id = HashMap::new();
+    for (row, def) in r.queues.iter().zip(cfg.queues.iter()) {
+        let info = QueueInfo {
+            id: row.id,
+            name: row.name.clone(),
+            policy: policies
+                .get(&def.sla_policy)
+                .cloned()
+                .ok_or_else(|| corrupt("queue", format!("{} has no SLA policy", row.name)))?,
+        };
+        by_name.insert(info.name.clone(), info.clone());
+        by_id.insert(info.id, info);
+    }
+    Ok(Snapshot {
+        version,
+        rules: cfg.rules.into_iter().map(|r| (r.code.clone(), r)).collect(),
+        routes: cfg.routes,
+        triage_queue: cfg.triage_queue,
+        queues_by_name: by_name,
+        queues_by_id: by_id,
+    })
+}

@@ -1,0 +1,464 @@
+// Reading cases back: one case, a filtered change feed with keyset cursors, and a
+// case's timeline. Personal data is masked in every answer.
+
+use std::collections::{BTreeMap, HashMap};
+
+use actix_web::{HttpResponse, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{ApiError, ApiKeyId};
+use crate::app::AppState;
+use crate::db::DbConn;
+use crate::db::schema::{customers, queues, users};
+use crate::domain::{FieldProblem, masking};
+use crate::store::cases::{
+    self as case_store, Alert, Case, CaseEvent, Customer, case_ref, parse_case_ref,
+};
+use crate::store::{self};
+
+#[derive(Serialize, ToSchema)]
+pub struct CustomerView {
+    pub external_id: String,
+    /// Masked.
+    pub name: Option<String>,
+    /// Masked: w***@example.com.
+    pub email: Option<String>,
+    /// Masked: +86 138****8000.
+    pub phone: Option<String>,
+    pub locale: Option<String>,
+    pub timezone: Option<String>,
+}
+
+impl CustomerView {
+    pub fn of(c: &Customer) -> Self {
+        CustomerView {
+            external_id: c.external_id.clone(),
+            name: c.name.as_deref().map(masking::name),
+            email: c.email.as_deref().map(masking::email),
+            phone: c.phone.as_deref().map(masking::phone),
+            locale: c.locale.clone(),
+            timezone: c.timezone.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AmountView {
+    pub value: String,
+    pub currency: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AlertView {
+    pub alert_id: i64,
+    pub external_id: String,
+    pub rule: String,
+    pub severity: String,
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub received_at: DateTime<Utc>,
+    pub amount: Option<AmountView>,
+    pub transaction_ref: Option<String>,
+    /// Values that hold personal data (ip, phone, e-mail, card and ID numbers) are masked.
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl AlertView {
+    fn of(a: &Alert) -> Self {
+        let attrs: BTreeMap<String, String> =
+            serde_json::from_str(&a.attributes).unwrap_or_default();
+        AlertView {
+            alert_id: a.id,
+            external_id: a.external_id.clone(),
+            rule: a.rule_code.clone(),
+            severity: a.severity.clone(),
+            occurred_at: a.occurred_at.map(store::from_db),
+            received_at: store::from_db(a.received_at),
+            amount: match (&a.amount, &a.currency) {
+                (Some(v), Some(c)) => Some(AmountView {
+                    value: v.clone(),
+                    currency: c.clone(),
+                }),
+                _ => None,
+            },
+            transaction_ref: a.transaction_ref.clone(),
+            attributes: attrs
+                .into_iter()
+                .map(|(k, v)| {
+                    let m = masking::attribute(&k, &v);
+                    (k, m)
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SlaView {
+    pub first_response_due: DateTime<Utc>,
+    pub resolution_due: DateTime<Utc>,
+    pub paused: bool,
+    pub breached: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CaseView {
+    pub case_ref: String,
+    /// new, assigned, in_progress, waiting_customer, resolved …
+    pub status: String,
+    pub queue: String,
+    pub priority: String,
+    /// The assignee's e-mail, or null while the case waits in its queue.
+    pub assignee: Option<String>,
+    pub rule: String,
+    pub customer: CustomerView,
+    /// The case's alerts, oldest first (only on the single-case answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<Vec<AlertView>>,
+    pub alert_count: i32,
+    pub sla: SlaView,
+    pub disposition: Option<String>,
+    pub satisfaction: Option<i32>,
+    pub opened_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn view(
+    c: &Case,
+    customer: &Customer,
+    queue: String,
+    assignee: Option<String>,
+    alerts: Option<Vec<AlertView>>,
+) -> CaseView {
+    CaseView {
+        case_ref: case_ref(c.id),
+        status: c.status.clone(),
+        queue,
+        priority: c.priority.clone(),
+        assignee,
+        rule: c.rule_code.clone(),
+        customer: CustomerView::of(customer),
+        alerts,
+        alert_count: c.alert_count,
+        sla: SlaView {
+            first_response_due: store::from_db(c.first_response_due),
+            resolution_due: store::from_db(c.resolution_due),
+            paused: c.paused_since.is_some(),
+            breached: c.breached,
+        },
+        disposition: c.disposition.clone(),
+        satisfaction: None,
+        opened_at: store::from_db(c.opened_at),
+        updated_at: store::from_db(c.updated_at),
+    }
+}
+
+fn load_case(conn: &mut DbConn, reference: &str) -> Result<Case, ApiError> {
+    let id = parse_case_ref(reference)
+        .ok_or_else(|| ApiError::NotFound(format!("No case has the reference '{reference}'.")))?;
+    case_store::find(conn, id)?
+        .ok_or_else(|| ApiError::NotFound(format!("No case has the reference '{reference}'.")))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{case_ref}",
+    tag = "cases",
+    params(("case_ref" = String, Path, description = "e.g. RC-000417")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The case, personal data masked", body = CaseView),
+        (status = 401, description = "Missing or wrong API key", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get(
+    state: web::Data<AppState>,
+    _key: ApiKeyId,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let reference = path.into_inner();
+    let pool = state.pool.clone();
+    let v = web::block(move || -> Result<CaseView, ApiError> {
+        let mut conn = pool.get().map_err(|e| ApiError::Internal(e.to_string()))?;
+        let c = load_case(&mut conn, &reference)?;
+        let customer = case_store::customer(&mut conn, c.customer_id)?;
+        let queue = case_store::queue_name(&mut conn, c.queue_id)?;
+        let assignee = case_store::assignee_email(&mut conn, c.assignee_id)?;
+        let alerts = case_store::alerts_of(&mut conn, c.id)?
+            .iter()
+            .map(AlertView::of)
+            .collect();
+        Ok(view(&c, &customer, queue, assignee, Some(alerts)))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// Only cases in this status.
+    status: Option<String>,
+    /// Only cases of the queue with this name.
+    queue: Option<String>,
+    /// Only cases changed at or after this RFC 3339 time.
+    updated_since: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Cases per page, 1 to 500 (default 100).
+    limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CaseList {
+    /// Ordered by last change, oldest first; without `alerts`.
+    cases: Vec<CaseView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    next_cursor: Option<String>,
+}
+
+fn encode_cursor(t: NaiveDateTime, id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}:{id}", t.and_utc().timestamp_micros()))
+}
+
+fn decode_cursor(s: &str) -> Option<(NaiveDateTime, i64)> {
+    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(s).ok()?).ok()?;
+    let (t, id) = raw.split_once(':')?;
+    let t = DateTime::from_timestamp_micros(t.parse().ok()?)?.naive_utc();
+    Some((t, id.parse().ok()?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases",
+    tag = "cases",
+    params(ListQuery),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "A page of cases, personal data masked", body = CaseList),
+        (status = 401, description = "Missing or wrong API key", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A filter is malformed", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    _key: ApiKeyId,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let mut problems = Vec::new();
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        problems.push(FieldProblem::new("limit", "must be from 1 to 500"));
+    }
+    let updated_since = match q.updated_since.as_deref() {
+        None | Some("") => None,
+        Some(s) => match DateTime::parse_from_rfc3339(s) {
+            Ok(t) => Some(store::to_db(t.with_timezone(&Utc))),
+            Err(_) => {
+                problems.push(FieldProblem::new(
+                    "updated_since",
+                    format!("'{s}' is not an RFC 3339 time"),
+                ));
+                None
+            }
+        },
+    };
+    let after = match q.cursor.as_deref() {
+        None | Some("") => None,
+        Some(c) => match decode_cursor(c) {
+            Some(v) => Some(v),
+            None => {
+                problems.push(FieldProblem::new("cursor", "is not a cursor this API gave"));
+                None
+            }
+        },
+    };
+    if let Some(s) = &q.status
+        && !STATUSES.contains(&s.as_str())
+    {
+        problems.push(FieldProblem::new(
+            "status",
+            format!("'{s}' is not one of {}", STATUSES.join(", ")),
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Invalid(problems));
+    }
+    let pool = state.pool.clone();
+    let page = web::block(move || -> Result<CaseList, ApiError> {
+        let mut conn = pool.get().map_err(|e| ApiError::Internal(e.to_string()))?;
+        let queue_id = match &q.queue {
+            Some(name) => Some(
+                queues::table
+                    .filter(queues::name.eq(name))
+                    .select(queues::id)
+                    .first::<i64>(&mut conn)
+                    .optional()?
+                    .ok_or_else(|| {
+                        ApiError::Invalid(vec![FieldProblem::new(
+                            "queue",
+                            format!("no queue is named '{name}'"),
+                        )])
+                    })?,
+            ),
+            None => None,
+        };
+        let rows = case_store::list(
+            &mut conn,
+            &case_store::ListFilter {
+                status: q.status.clone(),
+                queue_id,
+                updated_since,
+                after,
+                limit: limit + 1,
+            },
+        )?;
+        let more = rows.len() as i64 > limit;
+        let rows: Vec<Case> = rows.into_iter().take(limit as usize).collect();
+        let customer_ids: Vec<i64> = rows.iter().map(|c| c.customer_id).collect();
+        let custs: HashMap<i64, Customer> = customers::table
+            .filter(customers::id.eq_any(&customer_ids))
+            .select(Customer::as_select())
+            .load(&mut conn)?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let queue_names: HashMap<i64, String> = queues::table
+            .select((queues::id, queues::name))
+            .load(&mut conn)?
+            .into_iter()
+            .collect();
+        let assignee_ids: Vec<i64> = rows.iter().filter_map(|c| c.assignee_id).collect();
+        let emails: HashMap<i64, String> = if assignee_ids.is_empty() {
+            HashMap::new()
+        } else {
+            users::table
+                .filter(users::id.eq_any(&assignee_ids))
+                .select((users::id, users::email))
+                .load(&mut conn)?
+                .into_iter()
+                .collect()
+        };
+        let next_cursor = if more {
+            rows.last().map(|c| encode_cursor(c.updated_at, c.id))
+        } else {
+            None
+        };
+        let cases = rows
+            .iter()
+            .filter_map(|c| {
+                let customer = custs.get(&c.customer_id)?;
+                Some(view(
+                    c,
+                    customer,
+                    queue_names.get(&c.queue_id).cloned().unwrap_or_default(),
+                    c.assignee_id.and_then(|id| emails.get(&id).cloned()),
+                    None,
+                ))
+            })
+            .collect();
+        Ok(CaseList { cases, next_cursor })
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// The statuses a case can have.
+pub const STATUSES: &[&str] = &[
+    "new",
+    "assigned",
+    "in_progress",
+    "waiting_customer",
+    "pending_approval",
+    "resolved",
+];
+
+#[derive(Serialize, ToSchema)]
+pub struct EventView {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// e.g. case.opened, routing.decided, sla.set, alert.received, priority.raised
+    pub kind: String,
+    /// The user who acted, if a person did.
+    pub actor: Option<String>,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventList {
+    case_ref: String,
+    /// Oldest first.
+    events: Vec<EventView>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{case_ref}/events",
+    tag = "cases",
+    params(("case_ref" = String, Path, description = "e.g. RC-000417")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The case's timeline, oldest first", body = EventList),
+        (status = 401, description = "Missing or wrong API key", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn events(
+    state: web::Data<AppState>,
+    _key: ApiKeyId,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let reference = path.into_inner();
+    let pool = state.pool.clone();
+    let list = web::block(move || -> Result<EventList, ApiError> {
+        let mut conn = pool.get().map_err(|e| ApiError::Internal(e.to_string()))?;
+        let c = load_case(&mut conn, &reference)?;
+        let events: Vec<CaseEvent> = case_store::events_of(&mut conn, c.id)?;
+        let actor_ids: Vec<i64> = events.iter().filter_map(|e| e.actor_user_id).collect();
+        let emails: HashMap<i64, String> = users::table
+            .filter(users::id.eq_any(&actor_ids))
+            .select((users::id, users::email))
+            .load(&mut conn)?
+            .into_iter()
+            .collect();
+        Ok(EventList {
+            case_ref: case_ref(c.id),
+            events: events
+                .into_iter()
+                .map(|e| EventView {
+                    id: e.id,
+                    at: store::from_db(e.at),
+                    kind: e.kind,
+                    actor: e.actor_user_id.and_then(|id| emails.get(&id).cloned()),
+                    data: serde_json::from_str(&e.data).unwrap_or(serde_json::Value::Null),
+                })
+                .collect(),
+        })
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip() {
+        let t = DateTime::from_timestamp_micros(1_764_000_000_123_456)
+            .unwrap()
+            .naive_utc();
+        let c = encode_cursor(t, 42);
+        assert_eq!(decode_cursor(&c), Some((t, 42)));
+        assert_eq!(decode_cursor("garbage!"), None);
+    }
+}
