@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 
 #[derive(Clone)]
 pub enum Clock {
@@ -17,9 +17,10 @@ impl Clock {
         Clock::Manual(Arc::new(Mutex::new(start)))
     }
 
+    /// Now, to the microsecond (what both databases keep).
     pub fn now(&self) -> DateTime<Utc> {
         match self {
-            Clock::System => Utc::now(),
+            Clock::System => Utc::now().trunc_subsecs(6),
             Clock::Manual(t) => *t.lock().expect("clock lock"),
         }
     }

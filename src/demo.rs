@@ -1,10 +1,20 @@
 // The demo desk: seeded by `serve --demo` when the database holds no users, so a
-// newcomer has someone to sign in as. It prints the demo logins once.
+// newcomer has a working desk to look at: people, queues, rules, SLA policies,
+// calendars, and a stream of sample alerts through the real intake.
+
+use chrono::Duration;
 
 use crate::accounts::{self, Actor, NewUserInput};
 use crate::app::AppState;
+use crate::db::write_tx;
+use crate::domain::alert::{Amount, CustomerInput, NewAlert};
 use crate::domain::password::NewPassword;
-use crate::store::users;
+use crate::domain::severity::Severity;
+use crate::intake;
+use crate::store::{deskconfig, users};
+
+/// The demo desk's configuration, in the file format.
+pub const DESK: &str = include_str!("demo_desk.toml");
 
 /// The demo's people: e-mail, name, role, language.
 const PEOPLE: &[(&str, &str, &str, &str)] = &[
@@ -25,6 +35,9 @@ const PEOPLE: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
+/// Sample alerts filed when the demo is seeded, spread over the past hours.
+const BACKLOG: usize = 80;
+
 /// Seeds the demo desk if there are no users yet; returns whether it did.
 pub fn seed_if_empty(state: &AppState) -> Result<bool, String> {
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
@@ -33,6 +46,8 @@ pub fn seed_if_empty(state: &AppState) -> Result<bool, String> {
         return Ok(false);
     }
     let now = state.now();
+    crate::desk::apply_text(&mut conn, now, &Actor::cli(), DESK, false)
+        .map_err(|e| format!("demo configuration: {e}"))?;
     let mut logins = Vec::new();
     for (email, name, role, language) in PEOPLE {
         let password = NewPassword::generate();
@@ -51,10 +66,253 @@ pub fn seed_if_empty(state: &AppState) -> Result<bool, String> {
         .map_err(|e| e.to_string())?;
         logins.push((*role, *email, password));
     }
-    println!("demo desk seeded; sign in with:");
+    let snap = deskconfig::snapshot(&mut conn).map_err(|e| e.to_string())?;
+    let mut samples = SampleAlerts::new(now.timestamp() as u64);
+    for i in 0..BACKLOG {
+        let at = now - Duration::minutes(((BACKLOG - i) * 4) as i64);
+        let alert = samples.next_alert();
+        write_tx(&mut conn, |c| {
+            intake::ingest_one(c, &snap, &alert, None, at)
+        })
+        .map_err(|e| format!("demo alert: {e}"))?;
+    }
+    println!("demo desk seeded with {BACKLOG} sample alerts; sign in with:");
     for (role, email, password) in &logins {
         println!("  {role:<10} {email:<28} {}", password.expose());
     }
     println!("(these passwords are shown only now; delete the data directory to seed again)");
     Ok(true)
+}
+
+/// While the demo runs, a new sample alert arrives every 20 to 60 seconds.
+pub async fn alert_stream(state: AppState) {
+    let mut samples = SampleAlerts::new(state.now().timestamp() as u64 ^ 0x5eed);
+    loop {
+        let wait = 20 + samples.below(41);
+        actix_web::rt::time::sleep(std::time::Duration::from_secs(wait)).await;
+        let alert = samples.next_alert();
+        if let Err(e) = state.intake.submit(vec![alert], None).await {
+            tracing::warn!(error = %e, "demo alert not filed");
+        }
+    }
+}
+
+/// A deterministic generator of plausible alerts (a small xorshift; no dependency).
+pub struct SampleAlerts {
+    state: u64,
+    serial: u64,
+}
+
+const CUSTOMERS: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "C-100234",
+        "王伟",
+        "wei.wang@example.com",
+        "+8613800138000",
+        "zh-CN",
+    ),
+    (
+        "C-100871",
+        "李娟",
+        "juan.li@example.com",
+        "+8613912345678",
+        "zh-CN",
+    ),
+    (
+        "C-101552",
+        "张强",
+        "qiang.zhang@example.com",
+        "+8613600001111",
+        "zh-CN",
+    ),
+    (
+        "C-102210",
+        "刘洋",
+        "yang.liu@example.com",
+        "+8615011112222",
+        "zh-CN",
+    ),
+    (
+        "C-103377",
+        "陈晨",
+        "chen.chen@example.com",
+        "+8618622223333",
+        "zh-CN",
+    ),
+    (
+        "C-104098",
+        "Emily Carter",
+        "emily.carter@example.com",
+        "+14155550100",
+        "en",
+    ),
+    (
+        "C-104512",
+        "赵敏",
+        "min.zhao@example.com",
+        "+8613755554444",
+        "zh-CN",
+    ),
+    (
+        "C-105006",
+        "黄磊",
+        "lei.huang@example.com",
+        "+8613366667777",
+        "zh-CN",
+    ),
+    (
+        "C-105733",
+        "Daniel Kim",
+        "daniel.kim@example.com",
+        "+8613288889999",
+        "en",
+    ),
+    (
+        "C-106120",
+        "周杰",
+        "jie.zhou@example.com",
+        "+8615900001234",
+        "zh-CN",
+    ),
+    (
+        "C-106845",
+        "吴芳",
+        "fang.wu@example.com",
+        "+8613512340000",
+        "zh-CN",
+    ),
+    (
+        "C-107301",
+        "孙浩",
+        "hao.sun@example.com",
+        "+8617743215678",
+        "zh-CN",
+    ),
+];
+
+/// (rule, weight in the mix, amount range in CNY or None)
+const RULES: &[(&str, u64, Option<(u64, u64)>)] = &[
+    ("LARGE_TRANSFER", 30, Some((50_000, 600_000))),
+    ("ACCOUNT_TAKEOVER", 12, None),
+    ("NEW_ACCOUNT_BURST", 15, None),
+    ("BULK_REGISTRATION", 8, None),
+    ("PROMOTION_ABUSE", 10, Some((50, 2_000))),
+    ("AML_WATCHLIST", 6, Some((10_000, 2_000_000))),
+    ("FROZEN_FUNDS_COMPLAINT", 5, Some((1_000, 80_000))),
+    ("VELOCITY_SPIKE", 4, Some((500, 20_000))),
+];
+
+impl SampleAlerts {
+    pub fn new(seed: u64) -> Self {
+        SampleAlerts {
+            state: seed | 1,
+            serial: seed % 1_000_000,
+        }
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.state;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.state = x;
+        x
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    pub fn next_alert(&mut self) -> NewAlert {
+        self.serial += 1;
+        let total: u64 = RULES.iter().map(|r| r.1).sum();
+        let mut pick = self.below(total);
+        let (rule, _, amount) = RULES
+            .iter()
+            .find(|r| {
+                if pick < r.1 {
+                    true
+                } else {
+                    pick -= r.1;
+                    false
+                }
+            })
+            .copied()
+            .unwrap_or(RULES[0]);
+        let (cid, name, email, phone, locale) =
+            CUSTOMERS[self.below(CUSTOMERS.len() as u64) as usize];
+        // A few devices and addresses recur across customers, as a gang's would.
+        let device = format!("d-{:04x}", 0x91a0 + self.below(24));
+        let ip = format!("203.0.113.{}", 2 + self.below(40));
+        let mut attributes = std::collections::BTreeMap::new();
+        attributes.insert("device_id".to_string(), device);
+        attributes.insert("ip".to_string(), ip);
+        attributes.insert(
+            "channel".to_string(),
+            ["app", "web", "mini-program"][self.below(3) as usize].to_string(),
+        );
+        let severity = match self.below(10) {
+            0 => Some(Severity::Critical),
+            1..=3 => Some(Severity::High),
+            _ => None,
+        };
+        NewAlert {
+            external_id: format!("demo-{:08}", self.serial),
+            rule: rule.to_string(),
+            severity,
+            occurred_at: None,
+            customer: CustomerInput {
+                external_id: cid.to_string(),
+                name: Some(name.to_string()),
+                email: Some(email.to_string()),
+                phone: Some(phone.to_string()),
+                locale: Some(locale.to_string()),
+                timezone: Some("Asia/Shanghai".to_string()),
+            },
+            amount: amount.map(|(lo, hi)| Amount {
+                value: format!("{}.{:02}", lo + self.below(hi - lo), self.below(100))
+                    .parse()
+                    .expect("a decimal"),
+                currency: "CNY".to_string(),
+            }),
+            transaction_ref: Some(format!("TX-{}", 20_000_000 + self.serial)),
+            attributes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_desk_is_a_valid_configuration() {
+        let cfg = crate::domain::deskconfig::DeskConfig::parse(DESK).unwrap();
+        for q in [
+            "Transfers",
+            "Account security",
+            "New accounts",
+            "AML review",
+            "Complaints",
+            "Triage",
+        ] {
+            assert!(cfg.queues.iter().any(|x| x.name == q), "{q}");
+        }
+        assert!(
+            cfg.calendars
+                .iter()
+                .any(|c| c.calendar.timezone_name() == "Asia/Shanghai")
+        );
+    }
+
+    #[test]
+    fn sample_alerts_are_varied_and_valid() {
+        let mut g = SampleAlerts::new(7);
+        let alerts: Vec<NewAlert> = (0..200).map(|_| g.next_alert()).collect();
+        let rules: std::collections::BTreeSet<_> = alerts.iter().map(|a| a.rule.clone()).collect();
+        assert!(rules.len() >= 6, "{rules:?}");
+        let ids: std::collections::BTreeSet<_> =
+            alerts.iter().map(|a| a.external_id.clone()).collect();
+        assert_eq!(ids.len(), 200);
+    }
 }

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use crate::common::{Browser, fresh_database};
 use riskdesk::db::DatabaseUrl;
 
-struct Desk {
-    url: String,
-    dir: tempfile::TempDir,
+pub struct Desk {
+    pub url: String,
+    pub dir: tempfile::TempDir,
     _pg: Option<crate::common::PgTestDb>,
 }
 
-fn desk() -> Desk {
+pub fn desk() -> Desk {
     let (db, dir, pg) = fresh_database();
     let url = match db {
         DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
@@ -35,7 +35,7 @@ impl Desk {
         c
     }
 
-    fn run(&self, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
         let mut child = self
             .cmd(args)
             .stdin(Stdio::piped())
@@ -222,7 +222,7 @@ fn an_unknown_database_scheme_is_an_error() {
 }
 
 /// A running `riskdesk serve`; killed if a test fails before it stops it.
-struct Running(std::process::Child);
+pub struct Running(pub std::process::Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -235,7 +235,7 @@ impl Drop for Running {
 
 /// Starts `serve` on a free port and returns the process, its address, and what it
 /// printed before listening.
-fn serve(d: &Desk, extra: &[&str]) -> (Running, String, Vec<String>) {
+pub fn serve(d: &Desk, extra: &[&str]) -> (Running, String, Vec<String>) {
     let mut args = vec!["serve", "--bind", "127.0.0.1:0"];
     args.extend_from_slice(extra);
     let mut child = Running(

@@ -8,5 +8,7 @@ mod access;
 mod admin;
 mod auth;
 mod cli;
+mod config;
+mod intake;
 mod layout;
 mod ops;

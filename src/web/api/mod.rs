@@ -127,13 +127,8 @@ impl ResponseError for ApiError {
 
 /// Parses a request body as JSON; malformed JSON is a 400 that says where.
 pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::BadRequest(format!(
-            "The body is not valid JSON: {e} (line {}, column {}).",
-            e.line(),
-            e.column()
-        ))
-    })
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("The body is not valid JSON: {e}.")))
 }
 
 /// The API key a request was made with (its id).

@@ -185,6 +185,62 @@ impl TestApp {
         self.state.pool.get().unwrap()
     }
 
+    /// A new API key for the JSON API.
+    pub fn api_key(&self) -> String {
+        let mut conn = self.conn();
+        accounts::create_api_key(&mut conn, self.clock.now(), &Actor::cli(), "test")
+            .unwrap()
+            .1
+    }
+
+    /// Applies a desk configuration (TOML) through the same path as the command line.
+    pub fn apply_config(&self, toml: &str) {
+        let mut conn = self.conn();
+        riskdesk::desk::apply_text(&mut conn, self.clock.now(), &Actor::cli(), toml, false)
+            .unwrap_or_else(|e| panic!("config: {e:?}"));
+    }
+
+    /// Posts JSON to the API with `key`; returns the status and the parsed answer.
+    pub fn post_api(
+        &self,
+        key: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let res = Client::new()
+            .post(self.url(path))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().unwrap_or(serde_json::Value::Null))
+    }
+
+    pub fn get_api(&self, key: &str, path: &str) -> (u16, serde_json::Value) {
+        let res = Client::new()
+            .get(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Counts the rows of a table.
+    pub fn count(&self, table: &str) -> i64 {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+            .get_result::<N>(&mut *self.conn())
+            .unwrap()
+            .n
+    }
+
     /// The kinds of the audit events recorded so far, oldest first.
     pub fn audit_kinds(&self) -> Vec<String> {
         use diesel::prelude::*;

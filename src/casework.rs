@@ -1,0 +1,135 @@
+// Changes to a case after intake, each in one transaction with its timeline event:
+// pausing and resuming the SLA clock while the case waits on the customer.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::db::schema::cases;
+use crate::db::{DbConn, write_tx};
+use crate::domain::severity::Severity;
+use crate::store::cases::{self as case_store, Case};
+use crate::store::deskconfig::{self, QueueInfo};
+use crate::store::{self};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error("no such case")]
+    NotFound,
+    #[error("the case's clock is paused already")]
+    AlreadyPaused,
+    #[error("the case's clock is not paused")]
+    NotPaused,
+    #[error("the case is resolved")]
+    Resolved,
+    #[error("a reason is required")]
+    ReasonRequired,
+    #[error("database error: {0}")]
+    Db(#[from] diesel::result::Error),
+}
+
+fn load(conn: &mut DbConn, id: i64) -> Result<Case, CaseError> {
+    case_store::find(conn, id)?.ok_or(CaseError::NotFound)
+}
+
+fn queue_of(conn: &mut DbConn, case: &Case) -> Result<QueueInfo, CaseError> {
+    let snap = deskconfig::snapshot(conn)?;
+    snap.queues_by_id
+        .get(&case.queue_id)
+        .cloned()
+        .ok_or(CaseError::NotFound)
+}
+
+/// Stops the case's SLA clock while it waits on the customer, with a reason.
+pub fn pause(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    actor: Option<i64>,
+    case_id: i64,
+    reason: &str,
+) -> Result<Case, CaseError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(CaseError::ReasonRequired);
+    }
+    write_tx(conn, |conn| {
+        let case = load(conn, case_id)?;
+        if case.resolved_at.is_some() {
+            return Err(CaseError::Resolved);
+        }
+        if case.paused_since.is_some() {
+            return Err(CaseError::AlreadyPaused);
+        }
+        let queue = queue_of(conn, &case)?;
+        let at = store::to_db(now);
+        diesel::update(cases::table.find(case_id))
+            .set((
+                cases::paused_since.eq(Some(at)),
+                cases::pause_reason.eq(Some(reason)),
+                cases::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+        let allowance = (queue.policy.max_pause_minutes - i64::from(case.paused_minutes)).max(0);
+        case_store::add_event(
+            conn,
+            case_id,
+            at,
+            "sla.paused",
+            actor,
+            &json!({"reason": reason, "allowance_minutes": allowance}),
+        )?;
+        load(conn, case_id)
+    })
+}
+
+/// Starts the clock again; the deadlines move by the business minutes it stood,
+/// up to what is left of the policy's `max_pause_minutes`.
+pub fn resume(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    actor: Option<i64>,
+    case_id: i64,
+) -> Result<Case, CaseError> {
+    write_tx(conn, |conn| {
+        let case = load(conn, case_id)?;
+        let Some(since) = case.paused_since else {
+            return Err(CaseError::NotPaused);
+        };
+        let queue = queue_of(conn, &case)?;
+        let pause =
+            queue
+                .policy
+                .countable_pause(store::from_db(since), now, case.paused_minutes.into());
+        let total = i64::from(case.paused_minutes) + pause.counted;
+        let priority: Severity = case.priority.parse().unwrap_or(Severity::Medium);
+        let dues = queue
+            .policy
+            .dues(store::from_db(case.opened_at), priority, total);
+        let at = store::to_db(now);
+        diesel::update(cases::table.find(case_id))
+            .set((
+                cases::paused_since.eq(None::<chrono::NaiveDateTime>),
+                cases::pause_reason.eq(None::<String>),
+                cases::paused_minutes.eq(total as i32),
+                cases::first_response_due.eq(store::to_db(dues.first_response)),
+                cases::resolution_due.eq(store::to_db(dues.resolution)),
+                cases::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+        case_store::add_event(
+            conn,
+            case_id,
+            at,
+            "sla.resumed",
+            actor,
+            &json!({
+                "paused_minutes": pause.elapsed,
+                "counted_minutes": pause.counted,
+                "limit_reached": pause.limited,
+                "first_response_due": dues.first_response.to_rfc3339(),
+                "resolution_due": dues.resolution.to_rfc3339(),
+            }),
+        )?;
+        load(conn, case_id)
+    })
+}
