@@ -190,8 +190,11 @@ const CUSTOMERS: &[(&str, &str, &str, &str, &str)] = &[
     ),
 ];
 
-/// (rule, weight in the mix, amount range in CNY or None)
-const RULES: &[(&str, u64, Option<(u64, u64)>)] = &[
+/// A rule of the sample mix: its code, its weight in the mix, and the range of its
+/// amounts in CNY (if it carries one).
+type SampleRule = (&'static str, u64, Option<(u64, u64)>);
+
+const RULES: &[SampleRule] = &[
     ("LARGE_TRANSFER", 30, Some((50_000, 600_000))),
     ("ACCOUNT_TAKEOVER", 12, None),
     ("NEW_ACCOUNT_BURST", 15, None),
