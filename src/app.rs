@@ -46,6 +46,10 @@ impl AppState {
                 store::settings::get_or_insert(&mut conn, "secret_key", &tokens::random_token(48))?
             }
         };
+        let writers = match settings.database {
+            db::DatabaseUrl::Sqlite(_) => 1,
+            db::DatabaseUrl::Postgres(_) => (settings.pool_size as usize / 2).clamp(1, 8),
+        };
         Ok(AppState {
             pool: pool.clone(),
             settings: Arc::new(settings),
@@ -53,7 +57,7 @@ impl AppState {
             secret_key: Arc::new(secret_key),
             metrics: Arc::new(Metrics::default()),
             login_throttle: Arc::new(LoginThrottle::default()),
-            intake: Intake::start(pool.clone(), clock.clone()),
+            intake: Intake::start(pool.clone(), clock.clone(), writers),
             api_key_use: Arc::new(Mutex::new(HashMap::new())),
         })
     }

@@ -2,7 +2,7 @@
 // customer's open case in the same queue), with routing, SLA clocks and timeline
 // events, and group-commits whatever alerts are waiting into one transaction.
 
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::Duration;
 
@@ -353,12 +353,18 @@ pub struct Intake {
 const MAX_BATCH: usize = 512;
 
 impl Intake {
-    pub fn start(pool: DbPool, clock: Clock) -> Intake {
+    /// Starts the writers: one on SQLite (it has one writer anyway), several on
+    /// PostgreSQL, whose row locks and unique constraints keep them apart.
+    pub fn start(pool: DbPool, clock: Clock, writers: usize) -> Intake {
         let (tx, rx) = mpsc::sync_channel::<Job>(4096);
-        thread::Builder::new()
-            .name("intake-writer".into())
-            .spawn(move || writer(pool, clock, rx))
-            .expect("start the intake writer");
+        let rx = Arc::new(Mutex::new(rx));
+        for n in 0..writers.max(1) {
+            let (pool, clock, rx) = (pool.clone(), clock.clone(), rx.clone());
+            thread::Builder::new()
+                .name(format!("intake-writer-{n}"))
+                .spawn(move || writer(pool, clock, rx))
+                .expect("start the intake writer");
+        }
         Intake { tx }
     }
 
@@ -383,20 +389,26 @@ impl Intake {
     }
 }
 
-fn writer(pool: DbPool, clock: Clock, rx: mpsc::Receiver<Job>) {
+fn writer(pool: DbPool, clock: Clock, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
     let mut snap: Option<Snapshot> = None;
-    while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
-        let mut count = jobs[0].alerts.len();
-        while count < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(j) => {
-                    count += j.alerts.len();
-                    jobs.push(j);
+    loop {
+        // Take whatever is waiting: the first job (waiting for it), then the rest.
+        let (jobs, count) = {
+            let rx = rx.lock().expect("intake queue");
+            let Ok(first) = rx.recv() else { return };
+            let mut count = first.alerts.len();
+            let mut jobs = vec![first];
+            while count < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(j) => {
+                        count += j.alerts.len();
+                        jobs.push(j);
+                    }
+                    Err(_) => break,
                 }
-                Err(_) => break,
             }
-        }
+            (jobs, count)
+        };
         let answers = match run_batch(&pool, &clock, &mut snap, &jobs) {
             Ok(a) => a,
             Err(e) => {
@@ -441,8 +453,18 @@ fn run_batch(
         for job in jobs {
             let mut results = Vec::with_capacity(job.alerts.len());
             for alert in &job.alerts {
-                // A savepoint per alert: one failure does not undo the others.
-                let r = conn.transaction(|c| ingest_one(c, snap, alert, job.api_key_id, now));
+                // A savepoint per alert: one failure does not undo the others. Two
+                // writers on PostgreSQL may deadlock on the same cases; the loser's
+                // savepoint is rolled back and the alert tried again.
+                let mut attempt = 0;
+                let r = loop {
+                    attempt += 1;
+                    let r = conn.transaction(|c| ingest_one(c, snap, alert, job.api_key_id, now));
+                    match &r {
+                        Err(IntakeError::Db(e)) if attempt < 5 && is_retryable(e) => continue,
+                        _ => break r,
+                    }
+                };
                 results.push(r.map_err(|e| {
                     tracing::error!(error = %e, external_id = %alert.external_id, "alert not stored");
                     e.to_string()
@@ -454,11 +476,12 @@ fn run_batch(
     })
 }
 
-impl From<IntakeError> for diesel::result::Error {
-    fn from(e: IntakeError) -> Self {
-        match e {
-            IntakeError::Db(e) => e,
-            other => diesel::result::Error::QueryBuilderError(other.to_string().into()),
-        }
+/// Deadlocks and serialization failures: the statement may simply be run again.
+fn is_retryable(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        Error::DatabaseError(_, info) => info.message().contains("deadlock"),
+        _ => false,
     }
 }

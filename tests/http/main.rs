@@ -9,6 +9,7 @@ mod admin;
 mod auth;
 mod cli;
 mod config;
+mod crash;
 mod intake;
 mod layout;
 mod ops;

@@ -1,0 +1,123 @@
+// Benchmark: alerts posted at full speed from many keep-alive connections to a real
+// riskdesk (durable SQLite by default, PostgreSQL with RISKDESK_BENCH_DATABASE_URL);
+// prints alerts/s and latency percentiles.
+//
+//   cargo bench --bench intake                     # 32 connections, 20 s
+//   RISKDESK_BENCH_CONNECTIONS=64 RISKDESK_BENCH_SECONDS=30 cargo bench --bench intake
+//   RISKDESK_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1/riskdesk_bench cargo bench --bench intake
+
+mod loadgen;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use riskdesk::accounts::{self, Actor};
+use riskdesk::app::{AppState, Application};
+use riskdesk::clock::Clock;
+use riskdesk::config::Settings;
+use riskdesk::db::DatabaseUrl;
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let connections = env("RISKDESK_BENCH_CONNECTIONS", 32) as usize;
+    let seconds = env("RISKDESK_BENCH_SECONDS", 20);
+    let dir = tempfile::tempdir().unwrap();
+    let database = match std::env::var("RISKDESK_BENCH_DATABASE_URL") {
+        Ok(u) => DatabaseUrl::parse(&u).expect("database URL"),
+        Err(_) => DatabaseUrl::Sqlite(dir.path().join("bench.db")),
+    };
+    println!(
+        "riskdesk intake benchmark: {} on {} cores, {connections} connections, {seconds} s, database {}",
+        std::env::consts::ARCH,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        database.redacted()
+    );
+    let mut settings = Settings::for_data_dir(dir.path().join("data"), database);
+    settings.workers = None;
+    settings.pool_size = 16;
+    let state = AppState::open(settings, Clock::System).expect("open");
+    {
+        let mut conn = state.pool.get().unwrap();
+        riskdesk::desk::apply_text(
+            &mut conn,
+            state.now(),
+            &Actor::cli(),
+            riskdesk::demo::DESK,
+            false,
+        )
+        .expect("demo configuration");
+    }
+    let key = {
+        let mut conn = state.pool.get().unwrap();
+        accounts::create_api_key(&mut conn, state.now(), &Actor::cli(), "bench")
+            .unwrap()
+            .1
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let st = state.clone();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app = Application::build(st, listener).expect("build");
+            let _ = app.server.await;
+        })
+    });
+    std::thread::sleep(Duration::from_millis(300));
+
+    let run_id = std::process::id();
+    let make = move |c: usize, seq: usize| {
+        // A realistic mix: new customers, repeat customers (grouping), several rules.
+        let rules = [
+            "LARGE_TRANSFER",
+            "ACCOUNT_TAKEOVER",
+            "NEW_ACCOUNT_BURST",
+            "PROMOTION_ABUSE",
+            "AML_WATCHLIST",
+        ];
+        let body = serde_json::json!({
+            "external_id": format!("bench-{run_id}-{c}-{seq}"),
+            "rule": rules[(c + seq) % rules.len()],
+            "customer": {
+                "external_id": format!("C-{}", (c * 7919 + seq) % 50_000),
+                "name": "王伟", "email": "wei@example.com", "phone": "+8613800138000",
+                "locale": "zh-CN", "timezone": "Asia/Shanghai"
+            },
+            "amount": {"value": format!("{}.00", 1000 + (seq * 37) % 400_000), "currency": "CNY"},
+            "transaction_ref": format!("TX-{seq}"),
+            "attributes": {"device_id": format!("d-{}", seq % 500), "ip": "203.0.113.7", "channel": "app"}
+        });
+        (
+            "POST".to_string(),
+            "/api/v1/alerts".to_string(),
+            vec![
+                ("Authorization".to_string(), format!("Bearer {key}")),
+                ("Content-Type".to_string(), "application/json".to_string()),
+            ],
+            serde_json::to_vec(&body).unwrap(),
+        )
+    };
+    // Warm up, then measure.
+    let warm = loadgen::run(&addr, connections, Duration::from_secs(2), make.clone());
+    warm.print("warm-up");
+    let report = loadgen::run(&addr, connections, Duration::from_secs(seconds), make);
+    report.print("POST /api/v1/alerts");
+    let target_ok =
+        report.per_second() >= 2000.0 && report.percentile(0.99) < Duration::from_millis(50);
+    if std::env::var("RISKDESK_BENCH_DATABASE_URL").is_err() {
+        println!(
+            "target (SQLite, durable): >= 2000 alerts/s with p99 < 50 ms: {}",
+            if target_ok { "met" } else { "NOT met" }
+        );
+    }
+}
