@@ -519,6 +519,121 @@ pub fn create_api_key(
     })
 }
 
+/// An agent's routing profile as typed: queue names, skills, capacity in weight units,
+/// an optional shift calendar's name, and whether cases are given automatically.
+#[derive(Debug, Clone)]
+pub struct RoutingInput {
+    pub queues: Vec<String>,
+    pub skills: Vec<String>,
+    pub capacity: i32,
+    pub shift_calendar: Option<String>,
+    pub auto_assign: bool,
+}
+
+/// Checks a skill's name: 1 to 32 lower-case letters, digits, `_` or `-`.
+pub fn parse_skill(s: &str) -> Result<String, String> {
+    let s = s.trim().to_lowercase();
+    if !s.is_empty()
+        && s.len() <= 32
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        Ok(s)
+    } else {
+        Err(format!(
+            "'{s}' is not a skill name (letters, digits, _ or -)"
+        ))
+    }
+}
+
+/// Sets a user's routing profile, refusing unknown queues and calendars and a
+/// capacity below what they carry now.
+pub fn set_routing(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    id: i64,
+    input: &RoutingInput,
+) -> Result<User, AccountError> {
+    use crate::db::schema::{calendars, queues};
+    use diesel::prelude::*;
+    if !(0..=100).contains(&input.capacity) {
+        return Err(AccountError::invalid(
+            "capacity",
+            "the capacity must be from 0 to 100 weight units".into(),
+        ));
+    }
+    let mut skills = Vec::new();
+    for s in &input.skills {
+        skills.push(parse_skill(s).map_err(|m| AccountError::invalid("skills", m))?);
+    }
+    skills.sort();
+    skills.dedup();
+    write_tx(conn, |conn| {
+        let user = load(conn, id)?;
+        if input.capacity < user.current_load {
+            return Err(AccountError::invalid(
+                "capacity",
+                format!(
+                    "the agent carries {} weight units now; the capacity cannot be less",
+                    user.current_load
+                ),
+            ));
+        }
+        let mut queue_ids = Vec::new();
+        for name in &input.queues {
+            let qid: Option<i64> = queues::table
+                .filter(queues::name.eq(name.trim()))
+                .select(queues::id)
+                .first(conn)
+                .optional()?;
+            queue_ids.push(qid.ok_or_else(|| {
+                AccountError::invalid("queues", format!("no queue is named '{}'", name.trim()))
+            })?);
+        }
+        let shift = match input.shift_calendar.as_deref().filter(|c| !c.is_empty()) {
+            None => None,
+            Some(name) => Some(
+                calendars::table
+                    .filter(calendars::name.eq(name))
+                    .select(calendars::id)
+                    .first::<i64>(conn)
+                    .optional()?
+                    .ok_or_else(|| {
+                        AccountError::invalid("shift", format!("no calendar is named '{name}'"))
+                    })?,
+            ),
+        };
+        users::set_routing(
+            conn,
+            id,
+            &users::Routing {
+                capacity: input.capacity,
+                skills: &skills,
+                queue_ids: &queue_ids,
+                shift_calendar_id: shift,
+                auto_assign: input.auto_assign,
+            },
+            store::to_db(now),
+        )?;
+        record(
+            conn,
+            now,
+            actor,
+            "user.routing_changed",
+            Some(&user.email),
+            json!({
+                "queues": input.queues,
+                "skills": skills,
+                "capacity": input.capacity,
+                "shift": input.shift_calendar,
+                "auto_assign": input.auto_assign,
+            }),
+        )?;
+        load(conn, id)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

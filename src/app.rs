@@ -31,6 +31,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub login_throttle: Arc<LoginThrottle>,
     pub intake: Intake,
+    pub desk: Arc<crate::store::deskconfig::SnapshotCache>,
     /// When each API key's last use was last written, to write it at most once a minute.
     pub api_key_use: Arc<Mutex<HashMap<i64, DateTime<Utc>>>>,
 }
@@ -59,6 +60,7 @@ impl AppState {
             login_throttle: Arc::new(LoginThrottle::default()),
             intake: Intake::start(pool.clone(), clock.clone(), writers),
             api_key_use: Arc::new(Mutex::new(HashMap::new())),
+            desk: Arc::new(Default::default()),
         })
     }
 

@@ -113,6 +113,12 @@ pub fn resume(
                 cases::paused_minutes.eq(total as i32),
                 cases::first_response_due.eq(store::to_db(dues.first_response)),
                 cases::resolution_due.eq(store::to_db(dues.resolution)),
+                cases::next_due.eq(Some(store::to_db(if case.first_responded_at.is_none() {
+                    dues.first_response.min(dues.resolution)
+                } else {
+                    dues.resolution
+                }))),
+                cases::next_alarm_at.eq(Some(at)),
                 cases::updated_at.eq(at),
             ))
             .execute(conn)?;

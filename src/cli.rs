@@ -81,6 +81,15 @@ enum UserCommand {
         /// Interface language (en or zh-CN); default: the browser's.
         #[arg(long)]
         language: Option<String>,
+        /// Queues the agent works, by name, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        queues: Vec<String>,
+        /// The agent's skills, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        skills: Vec<String>,
+        /// Weight units of cases the agent may hold at once.
+        #[arg(long, default_value_t = 5)]
+        capacity: i32,
     },
 }
 
@@ -112,7 +121,24 @@ pub fn run() -> ExitCode {
             role,
             password_stdin,
             language,
-        }) => user_add(&settings, &email, &name, &role, password_stdin, language),
+            queues,
+            skills,
+            capacity,
+        }) => user_add(
+            &settings,
+            &email,
+            &name,
+            &role,
+            password_stdin,
+            language,
+            accounts::RoutingInput {
+                queues,
+                skills,
+                capacity,
+                shift_calendar: None,
+                auto_assign: true,
+            },
+        ),
         Command::Apikey(ApikeyCommand::Create { name }) => apikey_create(&settings, &name),
         Command::Config(ConfigCommand::Apply { file, dry_run }) => {
             config_apply(&settings, &file, dry_run)
@@ -185,9 +211,16 @@ fn user_add(
     role: &str,
     password_stdin: bool,
     language: Option<String>,
+    routing: accounts::RoutingInput,
 ) -> Result<(), Failure> {
     // Check what can be checked before asking for a password.
     role.parse::<Role>()?;
+    if !(0..=100).contains(&routing.capacity) {
+        return Err("--capacity must be from 0 to 100 weight units".into());
+    }
+    for s in &routing.skills {
+        accounts::parse_skill(s)?;
+    }
     crate::domain::Email::parse(email)?;
     crate::domain::UserName::parse(name)?;
     let (password, generated) = if password_stdin {
@@ -203,6 +236,19 @@ fn user_add(
     };
     let state = open(settings)?;
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    // Queues must exist before anything is created.
+    for q in &routing.queues {
+        use crate::db::schema::queues;
+        use diesel::prelude::*;
+        let found: i64 = queues::table
+            .filter(queues::name.eq(q.trim()))
+            .count()
+            .get_result(&mut conn)
+            .map_err(|e| e.to_string())?;
+        if found == 0 {
+            return Err(format!("no queue is named '{}'", q.trim()));
+        }
+    }
     let user = accounts::create_user(
         &mut conn,
         state.now(),
@@ -216,7 +262,17 @@ fn user_add(
         &password,
     )
     .map_err(|e| e.to_string())?;
+    accounts::set_routing(&mut conn, state.now(), &Actor::cli(), user.id, &routing)
+        .map_err(|e| e.to_string())?;
     println!("created {} {} ({})", user.role, user.email, user.name);
+    if !routing.queues.is_empty() {
+        println!(
+            "queues: {}; skills: {}; capacity: {}",
+            routing.queues.join(", "),
+            routing.skills.join(", "),
+            routing.capacity
+        );
+    }
     if generated {
         println!("password: {}", password.expose());
         println!("(shown once: it is stored only as an argon2id hash)");

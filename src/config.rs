@@ -84,6 +84,29 @@ pub struct SettingsArgs {
     #[arg(long, env = "RISKDESK_WORKERS", global = true)]
     pub workers: Option<usize>,
 
+    /// Minutes without activity after which an online agent becomes away.
+    #[arg(
+        long,
+        env = "RISKDESK_AWAY_AFTER_MINUTES",
+        default_value_t = 15,
+        global = true
+    )]
+    pub away_after_minutes: u32,
+
+    /// Minutes an agent may be away or offline before even the cases they started go
+    /// to others [default: never]
+    #[arg(long, env = "RISKDESK_REASSIGN_STARTED_AFTER_MINUTES", global = true)]
+    pub reassign_started_after_minutes: Option<u32>,
+
+    /// Minutes a case may wait unassigned before the supervisors are alerted.
+    #[arg(
+        long,
+        env = "RISKDESK_UNASSIGNED_ALERT_MINUTES",
+        default_value_t = 15,
+        global = true
+    )]
+    pub unassigned_alert_minutes: u32,
+
     /// Log format: text for people, json for log collectors.
     #[arg(long, env = "RISKDESK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -110,6 +133,9 @@ pub struct Settings {
     pub pool_size: u32,
     pub workers: Option<usize>,
     pub log_format: LogFormat,
+    pub away_after: chrono::Duration,
+    pub reassign_started_after: Option<chrono::Duration>,
+    pub unassigned_alert_after: chrono::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -169,6 +195,13 @@ impl SettingsArgs {
             pool_size: self.pool_size,
             workers: self.workers,
             log_format: self.log_format,
+            away_after: chrono::Duration::minutes(self.away_after_minutes.max(1).into()),
+            reassign_started_after: self
+                .reassign_started_after_minutes
+                .map(|m| chrono::Duration::minutes(m.into())),
+            unassigned_alert_after: chrono::Duration::minutes(
+                self.unassigned_alert_minutes.max(1).into(),
+            ),
         })
     }
 }
@@ -190,6 +223,9 @@ impl Settings {
             pool_size: 8,
             workers: Some(2),
             log_format: LogFormat::Text,
+            away_after: chrono::Duration::minutes(15),
+            reassign_started_after: None,
+            unassigned_alert_after: chrono::Duration::minutes(15),
         }
     }
 

@@ -120,6 +120,10 @@ pub fn ingest_one(
                     cases::updated_at.eq(at),
                     cases::first_response_due.eq(store::to_db(dues.first_response)),
                     cases::resolution_due.eq(store::to_db(dues.resolution)),
+                    cases::next_due
+                        .eq(Some(store::to_db(dues.first_response.min(dues.resolution)))),
+                    cases::next_alarm_at.eq(Some(at)),
+                    cases::weight.eq(snap.rules.get(&alert.rule).map(|r| r.weight).unwrap_or(1)),
                     cases::alert_count.eq(0),
                 ))
                 .on_conflict(cases::open_key)
@@ -200,6 +204,12 @@ pub fn ingest_one(
                 cases::priority.eq(priority.as_str()),
                 cases::first_response_due.eq(store::to_db(dues.first_response)),
                 cases::resolution_due.eq(store::to_db(dues.resolution)),
+                cases::next_due.eq(Some(store::to_db(if case.first_responded_at.is_none() {
+                    dues.first_response.min(dues.resolution)
+                } else {
+                    dues.resolution
+                }))),
+                cases::next_alarm_at.eq(Some(at)),
             ))
             .execute(conn)?;
         case_store::add_event(

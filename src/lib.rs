@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod assignment;
 pub mod casework;
 pub mod cli;
 pub mod clock;
@@ -12,6 +13,7 @@ pub mod demo;
 pub mod desk;
 pub mod domain;
 pub mod error;
+pub mod escalation;
 pub mod i18n;
 pub mod intake;
 pub mod jobs;

@@ -22,6 +22,15 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        capacity -> Integer,
+        current_load -> Integer,
+        skills -> Text,
+        presence -> Text,
+        presence_since -> Nullable<Timestamp>,
+        last_active_at -> Nullable<Timestamp>,
+        last_assigned_at -> Nullable<Timestamp>,
+        shift_calendar_id -> Nullable<BigInt>,
+        auto_assign -> Bool,
     }
 }
 
@@ -91,6 +100,7 @@ diesel::table! {
         sla_policy_id -> BigInt,
         skills -> Text,
         updated_at -> Timestamp,
+        escalation_queue_id -> Nullable<BigInt>,
     }
 }
 
@@ -159,6 +169,11 @@ diesel::table! {
         assignee_id -> Nullable<BigInt>,
         disposition -> Nullable<Text>,
         alert_count -> Integer,
+        weight -> Integer,
+        assigned_at -> Nullable<Timestamp>,
+        started_at -> Nullable<Timestamp>,
+        next_due -> Nullable<Timestamp>,
+        next_alarm_at -> Nullable<Timestamp>,
     }
 }
 
@@ -192,13 +207,64 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    queue_members (queue_id, user_id) {
+        queue_id -> BigInt,
+        user_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    case_alarms (case_id, kind) {
+        case_id -> BigInt,
+        kind -> Text,
+        fired_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        at -> Timestamp,
+        kind -> Text,
+        case_id -> Nullable<BigInt>,
+        data -> Text,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(queue_members -> users (user_id));
+diesel::joinable!(queue_members -> queues (queue_id));
+diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(audit_events -> users (actor_user_id));
+
+diesel::joinable!(sla_policies -> calendars (calendar_id));
+diesel::joinable!(queues -> sla_policies (sla_policy_id));
+diesel::joinable!(routes -> queues (queue_id));
+diesel::joinable!(cases -> customers (customer_id));
+diesel::joinable!(cases -> queues (queue_id));
+diesel::joinable!(alerts -> cases (case_id));
+diesel::joinable!(alerts -> customers (customer_id));
+diesel::joinable!(case_events -> cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     app_settings,
     users,
     sessions,
     api_keys,
-    audit_events
+    audit_events,
+    calendars,
+    sla_policies,
+    queues,
+    rules,
+    routes,
+    customers,
+    cases,
+    alerts,
+    case_events,
+    queue_members,
+    case_alarms,
+    notifications,
 );

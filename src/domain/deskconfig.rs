@@ -37,6 +37,8 @@ pub struct QueueDef {
     pub name: String,
     pub sla_policy: String,
     pub skills: Vec<String>,
+    /// Where the queue's cases go when they breach their SLA.
+    pub escalation_queue: Option<String>,
 }
 
 /// A whole, valid configuration: every reference resolves.
@@ -439,7 +441,11 @@ impl DeskConfig {
         let mut queues = Vec::new();
         let mut queue_names = HashSet::new();
         for (path, t) in tables(&mut c, &root, "queues") {
-            c.keys(&path, t, &["name", "sla_policy", "skills"]);
+            c.keys(
+                &path,
+                t,
+                &["name", "sla_policy", "skills", "escalation_queue"],
+            );
             let name = c.string(&path, t, "name", true);
             if let Some(n) = &name {
                 unique(&mut c, &join(&path, "name"), &mut queue_names, n, "queue");
@@ -454,12 +460,29 @@ impl DeskConfig {
                 );
             }
             let skills = c.strings(&path, t, "skills");
+            let escalation_queue = c.string(&path, t, "escalation_queue", false);
             if let (Some(name), Some(sla_policy)) = (name, policy) {
                 queues.push(QueueDef {
                     name,
                     sla_policy,
                     skills,
+                    escalation_queue,
                 });
+            }
+        }
+        for (i, q) in queues.iter().enumerate() {
+            if let Some(e) = &q.escalation_queue {
+                if !queue_names.contains(e) {
+                    c.problem(
+                        format!("queues[{i}].escalation_queue"),
+                        format!("no queue is named '{e}'"),
+                    );
+                } else if e == &q.name {
+                    c.problem(
+                        format!("queues[{i}].escalation_queue"),
+                        "a queue cannot escalate to itself",
+                    );
+                }
             }
         }
 
@@ -665,6 +688,12 @@ impl DeskConfig {
             out.push_str(&format!("name = {}\n", q(&qd.name)));
             out.push_str(&format!("sla_policy = {}\n", q(&qd.sla_policy)));
             out.push_str(&format!("skills = {}\n", list(&qd.skills)));
+            if let Some(e) = &qd.escalation_queue {
+                out.push_str(&format!("escalation_queue = {}\n", q(e)));
+            }
+            if let Some(e) = &qd.escalation_queue {
+                out.push_str(&format!("escalation_queue = {}\n", q(e)));
+            }
         }
         for r in &self.rules {
             out.push_str("\n[[rules]]\n");

@@ -2,6 +2,7 @@
 // password hashing, money, masking, business calendars, SLA clocks and routing.
 
 pub mod alert;
+pub mod assignment;
 pub mod calendar;
 pub mod deskconfig;
 pub mod identity;

@@ -1,35 +1,106 @@
-// Background workers that run beside the HTTP server in every instance. Each is
-// safe to run in several instances at once.
+// Background workers that run beside the HTTP server in every instance: the SLA
+// watch, the presence sweep and the session sweep. Each is safe to run in several
+// instances at once (alarms fire once; assignment uses conditional updates).
 
 use std::time::Duration;
 
+use diesel::prelude::*;
+
 use crate::app::AppState;
+use crate::db::schema::users;
+use crate::db::write_tx;
 use crate::store::{self, sessions};
 
 /// Starts the workers on the current actix runtime; they stop with it.
 pub fn spawn(state: AppState) {
-    actix_web::rt::spawn(session_sweeper(state));
+    actix_web::rt::spawn(every(state.clone(), 300, "session sweep", sweep_sessions));
+    actix_web::rt::spawn(every(state.clone(), 15, "SLA watch", |s| {
+        watch_sla(s).map(|_| ())
+    }));
+    actix_web::rt::spawn(every(state, 30, "presence sweep", |s| {
+        sweep_presence(s).map(|_| ())
+    }));
 }
 
-/// Deletes sessions that have expired, every five minutes.
-async fn session_sweeper(state: AppState) {
-    let mut tick = actix_web::rt::time::interval(Duration::from_secs(300));
+async fn every(
+    state: AppState,
+    seconds: u64,
+    name: &'static str,
+    f: fn(&AppState) -> Result<(), String>,
+) {
+    let mut tick = actix_web::rt::time::interval(Duration::from_secs(seconds));
     loop {
         tick.tick().await;
-        let now = state.now();
-        let idle_before = store::to_db(now - state.settings.session_idle);
-        let created_before = store::to_db(now - state.settings.session_max);
-        let pool = state.pool.clone();
-        let result = actix_web::web::block(move || -> Result<usize, String> {
-            let mut conn = pool.get().map_err(|e| e.to_string())?;
-            sessions::purge(&mut conn, idle_before, created_before).map_err(|e| e.to_string())
-        })
-        .await;
-        match result {
-            Ok(Ok(n)) if n > 0 => tracing::info!(removed = n, "expired sessions removed"),
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "session sweep failed"),
-            Err(e) => tracing::warn!(error = %e, "session sweep failed"),
+        let st = state.clone();
+        match actix_web::web::block(move || f(&st)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(worker = name, error = %e, "background work failed"),
+            Err(e) => tracing::warn!(worker = name, error = %e, "background work failed"),
         }
     }
+}
+
+fn sweep_sessions(state: &AppState) -> Result<(), String> {
+    let now = state.now();
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let n = sessions::purge(
+        &mut conn,
+        store::to_db(now - state.settings.session_idle),
+        store::to_db(now - state.settings.session_max),
+    )
+    .map_err(|e| e.to_string())?;
+    if n > 0 {
+        tracing::info!(removed = n, "expired sessions removed");
+    }
+    Ok(())
+}
+
+/// Fires the SLA alarms that are due; returns how many fired.
+pub fn watch_sla(state: &AppState) -> Result<usize, String> {
+    let now = state.now();
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let snap = state.desk.get(&mut conn).map_err(|e| e.to_string())?;
+    crate::escalation::run_due(&mut conn, &snap, now, state.settings.unassigned_alert_after)
+        .map_err(|e| e.to_string())
+}
+
+/// Turns idle online agents away (handing back their unstarted cases) and, when set,
+/// hands on the started cases of agents away or offline for too long.
+pub fn sweep_presence(state: &AppState) -> Result<usize, String> {
+    let now = state.now();
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let snap = state.desk.get(&mut conn).map_err(|e| e.to_string())?;
+    let idle_since = store::to_db(now - state.settings.away_after);
+    let idle: Vec<i64> = users::table
+        .filter(users::presence.eq("online"))
+        .filter(users::last_active_at.lt(idle_since))
+        .select(users::id)
+        .load(&mut conn)
+        .map_err(|e| e.to_string())?;
+    let mut changed = 0;
+    for id in idle {
+        write_tx(&mut conn, |c| {
+            crate::assignment::set_presence(c, &snap, id, "away", now)
+        })
+        .map_err(|e: diesel::result::Error| e.to_string())?;
+        changed += 1;
+    }
+    if let Some(after) = state.settings.reassign_started_after {
+        let since = store::to_db(now - after);
+        let gone: Vec<i64> = users::table
+            .filter(users::presence.ne("online"))
+            .filter(users::presence_since.lt(since))
+            .filter(users::current_load.gt(0))
+            .select(users::id)
+            .load(&mut conn)
+            .map_err(|e| e.to_string())?;
+        for id in gone {
+            write_tx(&mut conn, |c| {
+                crate::assignment::give_back(c, &snap, id, now, true, "offline_too_long")
+            })
+            .map_err(|e: diesel::result::Error| e.to_string())?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
 }

@@ -30,6 +30,12 @@ pub struct Case {
     pub assignee_id: Option<i64>,
     pub disposition: Option<String>,
     pub alert_count: i32,
+    /// Capacity units the case takes (its rule's weight).
+    pub weight: i32,
+    pub assigned_at: Option<NaiveDateTime>,
+    pub started_at: Option<NaiveDateTime>,
+    pub next_due: Option<NaiveDateTime>,
+    pub next_alarm_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -50,6 +50,7 @@ pub struct QueueRow {
     pub sla_policy_id: i64,
     pub skills: String,
     pub updated_at: NaiveDateTime,
+    pub escalation_queue_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -211,6 +212,9 @@ pub fn load(conn: &mut DbConn) -> QueryResult<DeskConfig> {
                 .cloned()
                 .unwrap_or_default(),
             skills: serde_json::from_str(&q.skills).map_err(|e| corrupt("skills", e))?,
+            escalation_queue: q
+                .escalation_queue_id
+                .and_then(|id| queue_names.get(&id).cloned()),
         });
     }
     for rule in &r.rules {
@@ -492,6 +496,12 @@ pub fn apply(
         };
         queue_ids.insert(q.name.clone(), id);
     }
+    for q in &new.queues {
+        let escalation = q.escalation_queue.as_ref().map(|e| queue_ids[e]);
+        diesel::update(queues::table.find(queue_ids[&q.name]))
+            .set(queues::escalation_queue_id.eq(escalation))
+            .execute(conn)?;
+    }
     // Rules.
     for r in &new.rules {
         match old_rows.rules.iter().find(|o| o.code == r.code) {
@@ -546,6 +556,13 @@ pub fn apply(
     }
     for q in &old_rows.queues {
         if !queue_ids.contains_key(&q.name) {
+            diesel::update(queues::table.find(q.id))
+                .set(queues::escalation_queue_id.eq(None::<i64>))
+                .execute(conn)?;
+        }
+    }
+    for q in &old_rows.queues {
+        if !queue_ids.contains_key(&q.name) {
             diesel::delete(queues::table.find(q.id)).execute(conn)?;
         }
     }
@@ -590,6 +607,8 @@ pub struct QueueInfo {
     pub id: i64,
     pub name: String,
     pub policy: Arc<SlaPolicy>,
+    pub skills: Vec<String>,
+    pub escalation_queue_id: Option<i64>,
 }
 
 /// The configuration ready for routing, loaded once per change of `version`.
@@ -601,6 +620,8 @@ pub struct Snapshot {
     pub triage_queue: String,
     pub queues_by_name: HashMap<String, QueueInfo>,
     pub queues_by_id: HashMap<i64, QueueInfo>,
+    /// Calendars by id, for agents' shifts.
+    pub calendars_by_id: HashMap<i64, Calendar>,
 }
 
 pub fn snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
@@ -640,11 +661,24 @@ pub fn snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
                 .get(&def.sla_policy)
                 .cloned()
                 .ok_or_else(|| corrupt("queue", format!("{} has no SLA policy", row.name)))?,
+            skills: def.skills.clone(),
+            escalation_queue_id: row.escalation_queue_id,
         };
         by_name.insert(info.name.clone(), info.clone());
         by_id.insert(info.id, info);
     }
+    let calendars_by_id = r
+        .calendars
+        .iter()
+        .filter_map(|row| {
+            cfg.calendars
+                .iter()
+                .find(|c| c.name == row.name)
+                .map(|c| (row.id, Calendar::Business(c.calendar.clone())))
+        })
+        .collect();
     Ok(Snapshot {
+        calendars_by_id,
         version,
         rules: cfg.rules.into_iter().map(|r| (r.code.clone(), r)).collect(),
         routes: cfg.routes,
@@ -652,4 +686,23 @@ pub fn snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
         queues_by_name: by_name,
         queues_by_id: by_id,
     })
+}
+
+/// The snapshot shared by an instance's handlers and workers, reloaded when the
+/// configuration's version moves (one small query per use).
+#[derive(Debug, Default)]
+pub struct SnapshotCache(std::sync::Mutex<Option<Arc<Snapshot>>>);
+
+impl SnapshotCache {
+    pub fn get(&self, conn: &mut DbConn) -> QueryResult<Arc<Snapshot>> {
+        let version = config_version(conn)?;
+        if let Some(s) = self.0.lock().expect("snapshot lock").as_ref()
+            && s.version == version
+        {
+            return Ok(s.clone());
+        }
+        let fresh = Arc::new(snapshot(conn)?);
+        *self.0.lock().expect("snapshot lock") = Some(fresh.clone());
+        Ok(fresh)
+    }
 }

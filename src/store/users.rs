@@ -21,6 +21,20 @@ pub struct User {
     pub locked_until: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Weight units of cases the agent may hold at once.
+    pub capacity: i32,
+    /// Weight units of the open cases the agent holds.
+    pub current_load: i32,
+    /// JSON list of skills.
+    pub skills: String,
+    /// online, away or offline.
+    pub presence: String,
+    pub presence_since: Option<NaiveDateTime>,
+    pub last_active_at: Option<NaiveDateTime>,
+    pub last_assigned_at: Option<NaiveDateTime>,
+    pub shift_calendar_id: Option<i64>,
+    /// False when auto-assignment is paused for the agent.
+    pub auto_assign: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -172,4 +186,63 @@ pub fn clear_failed_logins(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
             users::locked_until.eq(None::<NaiveDateTime>),
         ))
         .execute(conn)
+}
+
+/// Records that the user did something (for the idle-to-away rule).
+pub fn touch_active(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::last_active_at.eq(Some(now)))
+        .execute(conn)
+}
+
+pub fn unread_notifications(conn: &mut DbConn, id: i64) -> QueryResult<i64> {
+    use crate::db::schema::notifications;
+    notifications::table
+        .filter(notifications::user_id.eq(id))
+        .filter(notifications::read_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
+/// An agent's routing profile, resolved to ids.
+pub struct Routing<'a> {
+    pub capacity: i32,
+    pub skills: &'a [String],
+    pub queue_ids: &'a [i64],
+    pub shift_calendar_id: Option<i64>,
+    pub auto_assign: bool,
+}
+
+/// Sets an agent's routing profile: capacity, skills, queues, shift, automatic
+/// assignment.
+pub fn set_routing(
+    conn: &mut DbConn,
+    id: i64,
+    r: &Routing<'_>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let Routing {
+        capacity,
+        skills,
+        queue_ids,
+        shift_calendar_id,
+        auto_assign,
+    } = *r;
+    use crate::db::schema::queue_members;
+    diesel::update(users::table.find(id))
+        .set((
+            users::capacity.eq(capacity),
+            users::skills.eq(serde_json::to_string(skills).expect("json")),
+            users::shift_calendar_id.eq(shift_calendar_id),
+            users::auto_assign.eq(auto_assign),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    diesel::delete(queue_members::table.filter(queue_members::user_id.eq(id))).execute(conn)?;
+    for q in queue_ids {
+        diesel::insert_into(queue_members::table)
+            .values((queue_members::queue_id.eq(q), queue_members::user_id.eq(id)))
+            .execute(conn)?;
+    }
+    Ok(())
 }

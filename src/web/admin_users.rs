@@ -14,6 +14,7 @@ use crate::domain::Role;
 use crate::domain::password::NewPassword;
 use crate::error::AppError;
 use crate::store::{self, users, users::User};
+use diesel::prelude::*;
 
 /// A user row as the admin pages show it.
 pub struct UserRow {
@@ -178,6 +179,52 @@ struct EditPage {
     roles: [Role; 3],
     is_self: bool,
     error_key: Option<&'static str>,
+    routing: RoutingView,
+}
+
+/// The routing panel of the user page.
+pub struct RoutingView {
+    pub capacity: i32,
+    pub load: i32,
+    pub presence: String,
+    pub skills: String,
+    pub auto_assign: bool,
+    /// (queue name, member?)
+    pub queues: Vec<(String, bool)>,
+    /// (calendar name, chosen?)
+    pub calendars: Vec<(String, bool)>,
+}
+
+fn routing_view(conn: &mut crate::db::DbConn, u: &User) -> Result<RoutingView, AppError> {
+    use crate::db::schema::{calendars, queue_members, queues};
+    let mine: Vec<i64> = queue_members::table
+        .filter(queue_members::user_id.eq(u.id))
+        .select(queue_members::queue_id)
+        .load(conn)?;
+    let all: Vec<(i64, String)> = queues::table
+        .select((queues::id, queues::name))
+        .order(queues::name.asc())
+        .load(conn)?;
+    let cals: Vec<(i64, String)> = calendars::table
+        .select((calendars::id, calendars::name))
+        .order(calendars::name.asc())
+        .load(conn)?;
+    let skills: Vec<String> = serde_json::from_str(&u.skills).unwrap_or_default();
+    Ok(RoutingView {
+        capacity: u.capacity,
+        load: u.current_load,
+        presence: u.presence.clone(),
+        skills: skills.join(", "),
+        auto_assign: u.auto_assign,
+        queues: all
+            .into_iter()
+            .map(|(id, name)| (name, mine.contains(&id)))
+            .collect(),
+        calendars: cals
+            .into_iter()
+            .map(|(id, name)| (name, u.shift_calendar_id == Some(id)))
+            .collect(),
+    })
 }
 
 async fn render_edit(
@@ -189,9 +236,12 @@ async fn render_edit(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let now = state.now();
-    let target = db(state, move |conn| Ok(users::find(conn, id)?))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (target, routing) = db(state, move |conn| {
+        let u = users::find(conn, id)?.ok_or(AppError::NotFound)?;
+        let routing = routing_view(conn, &u)?;
+        Ok((u, routing))
+    })
+    .await?;
     let target = rows(vec![target], now).pop().ok_or(AppError::NotFound)?;
     page.render_status(
         status,
@@ -200,6 +250,7 @@ async fn render_edit(
             target,
             roles: Role::ALL,
             error_key,
+            routing,
             page: page.clone(),
         },
     )
@@ -269,9 +320,20 @@ async fn set_active(
     active: bool,
 ) -> Result<HttpResponse, AppError> {
     user.require(&[Role::Admin])?;
-    let (now, actor) = (state.now(), user.actor());
+    let (now, actor, st) = (state.now(), user.actor(), state.clone());
     let result = db(&state, move |conn| {
-        Ok(accounts::set_active(conn, now, &actor, id, active))
+        let r = accounts::set_active(conn, now, &actor, id, active);
+        if r.is_ok() && !active {
+            // A deactivated agent's cases, started or not, go to others at once.
+            let snap = st.desk.get(conn)?;
+            crate::db::write_tx(conn, |c| {
+                diesel::update(crate::db::schema::users::table.find(id))
+                    .set(crate::db::schema::users::presence.eq("offline"))
+                    .execute(c)?;
+                crate::assignment::give_back(c, &snap, id, now, true, "deactivated")
+            })?;
+        }
+        Ok(r)
     })
     .await?;
     match result {
@@ -338,4 +400,90 @@ pub async fn reset_password(
         created: false,
         page: page.clone(),
     })
+}
+
+/// The routing form: queues are checkboxes named `queue`, so the body is read as a
+/// list of pairs.
+pub async fn routing(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    let id = id.into_inner();
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(&body).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let field = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let Ok(capacity) = field("capacity").trim().parse::<i32>() else {
+        return render_edit(
+            &state,
+            page,
+            &user,
+            id,
+            Some("users.error.capacity"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let input = accounts::RoutingInput {
+        queues: pairs
+            .iter()
+            .filter(|(k, _)| k == "queue")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        skills: field("skills")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        capacity,
+        shift_calendar: Some(field("shift")).filter(|s| !s.is_empty()),
+        auto_assign: pairs.iter().any(|(k, _)| k == "auto_assign"),
+    };
+    let (now, actor, st) = (state.now(), user.actor(), state.clone());
+    let result = db(&state, move |conn| {
+        let r = accounts::set_routing(conn, now, &actor, id, &input);
+        if r.is_ok() {
+            // More room or new queues may mean waiting cases for them now.
+            let snap = st.desk.get(conn)?;
+            crate::db::write_tx(conn, |c| {
+                crate::assignment::fill_agent(c, &snap, id, now, false)
+            })?;
+        }
+        Ok(r)
+    })
+    .await?;
+    match result {
+        Ok(_) => Ok(redirect_with_flash(
+            &format!("/admin/users/{id}"),
+            FlashKind::Success,
+            "flash.user_saved",
+        )),
+        Err(AccountError::Invalid { field, .. }) => {
+            let key = match field {
+                "capacity" => "users.error.capacity",
+                "skills" => "users.error.skills",
+                _ => "users.error.routing",
+            };
+            render_edit(
+                &state,
+                page,
+                &user,
+                id,
+                Some(key),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -121,9 +121,20 @@ pub async fn logout(
 ) -> Result<HttpResponse, AppError> {
     let now = state.now();
     let actor = user.actor();
-    let (sid, email) = (user.session_id, user.user.email.clone());
+    let (sid, email, uid, st) = (
+        user.session_id,
+        user.user.email.clone(),
+        user.user.id,
+        state.clone(),
+    );
     db(&state, move |conn| {
-        Ok(accounts::logout(conn, now, &actor, sid, &email)?)
+        accounts::logout(conn, now, &actor, sid, &email)?;
+        // Signing out is going offline: unstarted cases go to others.
+        let snap = st.desk.get(conn)?;
+        crate::db::write_tx(conn, |c| {
+            crate::assignment::set_presence(c, &snap, uid, "offline", now)
+        })?;
+        Ok(())
     })
     .await?;
     let mut res = redirect_with_flash("/login", FlashKind::Success, "flash.signed_out");

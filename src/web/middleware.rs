@@ -186,18 +186,21 @@ pub async fn session_and_csrf(
             }
             if now - last_seen >= Duration::seconds(TOUCH_EVERY_SECONDS) {
                 sessions::touch(conn, s.id, store::to_db(now))?;
+                crate::store::users::touch_active(conn, user.id, store::to_db(now))?;
             }
-            Ok(Some((s, user)))
+            let unread = crate::store::users::unread_notifications(conn, user.id)?;
+            Ok(Some((s, user, unread)))
         })
         .await;
         match found {
-            Ok(Some((s, user))) => {
+            Ok(Some((s, user, unread))) => {
                 let role = user.role.parse::<Role>().unwrap_or(Role::Agent);
                 session = Some(SignedIn {
                     session_id: s.id,
                     csrf: s.csrf_token,
                     user,
                     role,
+                    unread,
                 });
             }
             Ok(None) => drop_session_cookie = true,

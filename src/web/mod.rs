@@ -12,6 +12,7 @@ pub mod middleware;
 pub mod ops;
 pub mod page;
 pub mod profile;
+pub mod work;
 
 use actix_web::{HttpRequest, web};
 
@@ -51,6 +52,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(admin_users::reactivate),
         )
         .route(
+            "/admin/users/{id}/routing",
+            web::post().to(admin_users::routing),
+        )
+        .route(
             "/admin/users/{id}/reset-password",
             web::post().to(admin_users::reset_password),
         )
@@ -60,7 +65,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/admin/api-keys/{id}/revoke",
             web::post().to(admin_apikeys::revoke),
         )
-        .route("/admin/audit", web::get().to(admin_audit::list));
+        .route("/admin/audit", web::get().to(admin_audit::list))
+        .route("/presence", web::post().to(work::presence))
+        .route("/queue/take-next", web::post().to(work::take_next))
+        .route("/cases/{case_ref}", web::get().to(work::show))
+        .route("/cases/{case_ref}/release", web::post().to(work::release))
+        .route("/cases/{case_ref}/reassign", web::post().to(work::reassign))
+        .route("/notifications", web::get().to(work::notifications_list))
+        .route(
+            "/notifications/read",
+            web::post().to(work::notifications_read),
+        );
 }
 
 /// Runs `f` with a pooled connection on the blocking thread pool.

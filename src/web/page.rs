@@ -27,6 +27,8 @@ pub struct SignedIn {
     pub csrf: String,
     pub user: User,
     pub role: Role,
+    /// Unread in-app notifications.
+    pub unread: i64,
 }
 
 /// Per-request context, put in the request's extensions by the session middleware.
@@ -164,6 +166,8 @@ pub struct Badge {
     pub name: String,
     pub email: String,
     pub role: Role,
+    pub presence: String,
+    pub unread: i64,
 }
 
 /// The context every template gets.
@@ -207,6 +211,8 @@ impl Page {
                 name: s.user.name,
                 email: s.user.email,
                 role: s.role,
+                presence: s.user.presence,
+                unread: s.unread,
             }),
             flash,
             path: req.path().to_string(),
@@ -260,6 +266,37 @@ impl Page {
             .with_timezone(&self.tz)
             .format("%Y-%m-%d %H:%M")
             .to_string()
+    }
+
+    /// A priority's label.
+    pub fn priority(&self, p: &str) -> &'static str {
+        match p {
+            "critical" => self.tr.t("priority.critical"),
+            "high" => self.tr.t("priority.high"),
+            "medium" => self.tr.t("priority.medium"),
+            _ => self.tr.t("priority.low"),
+        }
+    }
+
+    /// A presence's label.
+    pub fn presence_label(&self, p: &str) -> &'static str {
+        match p {
+            "online" => self.tr.t("presence.online"),
+            "away" => self.tr.t("presence.away"),
+            _ => self.tr.t("presence.offline"),
+        }
+    }
+
+    /// A case status's label.
+    pub fn status(&self, s: &str) -> &'static str {
+        match s {
+            "new" => self.tr.t("status.new"),
+            "assigned" => self.tr.t("status.assigned"),
+            "in_progress" => self.tr.t("status.in_progress"),
+            "waiting_customer" => self.tr.t("status.waiting_customer"),
+            "pending_approval" => self.tr.t("status.pending_approval"),
+            _ => self.tr.t("status.resolved"),
+        }
     }
 
     pub fn opt_time(&self, t: &Option<NaiveDateTime>) -> String {

@@ -1,0 +1,443 @@
+// Auto-assignment: gives each case that enters or returns to a queue to an eligible
+// agent, fills an agent who has room with the most urgent waiting cases, and takes
+// cases back when an agent leaves. Every decision is a timeline event with its reason.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::db::DbConn;
+use crate::db::schema::{cases, queue_members, users};
+use crate::domain::assignment::{self, Agent, Choice};
+use crate::domain::severity::Severity;
+use crate::store::cases::{self as case_store, Case};
+use crate::store::deskconfig::Snapshot;
+use crate::store::users::User;
+use crate::store::{self};
+
+/// How a case came to its agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum How {
+    Auto,
+    TakeNext,
+    Reassigned,
+}
+
+impl How {
+    fn as_str(self) -> &'static str {
+        match self {
+            How::Auto => "auto",
+            How::TakeNext => "take_next",
+            How::Reassigned => "reassigned",
+        }
+    }
+}
+
+fn skills_of(u: &User) -> BTreeSet<String> {
+    serde_json::from_str::<Vec<String>>(&u.skills)
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
+}
+
+/// Whether the user's shift (if they have one) covers `now`.
+fn in_shift(snap: &Snapshot, u: &User, now: DateTime<Utc>) -> bool {
+    match u.shift_calendar_id {
+        None => true,
+        Some(id) => snap
+            .calendars_by_id
+            .get(&id)
+            .is_none_or(|c| c.is_business_time(now)),
+    }
+}
+
+fn agent_view(snap: &Snapshot, u: &User, member: bool, now: DateTime<Utc>) -> Agent {
+    Agent {
+        id: u.id,
+        member,
+        skills: skills_of(u),
+        online: u.active && u.presence == "online",
+        in_shift: in_shift(snap, u, now),
+        auto_assign: u.auto_assign,
+        load: u.current_load,
+        capacity: u.capacity,
+        last_assigned_at: u.last_assigned_at.map(store::from_db),
+    }
+}
+
+/// The members of a queue as the router sees them.
+pub fn queue_agents(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    queue_id: i64,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<(Agent, User)>> {
+    let members: Vec<User> = users::table
+        .inner_join(queue_members::table)
+        .filter(queue_members::queue_id.eq(queue_id))
+        .filter(users::active.eq(true))
+        .select(User::as_select())
+        .load(conn)?;
+    Ok(members
+        .into_iter()
+        .map(|u| (agent_view(snap, &u, true, now), u))
+        .collect())
+}
+
+/// Gives `case` to `agent` if both are still free to take it: the agent's load and
+/// the case's owner are changed by conditional updates, so neither an over-full agent
+/// nor a second owner can result, whatever runs beside.
+fn take(conn: &mut DbConn, case: &Case, agent: i64, now: DateTime<Utc>) -> QueryResult<bool> {
+    let at = store::to_db(now);
+    let w = case.weight;
+    let n = diesel::update(
+        users::table
+            .find(agent)
+            .filter(users::active.eq(true))
+            .filter(users::current_load.le(users::capacity - w)),
+    )
+    .set((
+        users::current_load.eq(users::current_load + w),
+        users::last_assigned_at.eq(Some(at)),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Ok(false);
+    }
+    let m = diesel::update(
+        cases::table
+            .find(case.id)
+            .filter(cases::assignee_id.is_null())
+            .filter(cases::resolved_at.is_null()),
+    )
+    .set((
+        cases::assignee_id.eq(Some(agent)),
+        cases::status.eq("assigned"),
+        cases::assigned_at.eq(Some(at)),
+        cases::started_at.eq(None::<chrono::NaiveDateTime>),
+        cases::updated_at.eq(at),
+    ))
+    .execute(conn)?;
+    if m == 0 {
+        diesel::update(users::table.find(agent))
+            .set(users::current_load.eq(users::current_load - w))
+            .execute(conn)?;
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+fn email_of(conn: &mut DbConn, id: i64) -> QueryResult<String> {
+    users::table.find(id).select(users::email).first(conn)
+}
+
+/// Tries to give a waiting case to the best eligible agent (other than `exclude`).
+/// Writes `assignment.assigned`, or `assignment.waiting` with the reason when
+/// `note_waiting` is set. Returns the agent, if one took it.
+pub fn try_assign(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    case_id: i64,
+    now: DateTime<Utc>,
+    exclude: Option<i64>,
+    note_waiting: bool,
+) -> QueryResult<Option<i64>> {
+    let Some(case) = case_store::find(conn, case_id)? else {
+        return Ok(None);
+    };
+    if case.assignee_id.is_some() || case.resolved_at.is_some() {
+        return Ok(None);
+    }
+    let Some(queue) = snap.queues_by_id.get(&case.queue_id) else {
+        return Ok(None);
+    };
+    let mut agents: Vec<Agent> = queue_agents(conn, snap, case.queue_id, now)?
+        .into_iter()
+        .map(|(a, _)| a)
+        .filter(|a| Some(a.id) != exclude)
+        .collect();
+    let at = store::to_db(now);
+    // A conditional update can lose to a concurrent one; try the next best then.
+    for _ in 0..3 {
+        match assignment::choose(&agents, &queue.skills, case.weight) {
+            Choice::Agent {
+                id,
+                eligible,
+                load,
+                capacity,
+            } => {
+                if take(conn, &case, id, now)? {
+                    let email = email_of(conn, id)?;
+                    case_store::add_event(
+                        conn,
+                        case.id,
+                        at,
+                        "assignment.assigned",
+                        None,
+                        &json!({
+                            "to": email,
+                            "how": How::Auto.as_str(),
+                            "reason": "least_loaded",
+                            "eligible": eligible,
+                            "load": load,
+                            "capacity": capacity,
+                            "weight": case.weight,
+                        }),
+                    )?;
+                    return Ok(Some(id));
+                }
+                agents.retain(|a| a.id != id);
+            }
+            Choice::Waiting(why) => {
+                if note_waiting {
+                    case_store::add_event(
+                        conn,
+                        case.id,
+                        at,
+                        "assignment.waiting",
+                        None,
+                        &serde_json::to_value(&why).expect("json"),
+                    )?;
+                }
+                return Ok(None);
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Gives `user` the most urgent waiting cases they are eligible for, across their
+/// queues, until they have no room. With `asked` ("take next") it takes one case,
+/// even when auto-assignment is paused for them.
+pub fn fill_agent(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    user_id: i64,
+    now: DateTime<Utc>,
+    asked: bool,
+) -> QueryResult<Vec<i64>> {
+    let mut given = Vec::new();
+    let queue_ids: Vec<i64> = queue_members::table
+        .filter(queue_members::user_id.eq(user_id))
+        .select(queue_members::queue_id)
+        .load(conn)?;
+    if queue_ids.is_empty() {
+        return Ok(given);
+    }
+    let mut skipped: Vec<i64> = Vec::new();
+    loop {
+        let Some(user) = crate::store::users::find(conn, user_id)? else {
+            break;
+        };
+        let me = agent_view(snap, &user, true, now);
+        let room = me.capacity - me.load;
+        if room <= 0 || !me.online || !me.in_shift || (!asked && !me.auto_assign) {
+            break;
+        }
+        let waiting: Vec<Case> = cases::table
+            .filter(cases::queue_id.eq_any(&queue_ids))
+            .filter(cases::status.eq("new"))
+            .filter(cases::assignee_id.is_null())
+            .filter(cases::weight.le(room))
+            .select(Case::as_select())
+            .order((cases::next_due.asc(), cases::id.asc()))
+            .limit(200)
+            .load(conn)?;
+        let mut line: Vec<&Case> = waiting
+            .iter()
+            .filter(|c| !skipped.contains(&c.id))
+            .filter(|c| {
+                snap.queues_by_id
+                    .get(&c.queue_id)
+                    .is_some_and(|q| assignment::eligible(&me, &q.skills, c.weight, asked))
+            })
+            .collect();
+        line.sort_by(|a, b| {
+            assignment::urgency_cmp(
+                (
+                    a.next_due.map(store::from_db),
+                    a.priority.parse().unwrap_or(Severity::Medium),
+                    store::from_db(a.opened_at),
+                ),
+                (
+                    b.next_due.map(store::from_db),
+                    b.priority.parse().unwrap_or(Severity::Medium),
+                    store::from_db(b.opened_at),
+                ),
+            )
+        });
+        let Some(case) = line.first() else {
+            break;
+        };
+        if take(conn, case, user_id, now)? {
+            case_store::add_event(
+                conn,
+                case.id,
+                store::to_db(now),
+                "assignment.assigned",
+                if asked { Some(user_id) } else { None },
+                &json!({
+                    "to": user.email,
+                    "how": if asked { How::TakeNext.as_str() } else { How::Auto.as_str() },
+                    "reason": if asked { "took_next" } else { "most_urgent_waiting" },
+                    "load": me.load,
+                    "capacity": me.capacity,
+                    "weight": case.weight,
+                }),
+            )?;
+            given.push(case.id);
+            if asked {
+                break;
+            }
+        } else {
+            skipped.push(case.id);
+        }
+    }
+    Ok(given)
+}
+
+/// Takes a case away from its agent (their load drops by its weight); it waits in
+/// its queue again.
+pub fn unassign(
+    conn: &mut DbConn,
+    case: &Case,
+    now: DateTime<Utc>,
+    actor: Option<i64>,
+    kind: &str,
+    data: serde_json::Value,
+) -> QueryResult<bool> {
+    let Some(agent) = case.assignee_id else {
+        return Ok(false);
+    };
+    let at = store::to_db(now);
+    let n = diesel::update(
+        cases::table
+            .find(case.id)
+            .filter(cases::assignee_id.eq(agent)),
+    )
+    .set((
+        cases::assignee_id.eq(None::<i64>),
+        cases::status.eq("new"),
+        cases::assigned_at.eq(None::<chrono::NaiveDateTime>),
+        cases::started_at.eq(None::<chrono::NaiveDateTime>),
+        cases::updated_at.eq(at),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Ok(false);
+    }
+    diesel::update(users::table.find(agent))
+        .set(users::current_load.eq(users::current_load - case.weight))
+        .execute(conn)?;
+    let mut data = data;
+    data["from"] = json!(email_of(conn, agent)?);
+    case_store::add_event(conn, case.id, at, kind, actor, &data)?;
+    Ok(true)
+}
+
+/// Hands back an agent's open cases — those not started, or all with
+/// `include_started` — and gives them to others by urgency.
+pub fn give_back(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    user_id: i64,
+    now: DateTime<Utc>,
+    include_started: bool,
+    reason: &str,
+) -> QueryResult<Vec<i64>> {
+    let mut q = cases::table
+        .filter(cases::assignee_id.eq(user_id))
+        .filter(cases::resolved_at.is_null())
+        .select(Case::as_select())
+        .into_boxed();
+    if !include_started {
+        q = q.filter(cases::started_at.is_null());
+    }
+    let mut mine: Vec<Case> = q.load(conn)?;
+    mine.sort_by(|a, b| {
+        assignment::urgency_cmp(
+            (
+                a.next_due.map(store::from_db),
+                a.priority.parse().unwrap_or(Severity::Medium),
+                store::from_db(a.opened_at),
+            ),
+            (
+                b.next_due.map(store::from_db),
+                b.priority.parse().unwrap_or(Severity::Medium),
+                store::from_db(b.opened_at),
+            ),
+        )
+    });
+    let mut returned = Vec::new();
+    for case in &mine {
+        if unassign(
+            conn,
+            case,
+            now,
+            None,
+            "assignment.returned",
+            json!({"reason": reason}),
+        )? {
+            returned.push(case.id);
+        }
+    }
+    for id in &returned {
+        try_assign(conn, snap, *id, now, Some(user_id), false)?;
+    }
+    Ok(returned)
+}
+
+/// Sets an agent's presence; coming online fills them with waiting cases, going away
+/// or offline hands back the cases they have not started.
+pub fn set_presence(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    user_id: i64,
+    presence: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let at = store::to_db(now);
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::presence.eq(presence),
+            users::presence_since.eq(Some(at)),
+            users::last_active_at.eq(Some(at)),
+        ))
+        .execute(conn)?;
+    match presence {
+        "online" => {
+            fill_agent(conn, snap, user_id, now, false)?;
+        }
+        _ => {
+            give_back(conn, snap, user_id, now, false, presence)?;
+        }
+    }
+    Ok(())
+}
+
+/// A supervisor's reassignment: gives `case` (unassigned by now) to `to`, within the
+/// agent's capacity. Returns false when the agent has no room.
+pub fn give_to(
+    conn: &mut DbConn,
+    case: &Case,
+    to: i64,
+    now: DateTime<Utc>,
+    actor: Option<i64>,
+    reason: &str,
+) -> QueryResult<bool> {
+    if !take(conn, case, to, now)? {
+        return Ok(false);
+    }
+    let email = email_of(conn, to)?;
+    case_store::add_event(
+        conn,
+        case.id,
+        store::to_db(now),
+        "assignment.assigned",
+        actor,
+        &json!({"to": email, "how": How::Reassigned.as_str(), "reason": reason, "weight": case.weight}),
+    )?;
+    Ok(true)
+}

@@ -1,0 +1,336 @@
+// The SLA watch: warnings at the policy's thresholds, breach handling (mark, raise,
+// move to the escalation queue or reassign), and alerts for cases waiting unassigned
+// too long. Each alarm fires once, however many instances watch.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::db::schema::{case_alarms, cases, notifications, users};
+use crate::db::{DbConn, write_tx};
+use crate::dispatch;
+use crate::domain::severity::Severity;
+use crate::store::cases::{self as case_store, Case, open_key};
+use crate::store::deskconfig::Snapshot;
+use crate::store::{self};
+
+/// One alarm of a case: a stable name and the instant it is due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alarm {
+    pub kind: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Every alarm a case has now, fired or not.
+pub fn alarms(case: &Case, snap: &Snapshot, unassigned_after: Duration) -> Vec<Alarm> {
+    if case.resolved_at.is_some() || case.paused_since.is_some() {
+        return Vec::new();
+    }
+    let Some(queue) = snap.queues_by_id.get(&case.queue_id) else {
+        return Vec::new();
+    };
+    let policy = &queue.policy;
+    let priority: Severity = case.priority.parse().unwrap_or(Severity::Medium);
+    let targets = policy.targets_for(priority);
+    let opened = store::from_db(case.opened_at);
+    let paused = i64::from(case.paused_minutes);
+    let mut out = Vec::new();
+    let mut clock = |name: &str, target: i64, due: DateTime<Utc>| {
+        for p in &policy.warn_at_percent {
+            let minutes = (target * i64::from(*p) + 99) / 100;
+            out.push(Alarm {
+                kind: format!("warn:{name}:{p}"),
+                at: policy
+                    .calendar
+                    .add_business_minutes(opened, minutes + paused),
+            });
+        }
+        out.push(Alarm {
+            kind: format!("breach:{name}"),
+            at: due,
+        });
+    };
+    if case.first_responded_at.is_none() {
+        clock(
+            "first_response",
+            targets.first_response,
+            store::from_db(case.first_response_due),
+        );
+    }
+    clock(
+        "resolution",
+        targets.resolution,
+        store::from_db(case.resolution_due),
+    );
+    if case.assignee_id.is_none() {
+        out.push(Alarm {
+            kind: "unassigned".into(),
+            at: opened + unassigned_after,
+        });
+    }
+    out
+}
+
+/// Looks at every case whose next alarm is due and fires what is due; returns how
+/// many alarms fired.
+pub fn run_due(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    now: DateTime<Utc>,
+    unassigned_after: Duration,
+) -> QueryResult<usize> {
+    let due: Vec<i64> = cases::table
+        .filter(cases::next_alarm_at.le(store::to_db(now)))
+        .filter(cases::resolved_at.is_null())
+        .select(cases::id)
+        .order(cases::next_alarm_at.asc())
+        .limit(500)
+        .load(conn)?;
+    let mut fired = 0;
+    for id in due {
+        fired += write_tx(conn, |conn| {
+            check_case(conn, snap, id, now, unassigned_after)
+        })?;
+    }
+    Ok(fired)
+}
+
+fn check_case(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    id: i64,
+    now: DateTime<Utc>,
+    unassigned_after: Duration,
+) -> QueryResult<usize> {
+    let Some(case) = case_store::find(conn, id)? else {
+        return Ok(0);
+    };
+    let already: Vec<String> = case_alarms::table
+        .filter(case_alarms::case_id.eq(id))
+        .select(case_alarms::kind)
+        .load(conn)?;
+    let at = store::to_db(now);
+    let mut fired = 0;
+    for alarm in alarms(&case, snap, unassigned_after) {
+        if alarm.at > now || already.contains(&alarm.kind) {
+            continue;
+        }
+        // The alarm's row is the proof it fired: an instance that cannot insert it
+        // leaves it to the one that did.
+        let inserted = dispatch!(conn, |c| diesel::insert_into(case_alarms::table)
+            .values((
+                case_alarms::case_id.eq(id),
+                case_alarms::kind.eq(&alarm.kind),
+                case_alarms::fired_at.eq(at),
+            ))
+            .on_conflict_do_nothing()
+            .execute(c))?;
+        if inserted == 0 {
+            continue;
+        }
+        fired += 1;
+        // Re-read: an earlier alarm of this pass may have changed the case.
+        let current = case_store::find(conn, id)?.unwrap_or_else(|| case.clone());
+        fire(conn, snap, &current, &alarm, now)?;
+    }
+    // When to look again.
+    let after = case_store::find(conn, id)?;
+    let fired_now: Vec<String> = case_alarms::table
+        .filter(case_alarms::case_id.eq(id))
+        .select(case_alarms::kind)
+        .load(conn)?;
+    let next = after.as_ref().and_then(|c| {
+        alarms(c, snap, unassigned_after)
+            .into_iter()
+            .filter(|a| !fired_now.contains(&a.kind))
+            .map(|a| a.at.max(now))
+            .min()
+    });
+    diesel::update(cases::table.find(id))
+        .set(cases::next_alarm_at.eq(next.map(store::to_db)))
+        .execute(conn)?;
+    Ok(fired)
+}
+
+fn supervisors(conn: &mut DbConn) -> QueryResult<Vec<i64>> {
+    users::table
+        .filter(users::role.eq("supervisor"))
+        .filter(users::active.eq(true))
+        .select(users::id)
+        .load(conn)
+}
+
+/// Sends an in-app notification about a case to each of `to`.
+pub fn notify(
+    conn: &mut DbConn,
+    to: &[i64],
+    now: DateTime<Utc>,
+    kind: &str,
+    case_id: i64,
+    data: &serde_json::Value,
+) -> QueryResult<()> {
+    let at = store::to_db(now);
+    let text = data.to_string();
+    for user in to {
+        diesel::insert_into(notifications::table)
+            .values((
+                notifications::user_id.eq(user),
+                notifications::at.eq(at),
+                notifications::kind.eq(kind),
+                notifications::case_id.eq(Some(case_id)),
+                notifications::data.eq(&text),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn fire(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    case: &Case,
+    alarm: &Alarm,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let at = store::to_db(now);
+    let parts: Vec<&str> = alarm.kind.split(':').collect();
+    let reference = case_store::case_ref(case.id);
+    match parts.as_slice() {
+        ["warn", clock, percent] => {
+            let data = json!({"clock": clock, "percent": percent.parse::<i64>().unwrap_or(0), "case_ref": reference});
+            case_store::add_event(conn, case.id, at, "sla.warning", None, &data)?;
+            // The first threshold goes to the assignee; later ones to the supervisors too.
+            let first = snap
+                .queues_by_id
+                .get(&case.queue_id)
+                .and_then(|q| q.policy.warn_at_percent.first().copied())
+                .map(|p| p.to_string())
+                == Some(percent.to_string());
+            let mut to: Vec<i64> = case.assignee_id.into_iter().collect();
+            if !first || to.is_empty() {
+                to.extend(supervisors(conn)?);
+            }
+            notify(conn, &to, now, "sla.warning", case.id, &data)?;
+        }
+        ["breach", clock] => breach(conn, snap, case, clock, now)?,
+        ["unassigned"] if case.assignee_id.is_none() => {
+            let minutes = (now - store::from_db(case.opened_at)).num_minutes();
+            let data = json!({"minutes": minutes, "case_ref": reference});
+            case_store::add_event(
+                conn,
+                case.id,
+                at,
+                "assignment.waiting_too_long",
+                None,
+                &data,
+            )?;
+            let to = supervisors(conn)?;
+            notify(
+                conn,
+                &to,
+                now,
+                "assignment.waiting_too_long",
+                case.id,
+                &data,
+            )?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// At breach: mark the case, raise its priority once, and move it to its queue's
+/// escalation queue if there is one, or hand it on when its agent is not online.
+fn breach(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    case: &Case,
+    clock: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let at = store::to_db(now);
+    let reference = case_store::case_ref(case.id);
+    let first_breach = !case.breached;
+    let priority: Severity = case.priority.parse().unwrap_or(Severity::Medium);
+    let raised = if first_breach {
+        priority.raised()
+    } else {
+        priority
+    };
+    diesel::update(cases::table.find(case.id))
+        .set((
+            cases::breached.eq(true),
+            cases::priority.eq(raised.as_str()),
+            cases::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    let mut data = json!({"clock": clock, "case_ref": reference});
+    if raised != priority {
+        data["priority_from"] = json!(priority);
+        data["priority_to"] = json!(raised);
+    }
+    let queue = snap.queues_by_id.get(&case.queue_id);
+    let escalation = queue
+        .and_then(|q| q.escalation_queue_id)
+        .and_then(|id| snap.queues_by_id.get(&id));
+    let mut action = "none";
+    if let Some(target) = escalation {
+        let key = open_key(case.customer_id, target.id);
+        let taken = case_store::find_open(conn, &key)?.is_some();
+        if !taken {
+            let current = case_store::find(conn, case.id)?.unwrap_or_else(|| case.clone());
+            crate::assignment::unassign(
+                conn,
+                &current,
+                now,
+                None,
+                "assignment.returned",
+                json!({"reason": "escalated"}),
+            )?;
+            let dues = target.policy.dues(
+                store::from_db(case.opened_at),
+                raised,
+                case.paused_minutes.into(),
+            );
+            diesel::update(cases::table.find(case.id))
+                .set((
+                    cases::queue_id.eq(target.id),
+                    cases::open_key.eq(Some(key)),
+                    cases::first_response_due.eq(store::to_db(dues.first_response)),
+                    cases::resolution_due.eq(store::to_db(dues.resolution)),
+                    cases::next_due
+                        .eq(Some(store::to_db(dues.first_response.min(dues.resolution)))),
+                ))
+                .execute(conn)?;
+            data["moved_to"] = json!(target.name);
+            action = "moved";
+        }
+    } else if let Some(agent) = case.assignee_id {
+        let online: Option<String> = users::table
+            .find(agent)
+            .select(users::presence)
+            .first(conn)
+            .optional()?;
+        if online.as_deref() != Some("online") {
+            let current = case_store::find(conn, case.id)?.unwrap_or_else(|| case.clone());
+            crate::assignment::unassign(
+                conn,
+                &current,
+                now,
+                None,
+                "assignment.returned",
+                json!({"reason": "breach_agent_not_online"}),
+            )?;
+            action = "reassigned";
+        }
+    }
+    data["action"] = json!(action);
+    case_store::add_event(conn, case.id, at, "sla.breached", None, &data)?;
+    if action != "none" {
+        crate::assignment::try_assign(conn, snap, case.id, now, case.assignee_id, true)?;
+    }
+    let mut to = supervisors(conn)?;
+    to.extend(case.assignee_id);
+    notify(conn, &to, now, "sla.breached", case.id, &data)?;
+    Ok(())
+}
