@@ -114,7 +114,9 @@ pub fn run() -> ExitCode {
             language,
         }) => user_add(&settings, &email, &name, &role, password_stdin, language),
         Command::Apikey(ApikeyCommand::Create { name }) => apikey_create(&settings, &name),
-        Command::Config(ConfigCommand::Apply { file, dry_run }) => config_apply(&settings, &file, dry_run),
+        Command::Config(ConfigCommand::Apply { file, dry_run }) => {
+            config_apply(&settings, &file, dry_run)
+        }
         Command::Config(ConfigCommand::Export) => config_export(&settings),
     };
     match result {
@@ -265,6 +267,9 @@ fn config_apply(settings: &Settings, file: &std::path::Path, dry_run: bool) -> R
 fn config_export(settings: &Settings) -> Result<(), Failure> {
     let state = open(settings)?;
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
-    print!("{}", crate::desk::export(&mut conn).map_err(|e| e.to_string())?);
+    print!(
+        "{}",
+        crate::desk::export(&mut conn).map_err(|e| e.to_string())?
+    );
     Ok(())
 }

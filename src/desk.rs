@@ -55,7 +55,14 @@ pub fn apply(
         let changes = deskconfig::apply(conn, cfg, now)?;
         if !changes.is_empty() {
             let list: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
-            record(conn, now, actor, "config.applied", None, json!({"changes": list}))?;
+            record(
+                conn,
+                now,
+                actor,
+                "config.applied",
+                None,
+                json!({"changes": list}),
+            )?;
         }
         Ok(changes)
     })
