@@ -330,10 +330,11 @@ fn preview(
         Some(t) => parse_instant(t, mine),
     };
     let mut out = Preview {
+        // Left empty, the start stays "now" however long the page is open.
         start: match (&start, start_text) {
-            (Ok(at), _) => local_input(*at, mine),
+            (Ok(at), Some(_)) => local_input(*at, mine),
             (Err(_), Some(t)) => t.to_string(),
-            (Err(_), None) => String::new(),
+            (_, None) => String::new(),
         },
         minutes: minutes_text,
         problem: None,
