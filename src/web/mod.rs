@@ -3,6 +3,7 @@
 
 pub mod admin_apikeys;
 pub mod admin_audit;
+pub mod admin_desk;
 pub mod admin_users;
 pub mod api;
 pub mod assets;
@@ -75,6 +76,58 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/notifications/read",
             web::post().to(work::notifications_read),
+        );
+    desk_routes(cfg);
+}
+
+/// The admin pages of the desk's configuration.
+fn desk_routes(cfg: &mut web::ServiceConfig) {
+    use admin_desk::{calendars, policies, queues, routes, rules};
+    cfg.route("/admin/desk", web::get().to(admin_desk::overview))
+        .route("/admin/desk/triage", web::post().to(admin_desk::set_triage))
+        .route("/admin/calendars", web::get().to(calendars::list))
+        .route("/admin/calendars", web::post().to(calendars::create))
+        .route("/admin/calendars/{name}", web::get().to(calendars::edit))
+        .route("/admin/calendars/{name}", web::post().to(calendars::update))
+        .route(
+            "/admin/calendars/{name}/delete",
+            web::post().to(calendars::delete),
+        )
+        .route("/admin/sla-policies", web::get().to(policies::list))
+        .route("/admin/sla-policies", web::post().to(policies::create))
+        .route("/admin/sla-policies/{name}", web::get().to(policies::edit))
+        .route(
+            "/admin/sla-policies/{name}",
+            web::post().to(policies::update),
+        )
+        .route(
+            "/admin/sla-policies/{name}/delete",
+            web::post().to(policies::delete),
+        )
+        .route("/admin/queues", web::get().to(queues::list))
+        .route("/admin/queues", web::post().to(queues::create))
+        .route("/admin/queues/{name}", web::get().to(queues::edit))
+        .route("/admin/queues/{name}", web::post().to(queues::update))
+        .route(
+            "/admin/queues/{name}/delete",
+            web::post().to(queues::delete),
+        )
+        .route("/admin/rules", web::get().to(rules::list))
+        .route("/admin/rules", web::post().to(rules::create))
+        .route("/admin/rules/{code}", web::get().to(rules::edit))
+        .route("/admin/rules/{code}", web::post().to(rules::update))
+        .route("/admin/rules/{code}/delete", web::post().to(rules::delete))
+        .route("/admin/routes", web::get().to(routes::list))
+        .route("/admin/routes", web::post().to(routes::create))
+        .route("/admin/routes/{position}", web::get().to(routes::edit))
+        .route("/admin/routes/{position}", web::post().to(routes::update))
+        .route(
+            "/admin/routes/{position}/delete",
+            web::post().to(routes::delete),
+        )
+        .route(
+            "/admin/routes/{position}/move",
+            web::post().to(routes::move_route),
         );
 }
 

@@ -1,6 +1,77 @@
 // Who gets in where: every route walked as anonymous, agent, supervisor and admin.
 
+use crate::admin_desk::{TARGETS, apply_config};
 use crate::common::{Browser, TestApp, location};
+
+/// What the desk pages of the walk work on; the `-2` objects are there to be deleted.
+fn walk_desk() -> String {
+    format!(
+        r#"triage_queue = "Triage"
+
+[[calendars]]
+name = "walk-cal"
+timezone = "UTC"
+[calendars.hours]
+mon = [["09:00", "17:00"]]
+
+[[calendars]]
+name = "walk-cal-2"
+timezone = "UTC"
+[calendars.hours]
+tue = [["09:00", "17:00"]]
+
+[[sla_policies]]
+name = "default"
+{TARGETS}
+[[sla_policies]]
+name = "walk-policy"
+calendar = "walk-cal"
+{TARGETS}
+[[sla_policies]]
+name = "walk-policy-2"
+{TARGETS}
+[[queues]]
+name = "Triage"
+sla_policy = "default"
+
+[[queues]]
+name = "Walk queue"
+sla_policy = "walk-policy"
+
+[[queues]]
+name = "Walk queue 2"
+sla_policy = "walk-policy"
+
+[[rules]]
+code = "WALK"
+category = "walk"
+default_severity = "high"
+
+[[rules]]
+code = "WALK2"
+category = "walk"
+default_severity = "low"
+
+[[routes]]
+rule = "WALK"
+queue = "Walk queue"
+
+[[routes]]
+queue = "Walk queue"
+"#
+    )
+}
+
+const POLICY_TARGETS: [(&str, &str); 8] = [
+    ("critical_first_response", "15"),
+    ("critical_resolution", "120"),
+    ("high_first_response", "30"),
+    ("high_resolution", "240"),
+    ("medium_first_response", "120"),
+    ("medium_resolution", "1440"),
+    ("low_first_response", "480"),
+    ("low_resolution", "4320"),
+];
 
 #[derive(Clone, Copy)]
 enum Who {
@@ -33,6 +104,41 @@ fn check(b: &Browser, who: &str, method: &str, path: &str, token_page: &str, exp
                     &[("name", "Target Renamed"), ("role", "agent")]
                 }
                 "/admin/api-keys" => &[("name", "walk key")],
+                "/admin/desk/triage" => &[("triage_queue", "Triage")],
+                "/admin/calendars" => &[
+                    ("name", "walk-new"),
+                    ("timezone", "UTC"),
+                    ("hours_mon", "09:00-17:00"),
+                ],
+                "/admin/calendars/walk-cal" => &[("timezone", "UTC"), ("hours_mon", "08:00-18:00")],
+                "/admin/sla-policies" => &[
+                    ("name", "walk-new"),
+                    ("calendar", "24/7"),
+                    POLICY_TARGETS[0],
+                    POLICY_TARGETS[1],
+                    POLICY_TARGETS[2],
+                    POLICY_TARGETS[3],
+                    POLICY_TARGETS[4],
+                    POLICY_TARGETS[5],
+                    POLICY_TARGETS[6],
+                    POLICY_TARGETS[7],
+                ],
+                "/admin/sla-policies/walk-policy" => &POLICY_TARGETS,
+                "/admin/queues" => &[("name", "Walk new"), ("sla_policy", "walk-policy")],
+                "/admin/queues/Walk%20queue" => &[("sla_policy", "walk-policy"), ("skills", "x")],
+                "/admin/rules" => &[
+                    ("code", "WALK_NEW"),
+                    ("category", "walk"),
+                    ("default_severity", "low"),
+                ],
+                "/admin/rules/WALK" => &[
+                    ("name", "Walk"),
+                    ("category", "walk"),
+                    ("default_severity", "medium"),
+                ],
+                "/admin/routes" => &[("queue", "Walk queue")],
+                "/admin/routes/1" => &[("rule", "WALK"), ("queue", "Walk queue")],
+                "/admin/routes/1/move" => &[("direction", "down")],
                 "/profile" => &[("language", "en"), ("timezone", "Asia/Shanghai")],
                 "/profile/password" => &[
                     ("current_password", "wrong-wrong-wrong"),
@@ -83,6 +189,7 @@ fn every_route_checks_who_may_use_it() {
         .0
         .id
     };
+    apply_config(&app, &walk_desk());
     let user_page = format!("/admin/users/{target_id}");
     let deactivate = format!("/admin/users/{target_id}/deactivate");
     let reactivate = format!("/admin/users/{target_id}/reactivate");
@@ -140,6 +247,51 @@ fn every_route_checks_who_may_use_it() {
         ),
         ("POST", &revoke, admin_only_post),
         ("GET", "/admin/audit", admin_only_get),
+        ("GET", "/admin/desk", admin_only_get),
+        ("POST", "/admin/desk/triage", admin_only_post),
+        ("GET", "/admin/calendars", admin_only_get),
+        ("POST", "/admin/calendars", admin_only_post),
+        ("GET", "/admin/calendars/walk-cal", admin_only_get),
+        ("POST", "/admin/calendars/walk-cal", admin_only_post),
+        (
+            "POST",
+            "/admin/calendars/walk-cal-2/delete",
+            admin_only_post,
+        ),
+        (
+            "GET",
+            "/admin/calendars/no-such-calendar",
+            [ToLogin, Status(403), Status(403), Status(404)],
+        ),
+        ("GET", "/admin/sla-policies", admin_only_get),
+        ("POST", "/admin/sla-policies", admin_only_post),
+        ("GET", "/admin/sla-policies/walk-policy", admin_only_get),
+        ("POST", "/admin/sla-policies/walk-policy", admin_only_post),
+        (
+            "POST",
+            "/admin/sla-policies/walk-policy-2/delete",
+            admin_only_post,
+        ),
+        ("GET", "/admin/queues", admin_only_get),
+        ("POST", "/admin/queues", admin_only_post),
+        ("GET", "/admin/queues/Walk%20queue", admin_only_get),
+        ("POST", "/admin/queues/Walk%20queue", admin_only_post),
+        (
+            "POST",
+            "/admin/queues/Walk%20queue%202/delete",
+            admin_only_post,
+        ),
+        ("GET", "/admin/rules", admin_only_get),
+        ("POST", "/admin/rules", admin_only_post),
+        ("GET", "/admin/rules/WALK", admin_only_get),
+        ("POST", "/admin/rules/WALK", admin_only_post),
+        ("POST", "/admin/rules/WALK2/delete", admin_only_post),
+        ("GET", "/admin/routes", admin_only_get),
+        ("POST", "/admin/routes", admin_only_post),
+        ("GET", "/admin/routes/1", admin_only_get),
+        ("POST", "/admin/routes/1", admin_only_post),
+        ("POST", "/admin/routes/1/move", admin_only_post),
+        ("POST", "/admin/routes/2/delete", admin_only_post),
         ("GET", "/no/such/page", [Status(404); 4]),
         ("POST", "/logout", [ToLogin; 4]),
     ];

@@ -6,6 +6,7 @@ mod common;
 
 mod access;
 mod admin;
+mod admin_desk;
 mod auth;
 mod cli;
 mod config;

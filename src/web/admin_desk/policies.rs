@@ -1,0 +1,464 @@
+// Admin pages for SLA policies: list, create, edit (calendar, warning thresholds,
+// longest pause, the eight targets), delete.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{Refusal, change, done, load, segment, severity_key, split_list, whole_number};
+use crate::app::AppState;
+use crate::domain::deskconfig::{ALWAYS_OPEN, DeskConfig, PolicyDef};
+use crate::domain::sla::Targets;
+use crate::domain::{FieldProblem, Role, Severity};
+use crate::error::AppError;
+use crate::i18n::Tr;
+use crate::web::{CurrentUser, Page};
+
+/// A policy as its form holds it: text, exactly as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PolicyForm {
+    name: String,
+    calendar: String,
+    warn_at_percent: String,
+    max_pause_minutes: String,
+    critical_first_response: String,
+    critical_resolution: String,
+    high_first_response: String,
+    high_resolution: String,
+    medium_first_response: String,
+    medium_resolution: String,
+    low_first_response: String,
+    low_resolution: String,
+}
+
+/// One priority's row of targets in the form.
+pub struct TargetField<'a> {
+    pub priority: &'static str,
+    pub label: &'static str,
+    pub first_response: &'a str,
+    pub resolution: &'a str,
+}
+
+impl PolicyForm {
+    fn new_default() -> Self {
+        PolicyForm {
+            calendar: ALWAYS_OPEN.to_string(),
+            warn_at_percent: "75, 90".into(),
+            max_pause_minutes: "1440".into(),
+            ..Default::default()
+        }
+    }
+
+    fn of(def: &PolicyDef) -> Self {
+        let mut form = PolicyForm {
+            name: def.name.clone(),
+            calendar: def.calendar.clone(),
+            warn_at_percent: def
+                .warn_at_percent
+                .iter()
+                .map(|w| w.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            max_pause_minutes: def.max_pause_minutes.to_string(),
+            ..Default::default()
+        };
+        for (sev, t) in &def.targets {
+            let (fr, res) = form.slots(*sev);
+            *fr = t.first_response.to_string();
+            *res = t.resolution.to_string();
+        }
+        form
+    }
+
+    fn slots(&mut self, sev: Severity) -> (&mut String, &mut String) {
+        match sev {
+            Severity::Critical => (
+                &mut self.critical_first_response,
+                &mut self.critical_resolution,
+            ),
+            Severity::High => (&mut self.high_first_response, &mut self.high_resolution),
+            Severity::Medium => (&mut self.medium_first_response, &mut self.medium_resolution),
+            Severity::Low => (&mut self.low_first_response, &mut self.low_resolution),
+        }
+    }
+
+    fn pair(&self, sev: Severity) -> (&str, &str) {
+        match sev {
+            Severity::Critical => (&self.critical_first_response, &self.critical_resolution),
+            Severity::High => (&self.high_first_response, &self.high_resolution),
+            Severity::Medium => (&self.medium_first_response, &self.medium_resolution),
+            Severity::Low => (&self.low_first_response, &self.low_resolution),
+        }
+    }
+
+    /// The targets, most urgent priority first.
+    pub fn targets(&self) -> Vec<TargetField<'_>> {
+        Severity::ALL
+            .iter()
+            .rev()
+            .map(|&sev| {
+                let (first_response, resolution) = self.pair(sev);
+                TargetField {
+                    priority: sev.as_str(),
+                    label: severity_key(sev),
+                    first_response,
+                    resolution,
+                }
+            })
+            .collect()
+    }
+
+    /// The policy the form describes. Only what the file format cannot say (text
+    /// that is not a number) is refused here; ranges and references are left to the
+    /// configuration's validator.
+    fn to_def(&self, name: &str, path: &str, tr: Tr) -> Result<PolicyDef, Vec<FieldProblem>> {
+        let mut problems = Vec::new();
+        let mut warn = Vec::new();
+        for (i, item) in split_list(&self.warn_at_percent).iter().enumerate() {
+            match item.parse::<i32>() {
+                Ok(w) => warn.push(w),
+                Err(_) => problems.push(FieldProblem::new(
+                    format!("{path}.warn_at_percent[{i}]"),
+                    tr.tf("desk.problem.number", &[("text", item)]),
+                )),
+            }
+        }
+        let max_pause = whole_number(
+            &self.max_pause_minutes,
+            format!("{path}.max_pause_minutes"),
+            false,
+            tr,
+            &mut problems,
+        )
+        .unwrap_or(0);
+        let mut targets = BTreeMap::new();
+        for sev in Severity::ALL {
+            let (fr, res) = self.pair(sev);
+            let field = |what: &str| format!("{path}.targets.{}.{what}", sev.as_str());
+            let fr = whole_number(fr, field("first_response"), true, tr, &mut problems);
+            let res = whole_number(res, field("resolution"), true, tr, &mut problems);
+            if let (Some(first_response), Some(resolution)) = (fr, res) {
+                targets.insert(
+                    sev,
+                    Targets {
+                        first_response,
+                        resolution,
+                    },
+                );
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let calendar = self.calendar.trim();
+        Ok(PolicyDef {
+            name: name.trim().to_string(),
+            calendar: if calendar.is_empty() {
+                ALWAYS_OPEN.to_string()
+            } else {
+                calendar.to_string()
+            },
+            warn_at_percent: warn,
+            max_pause_minutes: max_pause,
+            targets,
+        })
+    }
+}
+
+/// A policy in the list.
+pub struct Row {
+    pub name: String,
+    pub href: String,
+    pub calendar: String,
+    pub always_open: bool,
+    pub warn: String,
+    pub max_pause_minutes: i64,
+    /// (priority label key, first response, resolution), most urgent first.
+    pub targets: Vec<(&'static str, i64, i64)>,
+    pub used_by: Vec<String>,
+}
+
+fn used_by(cfg: &DeskConfig, name: &str) -> Vec<String> {
+    cfg.queues
+        .iter()
+        .filter(|q| q.sla_policy == name)
+        .map(|q| q.name.clone())
+        .collect()
+}
+
+fn rows(cfg: &DeskConfig) -> Vec<Row> {
+    cfg.sla_policies
+        .iter()
+        .map(|p| Row {
+            href: format!("/admin/sla-policies/{}", segment(&p.name)),
+            name: p.name.clone(),
+            always_open: p.calendar == ALWAYS_OPEN,
+            calendar: p.calendar.clone(),
+            warn: p
+                .warn_at_percent
+                .iter()
+                .map(|w| format!("{w} %"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            max_pause_minutes: p.max_pause_minutes,
+            targets: p
+                .targets
+                .iter()
+                .rev()
+                .map(|(s, t)| (severity_key(*s), t.first_response, t.resolution))
+                .collect(),
+            used_by: used_by(cfg, &p.name),
+        })
+        .collect()
+}
+
+fn calendar_names(cfg: &DeskConfig) -> Vec<String> {
+    cfg.calendars.iter().map(|c| c.name.clone()).collect()
+}
+
+#[derive(Template)]
+#[template(path = "admin/sla_policies.html")]
+struct ListPage {
+    page: Page,
+    policies: Vec<Row>,
+    form: PolicyForm,
+    calendars: Vec<String>,
+    problems: Vec<FieldProblem>,
+}
+
+async fn render_list(
+    state: &AppState,
+    page: Page,
+    form: PolicyForm,
+    problems: Vec<FieldProblem>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let cfg = load(state).await?;
+    page.render_status(
+        status,
+        &ListPage {
+            policies: rows(&cfg),
+            calendars: calendar_names(&cfg),
+            form,
+            problems,
+            page: page.clone(),
+        },
+    )
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    render_list(
+        &state,
+        page,
+        PolicyForm::new_default(),
+        Vec::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+    form: web::Form<PolicyForm>,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    let form = form.into_inner();
+    let (typed, tr) = (form.clone(), page.tr);
+    let outcome = change(&state, &user, move |cfg| {
+        let path = format!("sla_policies[{}]", cfg.sla_policies.len());
+        let def = form.to_def(&form.name, &path, tr)?;
+        cfg.sla_policies.push(def);
+        Ok(())
+    })
+    .await?;
+    match outcome {
+        Ok(changes) => Ok(done(
+            "/admin/sla-policies",
+            &changes,
+            "flash.policy_created",
+        )),
+        Err(problems) => {
+            render_list(
+                &state,
+                page,
+                typed,
+                problems,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/sla_policy_edit.html")]
+struct EditPage {
+    page: Page,
+    name: String,
+    href: String,
+    form: PolicyForm,
+    calendars: Vec<String>,
+    used_by: Vec<String>,
+    problems: Vec<FieldProblem>,
+}
+
+async fn render_edit(
+    state: &AppState,
+    page: Page,
+    name: String,
+    typed: Option<PolicyForm>,
+    problems: Vec<FieldProblem>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let cfg = load(state).await?;
+    let def = cfg
+        .sla_policies
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or(AppError::NotFound)?;
+    page.render_status(
+        status,
+        &EditPage {
+            href: format!("/admin/sla-policies/{}", segment(&name)),
+            form: typed.unwrap_or_else(|| PolicyForm::of(def)),
+            calendars: calendar_names(&cfg),
+            used_by: used_by(&cfg, &name),
+            problems,
+            name,
+            page: page.clone(),
+        },
+    )
+}
+
+pub async fn edit(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    render_edit(
+        &state,
+        page,
+        name.into_inner(),
+        None,
+        Vec::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+    name: web::Path<String>,
+    form: web::Form<PolicyForm>,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    let name = name.into_inner();
+    let form = form.into_inner();
+    let (typed, tr, target) = (form.clone(), page.tr, name.clone());
+    let outcome = change(&state, &user, move |cfg| {
+        let i = cfg
+            .sla_policies
+            .iter()
+            .position(|p| p.name == target)
+            .ok_or(Refusal::NotFound)?;
+        cfg.sla_policies[i] = form.to_def(&target, &format!("sla_policies[{i}]"), tr)?;
+        Ok(())
+    })
+    .await?;
+    match outcome {
+        Ok(changes) => Ok(done(
+            &format!("/admin/sla-policies/{}", segment(&name)),
+            &changes,
+            "flash.policy_saved",
+        )),
+        Err(problems) => {
+            render_edit(
+                &state,
+                page,
+                name,
+                Some(typed),
+                problems,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    let name = name.into_inner();
+    let target = name.clone();
+    let outcome = change(&state, &user, move |cfg| {
+        let i = cfg
+            .sla_policies
+            .iter()
+            .position(|p| p.name == target)
+            .ok_or(Refusal::NotFound)?;
+        cfg.sla_policies.remove(i);
+        Ok(())
+    })
+    .await?;
+    match outcome {
+        Ok(changes) => Ok(done(
+            "/admin/sla-policies",
+            &changes,
+            "flash.policy_deleted",
+        )),
+        Err(problems) => {
+            render_edit(
+                &state,
+                page,
+                name,
+                None,
+                problems,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Lang;
+
+    #[test]
+    fn numbers_that_are_not_numbers_are_named() {
+        let form = PolicyForm {
+            name: "p".into(),
+            warn_at_percent: "75, ninety".into(),
+            critical_first_response: "15".into(),
+            critical_resolution: "abc".into(),
+            ..PolicyForm::new_default()
+        };
+        let problems = form
+            .to_def("p", "sla_policies[1]", Tr::new(Lang::En))
+            .unwrap_err();
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert!(fields.contains(&"sla_policies[1].warn_at_percent[1]"));
+        assert!(fields.contains(&"sla_policies[1].targets.critical.resolution"));
+        assert!(fields.contains(&"sla_policies[1].targets.low.first_response"));
+    }
+}

@@ -1,0 +1,305 @@
+// Admin pages for queues: list, create, edit (SLA policy, required skills), delete
+// (refused while a route or the triage setting names the queue, or it holds cases).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{Refusal, change, done, load, segment, split_list};
+use crate::app::AppState;
+use crate::domain::deskconfig::{DeskConfig, QueueDef};
+use crate::domain::{FieldProblem, Role};
+use crate::error::AppError;
+use crate::web::{CurrentUser, Page};
+
+/// A queue as its form holds it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct QueueForm {
+    name: String,
+    sla_policy: String,
+    skills: String,
+    escalation_queue: String,
+}
+
+impl QueueForm {
+    fn of(def: &QueueDef) -> Self {
+        QueueForm {
+            name: def.name.clone(),
+            sla_policy: def.sla_policy.clone(),
+            skills: def.skills.join(", "),
+            escalation_queue: def.escalation_queue.clone().unwrap_or_default(),
+        }
+    }
+
+    fn to_def(&self, name: &str) -> QueueDef {
+        QueueDef {
+            name: name.trim().to_string(),
+            sla_policy: self.sla_policy.trim().to_string(),
+            skills: split_list(&self.skills),
+            escalation_queue: Some(self.escalation_queue.trim().to_string())
+                .filter(|q| !q.is_empty()),
+        }
+    }
+}
+
+/// A queue in the list.
+pub struct Row {
+    pub name: String,
+    pub href: String,
+    pub sla_policy: String,
+    pub policy_href: String,
+    pub skills: Vec<String>,
+    pub triage: bool,
+    /// Positions of the routes that send cases here.
+    pub routes: Vec<usize>,
+}
+
+fn routes_to(cfg: &DeskConfig, name: &str) -> Vec<usize> {
+    cfg.routes
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.queue == name)
+        .map(|(i, _)| i + 1)
+        .collect()
+}
+
+fn rows(cfg: &DeskConfig) -> Vec<Row> {
+    cfg.queues
+        .iter()
+        .map(|q| Row {
+            href: format!("/admin/queues/{}", segment(&q.name)),
+            policy_href: format!("/admin/sla-policies/{}", segment(&q.sla_policy)),
+            name: q.name.clone(),
+            sla_policy: q.sla_policy.clone(),
+            skills: q.skills.clone(),
+            triage: q.name == cfg.triage_queue,
+            routes: routes_to(cfg, &q.name),
+        })
+        .collect()
+}
+
+fn policy_names(cfg: &DeskConfig) -> Vec<String> {
+    cfg.sla_policies.iter().map(|p| p.name.clone()).collect()
+}
+
+#[derive(Template)]
+#[template(path = "admin/queues.html")]
+struct ListPage {
+    page: Page,
+    queues: Vec<Row>,
+    form: QueueForm,
+    policies: Vec<String>,
+    queue_names: Vec<String>,
+    problems: Vec<FieldProblem>,
+}
+
+async fn render_list(
+    state: &AppState,
+    page: Page,
+    form: QueueForm,
+    problems: Vec<FieldProblem>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let cfg = load(state).await?;
+    page.render_status(
+        status,
+        &ListPage {
+            queues: rows(&cfg),
+            policies: policy_names(&cfg),
+            queue_names: cfg.queues.iter().map(|q| q.name.clone()).collect(),
+            form,
+            problems,
+            page: page.clone(),
+        },
+    )
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    render_list(
+        &state,
+        page,
+        QueueForm::default(),
+        Vec::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+    form: web::Form<QueueForm>,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    let form = form.into_inner();
+    let def = form.to_def(&form.name);
+    let outcome = change(&state, &user, move |cfg| {
+        cfg.queues.push(def);
+        Ok(())
+    })
+    .await?;
+    match outcome {
+        Ok(changes) => Ok(done("/admin/queues", &changes, "flash.queue_created")),
+        Err(problems) => {
+            render_list(
+                &state,
+                page,
+                form,
+                problems,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/queue_edit.html")]
+struct EditPage {
+    page: Page,
+    name: String,
+    href: String,
+    form: QueueForm,
+    policies: Vec<String>,
+    queue_names: Vec<String>,
+    triage: bool,
+    routes: Vec<usize>,
+    problems: Vec<FieldProblem>,
+}
+
+async fn render_edit(
+    state: &AppState,
+    page: Page,
+    name: String,
+    typed: Option<QueueForm>,
+    problems: Vec<FieldProblem>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let cfg = load(state).await?;
+    let def = cfg
+        .queues
+        .iter()
+        .find(|q| q.name == name)
+        .ok_or(AppError::NotFound)?;
+    page.render_status(
+        status,
+        &EditPage {
+            href: format!("/admin/queues/{}", segment(&name)),
+            form: typed.unwrap_or_else(|| QueueForm::of(def)),
+            policies: policy_names(&cfg),
+            queue_names: cfg
+                .queues
+                .iter()
+                .map(|q| q.name.clone())
+                .filter(|q| *q != name)
+                .collect(),
+            triage: cfg.triage_queue == name,
+            routes: routes_to(&cfg, &name),
+            problems,
+            name,
+            page: page.clone(),
+        },
+    )
+}
+
+pub async fn edit(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    render_edit(
+        &state,
+        page,
+        name.into_inner(),
+        None,
+        Vec::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+    name: web::Path<String>,
+    form: web::Form<QueueForm>,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    let name = name.into_inner();
+    let form = form.into_inner();
+    let (def, target) = (form.to_def(&name), name.clone());
+    let outcome = change(&state, &user, move |cfg| {
+        let q = cfg
+            .queues
+            .iter_mut()
+            .find(|q| q.name == target)
+            .ok_or(Refusal::NotFound)?;
+        *q = def;
+        Ok(())
+    })
+    .await?;
+    match outcome {
+        Ok(changes) => Ok(done(
+            &format!("/admin/queues/{}", segment(&name)),
+            &changes,
+            "flash.queue_saved",
+        )),
+        Err(problems) => {
+            render_edit(
+                &state,
+                page,
+                name,
+                Some(form),
+                problems,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    let name = name.into_inner();
+    let target = name.clone();
+    let outcome = change(&state, &user, move |cfg| {
+        let i = cfg
+            .queues
+            .iter()
+            .position(|q| q.name == target)
+            .ok_or(Refusal::NotFound)?;
+        cfg.queues.remove(i);
+        Ok(())
+    })
+    .await?;
+    match outcome {
+        Ok(changes) => Ok(done("/admin/queues", &changes, "flash.queue_deleted")),
+        Err(problems) => {
+            render_edit(
+                &state,
+                page,
+                name,
+                None,
+                problems,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
