@@ -441,3 +441,22 @@ pub fn give_to(
     )?;
     Ok(true)
 }
+
+/// Gives waiting cases to online agents with room — the catch-all after races
+/// between instances (an agent coming online in one while a case arrives in another).
+/// Returns how many cases were given.
+pub fn sweep(conn: &mut DbConn, snap: &Snapshot, now: DateTime<Utc>) -> QueryResult<usize> {
+    let with_room: Vec<i64> = users::table
+        .filter(users::active.eq(true))
+        .filter(users::presence.eq("online"))
+        .filter(users::auto_assign.eq(true))
+        .filter(users::current_load.lt(users::capacity))
+        .select(users::id)
+        .order(users::last_assigned_at.asc())
+        .load(conn)?;
+    let mut given = 0;
+    for id in with_room {
+        given += crate::db::write_tx_retry(conn, |c| fill_agent(c, snap, id, now, false))?.len();
+    }
+    Ok(given)
+}

@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use serde_json::json;
 
+use crate::db::DbConn;
 use crate::db::schema::{case_alarms, cases, notifications, users};
-use crate::db::{DbConn, write_tx};
 use crate::dispatch;
 use crate::domain::severity::Severity;
 use crate::store::cases::{self as case_store, Case, open_key};
@@ -88,7 +88,7 @@ pub fn run_due(
         .load(conn)?;
     let mut fired = 0;
     for id in due {
-        fired += write_tx(conn, |conn| {
+        fired += crate::db::write_tx_retry(conn, |conn| {
             check_case(conn, snap, id, now, unassigned_after)
         })?;
     }

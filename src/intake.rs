@@ -246,6 +246,15 @@ pub fn ingest_one(
     }
     case_store::add_event(conn, case.id, at, "alert.received", None, &received)?;
 
+    // A new case goes to an agent at once if one is free; a grouped alert stays
+    // with its case and that case's agent.
+    let case = if grouped {
+        case
+    } else {
+        crate::assignment::try_assign(conn, snap, case.id, now, None, true)?;
+        case_store::find(conn, case.id)?.ok_or(diesel::result::Error::NotFound)?
+    };
+
     let result = AlertResult {
         alert_id,
         case_ref: case_ref(case.id),
@@ -471,7 +480,9 @@ fn run_batch(
                     attempt += 1;
                     let r = conn.transaction(|c| ingest_one(c, snap, alert, job.api_key_id, now));
                     match &r {
-                        Err(IntakeError::Db(e)) if attempt < 5 && is_retryable(e) => continue,
+                        Err(IntakeError::Db(e)) if attempt < 5 && crate::db::is_retryable(e) => {
+                            continue;
+                        }
                         _ => break r,
                     }
                 };
@@ -484,14 +495,4 @@ fn run_batch(
         }
         Ok::<_, IntakeError>(answers)
     })
-}
-
-/// Deadlocks and serialization failures: the statement may simply be run again.
-fn is_retryable(e: &diesel::result::Error) -> bool {
-    use diesel::result::{DatabaseErrorKind, Error};
-    match e {
-        Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
-        Error::DatabaseError(_, info) => info.message().contains("deadlock"),
-        _ => false,
-    }
 }

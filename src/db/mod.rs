@@ -250,6 +250,39 @@ where
     }
 }
 
+/// Deadlocks and serialization failures: the transaction may simply be run again.
+pub fn is_retryable(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        Error::DatabaseError(_, info) => {
+            let m = info.message();
+            m.contains("deadlock") || m.contains("database is locked")
+        }
+        _ => false,
+    }
+}
+
+/// A write transaction that is run again (up to five times) when the database
+/// chose it as a deadlock's victim: work that touches several agents and cases at
+/// once, on PostgreSQL with several writers.
+pub fn write_tx_retry<T, F>(conn: &mut DbConn, mut f: F) -> Result<T, diesel::result::Error>
+where
+    F: FnMut(&mut DbConn) -> Result<T, diesel::result::Error>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match write_tx(conn, &mut f) {
+            Err(e) if attempt < 5 && is_retryable(&e) => {
+                tracing::debug!(error = %e, attempt, "transaction retried");
+                std::thread::sleep(std::time::Duration::from_millis(5 * attempt));
+            }
+            other => return other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,6 @@ use diesel::prelude::*;
 
 use crate::app::AppState;
 use crate::db::schema::users;
-use crate::db::write_tx;
 use crate::store::{self, sessions};
 
 /// Starts the workers on the current actix runtime; they stop with it.
@@ -17,8 +16,11 @@ pub fn spawn(state: AppState) {
     actix_web::rt::spawn(every(state.clone(), 15, "SLA watch", |s| {
         watch_sla(s).map(|_| ())
     }));
-    actix_web::rt::spawn(every(state, 30, "presence sweep", |s| {
+    actix_web::rt::spawn(every(state.clone(), 30, "presence sweep", |s| {
         sweep_presence(s).map(|_| ())
+    }));
+    actix_web::rt::spawn(every(state, 10, "assignment sweep", |s| {
+        sweep_assignment(s).map(|_| ())
     }));
 }
 
@@ -79,10 +81,10 @@ pub fn sweep_presence(state: &AppState) -> Result<usize, String> {
         .map_err(|e| e.to_string())?;
     let mut changed = 0;
     for id in idle {
-        write_tx(&mut conn, |c| {
+        crate::db::write_tx_retry(&mut conn, |c| {
             crate::assignment::set_presence(c, &snap, id, "away", now)
         })
-        .map_err(|e: diesel::result::Error| e.to_string())?;
+        .map_err(|e| e.to_string())?;
         changed += 1;
     }
     if let Some(after) = state.settings.reassign_started_after {
@@ -95,12 +97,20 @@ pub fn sweep_presence(state: &AppState) -> Result<usize, String> {
             .load(&mut conn)
             .map_err(|e| e.to_string())?;
         for id in gone {
-            write_tx(&mut conn, |c| {
+            crate::db::write_tx_retry(&mut conn, |c| {
                 crate::assignment::give_back(c, &snap, id, now, true, "offline_too_long")
             })
-            .map_err(|e: diesel::result::Error| e.to_string())?;
+            .map_err(|e| e.to_string())?;
             changed += 1;
         }
     }
     Ok(changed)
+}
+
+/// Gives waiting cases to online agents with room; returns how many.
+pub fn sweep_assignment(state: &AppState) -> Result<usize, String> {
+    let now = state.now();
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let snap = state.desk.get(&mut conn).map_err(|e| e.to_string())?;
+    crate::assignment::sweep(&mut conn, &snap, now).map_err(|e| e.to_string())
 }

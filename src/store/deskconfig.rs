@@ -390,7 +390,7 @@ pub fn apply(
                 problems.push(FieldProblem::new(
                     "queues",
                     format!(
-                        "queue '{}' holds {held} cases and cannot be removed",
+                        "queue '{}' still holds cases ({held}) and cannot be removed",
                         q.name
                     ),
                 ));

@@ -326,7 +326,7 @@ async fn set_active(
         if r.is_ok() && !active {
             // A deactivated agent's cases, started or not, go to others at once.
             let snap = st.desk.get(conn)?;
-            crate::db::write_tx(conn, |c| {
+            crate::db::write_tx_retry(conn, |c| {
                 diesel::update(crate::db::schema::users::table.find(id))
                     .set(crate::db::schema::users::presence.eq("offline"))
                     .execute(c)?;
@@ -455,7 +455,7 @@ pub async fn routing(
         if r.is_ok() {
             // More room or new queues may mean waiting cases for them now.
             let snap = st.desk.get(conn)?;
-            crate::db::write_tx(conn, |c| {
+            crate::db::write_tx_retry(conn, |c| {
                 crate::assignment::fill_agent(c, &snap, id, now, false)
             })?;
         }

@@ -131,7 +131,7 @@ pub async fn logout(
         accounts::logout(conn, now, &actor, sid, &email)?;
         // Signing out is going offline: unstarted cases go to others.
         let snap = st.desk.get(conn)?;
-        crate::db::write_tx(conn, |c| {
+        crate::db::write_tx_retry(conn, |c| {
             crate::assignment::set_presence(c, &snap, uid, "offline", now)
         })?;
         Ok(())

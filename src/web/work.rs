@@ -44,7 +44,7 @@ pub async fn presence(
     let (id, st) = (user.user.id, state.clone());
     db(&state, move |conn| {
         let snap = st.desk.get(conn)?;
-        write_tx(conn, |c| {
+        crate::db::write_tx_retry(conn, |c| {
             assignment::set_presence(c, &snap, id, &status, now)
         })?;
         Ok(())
@@ -67,7 +67,7 @@ pub async fn take_next(
     let (id, st) = (user.user.id, state.clone());
     let taken = db(&state, move |conn| {
         let snap = st.desk.get(conn)?;
-        Ok(write_tx(conn, |c| {
+        Ok(crate::db::write_tx_retry(conn, |c| {
             assignment::fill_agent(c, &snap, id, now, true)
         })?)
     })

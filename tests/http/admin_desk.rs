@@ -797,7 +797,7 @@ fn a_queue_in_use_cannot_be_deleted() {
     assert!(
         res.text()
             .unwrap()
-            .contains("queue &#39;Transfers&#39; holds 1 cases and cannot be removed")
+            .contains("queue &#39;Transfers&#39; still holds cases (1) and cannot be removed")
     );
     assert!(config(&app).queues.iter().any(|q| q.name == "Transfers"));
 

@@ -7,6 +7,7 @@ mod common;
 mod access;
 mod admin;
 mod admin_desk;
+mod assignment;
 mod auth;
 mod cli;
 mod config;

@@ -104,6 +104,13 @@ impl TestApp {
 
     /// Starts the application after `tweak` has adjusted its settings.
     pub fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        // RUST_LOG=riskdesk=debug shows the application's log in a failing test.
+        if let Ok(filter) = std::env::var("RUST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
         let (database, dir, pg) = fresh_database();
         let database_url = match &database {
             DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),

@@ -1,0 +1,625 @@
+// Auto-assignment and escalation as agents and supervisors live them: cases waiting
+// while nobody is online, agents arriving and taking the most urgent first, skills,
+// weights, going offline, shifts, take next, release and reassign, SLA warnings and
+// breaches firing once, and the invariants under concurrency.
+
+use chrono::Duration;
+use serde_json::{Value, json};
+
+use crate::common::{Browser, TestApp, location};
+use crate::intake::{DESK, alert};
+use riskdesk::accounts::{self, Actor, NewUserInput, RoutingInput};
+use riskdesk::domain::password::NewPassword;
+
+/// The intake desk plus an escalation queue, an AML rule of weight 3 and a shift
+/// calendar that is never open on the test clock's Tuesday 09:00 Shanghai... except
+/// from 09:00 to 10:00.
+fn desk_config() -> String {
+    let mut d = DESK.replace(
+        "[[queues]]\nname = \"Transfers\"\nsla_policy = \"fraud-fast\"\nskills = [\"fraud\"]\n",
+        "[[queues]]\nname = \"Transfers\"\nsla_policy = \"fraud-fast\"\nskills = [\"fraud\"]\nescalation_queue = \"Escalations\"\n\n[[queues]]\nname = \"Escalations\"\nsla_policy = \"fraud-fast\"\nskills = [\"fraud\"]\n\n[[queues]]\nname = \"AML review\"\nsla_policy = \"fraud-fast\"\nskills = [\"aml\"]\n",
+    );
+    d.push_str(
+        "\n[[rules]]\ncode = \"AML_WATCHLIST\"\nname = \"AML\"\ncategory = \"aml\"\ndefault_severity = \"high\"\nweight = 3\n\n[[routes]]\nrule = \"AML_WATCHLIST\"\nqueue = \"AML review\"\n\n[[calendars]]\nname = \"early-shift\"\ntimezone = \"Asia/Shanghai\"\n[calendars.hours]\nmon = [[\"09:00\", \"10:00\"]]\ntue = [[\"09:00\", \"10:00\"]]\n",
+    );
+    d
+}
+
+struct Desk {
+    app: TestApp,
+    key: String,
+}
+
+impl Desk {
+    fn new() -> Desk {
+        let app = TestApp::spawn();
+        app.apply_config(&desk_config());
+        let key = app.api_key();
+        Desk { app, key }
+    }
+
+    /// An agent with queues, skills and capacity, signed in (but offline).
+    fn agent(
+        &self,
+        email: &str,
+        queues: &[&str],
+        skills: &[&str],
+        capacity: i32,
+    ) -> (Browser, i64) {
+        let password = NewPassword::generate();
+        let mut conn = self.app.conn();
+        let user = accounts::create_user(
+            &mut conn,
+            self.app.clock.now(),
+            &Actor::cli(),
+            &NewUserInput {
+                email,
+                name: email,
+                role: "agent",
+                language: Some("en"),
+            },
+            &password,
+        )
+        .unwrap();
+        accounts::set_routing(
+            &mut conn,
+            self.app.clock.now(),
+            &Actor::cli(),
+            user.id,
+            &RoutingInput {
+                queues: queues.iter().map(|s| s.to_string()).collect(),
+                skills: skills.iter().map(|s| s.to_string()).collect(),
+                capacity,
+                shift_calendar: None,
+                auto_assign: true,
+            },
+        )
+        .unwrap();
+        drop(conn);
+        let b = self.app.browser();
+        assert_eq!(b.login(email, password.expose()).status(), 303);
+        (b, user.id)
+    }
+
+    fn post(&self, id: &str, rule: &str, customer: &str) -> Value {
+        let (s, r) = self
+            .app
+            .post_api(&self.key, "/api/v1/alerts", &alert(id, rule, customer));
+        assert_eq!(s, 201, "{r}");
+        r
+    }
+
+    fn case(&self, reference: &str) -> Value {
+        self.app
+            .get_api(&self.key, &format!("/api/v1/cases/{reference}"))
+            .1
+    }
+
+    fn events(&self, reference: &str) -> Vec<Value> {
+        self.app
+            .get_api(&self.key, &format!("/api/v1/cases/{reference}/events"))
+            .1["events"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    fn watch(&self) -> usize {
+        riskdesk::jobs::watch_sla(&self.app.state).unwrap()
+    }
+}
+
+fn presence(b: &Browser, status: &str) {
+    let res = b.submit("/profile", "/presence", &[("status", status)]);
+    assert_eq!(res.status(), 303);
+}
+
+fn kinds(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn cases_wait_while_nobody_is_online_then_go_most_urgent_first() {
+    let d = Desk::new();
+    let (li, _) = d.agent("li@bank.example", &["Transfers"], &["fraud"], 2);
+    // Three cases, the second most urgent (critical: 15 minutes to first response).
+    let low = d.post("w-1", "LARGE_TRANSFER", "C-1");
+    d.app.clock.advance(Duration::minutes(1));
+    let mut crit = alert("w-2", "LARGE_TRANSFER", "C-2");
+    crit["severity"] = json!("critical");
+    let (_, crit) = d.app.post_api(&d.key, "/api/v1/alerts", &crit);
+    d.app.clock.advance(Duration::minutes(1));
+    let third = d.post("w-3", "LARGE_TRANSFER", "C-3");
+    for r in [&low, &crit, &third] {
+        assert!(r["assignee"].is_null());
+        assert_eq!(r["status"], "new");
+    }
+    let waiting = d.events(low["case_ref"].as_str().unwrap());
+    let w = waiting
+        .iter()
+        .find(|e| e["kind"] == "assignment.waiting")
+        .unwrap();
+    assert_eq!(w["data"]["reason"], "no_one_online");
+    assert_eq!(w["data"]["skills"], json!(["fraud"]));
+
+    presence(&li, "online");
+    // Capacity 2: the critical case and the oldest high one; the third waits.
+    assert_eq!(
+        d.case(crit["case_ref"].as_str().unwrap())["assignee"],
+        "li@bank.example"
+    );
+    assert_eq!(
+        d.case(low["case_ref"].as_str().unwrap())["assignee"],
+        "li@bank.example"
+    );
+    assert!(d.case(third["case_ref"].as_str().unwrap())["assignee"].is_null());
+    let ev = d.events(crit["case_ref"].as_str().unwrap());
+    let a = ev
+        .iter()
+        .find(|e| e["kind"] == "assignment.assigned")
+        .unwrap();
+    assert_eq!(a["data"]["reason"], "most_urgent_waiting");
+    // The page explains it.
+    let page = li
+        .get(&format!("/cases/{}", crit["case_ref"].as_str().unwrap()))
+        .text()
+        .unwrap();
+    assert!(page.contains("the most urgent waiting case"), "{page}");
+}
+
+#[test]
+fn a_new_case_goes_to_the_least_loaded_eligible_agent() {
+    let d = Desk::new();
+    let (a, _) = d.agent("a@bank.example", &["Transfers"], &["fraud"], 5);
+    let (b, _) = d.agent("b@bank.example", &["Transfers"], &["fraud"], 5);
+    let (c, _) = d.agent("c@bank.example", &["Transfers"], &[], 5);
+    for x in [&a, &b, &c] {
+        presence(x, "online");
+    }
+    let first = d.post("l-1", "LARGE_TRANSFER", "C-1");
+    let second = d.post("l-2", "LARGE_TRANSFER", "C-2");
+    let third = d.post("l-3", "LARGE_TRANSFER", "C-3");
+    let owners: Vec<String> = [&first, &second, &third]
+        .iter()
+        .map(|r| r["assignee"].as_str().unwrap().to_string())
+        .collect();
+    // Nobody without the skill; the two skilled agents alternate by load.
+    assert!(!owners.contains(&"c@bank.example".to_string()));
+    assert_ne!(owners[0], owners[1]);
+    let ev = d.events(first["case_ref"].as_str().unwrap());
+    let assigned = ev
+        .iter()
+        .find(|e| e["kind"] == "assignment.assigned")
+        .unwrap();
+    assert_eq!(assigned["data"]["eligible"], 2);
+    assert_eq!(assigned["data"]["reason"], "least_loaded");
+    let page = a
+        .get(&format!("/cases/{}", first["case_ref"].as_str().unwrap()))
+        .text()
+        .unwrap();
+    assert!(page.contains("least loaded of 2 eligible (0/5)"), "{page}");
+}
+
+#[test]
+fn weights_count_against_capacity_and_skills_decide() {
+    let d = Desk::new();
+    let (aml, aml_id) = d.agent("aml@bank.example", &["AML review"], &["aml"], 4);
+    presence(&aml, "online");
+    let one = d.post("a-1", "AML_WATCHLIST", "C-1");
+    assert_eq!(one["assignee"], "aml@bank.example");
+    // Weight 3 of 4 used: a second AML case (3 more) does not fit.
+    let two = d.post("a-2", "AML_WATCHLIST", "C-2");
+    assert!(two["assignee"].is_null());
+    let ev = d.events(two["case_ref"].as_str().unwrap());
+    let w = ev
+        .iter()
+        .find(|e| e["kind"] == "assignment.waiting")
+        .unwrap();
+    assert_eq!(w["data"]["reason"], "no_capacity");
+    let load: i32 = {
+        use diesel::prelude::*;
+        use riskdesk::db::schema::users::dsl::*;
+        users
+            .find(aml_id)
+            .select(current_load)
+            .first(&mut *d.app.conn())
+            .unwrap()
+    };
+    assert_eq!(load, 3);
+    // A fraud case never goes to an agent without the fraud skill.
+    let f = d.post("a-3", "LARGE_TRANSFER", "C-3");
+    assert!(f["assignee"].is_null());
+}
+
+#[test]
+fn going_offline_hands_back_unstarted_cases_to_others() {
+    let d = Desk::new();
+    let (li, _) = d.agent("li@bank.example", &["Transfers"], &["fraud"], 5);
+    presence(&li, "online");
+    let started = d.post("o-1", "LARGE_TRANSFER", "C-1");
+    let untouched = d.post("o-2", "LARGE_TRANSFER", "C-2");
+    // Opening a case starts it.
+    assert_eq!(
+        li.get(&format!("/cases/{}", started["case_ref"].as_str().unwrap()))
+            .status(),
+        200
+    );
+    let (sam, _) = d.agent("sam@bank.example", &["Transfers"], &["fraud"], 5);
+    presence(&sam, "online");
+    presence(&li, "offline");
+    assert_eq!(
+        d.case(started["case_ref"].as_str().unwrap())["assignee"],
+        "li@bank.example"
+    );
+    assert_eq!(
+        d.case(untouched["case_ref"].as_str().unwrap())["assignee"],
+        "sam@bank.example"
+    );
+    let k = kinds(&d.events(untouched["case_ref"].as_str().unwrap()));
+    assert!(k.contains(&"assignment.returned".to_string()), "{k:?}");
+    // Signing out is going offline too.
+    let third = d.post("o-3", "LARGE_TRANSFER", "C-3");
+    assert_eq!(third["assignee"], "sam@bank.example");
+    presence(&li, "online");
+    assert_eq!(sam.logout().status(), 303);
+    assert_eq!(
+        d.case(third["case_ref"].as_str().unwrap())["assignee"],
+        "li@bank.example"
+    );
+}
+
+#[test]
+fn idle_agents_become_away_and_give_back() {
+    let d = Desk::new();
+    let (li, _) = d.agent("li@bank.example", &["Transfers"], &["fraud"], 5);
+    presence(&li, "online");
+    let r = d.post("i-1", "LARGE_TRANSFER", "C-1");
+    assert_eq!(r["assignee"], "li@bank.example");
+    d.app.clock.advance(Duration::minutes(16));
+    assert_eq!(riskdesk::jobs::sweep_presence(&d.app.state).unwrap(), 1);
+    assert!(d.case(r["case_ref"].as_str().unwrap())["assignee"].is_null());
+    let html = li.get("/").text().unwrap();
+    assert!(
+        html.contains("aria-pressed=\"true\">Away"),
+        "the header shows away"
+    );
+}
+
+#[test]
+fn shifts_keep_cases_away_outside_their_hours() {
+    let d = Desk::new();
+    let (li, li_id) = d.agent("li@bank.example", &["Transfers"], &["fraud"], 5);
+    {
+        let mut conn = d.app.conn();
+        accounts::set_routing(
+            &mut conn,
+            d.app.clock.now(),
+            &Actor::cli(),
+            li_id,
+            &RoutingInput {
+                queues: vec!["Transfers".into()],
+                skills: vec!["fraud".into()],
+                capacity: 5,
+                shift_calendar: Some("early-shift".into()),
+                auto_assign: true,
+            },
+        )
+        .unwrap();
+    }
+    presence(&li, "online");
+    // The test clock stands at 09:00 Shanghai on a Tuesday: inside the shift.
+    let inside = d.post("s-1", "LARGE_TRANSFER", "C-1");
+    assert_eq!(inside["assignee"], "li@bank.example");
+    d.app.clock.advance(Duration::minutes(61));
+    let outside = d.post("s-2", "LARGE_TRANSFER", "C-2");
+    assert!(outside["assignee"].is_null());
+    let ev = d.events(outside["case_ref"].as_str().unwrap());
+    assert_eq!(
+        ev.iter()
+            .find(|e| e["kind"] == "assignment.waiting")
+            .unwrap()["data"]["reason"],
+        "outside_shift"
+    );
+}
+
+#[test]
+fn take_next_release_and_reassign() {
+    let d = Desk::new();
+    let (li, li_id) = d.agent("li@bank.example", &["Transfers"], &["fraud"], 5);
+    let (sam, _) = d.agent("sam@bank.example", &["Transfers"], &["fraud"], 1);
+    {
+        // Automatic assignment paused for Li: only "take next" gives her cases.
+        use diesel::prelude::*;
+        use riskdesk::db::schema::users::dsl::*;
+        diesel::update(users.find(li_id))
+            .set(auto_assign.eq(false))
+            .execute(&mut *d.app.conn())
+            .unwrap();
+    }
+    presence(&li, "online");
+    let r = d.post("t-1", "LARGE_TRANSFER", "C-1");
+    assert!(r["assignee"].is_null());
+    let res = li.submit("/", "/queue/take-next", &[]);
+    assert_eq!(res.status(), 303);
+    let reference = r["case_ref"].as_str().unwrap();
+    assert_eq!(location(&res), format!("/cases/{reference}"));
+    assert_eq!(d.case(reference)["assignee"], "li@bank.example");
+    // Nothing left to take.
+    let res = li.submit("/", "/queue/take-next", &[]);
+    assert_eq!(location(&res), "/");
+
+    // Releasing needs a reason; then the case goes to Sam (online, with room).
+    presence(&sam, "online");
+    let page = format!("/cases/{reference}");
+    let res = li.submit(&page, &format!("{page}/release"), &[("reason", "")]);
+    assert_eq!(res.status(), 303);
+    assert_eq!(d.case(reference)["assignee"], "li@bank.example");
+    let res = li.submit(
+        &page,
+        &format!("{page}/release"),
+        &[("reason", "customer is a relative")],
+    );
+    assert_eq!(res.status(), 303);
+    assert_eq!(d.case(reference)["assignee"], "sam@bank.example");
+
+    // Agents cannot reassign; supervisors can, with a reason, within capacity.
+    let res = li.submit(
+        &page,
+        &format!("{page}/reassign"),
+        &[("to", &li_id.to_string()), ("reason", "x")],
+    );
+    assert_eq!(res.status(), 403);
+    let sup = d.app.signed_in("supervisor");
+    let res = sup.submit(
+        &page,
+        &format!("{page}/reassign"),
+        &[("to", &li_id.to_string()), ("reason", "")],
+    );
+    assert_eq!(res.status(), 303);
+    assert_eq!(d.case(reference)["assignee"], "sam@bank.example");
+    let res = sup.submit(
+        &page,
+        &format!("{page}/reassign"),
+        &[
+            ("to", &li_id.to_string()),
+            ("reason", "Li speaks the customer's dialect"),
+        ],
+    );
+    assert_eq!(res.status(), 303);
+    assert_eq!(d.case(reference)["assignee"], "li@bank.example");
+    let ev = d.events(reference);
+    let last = ev
+        .iter()
+        .rev()
+        .find(|e| e["kind"] == "assignment.assigned")
+        .unwrap();
+    assert_eq!(last["data"]["how"], "reassigned");
+    assert_eq!(last["data"]["reason"], "Li speaks the customer's dialect");
+    assert!(last["actor"].as_str().unwrap().starts_with("supervisor."));
+}
+
+#[test]
+fn agents_see_only_their_queues_cases() {
+    let d = Desk::new();
+    let (li, _) = d.agent("li@bank.example", &["Transfers"], &["fraud"], 5);
+    let (aml, _) = d.agent("aml@bank.example", &["AML review"], &["aml"], 5);
+    let r = d.post("v-1", "LARGE_TRANSFER", "C-1");
+    let page = format!("/cases/{}", r["case_ref"].as_str().unwrap());
+    assert_eq!(li.get(&page).status(), 200);
+    assert_eq!(aml.get(&page).status(), 404);
+    assert_eq!(aml.get("/cases/RC-999999").status(), 404);
+    let sup = d.app.signed_in("supervisor");
+    assert_eq!(sup.get(&page).status(), 200);
+    // Personal data on the page is masked.
+    let html = li.get(&page).text().unwrap();
+    assert!(html.contains("+86 138****8000") && !html.contains("13800138000"));
+}
+
+#[test]
+fn warnings_and_breaches_fire_once_and_act() {
+    let d = Desk::new();
+    let (li, _) = d.agent("li@bank.example", &["Transfers"], &["fraud"], 5);
+    let (esc, _) = d.agent("esc@bank.example", &["Escalations"], &["fraud"], 5);
+    presence(&li, "online");
+    presence(&esc, "online");
+    let sup = d.app.signed_in("supervisor");
+    // High priority on a 24/7 policy: first response 30 min, resolution 240 min.
+    let r = d.post("e-1", "LARGE_TRANSFER", "C-1");
+    let reference = r["case_ref"].as_str().unwrap().to_string();
+    assert_eq!(r["assignee"], "li@bank.example");
+    assert_eq!(d.watch(), 0);
+    d.app.clock.advance(Duration::minutes(23)); // 75 % of 30 = 22.5 → 23
+    assert_eq!(d.watch(), 1);
+    assert_eq!(d.watch(), 0, "fires once");
+    let inbox = li.get("/notifications").text().unwrap();
+    assert!(
+        inbox.contains("75% of the first response target used"),
+        "{inbox}"
+    );
+    assert!(
+        !sup.get("/notifications")
+            .text()
+            .unwrap()
+            .contains(&reference),
+        "the first warning is the assignee's"
+    );
+    d.app.clock.advance(Duration::minutes(4)); // 90 % = 27
+    assert_eq!(d.watch(), 1);
+    assert!(
+        sup.get("/notifications")
+            .text()
+            .unwrap()
+            .contains(&reference)
+    );
+    d.app.clock.advance(Duration::minutes(3)); // 30: breach of first response
+    assert_eq!(d.watch(), 1);
+    let case = d.case(&reference);
+    assert_eq!(case["sla"]["breached"], true);
+    assert_eq!(case["priority"], "critical", "raised one step");
+    assert_eq!(
+        case["queue"], "Escalations",
+        "moved to the escalation queue"
+    );
+    assert_eq!(case["assignee"], "esc@bank.example");
+    assert_eq!(d.watch(), 0);
+    let k = kinds(&d.events(&reference));
+    assert_eq!(k.iter().filter(|k| *k == "sla.breached").count(), 1);
+    assert_eq!(k.iter().filter(|k| *k == "sla.warning").count(), 2);
+    // A second instance's watch finds nothing more to do either.
+    let mut conn = d.app.conn();
+    let snap = riskdesk::store::deskconfig::snapshot(&mut conn).unwrap();
+    assert_eq!(
+        riskdesk::escalation::run_due(&mut conn, &snap, d.app.clock.now(), Duration::minutes(15))
+            .unwrap(),
+        0
+    );
+}
+
+#[test]
+fn a_breach_reassigns_when_the_agent_is_not_online() {
+    let d = Desk::new();
+    let (li, _) = d.agent("li@bank.example", &["New accounts"], &[], 5);
+    let (sam, _) = d.agent("sam@bank.example", &["New accounts"], &[], 5);
+    presence(&li, "online");
+    let r = d.post("n-1", "NEW_ACCOUNT_BURST", "C-1");
+    let reference = r["case_ref"].as_str().unwrap().to_string();
+    assert_eq!(li.get(&format!("/cases/{reference}")).status(), 200); // started: stays on going away
+    presence(&li, "away");
+    presence(&sam, "online");
+    assert_eq!(d.case(&reference)["assignee"], "li@bank.example");
+    // Medium on the office calendar: first response 240 business minutes.
+    d.app.clock.advance(Duration::hours(6));
+    d.watch();
+    let case = d.case(&reference);
+    assert_eq!(case["sla"]["breached"], true);
+    assert_eq!(case["assignee"], "sam@bank.example");
+}
+
+#[test]
+fn supervisors_hear_of_cases_waiting_unassigned_too_long() {
+    let d = Desk::new();
+    let sup = d.app.signed_in("supervisor");
+    let r = d.post("u-1", "NEW_ACCOUNT_BURST", "C-1");
+    d.app.clock.advance(Duration::minutes(16));
+    assert!(d.watch() >= 1);
+    let inbox = sup.get("/notifications").text().unwrap();
+    assert!(
+        inbox.contains("Waiting unassigned for 16 minutes"),
+        "{inbox}"
+    );
+    assert!(inbox.contains(r["case_ref"].as_str().unwrap()));
+    assert_eq!(
+        sup.submit("/notifications", "/notifications/read", &[])
+            .status(),
+        303
+    );
+}
+
+#[test]
+fn invariants_hold_under_a_storm_of_alerts_and_presence_changes() {
+    let d = Desk::new();
+    let agents: Vec<(Browser, i64)> = (0..6)
+        .map(|i| {
+            d.agent(
+                &format!("agent{i}@bank.example"),
+                &["Transfers", "AML review"],
+                &["fraud", "aml"],
+                3 + i % 3,
+            )
+        })
+        .collect();
+    let base = d.app.base.clone();
+    let key = d.key.clone();
+    let posters: Vec<_> = (0..6)
+        .map(|t| {
+            let (base, key) = (base.clone(), key.clone());
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::new();
+                for i in 0..25 {
+                    let rule = if (t + i) % 4 == 0 {
+                        "AML_WATCHLIST"
+                    } else {
+                        "LARGE_TRANSFER"
+                    };
+                    let res = client
+                        .post(format!("{base}/api/v1/alerts"))
+                        .bearer_auth(&key)
+                        .json(&alert(
+                            &format!("storm-{t}-{i}"),
+                            rule,
+                            &format!("C-{t}-{i}"),
+                        ))
+                        .send()
+                        .unwrap();
+                    let status = res.status();
+                    assert!(status.is_success(), "{status}: {}", res.text().unwrap());
+                }
+            })
+        })
+        .collect();
+    std::thread::scope(|s| {
+        for (n, (b, _)) in agents.iter().enumerate() {
+            s.spawn(move || {
+                for k in 0..8 {
+                    let status = if (n + k) % 3 == 0 { "away" } else { "online" };
+                    presence(b, status);
+                }
+                presence(b, "online");
+            });
+        }
+    });
+    for p in posters {
+        p.join().unwrap();
+    }
+    riskdesk::jobs::sweep_assignment(&d.app.state).unwrap();
+    check_invariants(&d.app);
+}
+
+/// One owner per case, no agent over capacity, each agent's load the sum of its
+/// cases' weights, and no waiting case that an agent with room could have taken.
+pub fn check_invariants(app: &TestApp) {
+    use diesel::prelude::*;
+    use riskdesk::db::schema::{cases, users};
+    let mut conn = app.conn();
+    let people: Vec<(i64, i32, i32, String)> = users::table
+        .select((
+            users::id,
+            users::capacity,
+            users::current_load,
+            users::presence,
+        ))
+        .load(&mut *conn)
+        .unwrap();
+    for (id, capacity, load, _) in &people {
+        assert!(
+            load <= capacity,
+            "agent {id} over capacity: {load}/{capacity}"
+        );
+        let carried: Option<i64> = cases::table
+            .filter(cases::assignee_id.eq(id))
+            .filter(cases::resolved_at.is_null())
+            .select(diesel::dsl::sum(cases::weight))
+            .first(&mut *conn)
+            .unwrap();
+        assert_eq!(i64::from(*load), carried.unwrap_or(0), "agent {id}'s load");
+    }
+    let waiting: Vec<(i64, i32)> = cases::table
+        .filter(cases::assignee_id.is_null())
+        .select((cases::id, cases::weight))
+        .load(&mut *conn)
+        .unwrap();
+    let online_room: Vec<i32> = people
+        .iter()
+        .filter(|p| p.3 == "online")
+        .map(|p| p.1 - p.2)
+        .collect();
+    for (id, weight) in waiting {
+        assert!(
+            online_room.iter().all(|room| *room < weight),
+            "case {id} (weight {weight}) waits while an online agent has room: {online_room:?}"
+        );
+    }
+}
