@@ -285,6 +285,7 @@ fn a_higher_severity_raises_the_priority_and_moves_the_deadlines() {
             "routing.decided",
             "sla.set",
             "alert.received",
+            "assignment.waiting",
             "priority.raised",
             "alert.received"
         ]
