@@ -606,20 +606,149 @@ pub fn check_invariants(app: &TestApp) {
             .unwrap();
         assert_eq!(i64::from(*load), carried.unwrap_or(0), "agent {id}'s load");
     }
-    let waiting: Vec<(i64, i32)> = cases::table
+    // No waiting case that an online member of its queue, holding its skills, has
+    // room for.
+    use riskdesk::db::schema::queue_members;
+    let snap = riskdesk::store::deskconfig::snapshot(&mut conn).unwrap();
+    let waiting: Vec<(i64, i32, i64)> = cases::table
         .filter(cases::assignee_id.is_null())
-        .select((cases::id, cases::weight))
+        .filter(cases::resolved_at.is_null())
+        .select((cases::id, cases::weight, cases::queue_id))
         .load(&mut *conn)
         .unwrap();
-    let online_room: Vec<i32> = people
-        .iter()
-        .filter(|p| p.3 == "online")
-        .map(|p| p.1 - p.2)
+    for (id, weight, queue) in waiting {
+        let needs = &snap.queues_by_id[&queue].skills;
+        let members: Vec<i64> = queue_members::table
+            .filter(queue_members::queue_id.eq(queue))
+            .select(queue_members::user_id)
+            .load(&mut *conn)
+            .unwrap();
+        for (uid, capacity, load, presence) in &people {
+            if presence != "online" || !members.contains(uid) {
+                continue;
+            }
+            let skills: String = users::table
+                .find(uid)
+                .select(users::skills)
+                .first(&mut *conn)
+                .unwrap();
+            let skills: Vec<String> = serde_json::from_str(&skills).unwrap();
+            if needs.iter().all(|n| skills.contains(n)) {
+                assert!(
+                    capacity - load < weight,
+                    "case {id} (weight {weight}) waits while agent {uid} has room {}",
+                    capacity - load
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn two_instances_on_one_database_keep_the_invariants() {
+    let d = Desk::new();
+    let other = d.app.second_instance();
+    let agents: Vec<(Browser, i64)> = (0..4)
+        .map(|i| {
+            d.agent(
+                &format!("two{i}@bank.example"),
+                &["Transfers"],
+                &["fraud"],
+                2 + i % 2,
+            )
+        })
         .collect();
-    for (id, weight) in waiting {
+    // Half the agents talk to the second instance (sessions live in the database).
+    let posters: Vec<_> = (0..4)
+        .map(|t| {
+            let base = if t % 2 == 0 {
+                d.app.base.clone()
+            } else {
+                other.base.clone()
+            };
+            let key = d.key.clone();
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::new();
+                for i in 0..20 {
+                    let res = client
+                        .post(format!("{base}/api/v1/alerts"))
+                        .bearer_auth(&key)
+                        .json(&alert(
+                            &format!("two-{t}-{i}"),
+                            "LARGE_TRANSFER",
+                            &format!("C-{}", i % 9),
+                        ))
+                        .send()
+                        .unwrap();
+                    let status = res.status();
+                    assert!(status.is_success(), "{status}: {}", res.text().unwrap());
+                }
+            })
+        })
+        .collect();
+    std::thread::scope(|s| {
+        for (n, (b, _)) in agents.iter().enumerate() {
+            s.spawn(move || {
+                for k in 0..6 {
+                    presence(b, if (n + k) % 2 == 0 { "online" } else { "away" });
+                }
+                presence(b, "online");
+            });
+        }
+    });
+    for p in posters {
+        p.join().unwrap();
+    }
+    // Both instances' workers run at once, several times; each alarm acts once.
+    d.app.clock.advance(Duration::minutes(40));
+    let fired: usize = std::thread::scope(|s| {
+        let a = s.spawn(|| {
+            (0..3)
+                .map(|_| riskdesk::jobs::watch_sla(&d.app.state).unwrap())
+                .sum::<usize>()
+        });
+        let b = s.spawn(|| {
+            (0..3)
+                .map(|_| riskdesk::jobs::watch_sla(&other.state).unwrap())
+                .sum::<usize>()
+        });
+        a.join().unwrap() + b.join().unwrap()
+    });
+    assert!(fired > 0);
+    assert_eq!(riskdesk::jobs::watch_sla(&d.app.state).unwrap(), 0);
+    assert_eq!(riskdesk::jobs::watch_sla(&other.state).unwrap(), 0);
+    {
+        use diesel::prelude::*;
+        use riskdesk::db::schema::{case_alarms, case_events};
+        let alarms: i64 = case_alarms::table
+            .count()
+            .get_result(&mut *d.app.conn())
+            .unwrap();
+        let acted: i64 = case_events::table
+            .filter(case_events::kind.eq_any([
+                "sla.warning",
+                "sla.breached",
+                "assignment.waiting_too_long",
+            ]))
+            .count()
+            .get_result(&mut *d.app.conn())
+            .unwrap();
+        assert_eq!(alarms as usize, fired, "every firing is one alarm row");
         assert!(
-            online_room.iter().all(|room| *room < weight),
-            "case {id} (weight {weight}) waits while an online agent has room: {online_room:?}"
+            acted <= alarms && acted > 0,
+            "{acted} acts for {alarms} alarms"
         );
     }
+    riskdesk::jobs::sweep_assignment(&other.state).unwrap();
+    riskdesk::jobs::sweep_assignment(&d.app.state).unwrap();
+    check_invariants(&d.app);
+    // No alarm is on record twice (the primary key says so; count to be sure).
+    use diesel::prelude::*;
+    use riskdesk::db::schema::case_alarms;
+    let rows: Vec<(i64, String)> = case_alarms::table
+        .select((case_alarms::case_id, case_alarms::kind))
+        .load(&mut *d.app.conn())
+        .unwrap();
+    let unique: std::collections::HashSet<_> = rows.iter().collect();
+    assert_eq!(unique.len(), rows.len());
 }

@@ -112,6 +112,24 @@ impl TestApp {
                 .try_init();
         }
         let (database, dir, pg) = fresh_database();
+        Self::start(database, dir, pg, Clock::manual(test_epoch()), tweak)
+    }
+
+    /// A second instance of the desk on the same database and clock, as a team
+    /// running several instances would have.
+    pub fn second_instance(&self) -> TestApp {
+        let database = DatabaseUrl::parse(&self.database_url).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        Self::start(database, dir, None, self.clock.clone(), |_| {})
+    }
+
+    fn start(
+        database: DatabaseUrl,
+        dir: tempfile::TempDir,
+        pg: Option<PgTestDb>,
+        clock: Clock,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> TestApp {
         let database_url = match &database {
             DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
             DatabaseUrl::Postgres(u) => u.clone(),
@@ -119,7 +137,6 @@ impl TestApp {
         let mut settings = Settings::for_data_dir(dir.path().join("data"), database);
         settings.pool_size = 4;
         tweak(&mut settings);
-        let clock = Clock::manual(test_epoch());
         let state = AppState::open(settings, clock.clone()).expect("open the app");
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
