@@ -236,15 +236,21 @@ pub fn fill_agent(
         if room <= 0 || !me.online || !me.in_shift || (!asked && !me.auto_assign) {
             break;
         }
-        let waiting: Vec<Case> = cases::table
-            .filter(cases::queue_id.eq_any(&queue_ids))
-            .filter(cases::status.eq("new"))
-            .filter(cases::assignee_id.is_null())
-            .filter(cases::weight.le(room))
-            .select(Case::as_select())
-            .order((cases::next_due.asc(), cases::id.asc()))
-            .limit(200)
-            .load(conn)?;
+        // The head of each queue's line (an index walk per queue), merged below.
+        let mut waiting: Vec<Case> = Vec::new();
+        for q in &queue_ids {
+            waiting.extend(
+                cases::table
+                    .filter(cases::queue_id.eq(q))
+                    .filter(cases::status.eq("new"))
+                    .filter(cases::assignee_id.is_null())
+                    .filter(cases::weight.le(room))
+                    .select(Case::as_select())
+                    .order((cases::next_due.asc(), cases::id.asc()))
+                    .limit(8)
+                    .load(conn)?,
+            );
+        }
         let mut line: Vec<&Case> = waiting
             .iter()
             .filter(|c| !skipped.contains(&c.id))

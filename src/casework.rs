@@ -139,3 +139,54 @@ pub fn resume(
         load(conn, case_id)
     })
 }
+
+/// Closes a case with a disposition: the agent's load drops by its weight, the
+/// customer may have a new case in the queue again, and the agent gets the next
+/// waiting case. (The full resolution workflow builds on this.)
+pub fn resolve(
+    conn: &mut DbConn,
+    snap: &crate::store::deskconfig::Snapshot,
+    now: DateTime<Utc>,
+    actor: Option<i64>,
+    case_id: i64,
+    disposition: &str,
+) -> Result<Case, CaseError> {
+    let case = load(conn, case_id)?;
+    if case.resolved_at.is_some() {
+        return Err(CaseError::Resolved);
+    }
+    let at = store::to_db(now);
+    diesel::update(
+        cases::table
+            .find(case_id)
+            .filter(cases::resolved_at.is_null()),
+    )
+    .set((
+        cases::status.eq("resolved"),
+        cases::resolved_at.eq(Some(at)),
+        cases::open_key.eq(None::<String>),
+        cases::disposition.eq(Some(disposition)),
+        cases::paused_since.eq(None::<chrono::NaiveDateTime>),
+        cases::next_alarm_at.eq(None::<chrono::NaiveDateTime>),
+        cases::updated_at.eq(at),
+    ))
+    .execute(conn)?;
+    if let Some(agent) = case.assignee_id {
+        use crate::db::schema::users;
+        diesel::update(users::table.find(agent))
+            .set(users::current_load.eq(users::current_load - case.weight))
+            .execute(conn)?;
+    }
+    case_store::add_event(
+        conn,
+        case_id,
+        at,
+        "case.resolved",
+        actor,
+        &json!({"disposition": disposition}),
+    )?;
+    if let Some(agent) = case.assignee_id {
+        crate::assignment::fill_agent(conn, snap, agent, now, false)?;
+    }
+    load(conn, case_id)
+}

@@ -35,6 +35,28 @@ const PEOPLE: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
+/// The demo agents' queues, skills and capacity.
+const ROUTING: &[(&str, &[&str], &[&str], i32)] = &[
+    (
+        "li.na@riskdesk.demo",
+        &["Transfers", "Account security"],
+        &["fraud", "security"],
+        5,
+    ),
+    (
+        "sam.taylor@riskdesk.demo",
+        &["New accounts", "Promotions", "Complaints", "Triage"],
+        &["onboarding", "complaints"],
+        5,
+    ),
+    (
+        "wang.lei@riskdesk.demo",
+        &["AML review", "Transfers"],
+        &["aml", "fraud"],
+        6,
+    ),
+];
+
 /// Sample alerts filed when the demo is seeded, spread over the past hours.
 const BACKLOG: usize = 80;
 
@@ -51,7 +73,7 @@ pub fn seed_if_empty(state: &AppState) -> Result<bool, String> {
     let mut logins = Vec::new();
     for (email, name, role, language) in PEOPLE {
         let password = NewPassword::generate();
-        accounts::create_user(
+        let user = accounts::create_user(
             &mut conn,
             now,
             &Actor::cli(),
@@ -64,6 +86,22 @@ pub fn seed_if_empty(state: &AppState) -> Result<bool, String> {
             &password,
         )
         .map_err(|e| e.to_string())?;
+        if let Some((_, queues, skills, capacity)) = ROUTING.iter().find(|r| r.0 == *email) {
+            accounts::set_routing(
+                &mut conn,
+                now,
+                &Actor::cli(),
+                user.id,
+                &accounts::RoutingInput {
+                    queues: queues.iter().map(|q| q.to_string()).collect(),
+                    skills: skills.iter().map(|q| q.to_string()).collect(),
+                    capacity: *capacity,
+                    shift_calendar: None,
+                    auto_assign: true,
+                },
+            )
+            .map_err(|e| e.to_string())?;
+        }
         logins.push((*role, *email, password));
     }
     let snap = deskconfig::snapshot(&mut conn).map_err(|e| e.to_string())?;

@@ -107,6 +107,66 @@ fn migrate_user_add_and_apikey_create() {
         .expect("a generated password");
     assert_eq!(pw.len(), 20);
 
+    // Routing flags: the queue must exist (a fresh desk has Triage only).
+    let (code, _, err) = d.run(
+        &[
+            "user",
+            "add",
+            "--email",
+            "q@bank.example",
+            "--name",
+            "Q",
+            "--role",
+            "agent",
+            "--queues",
+            "Nowhere",
+        ],
+        None,
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("no queue is named 'Nowhere'"), "{err}");
+    let (code, out, err) = d.run(
+        &[
+            "user",
+            "add",
+            "--email",
+            "q@bank.example",
+            "--name",
+            "Q",
+            "--role",
+            "agent",
+            "--queues",
+            "Triage",
+            "--skills",
+            "fraud,aml",
+            "--capacity",
+            "7",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("queues: Triage; skills: fraud, aml; capacity: 7"),
+        "{out}"
+    );
+    let (code, _, err) = d.run(
+        &[
+            "user",
+            "add",
+            "--email",
+            "r@bank.example",
+            "--name",
+            "R",
+            "--role",
+            "agent",
+            "--capacity",
+            "500",
+        ],
+        None,
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("--capacity"), "{err}");
+
     let (code, out, _) = d.run(&["apikey", "create", "--name", "engine"], None);
     assert_eq!(code, 0);
     assert!(out.lines().any(|l| l.starts_with("rdk_")), "{out}");

@@ -1,0 +1,275 @@
+// Benchmark: alert accepted → case assigned, under a sustained stream of alerts with
+// 50 agents online who finish cases as they go; prints the latency percentiles and
+// assignments per second. Durable SQLite by default.
+//
+//   cargo bench --bench assignment                         # 1000 alerts/s, 20 s
+//   RISKDESK_BENCH_RATE=1500 RISKDESK_BENCH_SECONDS=30 cargo bench --bench assignment
+//   RISKDESK_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1/riskdesk_bench cargo bench --bench assignment
+
+mod loadgen;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use riskdesk::accounts::{self, Actor, NewUserInput, RoutingInput};
+use riskdesk::app::{AppState, Application};
+use riskdesk::clock::Clock;
+use riskdesk::config::Settings;
+use riskdesk::db::DatabaseUrl;
+use riskdesk::db::schema::{case_events, cases, users};
+use riskdesk::domain::password::NewPassword;
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+const AGENTS: usize = 50;
+const QUEUES: &[&str] = &[
+    "Transfers",
+    "Account security",
+    "New accounts",
+    "Promotions",
+    "AML review",
+    "Complaints",
+    "Triage",
+];
+const SKILLS: &[&str] = &["fraud", "security", "onboarding", "aml", "complaints"];
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let rate = env("RISKDESK_BENCH_RATE", 1000);
+    let seconds = env("RISKDESK_BENCH_SECONDS", 20);
+    let handling_ms = env("RISKDESK_BENCH_HANDLING_MS", 150);
+    let dir = tempfile::tempdir().unwrap();
+    let database = match std::env::var("RISKDESK_BENCH_DATABASE_URL") {
+        Ok(u) => DatabaseUrl::parse(&u).expect("database URL"),
+        Err(_) => DatabaseUrl::Sqlite(dir.path().join("bench.db")),
+    };
+    println!(
+        "riskdesk assignment benchmark: {} cores, {AGENTS} agents online (capacity 5), {rate} alerts/s for {seconds} s, cases held {handling_ms} ms, database {}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        database.redacted()
+    );
+    let mut settings = Settings::for_data_dir(dir.path().join("data"), database);
+    settings.workers = None;
+    settings.pool_size = 16;
+    let state = AppState::open(settings, Clock::System).expect("open");
+    let key = {
+        let mut conn = state.pool.get().unwrap();
+        riskdesk::desk::apply_text(
+            &mut conn,
+            state.now(),
+            &Actor::cli(),
+            riskdesk::demo::DESK,
+            false,
+        )
+        .expect("demo configuration");
+        let snap = state.desk.get(&mut conn).unwrap();
+        for i in 0..AGENTS {
+            let u = accounts::create_user(
+                &mut conn,
+                state.now(),
+                &Actor::cli(),
+                &NewUserInput {
+                    email: &format!("agent{i}@bench.example"),
+                    name: "Agent",
+                    role: "agent",
+                    language: None,
+                },
+                &NewPassword::generate(),
+            )
+            .unwrap();
+            accounts::set_routing(
+                &mut conn,
+                state.now(),
+                &Actor::cli(),
+                u.id,
+                &RoutingInput {
+                    queues: QUEUES.iter().map(|q| q.to_string()).collect(),
+                    skills: SKILLS.iter().map(|q| q.to_string()).collect(),
+                    capacity: 5,
+                    shift_calendar: None,
+                    auto_assign: true,
+                },
+            )
+            .unwrap();
+            riskdesk::db::write_tx_retry(&mut conn, |c| {
+                riskdesk::assignment::set_presence(c, &snap, u.id, "online", state.now())
+            })
+            .unwrap();
+        }
+        accounts::create_api_key(&mut conn, state.now(), &Actor::cli(), "bench")
+            .unwrap()
+            .1
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let st = state.clone();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app = Application::build(st, listener).expect("build");
+            let _ = app.server.await;
+        })
+    });
+    std::thread::sleep(Duration::from_millis(300));
+
+    // The agents: every 20 ms, cases held longer than the handling time are resolved
+    // (each resolution frees room and pulls the next waiting case); the resolutions
+    // of one tick are committed together, standing for many agents clicking at once.
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker = {
+        let (state, stop) = (state.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut resolved = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(20));
+                let now = state.now();
+                let mut conn = state.pool.get().unwrap();
+                let snap = state.desk.get(&mut conn).unwrap();
+                let done: Vec<i64> = cases::table
+                    .filter(cases::resolved_at.is_null())
+                    .filter(cases::assigned_at.lt(riskdesk::store::to_db(
+                        now - chrono::Duration::milliseconds(handling_ms as i64),
+                    )))
+                    .select(cases::id)
+                    .limit(400)
+                    .load(&mut conn)
+                    .unwrap();
+                let n = riskdesk::db::write_tx(&mut conn, |c| {
+                    let mut n = 0;
+                    for id in &done {
+                        if riskdesk::casework::resolve(c, &snap, now, None, *id, "false_positive")
+                            .is_ok()
+                        {
+                            n += 1;
+                        }
+                    }
+                    Ok::<_, diesel::result::Error>(n)
+                });
+                resolved += n.unwrap_or(0);
+            }
+            resolved
+        })
+    };
+
+    // The stream: open loop at `rate`, spread over 32 connections.
+    let started = Instant::now();
+    let run_id = std::process::id();
+    let connections = 32usize;
+    let per_conn = rate as f64 / connections as f64;
+    let senders: Vec<_> = (0..connections)
+        .map(|c| {
+            let (addr, key) = (addr.clone(), key.clone());
+            std::thread::spawn(move || {
+                let mut conn = loadgen::Conn::open(&addr);
+                let mut sent = 0u64;
+                let mut errors = 0u64;
+                let t0 = Instant::now();
+                while t0.elapsed() < Duration::from_secs(seconds) {
+                    let due = Duration::from_secs_f64(sent as f64 / per_conn);
+                    if let Some(wait) = due.checked_sub(t0.elapsed()) {
+                        std::thread::sleep(wait);
+                    }
+                    let rule = [
+                        "LARGE_TRANSFER",
+                        "ACCOUNT_TAKEOVER",
+                        "NEW_ACCOUNT_BURST",
+                        "PROMOTION_ABUSE",
+                        "AML_WATCHLIST",
+                    ][(sent as usize + c) % 5];
+                    let body = serde_json::json!({
+                        "external_id": format!("asg-{run_id}-{c}-{sent}"),
+                        "rule": rule,
+                        "customer": {"external_id": format!("C-{c}-{sent}")},
+                        "amount": {"value": "1500.00", "currency": "CNY"},
+                    });
+                    let (status, _) = conn.request(
+                        "POST",
+                        "/api/v1/alerts",
+                        &[
+                            ("Authorization", &format!("Bearer {key}")),
+                            ("Content-Type", "application/json"),
+                        ],
+                        &serde_json::to_vec(&body).unwrap(),
+                    );
+                    if status >= 400 {
+                        errors += 1;
+                    }
+                    sent += 1;
+                }
+                (sent, errors)
+            })
+        })
+        .collect();
+    let (mut sent, mut errors) = (0, 0);
+    for s in senders {
+        let (a, b) = s.join().unwrap();
+        sent += a;
+        errors += b;
+    }
+    let elapsed = started.elapsed();
+    // Let the line drain for a moment, then stop the agents.
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, Ordering::Relaxed);
+    let resolved = worker.join().unwrap();
+
+    let mut conn = state.pool.get().unwrap();
+    let rows: Vec<(chrono::NaiveDateTime, Option<chrono::NaiveDateTime>)> = cases::table
+        .select((cases::opened_at, cases::assigned_at))
+        .load(&mut conn)
+        .unwrap();
+    let assignments: i64 = case_events::table
+        .filter(case_events::kind.eq("assignment.assigned"))
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    let mut latencies: Vec<Duration> = rows
+        .iter()
+        .filter_map(|(o, a)| a.map(|a| (a - *o).to_std().unwrap_or_default()))
+        .collect();
+    latencies.sort_unstable();
+    let waiting = rows.iter().filter(|(_, a)| a.is_none()).count();
+    let p = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
+    let over: i64 = users::table
+        .filter(users::current_load.gt(users::capacity))
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    println!(
+        "posted {sent} alerts in {:.1} s = {:.0}/s ({errors} errors); {} cases, {resolved} resolved, {waiting} still waiting",
+        elapsed.as_secs_f64(),
+        sent as f64 / elapsed.as_secs_f64(),
+        rows.len()
+    );
+    println!(
+        "accepted → assigned: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} assigned cases",
+        loadgen::ms(p(0.5)),
+        loadgen::ms(p(0.9)),
+        loadgen::ms(p(0.99)),
+        loadgen::ms(*latencies.last().unwrap()),
+        latencies.len()
+    );
+    println!(
+        "assignments: {assignments} in {:.1} s = {:.0}/s; agents over capacity: {over}",
+        elapsed.as_secs_f64(),
+        assignments as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "target: p99 < 1 s: {}",
+        if p(0.99) < Duration::from_secs(1) {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+}
