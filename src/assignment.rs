@@ -14,7 +14,6 @@ use crate::domain::assignment::{self, Agent, Choice};
 use crate::domain::severity::Severity;
 use crate::store::cases::{self as case_store, Case};
 use crate::store::deskconfig::Snapshot;
-use crate::store::users::User;
 use crate::store::{self};
 
 /// How a case came to its agent.
@@ -35,7 +34,35 @@ impl How {
     }
 }
 
-fn skills_of(u: &User) -> BTreeSet<String> {
+/// What the router reads of a user: a narrow row, read often.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct RouterRow {
+    pub id: i64,
+    pub email: String,
+    pub active: bool,
+    pub presence: String,
+    pub skills: String,
+    pub current_load: i32,
+    pub capacity: i32,
+    pub last_assigned_at: Option<chrono::NaiveDateTime>,
+    pub shift_calendar_id: Option<i64>,
+    pub auto_assign: bool,
+}
+
+/// What the waiting line reads of a case.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = cases)]
+struct LineCase {
+    id: i64,
+    queue_id: i64,
+    weight: i32,
+    priority: String,
+    next_due: Option<chrono::NaiveDateTime>,
+    opened_at: chrono::NaiveDateTime,
+}
+
+fn skills_of(u: &RouterRow) -> BTreeSet<String> {
     serde_json::from_str::<Vec<String>>(&u.skills)
         .unwrap_or_default()
         .into_iter()
@@ -43,7 +70,7 @@ fn skills_of(u: &User) -> BTreeSet<String> {
 }
 
 /// Whether the user's shift (if they have one) covers `now`.
-fn in_shift(snap: &Snapshot, u: &User, now: DateTime<Utc>) -> bool {
+fn in_shift(snap: &Snapshot, u: &RouterRow, now: DateTime<Utc>) -> bool {
     match u.shift_calendar_id {
         None => true,
         Some(id) => snap
@@ -53,7 +80,7 @@ fn in_shift(snap: &Snapshot, u: &User, now: DateTime<Utc>) -> bool {
     }
 }
 
-fn agent_view(snap: &Snapshot, u: &User, member: bool, now: DateTime<Utc>) -> Agent {
+fn agent_view(snap: &Snapshot, u: &RouterRow, member: bool, now: DateTime<Utc>) -> Agent {
     Agent {
         id: u.id,
         member,
@@ -73,12 +100,12 @@ pub fn queue_agents(
     snap: &Snapshot,
     queue_id: i64,
     now: DateTime<Utc>,
-) -> QueryResult<Vec<(Agent, User)>> {
-    let members: Vec<User> = users::table
+) -> QueryResult<Vec<(Agent, RouterRow)>> {
+    let members: Vec<RouterRow> = users::table
         .inner_join(queue_members::table)
         .filter(queue_members::queue_id.eq(queue_id))
         .filter(users::active.eq(true))
-        .select(User::as_select())
+        .select(RouterRow::as_select())
         .load(conn)?;
     Ok(members
         .into_iter()
@@ -89,9 +116,14 @@ pub fn queue_agents(
 /// Gives `case` to `agent` if both are still free to take it: the agent's load and
 /// the case's owner are changed by conditional updates, so neither an over-full agent
 /// nor a second owner can result, whatever runs beside.
-fn take(conn: &mut DbConn, case: &Case, agent: i64, now: DateTime<Utc>) -> QueryResult<bool> {
+fn take(
+    conn: &mut DbConn,
+    case_id: i64,
+    w: i32,
+    agent: i64,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
     let at = store::to_db(now);
-    let w = case.weight;
     let n = diesel::update(
         users::table
             .find(agent)
@@ -108,7 +140,7 @@ fn take(conn: &mut DbConn, case: &Case, agent: i64, now: DateTime<Utc>) -> Query
     }
     let m = diesel::update(
         cases::table
-            .find(case.id)
+            .find(case_id)
             .filter(cases::assignee_id.is_null())
             .filter(cases::resolved_at.is_null()),
     )
@@ -168,7 +200,7 @@ pub fn try_assign(
                 load,
                 capacity,
             } => {
-                if take(conn, &case, id, now)? {
+                if take(conn, case.id, case.weight, id, now)? {
                     let email = email_of(conn, id)?;
                     case_store::add_event(
                         conn,
@@ -228,7 +260,12 @@ pub fn fill_agent(
     }
     let mut skipped: Vec<i64> = Vec::new();
     loop {
-        let Some(user) = crate::store::users::find(conn, user_id)? else {
+        let Some(user) = users::table
+            .find(user_id)
+            .select(RouterRow::as_select())
+            .first(conn)
+            .optional()?
+        else {
             break;
         };
         let me = agent_view(snap, &user, true, now);
@@ -236,22 +273,31 @@ pub fn fill_agent(
         if room <= 0 || !me.online || !me.in_shift || (!asked && !me.auto_assign) {
             break;
         }
-        // The head of each queue's line (an index walk per queue), merged below.
-        let mut waiting: Vec<Case> = Vec::new();
-        for q in &queue_ids {
-            waiting.extend(
-                cases::table
-                    .filter(cases::queue_id.eq(q))
-                    .filter(cases::status.eq("new"))
-                    .filter(cases::assignee_id.is_null())
-                    .filter(cases::weight.le(room))
-                    .select(Case::as_select())
-                    .order((cases::next_due.asc(), cases::id.asc()))
-                    .limit(8)
-                    .load(conn)?,
-            );
+        // The head of the line: waiting cases by nearest deadline (an index walk over
+        // all queues, kept when they are the agent's); if none of the first ones is
+        // theirs, the head of each of their queues instead.
+        let mut waiting: Vec<LineCase> = cases::table
+            .filter(cases::status.eq("new"))
+            .select(LineCase::as_select())
+            .order((cases::status.asc(), cases::next_due.asc(), cases::id.asc()))
+            .limit(64)
+            .load(conn)?;
+        waiting.retain(|c| queue_ids.contains(&c.queue_id) && c.weight <= room);
+        if waiting.is_empty() {
+            for q in &queue_ids {
+                waiting.extend(
+                    cases::table
+                        .filter(cases::queue_id.eq(q))
+                        .filter(cases::status.eq("new"))
+                        .filter(cases::weight.le(room))
+                        .select(LineCase::as_select())
+                        .order((cases::next_due.asc(), cases::id.asc()))
+                        .limit(8)
+                        .load(conn)?,
+                );
+            }
         }
-        let mut line: Vec<&Case> = waiting
+        let mut line: Vec<&LineCase> = waiting
             .iter()
             .filter(|c| !skipped.contains(&c.id))
             .filter(|c| {
@@ -277,7 +323,7 @@ pub fn fill_agent(
         let Some(case) = line.first() else {
             break;
         };
-        if take(conn, case, user_id, now)? {
+        if take(conn, case.id, case.weight, user_id, now)? {
             case_store::add_event(
                 conn,
                 case.id,
@@ -433,7 +479,7 @@ pub fn give_to(
     actor: Option<i64>,
     reason: &str,
 ) -> QueryResult<bool> {
-    if !take(conn, case, to, now)? {
+    if !take(conn, case.id, case.weight, to, now)? {
         return Ok(false);
     }
     let email = email_of(conn, to)?;

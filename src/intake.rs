@@ -332,14 +332,18 @@ fn upsert_customer(
             }
         }
     };
-    // Refresh only what this alert tells.
+    // Refresh only what this alert tells; attributes are merged, the newest winning.
     if c.name.is_some()
         || c.email.is_some()
         || c.phone.is_some()
         || c.locale.is_some()
         || c.timezone.is_some()
+        || !alert.attributes.is_empty()
     {
         let current = case_store::customer(conn, id)?;
+        let mut merged: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(&current.attributes).unwrap_or_default();
+        merged.extend(alert.attributes.clone());
         diesel::update(customers::table.find(id))
             .set((
                 customers::name.eq(c.name.clone().or(current.name)),
@@ -347,6 +351,7 @@ fn upsert_customer(
                 customers::phone.eq(c.phone.clone().or(current.phone)),
                 customers::locale.eq(c.locale.clone().or(current.locale)),
                 customers::timezone.eq(c.timezone.clone().or(current.timezone)),
+                customers::attributes.eq(serde_json::to_string(&merged).expect("json")),
                 customers::updated_at.eq(at),
             ))
             .execute(conn)?;
