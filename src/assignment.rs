@@ -179,13 +179,30 @@ pub fn try_assign(
     let Some(case) = case_store::find(conn, case_id)? else {
         return Ok(None);
     };
+    Ok(try_assign_case(conn, snap, &case, now, exclude, note_waiting)?.map(|(id, _)| id))
+}
+
+/// [`try_assign`] for a case in hand; returns the agent's id and e-mail.
+pub fn try_assign_case(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    case: &Case,
+    now: DateTime<Utc>,
+    exclude: Option<i64>,
+    note_waiting: bool,
+) -> QueryResult<Option<(i64, String)>> {
     if case.assignee_id.is_some() || case.resolved_at.is_some() {
         return Ok(None);
     }
     let Some(queue) = snap.queues_by_id.get(&case.queue_id) else {
         return Ok(None);
     };
-    let mut agents: Vec<Agent> = queue_agents(conn, snap, case.queue_id, now)?
+    let members = queue_agents(conn, snap, case.queue_id, now)?;
+    let emails: std::collections::HashMap<i64, String> = members
+        .iter()
+        .map(|(a, r)| (a.id, r.email.clone()))
+        .collect();
+    let mut agents: Vec<Agent> = members
         .into_iter()
         .map(|(a, _)| a)
         .filter(|a| Some(a.id) != exclude)
@@ -201,7 +218,7 @@ pub fn try_assign(
                 capacity,
             } => {
                 if take(conn, case.id, case.weight, id, now)? {
-                    let email = email_of(conn, id)?;
+                    let email = emails.get(&id).cloned().unwrap_or_default();
                     case_store::add_event(
                         conn,
                         case.id,
@@ -218,7 +235,7 @@ pub fn try_assign(
                             "weight": case.weight,
                         }),
                     )?;
-                    return Ok(Some(id));
+                    return Ok(Some((id, email)));
                 }
                 agents.retain(|a| a.id != id);
             }

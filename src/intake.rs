@@ -104,6 +104,8 @@ pub fn ingest_one(
     };
 
     let key = open_key(customer_id, queue.id);
+    // A new case's first events, written together with the alert's.
+    let mut opening: Vec<(&str, serde_json::Value)> = Vec::new();
     let (case, grouped) = match case_store::find_open(conn, &key)? {
         Some(case) => (case, true),
         None => {
@@ -124,7 +126,7 @@ pub fn ingest_one(
                         .eq(Some(store::to_db(dues.first_response.min(dues.resolution)))),
                     cases::next_alarm_at.eq(Some(at)),
                     cases::weight.eq(snap.rules.get(&alert.rule).map(|r| r.weight).unwrap_or(1)),
-                    cases::alert_count.eq(0),
+                    cases::alert_count.eq(1),
                 ))
                 .on_conflict(cases::open_key)
                 .do_nothing()
@@ -141,42 +143,32 @@ pub fn ingest_one(
                         Reason::UnknownRule => ("unknown_rule", None, false),
                         Reason::NoRouteMatched => ("no_route", None, false),
                     };
-                    case_store::add_event(
-                        conn,
-                        id,
-                        at,
-                        "case.opened",
-                        None,
-                        &json!({"rule": alert.rule, "queue": queue.name, "priority": decision.priority}),
-                    )?;
-                    case_store::add_event(
-                        conn,
-                        id,
-                        at,
-                        "routing.decided",
-                        None,
-                        &json!({
-                            "reason": reason,
-                            "route": position,
-                            "time_boxed": time_boxed,
-                            "rule": alert.rule,
-                            "queue": queue.name,
-                            "priority": decision.priority,
-                        }),
-                    )?;
-                    case_store::add_event(
-                        conn,
-                        id,
-                        at,
-                        "sla.set",
-                        None,
-                        &json!({
-                            "policy": queue.policy.name,
-                            "calendar": queue.policy.calendar_name,
-                            "first_response_due": dues.first_response.to_rfc3339(),
-                            "resolution_due": dues.resolution.to_rfc3339(),
-                        }),
-                    )?;
+                    opening = vec![
+                        (
+                            "case.opened",
+                            json!({"rule": alert.rule, "queue": queue.name, "priority": decision.priority}),
+                        ),
+                        (
+                            "routing.decided",
+                            json!({
+                                "reason": reason,
+                                "route": position,
+                                "time_boxed": time_boxed,
+                                "rule": alert.rule,
+                                "queue": queue.name,
+                                "priority": decision.priority,
+                            }),
+                        ),
+                        (
+                            "sla.set",
+                            json!({
+                                "policy": queue.policy.name,
+                                "calendar": queue.policy.calendar_name,
+                                "first_response_due": dues.first_response.to_rfc3339(),
+                                "resolution_due": dues.resolution.to_rfc3339(),
+                            }),
+                        ),
+                    ];
                     let case =
                         case_store::find(conn, id)?.ok_or(diesel::result::Error::NotFound)?;
                     (case, false)
@@ -227,12 +219,14 @@ pub fn ingest_one(
             }),
         )?;
     }
-    diesel::update(cases::table.find(case.id))
-        .set((
-            cases::alert_count.eq(cases::alert_count + 1),
-            cases::updated_at.eq(at),
-        ))
-        .execute(conn)?;
+    if grouped {
+        diesel::update(cases::table.find(case.id))
+            .set((
+                cases::alert_count.eq(cases::alert_count + 1),
+                cases::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
     let mut received = json!({
         "alert_id": alert_id,
         "external_id": alert.external_id,
@@ -244,15 +238,21 @@ pub fn ingest_one(
         received["amount"] = json!(a.value.to_string());
         received["currency"] = json!(a.currency);
     }
-    case_store::add_event(conn, case.id, at, "alert.received", None, &received)?;
+    opening.push(("alert.received", received));
+    case_store::add_events(conn, case.id, at, &opening)?;
 
     // A new case goes to an agent at once if one is free; a grouped alert stays
     // with its case and that case's agent.
-    let case = if grouped {
-        case
+    let (status, assignee) = if grouped {
+        (
+            case.status.clone(),
+            case_store::assignee_email(conn, case.assignee_id)?,
+        )
     } else {
-        crate::assignment::try_assign(conn, snap, case.id, now, None, true)?;
-        case_store::find(conn, case.id)?.ok_or(diesel::result::Error::NotFound)?
+        match crate::assignment::try_assign_case(conn, snap, &case, now, None, true)? {
+            Some((_, email)) => ("assigned".to_string(), Some(email)),
+            None => (case.status.clone(), None),
+        }
     };
 
     let result = AlertResult {
@@ -262,8 +262,8 @@ pub fn ingest_one(
         grouped,
         queue: queue.name.clone(),
         priority: priority.as_str().to_string(),
-        status: case.status.clone(),
-        assignee: case_store::assignee_email(conn, case.assignee_id)?,
+        status,
+        assignee,
     };
     diesel::update(alerts::table.find(alert_id))
         .set((

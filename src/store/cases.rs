@@ -162,6 +162,31 @@ pub fn add_event(
         .map(|_| ())
 }
 
+/// Appends several events to a case's timeline in one statement, in order.
+pub fn add_events(
+    conn: &mut DbConn,
+    case_id: i64,
+    at: NaiveDateTime,
+    events: &[(&str, serde_json::Value)],
+) -> QueryResult<()> {
+    let rows: Vec<_> = events
+        .iter()
+        .map(|(kind, data)| {
+            (
+                case_events::case_id.eq(case_id),
+                case_events::at.eq(at),
+                case_events::kind.eq(*kind),
+                case_events::actor_user_id.eq(None::<i64>),
+                case_events::data.eq(data.to_string()),
+            )
+        })
+        .collect();
+    crate::dispatch!(conn, |c| diesel::insert_into(case_events::table)
+        .values(rows)
+        .execute(c))
+    .map(|_| ())
+}
+
 pub fn queue_name(conn: &mut DbConn, id: i64) -> QueryResult<String> {
     queues::table.find(id).select(queues::name).first(conn)
 }
