@@ -357,7 +357,8 @@ pub fn fill_agent(
                 }),
             )?;
             given.push(case.id);
-            if asked {
+            // Full now (the most common end): no need to read the agent again.
+            if asked || room - case.weight <= 0 {
                 break;
             }
         } else {

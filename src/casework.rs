@@ -188,5 +188,14 @@ pub fn resolve(
     if let Some(agent) = case.assignee_id {
         crate::assignment::fill_agent(conn, snap, agent, now, false)?;
     }
-    load(conn, case_id)
+    Ok(Case {
+        status: "resolved".into(),
+        resolved_at: Some(at),
+        open_key: None,
+        disposition: Some(disposition.to_string()),
+        paused_since: None,
+        next_alarm_at: None,
+        updated_at: at,
+        ..case
+    })
 }
