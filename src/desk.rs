@@ -47,11 +47,32 @@ pub fn apply(
     cfg: &DeskConfig,
     dry_run: bool,
 ) -> Result<Vec<Change>, ConfigError> {
+    apply_checked(conn, now, actor, cfg, dry_run, None)
+}
+
+/// [`apply`], refused when the configuration is no longer at `expected_version`
+/// (someone else changed it since it was read), so no change is lost.
+pub fn apply_checked(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    cfg: &DeskConfig,
+    dry_run: bool,
+    expected_version: Option<i64>,
+) -> Result<Vec<Change>, ConfigError> {
     if dry_run {
         let current = deskconfig::load(conn)?;
         return Ok(deskconfig::changes(&current, cfg));
     }
     write_tx(conn, |conn| {
+        if let Some(expected) = expected_version
+            && deskconfig::config_version(conn)? != expected
+        {
+            return Err(ConfigError::Invalid(vec![FieldProblem::new(
+                "",
+                "someone else changed the configuration meanwhile; reload the page and try again",
+            )]));
+        }
         let changes = deskconfig::apply(conn, cfg, now)?;
         if !changes.is_empty() {
             let list: Vec<String> = changes.iter().map(|c| c.to_string()).collect();

@@ -108,3 +108,35 @@ fn a_queue_holding_cases_cannot_be_removed() {
     let exported = riskdesk::desk::export(&mut conn).unwrap();
     assert!(exported.contains("New accounts"));
 }
+
+#[test]
+fn a_save_based_on_a_stale_read_is_refused() {
+    let app = crate::common::TestApp::spawn();
+    app.apply_config(DESK);
+    let mut conn = app.conn();
+    let version = riskdesk::store::deskconfig::config_version(&mut conn).unwrap();
+    let mut mine = riskdesk::store::deskconfig::load(&mut conn).unwrap();
+    // Someone else saves first.
+    let theirs = DESK.replace("max_pause_minutes = 60", "max_pause_minutes = 90");
+    riskdesk::desk::apply_text(
+        &mut conn,
+        app.clock.now(),
+        &riskdesk::accounts::Actor::cli(),
+        &theirs,
+        false,
+    )
+    .unwrap();
+    mine.triage_queue = "Transfers".into();
+    let err = riskdesk::desk::apply_checked(
+        &mut conn,
+        app.clock.now(),
+        &riskdesk::accounts::Actor::cli(),
+        &mine,
+        false,
+        Some(version),
+    )
+    .unwrap_err();
+    assert!(matches!(err, riskdesk::desk::ConfigError::Invalid(_)));
+    let now = riskdesk::desk::export(&mut conn).unwrap();
+    assert!(now.contains("max_pause_minutes = 90") && now.contains("triage_queue = \"Triage\""));
+}

@@ -51,6 +51,7 @@ where
 {
     let (now, actor) = (state.now(), user.actor());
     db(state, move |conn| {
+        let version = deskconfig::config_version(conn)?;
         let mut cfg = deskconfig::load(conn)?;
         match edit(&mut cfg) {
             Ok(()) => {}
@@ -61,7 +62,7 @@ where
             Ok(cfg) => cfg,
             Err(p) => return Ok(Err(p)),
         };
-        match desk::apply(conn, now, &actor, &cfg, false) {
+        match desk::apply_checked(conn, now, &actor, &cfg, false, Some(version)) {
             Ok(changes) => Ok(Ok(changes)),
             Err(ConfigError::Invalid(p)) => Ok(Err(p)),
             Err(ConfigError::Db(e)) => Err(e.into()),
