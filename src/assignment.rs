@@ -182,6 +182,11 @@ pub fn try_assign(
     Ok(try_assign_case(conn, snap, &case, now, exclude, note_waiting)?.map(|(id, _)| id))
 }
 
+/// Within one intake batch nobody gains room (the batch only assigns), so a queue
+/// where a case of some weight had to wait makes the next such case wait for the same
+/// reason: remembered here, keyed by (queue, weight), to spare the agents' query.
+pub type WaitMemo = std::collections::HashMap<(i64, i32), assignment::Waiting>;
+
 /// [`try_assign`] for a case in hand; returns the agent's id and e-mail.
 pub fn try_assign_case(
     conn: &mut DbConn,
@@ -191,7 +196,35 @@ pub fn try_assign_case(
     exclude: Option<i64>,
     note_waiting: bool,
 ) -> QueryResult<Option<(i64, String)>> {
+    try_assign_memo(conn, snap, case, now, exclude, note_waiting, None)
+}
+
+/// [`try_assign_case`] with a batch's memo of queues where cases wait.
+pub fn try_assign_memo(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    case: &Case,
+    now: DateTime<Utc>,
+    exclude: Option<i64>,
+    note_waiting: bool,
+    mut memo: Option<&mut WaitMemo>,
+) -> QueryResult<Option<(i64, String)>> {
     if case.assignee_id.is_some() || case.resolved_at.is_some() {
+        return Ok(None);
+    }
+    if exclude.is_none()
+        && let Some(why) = memo.as_ref().and_then(|m| m.get(&(case.queue_id, case.weight)))
+    {
+        if note_waiting {
+            case_store::add_event(
+                conn,
+                case.id,
+                store::to_db(now),
+                "assignment.waiting",
+                None,
+                &serde_json::to_value(why).expect("json"),
+            )?;
+        }
         return Ok(None);
     }
     let Some(queue) = snap.queues_by_id.get(&case.queue_id) else {
@@ -240,6 +273,11 @@ pub fn try_assign_case(
                 agents.retain(|a| a.id != id);
             }
             Choice::Waiting(why) => {
+                if exclude.is_none()
+                    && let Some(m) = memo.as_mut()
+                {
+                    m.insert((case.queue_id, case.weight), why.clone());
+                }
                 if note_waiting {
                     case_store::add_event(
                         conn,

@@ -55,6 +55,18 @@ pub fn ingest_one(
     api_key_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<AlertResult, IntakeError> {
+    ingest(conn, snap, alert, api_key_id, now, None)
+}
+
+/// [`ingest_one`] as the writer runs it, with its batch's memo of waiting queues.
+fn ingest(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    alert: &NewAlert,
+    api_key_id: Option<i64>,
+    now: DateTime<Utc>,
+    memo: Option<&mut crate::assignment::WaitMemo>,
+) -> Result<AlertResult, IntakeError> {
     if let Some(prev) = stored_result(conn, &alert.external_id)? {
         return Ok(prev);
     }
@@ -249,7 +261,7 @@ pub fn ingest_one(
             case_store::assignee_email(conn, case.assignee_id)?,
         )
     } else {
-        match crate::assignment::try_assign_case(conn, snap, &case, now, None, true)? {
+        match crate::assignment::try_assign_memo(conn, snap, &case, now, None, true, memo)? {
             Some((_, email)) => ("assigned".to_string(), Some(email)),
             None => (case.status.clone(), None),
         }
@@ -473,6 +485,7 @@ fn run_batch(
     let snap = snap.as_ref().expect("loaded");
     let now = clock.now();
     write_tx(&mut conn, |conn| {
+        let mut memo = crate::assignment::WaitMemo::new();
         let mut answers = Vec::with_capacity(jobs.len());
         for job in jobs {
             let mut results = Vec::with_capacity(job.alerts.len());
@@ -483,7 +496,9 @@ fn run_batch(
                 let mut attempt = 0;
                 let r = loop {
                     attempt += 1;
-                    let r = conn.transaction(|c| ingest_one(c, snap, alert, job.api_key_id, now));
+                    let r = conn.transaction(|c| {
+                        ingest(c, snap, alert, job.api_key_id, now, Some(&mut memo))
+                    });
                     match &r {
                         Err(IntakeError::Db(e)) if attempt < 5 && crate::db::is_retryable(e) => {
                             continue;
