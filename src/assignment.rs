@@ -213,7 +213,9 @@ pub fn try_assign_memo(
         return Ok(None);
     }
     if exclude.is_none()
-        && let Some(why) = memo.as_ref().and_then(|m| m.get(&(case.queue_id, case.weight)))
+        && let Some(why) = memo
+            .as_ref()
+            .and_then(|m| m.get(&(case.queue_id, case.weight)))
     {
         if note_waiting {
             case_store::add_event(
@@ -306,13 +308,6 @@ pub fn fill_agent(
     asked: bool,
 ) -> QueryResult<Vec<i64>> {
     let mut given = Vec::new();
-    let queue_ids: Vec<i64> = queue_members::table
-        .filter(queue_members::user_id.eq(user_id))
-        .select(queue_members::queue_id)
-        .load(conn)?;
-    if queue_ids.is_empty() {
-        return Ok(given);
-    }
     let mut skipped: Vec<i64> = Vec::new();
     loop {
         let Some(user) = users::table
@@ -328,30 +323,20 @@ pub fn fill_agent(
         if room <= 0 || !me.online || !me.in_shift || (!asked && !me.auto_assign) {
             break;
         }
-        // The head of the line: waiting cases by nearest deadline (an index walk over
-        // all queues, kept when they are the agent's); if none of the first ones is
-        // theirs, the head of each of their queues instead.
-        let mut waiting: Vec<LineCase> = cases::table
+        // The head of the line: waiting cases of the agent's queues by nearest
+        // deadline (an index walk over the line, joined with the agent's memberships).
+        let waiting: Vec<LineCase> = cases::table
+            .inner_join(
+                queue_members::table.on(queue_members::queue_id
+                    .eq(cases::queue_id)
+                    .and(queue_members::user_id.eq(user_id))),
+            )
             .filter(cases::status.eq("new"))
+            .filter(cases::weight.le(room))
             .select(LineCase::as_select())
             .order((cases::status.asc(), cases::next_due.asc(), cases::id.asc()))
             .limit(64)
             .load(conn)?;
-        waiting.retain(|c| queue_ids.contains(&c.queue_id) && c.weight <= room);
-        if waiting.is_empty() {
-            for q in &queue_ids {
-                waiting.extend(
-                    cases::table
-                        .filter(cases::queue_id.eq(q))
-                        .filter(cases::status.eq("new"))
-                        .filter(cases::weight.le(room))
-                        .select(LineCase::as_select())
-                        .order((cases::next_due.asc(), cases::id.asc()))
-                        .limit(8)
-                        .load(conn)?,
-                );
-            }
-        }
         let mut line: Vec<&LineCase> = waiting
             .iter()
             .filter(|c| !skipped.contains(&c.id))

@@ -18,7 +18,7 @@ use crate::dispatch;
 use crate::domain::alert::NewAlert;
 use crate::domain::routing::{self, AlertFacts, Reason};
 use crate::domain::severity::Severity;
-use crate::store::cases::{self as case_store, case_ref, open_key};
+use crate::store::cases::{self as case_store, Case, case_ref, open_key};
 use crate::store::deskconfig::{self, Snapshot};
 use crate::store::{self};
 
@@ -122,6 +122,7 @@ fn ingest(
         Some(case) => (case, true),
         None => {
             let dues = queue.policy.dues(now, decision.priority, 0);
+            let weight = snap.rules.get(&alert.rule).map(|r| r.weight).unwrap_or(1);
             let new_id: Option<i64> = dispatch!(conn, |c| diesel::insert_into(cases::table)
                 .values((
                     cases::customer_id.eq(customer_id),
@@ -137,7 +138,7 @@ fn ingest(
                     cases::next_due
                         .eq(Some(store::to_db(dues.first_response.min(dues.resolution)))),
                     cases::next_alarm_at.eq(Some(at)),
-                    cases::weight.eq(snap.rules.get(&alert.rule).map(|r| r.weight).unwrap_or(1)),
+                    cases::weight.eq(weight),
                     cases::alert_count.eq(1),
                 ))
                 .on_conflict(cases::open_key)
@@ -181,8 +182,34 @@ fn ingest(
                             }),
                         ),
                     ];
-                    let case =
-                        case_store::find(conn, id)?.ok_or(diesel::result::Error::NotFound)?;
+                    // The case as just inserted, without reading it back.
+                    let case = Case {
+                        id,
+                        customer_id,
+                        queue_id: queue.id,
+                        priority: decision.priority.as_str().to_string(),
+                        status: "new".into(),
+                        rule_code: alert.rule.clone(),
+                        open_key: Some(key.clone()),
+                        opened_at: at,
+                        updated_at: at,
+                        first_response_due: store::to_db(dues.first_response),
+                        resolution_due: store::to_db(dues.resolution),
+                        first_responded_at: None,
+                        resolved_at: None,
+                        paused_since: None,
+                        pause_reason: None,
+                        paused_minutes: 0,
+                        breached: false,
+                        assignee_id: None,
+                        disposition: None,
+                        alert_count: 1,
+                        weight,
+                        assigned_at: None,
+                        started_at: None,
+                        next_due: Some(store::to_db(dues.first_response.min(dues.resolution))),
+                        next_alarm_at: Some(at),
+                    };
                     (case, false)
                 }
                 // Another instance opened it a moment ago: join that one.
