@@ -9,7 +9,7 @@ use askama::Template;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
-use super::{Refusal, change, done, load, local_input, local_time, parse_instant, segment};
+use super::{change, done, load, local_input, local_time, parse_instant, position, segment};
 use crate::app::AppState;
 use crate::domain::FieldProblem;
 use crate::domain::Role;
@@ -434,11 +434,7 @@ pub async fn update(
     let form = form.into_inner();
     let (typed, tr, target) = (form.clone(), page.tr, name.clone());
     let outcome = change(&state, &user, move |cfg| {
-        let i = cfg
-            .calendars
-            .iter()
-            .position(|c| c.name == target)
-            .ok_or(Refusal::NotFound)?;
+        let i = position(&cfg.calendars, |x| &x.name, &target)?;
         cfg.calendars[i] = form.to_def(&target, &format!("calendars[{i}]"), tr)?;
         Ok(())
     })
@@ -474,11 +470,7 @@ pub async fn delete(
     let name = name.into_inner();
     let target = name.clone();
     let outcome = change(&state, &user, move |cfg| {
-        let i = cfg
-            .calendars
-            .iter()
-            .position(|c| c.name == target)
-            .ok_or(Refusal::NotFound)?;
+        let i = position(&cfg.calendars, |x| &x.name, &target)?;
         cfg.calendars.remove(i);
         Ok(())
     })

@@ -71,6 +71,15 @@ where
     .await
 }
 
+/// The place of the object named `name` in one of the configuration's lists, or
+/// "not found".
+pub fn position<T>(items: &[T], key: impl Fn(&T) -> &str, name: &str) -> Result<usize, Refusal> {
+    items
+        .iter()
+        .position(|item| key(item) == name)
+        .ok_or(Refusal::NotFound)
+}
+
 /// The configuration as it stands.
 pub async fn load(state: &AppState) -> Result<DeskConfig, AppError> {
     db(state, |conn| Ok(deskconfig::load(conn)?)).await

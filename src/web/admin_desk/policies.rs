@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Refusal, change, done, load, segment, severity_key, split_list, whole_number};
+use super::{change, done, load, position, segment, severity_key, split_list, whole_number};
 use crate::app::AppState;
 use crate::domain::deskconfig::{ALWAYS_OPEN, DeskConfig, PolicyDef};
 use crate::domain::sla::Targets;
@@ -371,11 +371,7 @@ pub async fn update(
     let form = form.into_inner();
     let (typed, tr, target) = (form.clone(), page.tr, name.clone());
     let outcome = change(&state, &user, move |cfg| {
-        let i = cfg
-            .sla_policies
-            .iter()
-            .position(|p| p.name == target)
-            .ok_or(Refusal::NotFound)?;
+        let i = position(&cfg.sla_policies, |x| &x.name, &target)?;
         cfg.sla_policies[i] = form.to_def(&target, &format!("sla_policies[{i}]"), tr)?;
         Ok(())
     })
@@ -410,11 +406,7 @@ pub async fn delete(
     let name = name.into_inner();
     let target = name.clone();
     let outcome = change(&state, &user, move |cfg| {
-        let i = cfg
-            .sla_policies
-            .iter()
-            .position(|p| p.name == target)
-            .ok_or(Refusal::NotFound)?;
+        let i = position(&cfg.sla_policies, |x| &x.name, &target)?;
         cfg.sla_policies.remove(i);
         Ok(())
     })

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Refusal, change, done, load, segment, split_list};
+use super::{Refusal, change, done, load, position, segment, split_list};
 use crate::app::AppState;
 use crate::domain::deskconfig::{DeskConfig, QueueDef};
 use crate::domain::{FieldProblem, Role};
@@ -279,11 +279,7 @@ pub async fn delete(
     let name = name.into_inner();
     let target = name.clone();
     let outcome = change(&state, &user, move |cfg| {
-        let i = cfg
-            .queues
-            .iter()
-            .position(|q| q.name == target)
-            .ok_or(Refusal::NotFound)?;
+        let i = position(&cfg.queues, |x| &x.name, &target)?;
         cfg.queues.remove(i);
         Ok(())
     })

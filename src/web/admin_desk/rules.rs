@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{
-    Choice, Refusal, change, done, load, segment, severity_choices, severity_key, whole_number,
+    Choice, change, done, load, position, segment, severity_choices, severity_key, whole_number,
 };
 use crate::app::AppState;
 use crate::domain::deskconfig::DeskConfig;
@@ -287,11 +287,7 @@ pub async fn update(
     let form = form.into_inner();
     let (typed, tr, target) = (form.clone(), page.tr, code.clone());
     let outcome = change(&state, &user, move |cfg| {
-        let i = cfg
-            .rules
-            .iter()
-            .position(|r| r.code == target)
-            .ok_or(Refusal::NotFound)?;
+        let i = position(&cfg.rules, |x| &x.code, &target)?;
         cfg.rules[i] = form.to_def(&target, &format!("rules[{i}]"), tr)?;
         Ok(())
     })
@@ -326,11 +322,7 @@ pub async fn delete(
     let code = code.into_inner();
     let target = code.clone();
     let outcome = change(&state, &user, move |cfg| {
-        let i = cfg
-            .rules
-            .iter()
-            .position(|r| r.code == target)
-            .ok_or(Refusal::NotFound)?;
+        let i = position(&cfg.rules, |x| &x.code, &target)?;
         cfg.rules.remove(i);
         Ok(())
     })
