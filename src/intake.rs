@@ -527,7 +527,8 @@ fn run_batch(
                         ingest(c, snap, alert, job.api_key_id, now, Some(&mut memo))
                     });
                     match &r {
-                        Err(IntakeError::Db(e)) if attempt < 5 && crate::db::is_retryable(e) => {
+                        Err(IntakeError::Db(e)) if attempt < 10 && crate::db::is_retryable(e) => {
+                            thread::sleep(Duration::from_millis(2 * attempt));
                             continue;
                         }
                         _ => break r,

@@ -49,7 +49,7 @@ fn metrics_count_requests_by_route_and_show_the_pool() {
     assert!(text.contains("route=\"/static/{file}\",status=\"404\"} 1"));
     assert!(text.contains("riskdesk_http_request_duration_seconds_bucket{method=\"GET\",route=\"/login\",le=\"+Inf\"} 3"));
     assert!(text.contains("riskdesk_db_pool_connections{state=\"idle\"}"));
-    assert!(text.contains("riskdesk_db_pool_max_connections 4"));
+    assert!(text.contains("riskdesk_db_pool_max_connections 8"));
     let backend = if crate::common::on_postgres() {
         "postgres"
     } else {

@@ -135,7 +135,8 @@ impl TestApp {
             DatabaseUrl::Postgres(u) => u.clone(),
         };
         let mut settings = Settings::for_data_dir(dir.path().join("data"), database);
-        settings.pool_size = 4;
+        // Room for the intake writers beside the requests of a busy test.
+        settings.pool_size = 8;
         tweak(&mut settings);
         let state = AppState::open(settings, clock.clone()).expect("open the app");
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
