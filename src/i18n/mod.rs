@@ -6,8 +6,20 @@ use std::sync::OnceLock;
 
 use crate::domain::Lang;
 
-const EN: &str = include_str!("en.toml");
-const ZH_CN: &str = include_str!("zh-CN.toml");
+/// Each language's catalog, in parts by area of the interface; a key may appear in
+/// one part only.
+const EN: &[(&str, &str)] = &[
+    ("en.toml", include_str!("en.toml")),
+    ("workspace.en.toml", include_str!("workspace.en.toml")),
+    ("mail.en.toml", include_str!("mail.en.toml")),
+    ("casepage.en.toml", include_str!("casepage.en.toml")),
+];
+const ZH_CN: &[(&str, &str)] = &[
+    ("zh-CN.toml", include_str!("zh-CN.toml")),
+    ("workspace.zh-CN.toml", include_str!("workspace.zh-CN.toml")),
+    ("mail.zh-CN.toml", include_str!("mail.zh-CN.toml")),
+    ("casepage.zh-CN.toml", include_str!("casepage.zh-CN.toml")),
+];
 
 type Catalog = HashMap<String, String>;
 
@@ -28,18 +40,26 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut Catalog) {
     }
 }
 
-fn parse(src: &str, name: &str) -> Catalog {
-    let table: toml::Table = src
-        .parse()
-        .unwrap_or_else(|e| panic!("catalog {name} does not parse: {e}"));
+fn parse(parts: &[(&str, &str)]) -> Catalog {
     let mut out = Catalog::new();
-    flatten("", &table, &mut out);
+    for (name, src) in parts {
+        let table: toml::Table = src
+            .parse()
+            .unwrap_or_else(|e| panic!("catalog {name} does not parse: {e}"));
+        let mut part = Catalog::new();
+        flatten("", &table, &mut part);
+        for (k, v) in part {
+            if out.insert(k.clone(), v).is_some() {
+                panic!("catalog key {k} appears twice (again in {name})");
+            }
+        }
+    }
     out
 }
 
 fn catalog(lang: Lang) -> &'static Catalog {
     static CATALOGS: OnceLock<[Catalog; 2]> = OnceLock::new();
-    let all = CATALOGS.get_or_init(|| [parse(EN, "en"), parse(ZH_CN, "zh-CN")]);
+    let all = CATALOGS.get_or_init(|| [parse(EN), parse(ZH_CN)]);
     match lang {
         Lang::En => &all[0],
         Lang::ZhCn => &all[1],
