@@ -40,6 +40,112 @@ fn queue_of(conn: &mut DbConn, case: &Case) -> Result<QueueInfo, CaseError> {
         .ok_or(CaseError::NotFound)
 }
 
+/// The deadline the SLA watch looks at next: the first response while none was
+/// made, else the resolution.
+pub fn next_due_of(
+    first_responded: bool,
+    first_response_due: DateTime<Utc>,
+    resolution_due: DateTime<Utc>,
+) -> DateTime<Utc> {
+    if first_responded {
+        resolution_due
+    } else {
+        first_response_due.min(resolution_due)
+    }
+}
+
+/// Raises an open case's priority to `to` inside the caller's transaction: its due
+/// times are recomputed from its opening under the queue's policy, the SLA watch is
+/// woken, and `priority.raised` lands on the timeline with `data`'s fields added
+/// (e.g. the alert or the answer that raised it). Returns false when the case
+/// already stood at `to` or higher.
+pub fn raise_priority(
+    conn: &mut DbConn,
+    queue: &QueueInfo,
+    case: &Case,
+    to: Severity,
+    now: DateTime<Utc>,
+    data: serde_json::Value,
+) -> QueryResult<bool> {
+    let current: Severity = case.priority.parse().unwrap_or(Severity::Medium);
+    if to <= current {
+        return Ok(false);
+    }
+    let at = store::to_db(now);
+    let dues = queue.policy.dues(
+        store::from_db(case.opened_at),
+        to,
+        case.paused_minutes.into(),
+    );
+    let next = next_due_of(
+        case.first_responded_at.is_some(),
+        dues.first_response,
+        dues.resolution,
+    );
+    diesel::update(cases::table.find(case.id))
+        .set((
+            cases::priority.eq(to.as_str()),
+            cases::first_response_due.eq(store::to_db(dues.first_response)),
+            cases::resolution_due.eq(store::to_db(dues.resolution)),
+            cases::next_due.eq(Some(store::to_db(next))),
+            cases::next_alarm_at.eq(Some(at)),
+            cases::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    let mut event = json!({
+        "from": current,
+        "to": to,
+        "first_response_due": dues.first_response.to_rfc3339(),
+        "resolution_due": dues.resolution.to_rfc3339(),
+    });
+    if let (Some(e), serde_json::Value::Object(extra)) = (event.as_object_mut(), data) {
+        e.extend(extra);
+    }
+    case_store::add_event(conn, case.id, at, "priority.raised", None, &event)?;
+    Ok(true)
+}
+
+/// Records the case's first response (a call, an e-mail to the customer) inside the
+/// caller's transaction, once: the first-response clock stops and the SLA watch
+/// moves on to the resolution deadline. Returns false when one was recorded before.
+pub fn record_first_response(
+    conn: &mut DbConn,
+    case: &Case,
+    now: DateTime<Utc>,
+    actor: Option<i64>,
+    how: &str,
+) -> QueryResult<bool> {
+    if case.first_responded_at.is_some() {
+        return Ok(false);
+    }
+    let at = store::to_db(now);
+    let n = diesel::update(
+        cases::table
+            .find(case.id)
+            .filter(cases::first_responded_at.is_null()),
+    )
+    .set((
+        cases::first_responded_at.eq(Some(at)),
+        cases::next_due.eq(Some(case.resolution_due)),
+        cases::next_alarm_at.eq(Some(at)),
+        cases::updated_at.eq(at),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Ok(false);
+    }
+    let late = now > store::from_db(case.first_response_due);
+    case_store::add_event(
+        conn,
+        case.id,
+        at,
+        "sla.first_response",
+        actor,
+        &json!({"how": how, "late": late}),
+    )?;
+    Ok(true)
+}
+
 /// Stops the case's SLA clock while it waits on the customer, with a reason.
 pub fn pause(
     conn: &mut DbConn,
@@ -113,11 +219,11 @@ pub fn resume(
                 cases::paused_minutes.eq(total as i32),
                 cases::first_response_due.eq(store::to_db(dues.first_response)),
                 cases::resolution_due.eq(store::to_db(dues.resolution)),
-                cases::next_due.eq(Some(store::to_db(if case.first_responded_at.is_none() {
-                    dues.first_response.min(dues.resolution)
-                } else {
-                    dues.resolution
-                }))),
+                cases::next_due.eq(Some(store::to_db(next_due_of(
+                    case.first_responded_at.is_some(),
+                    dues.first_response,
+                    dues.resolution,
+                )))),
                 cases::next_alarm_at.eq(Some(at)),
                 cases::updated_at.eq(at),
             ))

@@ -226,36 +226,13 @@ fn ingest(
     let mut priority = current;
     if grouped && decision.priority > current {
         priority = decision.priority;
-        let opened = store::from_db(case.opened_at);
-        let dues = queue
-            .policy
-            .dues(opened, priority, case.paused_minutes.into());
-        diesel::update(cases::table.find(case.id))
-            .set((
-                cases::priority.eq(priority.as_str()),
-                cases::first_response_due.eq(store::to_db(dues.first_response)),
-                cases::resolution_due.eq(store::to_db(dues.resolution)),
-                cases::next_due.eq(Some(store::to_db(if case.first_responded_at.is_none() {
-                    dues.first_response.min(dues.resolution)
-                } else {
-                    dues.resolution
-                }))),
-                cases::next_alarm_at.eq(Some(at)),
-            ))
-            .execute(conn)?;
-        case_store::add_event(
+        crate::casework::raise_priority(
             conn,
-            case.id,
-            at,
-            "priority.raised",
-            None,
-            &json!({
-                "from": current,
-                "to": priority,
-                "alert_id": alert_id,
-                "first_response_due": dues.first_response.to_rfc3339(),
-                "resolution_due": dues.resolution.to_rfc3339(),
-            }),
+            queue,
+            &case,
+            priority,
+            now,
+            json!({"alert_id": alert_id}),
         )?;
     }
     if grouped {

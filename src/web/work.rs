@@ -167,6 +167,13 @@ pub fn describe(tr: &Tr, kind: &str, data: &Value) -> String {
         ),
         "sla.paused" => tr.tf("event.sla_paused", &[("reason", &s("reason"))]),
         "sla.resumed" => tr.tf("event.sla_resumed", &[("minutes", &s("counted_minutes"))]),
+        "sla.first_response" => {
+            if data.get("late") == Some(&Value::Bool(true)) {
+                tr.t("event.first_response_late").to_string()
+            } else {
+                tr.t("event.first_response").to_string()
+            }
+        }
         "sla.warning" => tr.tf(
             "event.sla_warning",
             &[
