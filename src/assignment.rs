@@ -182,10 +182,34 @@ pub fn try_assign(
     Ok(try_assign_case(conn, snap, &case, now, exclude, note_waiting)?.map(|(id, _)| id))
 }
 
-/// Within one intake batch nobody gains room (the batch only assigns), so a queue
-/// where a case of some weight had to wait makes the next such case wait for the same
-/// reason: remembered here, keyed by (queue, weight), to spare the agents' query.
-pub type WaitMemo = std::collections::HashMap<(i64, i32), assignment::Waiting>;
+/// What an intake batch remembers between its alerts. Within one batch nobody gains
+/// room (the batch only assigns), so a queue where a case of some weight had to wait
+/// makes the next such case wait for the same reason; and the members of a queue are
+/// read once per batch, their load kept current here as the batch assigns. Every
+/// assignment is still made by the conditional update in `take`, so a stale entry
+/// (another instance's change on PostgreSQL) can cost a retry, never a wrong owner.
+#[derive(Default)]
+pub struct WaitMemo {
+    waiting: std::collections::HashMap<(i64, i32), assignment::Waiting>,
+    members: std::collections::HashMap<i64, Vec<(Agent, String)>>,
+}
+
+impl WaitMemo {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The batch gave a case of `weight` to `agent`: every cached view of them
+    /// carries the new load.
+    fn assigned(&mut self, agent: i64, weight: i32, now: DateTime<Utc>) {
+        for members in self.members.values_mut() {
+            for (a, _) in members.iter_mut().filter(|(a, _)| a.id == agent) {
+                a.load += weight;
+                a.last_assigned_at = Some(now);
+            }
+        }
+    }
+}
 
 /// [`try_assign`] for a case in hand; returns the agent's id and e-mail.
 pub fn try_assign_case(
@@ -215,7 +239,7 @@ pub fn try_assign_memo(
     if exclude.is_none()
         && let Some(why) = memo
             .as_ref()
-            .and_then(|m| m.get(&(case.queue_id, case.weight)))
+            .and_then(|m| m.waiting.get(&(case.queue_id, case.weight)))
     {
         if note_waiting {
             case_store::add_event(
@@ -232,11 +256,22 @@ pub fn try_assign_memo(
     let Some(queue) = snap.queues_by_id.get(&case.queue_id) else {
         return Ok(None);
     };
-    let members = queue_agents(conn, snap, case.queue_id, now)?;
-    let emails: std::collections::HashMap<i64, String> = members
-        .iter()
-        .map(|(a, r)| (a.id, r.email.clone()))
-        .collect();
+    let members: Vec<(Agent, String)> =
+        match memo.as_ref().and_then(|m| m.members.get(&case.queue_id)) {
+            Some(cached) => cached.clone(),
+            None => {
+                let read: Vec<(Agent, String)> = queue_agents(conn, snap, case.queue_id, now)?
+                    .into_iter()
+                    .map(|(a, r)| (a, r.email))
+                    .collect();
+                if let Some(m) = memo.as_mut() {
+                    m.members.insert(case.queue_id, read.clone());
+                }
+                read
+            }
+        };
+    let emails: std::collections::HashMap<i64, String> =
+        members.iter().map(|(a, e)| (a.id, e.clone())).collect();
     let mut agents: Vec<Agent> = members
         .into_iter()
         .map(|(a, _)| a)
@@ -253,6 +288,9 @@ pub fn try_assign_memo(
                 capacity,
             } => {
                 if take(conn, case.id, case.weight, id, now)? {
+                    if let Some(m) = memo.as_mut() {
+                        m.assigned(id, case.weight, now);
+                    }
                     let email = emails.get(&id).cloned().unwrap_or_default();
                     case_store::add_event(
                         conn,
@@ -273,12 +311,17 @@ pub fn try_assign_memo(
                     return Ok(Some((id, email)));
                 }
                 agents.retain(|a| a.id != id);
+                // The cached view of this queue was wrong about them: read it afresh
+                // for the next case.
+                if let Some(m) = memo.as_mut() {
+                    m.members.remove(&case.queue_id);
+                }
             }
             Choice::Waiting(why) => {
                 if exclude.is_none()
                     && let Some(m) = memo.as_mut()
                 {
-                    m.insert((case.queue_id, case.weight), why.clone());
+                    m.waiting.insert((case.queue_id, case.weight), why.clone());
                 }
                 if note_waiting {
                     case_store::add_event(
@@ -297,6 +340,62 @@ pub fn try_assign_memo(
     Ok(None)
 }
 
+/// The agent's queues whose skills they all hold.
+fn eligible_queues(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    me: &Agent,
+    user_id: i64,
+) -> QueryResult<Vec<i64>> {
+    let mine: Vec<i64> = queue_members::table
+        .filter(queue_members::user_id.eq(user_id))
+        .select(queue_members::queue_id)
+        .load(conn)?;
+    Ok(mine
+        .into_iter()
+        .filter(|q| {
+            snap.queues_by_id
+                .get(q)
+                .is_some_and(|q| q.skills.iter().all(|s| me.skills.contains(s)))
+        })
+        .collect())
+}
+
+/// The first waiting cases of one queue that fit in `room`, by nearest deadline:
+/// a few, or all that share the head's deadline when more do (they are then told
+/// apart by priority and age, which the index does not order).
+fn line_head(
+    conn: &mut DbConn,
+    queue_id: i64,
+    room: i32,
+    skipped: &[i64],
+) -> QueryResult<Vec<LineCase>> {
+    const HEAD: i64 = 4;
+    let base = || {
+        cases::table
+            .filter(cases::queue_id.eq(queue_id))
+            .filter(cases::status.eq("new"))
+            .filter(cases::weight.le(room))
+            .select(LineCase::as_select())
+            .order((cases::next_due.asc(), cases::id.asc()))
+    };
+    let mut head: Vec<LineCase> = base().limit(HEAD + skipped.len() as i64).load(conn)?;
+    head.retain(|c| !skipped.contains(&c.id));
+    if let (Some(first), Some(last)) = (head.first(), head.last())
+        && head.len() as i64 >= HEAD
+        && first.next_due == last.next_due
+    {
+        let due = first.next_due;
+        let mut ties: Vec<LineCase> = match due {
+            Some(d) => base().filter(cases::next_due.eq(d)).load(conn)?,
+            None => base().filter(cases::next_due.is_null()).load(conn)?,
+        };
+        ties.retain(|c| !skipped.contains(&c.id));
+        head = ties;
+    }
+    Ok(head)
+}
+
 /// Gives `user` the most urgent waiting cases they are eligible for, across their
 /// queues, until they have no room. With `asked` ("take next") it takes one case,
 /// even when auto-assignment is paused for them.
@@ -309,6 +408,7 @@ pub fn fill_agent(
 ) -> QueryResult<Vec<i64>> {
     let mut given = Vec::new();
     let mut skipped: Vec<i64> = Vec::new();
+    let mut queues: Option<Vec<i64>> = None;
     loop {
         let Some(user) = users::table
             .find(user_id)
@@ -323,23 +423,18 @@ pub fn fill_agent(
         if room <= 0 || !me.online || !me.in_shift || (!asked && !me.auto_assign) {
             break;
         }
-        // The head of the line: waiting cases of the agent's queues by nearest
-        // deadline (an index walk over the line, joined with the agent's memberships).
-        let waiting: Vec<LineCase> = cases::table
-            .inner_join(
-                queue_members::table.on(queue_members::queue_id
-                    .eq(cases::queue_id)
-                    .and(queue_members::user_id.eq(user_id))),
-            )
-            .filter(cases::status.eq("new"))
-            .filter(cases::weight.le(room))
-            .select(LineCase::as_select())
-            .order((cases::status.asc(), cases::next_due.asc(), cases::id.asc()))
-            .limit(64)
-            .load(conn)?;
+        // The head of the line: in each of the agent's queues whose skills they
+        // hold, the waiting cases that fit by nearest deadline (an index seek per
+        // queue, so a deep line elsewhere costs nothing), merged by urgency.
+        if queues.is_none() {
+            queues = Some(eligible_queues(conn, snap, &me, user_id)?);
+        }
+        let mut waiting: Vec<LineCase> = Vec::new();
+        for q in queues.as_deref().unwrap_or_default() {
+            waiting.extend(line_head(conn, *q, room, &skipped)?);
+        }
         let mut line: Vec<&LineCase> = waiting
             .iter()
-            .filter(|c| !skipped.contains(&c.id))
             .filter(|c| {
                 snap.queues_by_id
                     .get(&c.queue_id)

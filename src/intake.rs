@@ -487,8 +487,9 @@ fn run_batch(
         *snap = Some(deskconfig::snapshot(&mut conn)?);
     }
     let snap = snap.as_ref().expect("loaded");
-    let now = clock.now();
     write_tx(&mut conn, |conn| {
+        // Read once the write lock is held: the time the alerts are accepted.
+        let now = clock.now();
         let mut memo = crate::assignment::WaitMemo::new();
         let mut answers = Vec::with_capacity(jobs.len());
         for job in jobs {

@@ -226,6 +226,8 @@ pub fn is_migrated(conn: &mut DbConn) -> Result<bool, DbSetupError> {
     Ok(!pending)
 }
 
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `f` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so the write
 /// lock is taken up front and a transaction that reads before it writes never fails
 /// on upgrade; on PostgreSQL it is an ordinary transaction.
@@ -234,10 +236,25 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    match conn {
-        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-        DbConn::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
-    }
+    // SQLite lets one writer in at a time. This process's writers queue on a mutex,
+    // each woken the moment the one before commits, rather than on SQLite's busy
+    // handler, which polls with sleeps of up to 100 ms and leaves the database idle
+    // in between. (Other processes, such as the command line, still meet the busy
+    // timeout.) One lock serves every SQLite database the process opens: in
+    // production that is one; tests that open several merely take turns.
+    let _turn = match conn {
+        DbConn::Sqlite(c) => {
+            let turn = SQLITE_WRITER
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            Some(turn)
+        }
+        DbConn::Postgresql(c) => {
+            AnsiTransactionManager::begin_transaction(c)?;
+            None
+        }
+    };
     match f(conn) {
         Ok(value) => {
             <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;

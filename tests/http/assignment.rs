@@ -171,6 +171,35 @@ fn cases_wait_while_nobody_is_online_then_go_most_urgent_first() {
 }
 
 #[test]
+fn a_deep_line_in_a_queue_without_the_skill_hides_nothing() {
+    let d = Desk::new();
+    // Eighty AML cases wait, all older (nearer deadlines) than one transfer case.
+    let batch: Vec<Value> = (0..80)
+        .map(|i| alert(&format!("deep-{i}"), "AML_WATCHLIST", &format!("C-A{i}")))
+        .collect();
+    let (s, r) = d
+        .app
+        .post_api(&d.key, "/api/v1/alerts/batch", &json!({ "alerts": batch }));
+    assert_eq!(s, 200, "{r}");
+    d.app.clock.advance(Duration::minutes(5));
+    let transfer = d.post("deep-t", "LARGE_TRANSFER", "C-T");
+    assert!(transfer["assignee"].is_null());
+    // A member of both queues with only the fraud skill: the AML line is not theirs.
+    let (li, _) = d.agent(
+        "li@bank.example",
+        &["AML review", "Transfers"],
+        &["fraud"],
+        5,
+    );
+    presence(&li, "online");
+    assert_eq!(
+        d.case(transfer["case_ref"].as_str().unwrap())["assignee"],
+        "li@bank.example"
+    );
+    assert_eq!(d.app.count("cases WHERE status = 'new'"), 80);
+}
+
+#[test]
 fn a_new_case_goes_to_the_least_loaded_eligible_agent() {
     let d = Desk::new();
     let (a, _) = d.agent("a@bank.example", &["Transfers"], &["fraud"], 5);
