@@ -153,8 +153,16 @@ fn main() {
                     let now = state.now();
                     let mut n = 0;
                     for id in &done {
-                        if riskdesk::casework::resolve(c, &snap, now, None, *id, "false_positive")
-                            .is_ok()
+                        if riskdesk::casework::resolve(
+                            c,
+                            &snap,
+                            now,
+                            None,
+                            *id,
+                            "false_positive",
+                            serde_json::json!({"action": "released"}),
+                        )
+                        .is_ok()
                         {
                             n += 1;
                         }

@@ -72,11 +72,9 @@ pub fn raise_priority(
         return Ok(false);
     }
     let at = store::to_db(now);
-    let dues = queue.policy.dues(
-        store::from_db(case.opened_at),
-        to,
-        case.paused_minutes.into(),
-    );
+    let dues = queue
+        .policy
+        .dues(case.sla_start(), to, case.paused_minutes.into());
     let next = next_due_of(
         case.first_responded_at.is_some(),
         dues.first_response,
@@ -208,9 +206,7 @@ pub fn resume(
                 .countable_pause(store::from_db(since), now, case.paused_minutes.into());
         let total = i64::from(case.paused_minutes) + pause.counted;
         let priority: Severity = case.priority.parse().unwrap_or(Severity::Medium);
-        let dues = queue
-            .policy
-            .dues(store::from_db(case.opened_at), priority, total);
+        let dues = queue.policy.dues(case.sla_start(), priority, total);
         let at = store::to_db(now);
         diesel::update(cases::table.find(case_id))
             .set((
@@ -249,13 +245,18 @@ pub fn resume(
 /// Closes a case with a disposition: the agent's load drops by its weight, the
 /// customer may have a new case in the queue again, and the agent gets the next
 /// waiting case. (The full resolution workflow builds on this.)
+///
+/// `resolver` is who closed it (for an approved closing, the agent who asked);
+/// `details` (action, amount, note, approver…) are added to the `case.resolved`
+/// event.
 pub fn resolve(
     conn: &mut DbConn,
     snap: &crate::store::deskconfig::Snapshot,
     now: DateTime<Utc>,
-    actor: Option<i64>,
+    resolver: Option<i64>,
     case_id: i64,
     disposition: &str,
+    details: serde_json::Value,
 ) -> Result<Case, CaseError> {
     let case = load(conn, case_id)?;
     if case.resolved_at.is_some() {
@@ -272,6 +273,7 @@ pub fn resolve(
         cases::resolved_at.eq(Some(at)),
         cases::open_key.eq(None::<String>),
         cases::disposition.eq(Some(disposition)),
+        cases::resolved_by.eq(resolver),
         cases::paused_since.eq(None::<chrono::NaiveDateTime>),
         cases::next_alarm_at.eq(None::<chrono::NaiveDateTime>),
         cases::updated_at.eq(at),
@@ -283,14 +285,11 @@ pub fn resolve(
             .set(users::current_load.eq(users::current_load - case.weight))
             .execute(conn)?;
     }
-    case_store::add_event(
-        conn,
-        case_id,
-        at,
-        "case.resolved",
-        actor,
-        &json!({"disposition": disposition}),
-    )?;
+    let mut event = json!({"disposition": disposition});
+    if let (Some(e), serde_json::Value::Object(extra)) = (event.as_object_mut(), details) {
+        e.extend(extra);
+    }
+    case_store::add_event(conn, case_id, at, "case.resolved", resolver, &event)?;
     if let Some(agent) = case.assignee_id {
         crate::assignment::fill_agent(conn, snap, agent, now, false)?;
     }
@@ -299,6 +298,7 @@ pub fn resolve(
         resolved_at: Some(at),
         open_key: None,
         disposition: Some(disposition.to_string()),
+        resolved_by: resolver,
         paused_since: None,
         next_alarm_at: None,
         updated_at: at,

@@ -107,6 +107,16 @@ pub struct SettingsArgs {
     )]
     pub unassigned_alert_minutes: u32,
 
+    /// Releasing a held amount above this (the case's largest alert amount, in its
+    /// own currency) needs a supervisor's approval.
+    #[arg(
+        long,
+        env = "RISKDESK_APPROVAL_RELEASE_THRESHOLD",
+        default_value = "50000.00",
+        global = true
+    )]
+    pub approval_release_threshold: String,
+
     /// Log format: text for people, json for log collectors.
     #[arg(long, env = "RISKDESK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -136,12 +146,15 @@ pub struct Settings {
     pub away_after: chrono::Duration,
     pub reassign_started_after: Option<chrono::Duration>,
     pub unassigned_alert_after: chrono::Duration,
+    pub approval_release_threshold: crate::domain::money::Decimal,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error(transparent)]
     Database(#[from] DbSetupError),
+    #[error("--approval-release-threshold must be an amount such as 50000.00, not '{0}'")]
+    Threshold(String),
     #[error("--public-url must start with http:// or https://, not '{0}'")]
     PublicUrl(String),
     #[error("--session-idle-minutes and --session-max-hours must be at least 1")]
@@ -202,6 +215,14 @@ impl SettingsArgs {
             unassigned_alert_after: chrono::Duration::minutes(
                 self.unassigned_alert_minutes.max(1).into(),
             ),
+            approval_release_threshold: match self.approval_release_threshold.parse() {
+                Ok(t) if !crate::domain::money::Decimal::is_negative(t) => t,
+                _ => {
+                    return Err(SettingsError::Threshold(
+                        self.approval_release_threshold.clone(),
+                    ));
+                }
+            },
         })
     }
 }
@@ -226,6 +247,7 @@ impl Settings {
             away_after: chrono::Duration::minutes(15),
             reassign_started_after: None,
             unassigned_alert_after: chrono::Duration::minutes(15),
+            approval_release_threshold: "50000".parse().expect("decimal"),
         }
     }
 

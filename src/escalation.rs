@@ -32,7 +32,7 @@ pub fn alarms(case: &Case, snap: &Snapshot, unassigned_after: Duration) -> Vec<A
     let policy = &queue.policy;
     let priority: Severity = case.priority.parse().unwrap_or(Severity::Medium);
     let targets = policy.targets_for(priority);
-    let opened = store::from_db(case.opened_at);
+    let opened = case.sla_start();
     let paused = i64::from(case.paused_minutes);
     let mut out = Vec::new();
     let mut clock = |name: &str, target: i64, due: DateTime<Utc>| {
@@ -152,7 +152,7 @@ fn check_case(
     Ok(fired)
 }
 
-fn supervisors(conn: &mut DbConn) -> QueryResult<Vec<i64>> {
+pub fn supervisors(conn: &mut DbConn) -> QueryResult<Vec<i64>> {
     users::table
         .filter(users::role.eq("supervisor"))
         .filter(users::active.eq(true))
@@ -214,7 +214,7 @@ fn fire(
         }
         ["breach", clock] => breach(conn, snap, case, clock, now)?,
         ["unassigned"] if case.assignee_id.is_none() => {
-            let minutes = (now - store::from_db(case.opened_at)).num_minutes();
+            let minutes = (now - case.sla_start()).num_minutes();
             let data = json!({"minutes": minutes, "case_ref": reference});
             case_store::add_event(
                 conn,
@@ -287,11 +287,9 @@ fn breach(
                 "assignment.returned",
                 json!({"reason": "escalated"}),
             )?;
-            let dues = target.policy.dues(
-                store::from_db(case.opened_at),
-                raised,
-                case.paused_minutes.into(),
-            );
+            let dues = target
+                .policy
+                .dues(case.sla_start(), raised, case.paused_minutes.into());
             diesel::update(cases::table.find(case.id))
                 .set((
                     cases::queue_id.eq(target.id),

@@ -209,6 +209,9 @@ fn ingest(
                         started_at: None,
                         next_due: Some(store::to_db(dues.first_response.min(dues.resolution))),
                         next_alarm_at: Some(at),
+                        sla_started_at: None,
+                        resolved_by: None,
+                        reopen_count: 0,
                     };
                     (case, false)
                 }

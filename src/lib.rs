@@ -18,6 +18,7 @@ pub mod i18n;
 pub mod intake;
 pub mod jobs;
 pub mod metrics;
+pub mod resolution;
 pub mod store;
 pub mod throttle;
 pub mod web;

@@ -174,6 +174,29 @@ diesel::table! {
         started_at -> Nullable<Timestamp>,
         next_due -> Nullable<Timestamp>,
         next_alarm_at -> Nullable<Timestamp>,
+        sla_started_at -> Nullable<Timestamp>,
+        resolved_by -> Nullable<BigInt>,
+        reopen_count -> Integer,
+    }
+}
+
+diesel::table! {
+    resolutions (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        disposition -> Text,
+        action -> Text,
+        amount_protected -> Nullable<Text>,
+        currency -> Nullable<Text>,
+        note -> Text,
+        customer_confirmed -> Bool,
+        resolver_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        approval_reason -> Nullable<Text>,
+        state -> Text,
+        approver_id -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+        decision_note -> Nullable<Text>,
     }
 }
 
@@ -245,6 +268,7 @@ diesel::joinable!(queues -> sla_policies (sla_policy_id));
 diesel::joinable!(routes -> queues (queue_id));
 diesel::joinable!(cases -> customers (customer_id));
 diesel::joinable!(cases -> queues (queue_id));
+diesel::joinable!(resolutions -> cases (case_id));
 diesel::joinable!(alerts -> cases (case_id));
 diesel::joinable!(alerts -> customers (customer_id));
 diesel::joinable!(case_events -> cases (case_id));
@@ -267,4 +291,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     queue_members,
     case_alarms,
     notifications,
+    resolutions,
 );

@@ -9,6 +9,7 @@ pub mod identity;
 pub mod masking;
 pub mod money;
 pub mod password;
+pub mod resolution;
 pub mod routing;
 pub mod severity;
 pub mod sla;

@@ -36,6 +36,18 @@ pub struct Case {
     pub started_at: Option<NaiveDateTime>,
     pub next_due: Option<NaiveDateTime>,
     pub next_alarm_at: Option<NaiveDateTime>,
+    /// When the SLA clock started: set when a reopened or handed-off case starts
+    /// anew; else the case's opening.
+    pub sla_started_at: Option<NaiveDateTime>,
+    pub resolved_by: Option<i64>,
+    pub reopen_count: i32,
+}
+
+impl Case {
+    /// Where the SLA clocks count from.
+    pub fn sla_start(&self) -> chrono::DateTime<chrono::Utc> {
+        crate::store::from_db(self.sla_started_at.unwrap_or(self.opened_at))
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

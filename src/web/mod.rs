@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod ops;
 pub mod page;
 pub mod profile;
+pub mod resolution;
 pub mod work;
 
 use actix_web::{HttpRequest, web};
@@ -72,6 +73,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/cases/{case_ref}", web::get().to(work::show))
         .route("/cases/{case_ref}/release", web::post().to(work::release))
         .route("/cases/{case_ref}/reassign", web::post().to(work::reassign))
+        .route(
+            "/cases/{case_ref}/resolve",
+            web::post().to(resolution::resolve),
+        )
+        .route(
+            "/cases/{case_ref}/approval",
+            web::post().to(resolution::decide),
+        )
+        .route(
+            "/cases/{case_ref}/reopen",
+            web::post().to(resolution::reopen),
+        )
+        .route(
+            "/cases/{case_ref}/hand-off",
+            web::post().to(resolution::hand_off),
+        )
+        .route("/approvals", web::get().to(resolution::approvals))
         .route("/notifications", web::get().to(work::notifications_list))
         .route(
             "/notifications/read",

@@ -311,6 +311,12 @@ impl Page {
         }
     }
 
+    /// The label of a code of a closed list (`disposition`, `action`,
+    /// `approval_reason`…): the catalog's `{group}.{code}`, else the code itself.
+    pub fn code_label<'a>(&self, group: &str, code: &'a str) -> &'a str {
+        self.tr.get(&format!("{group}.{code}")).unwrap_or(code)
+    }
+
     /// The label of an audit event kind such as `login.failed`.
     pub fn audit_kind<'a>(&self, kind: &'a str) -> &'a str {
         let key = format!("audit.kind.{}", kind.replace('.', "_"));

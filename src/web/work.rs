@@ -80,7 +80,7 @@ pub async fn take_next(
 
 /// A case the user may see: supervisors and admins see all; agents the cases of
 /// their queues and their own. Anything else is "not found".
-fn visible_case(
+pub fn visible_case(
     conn: &mut crate::db::DbConn,
     user: &CurrentUser,
     reference: &str,
@@ -167,6 +167,49 @@ pub fn describe(tr: &Tr, kind: &str, data: &Value) -> String {
         ),
         "sla.paused" => tr.tf("event.sla_paused", &[("reason", &s("reason"))]),
         "sla.resumed" => tr.tf("event.sla_resumed", &[("minutes", &s("counted_minutes"))]),
+        "case.resolved" => {
+            let disposition = s("disposition");
+            let action = s("action");
+            tr.tf(
+                "event.resolved",
+                &[
+                    (
+                        "disposition",
+                        tr.get(&format!("disposition.{disposition}"))
+                            .unwrap_or(&disposition),
+                    ),
+                    (
+                        "action",
+                        tr.get(&format!("action.{action}")).unwrap_or(&action),
+                    ),
+                    ("note", &s("note")),
+                ],
+            )
+        }
+        "resolution.requested" => {
+            let reason = s("reason");
+            tr.tf(
+                "event.resolution_requested",
+                &[(
+                    "reason",
+                    tr.get(&format!("approval_reason.{reason}"))
+                        .unwrap_or(&reason),
+                )],
+            )
+        }
+        "resolution.approved" => tr.t("event.resolution_approved").to_string(),
+        "resolution.rejected" => tr.tf("event.resolution_rejected", &[("note", &s("note"))]),
+        "case.reopened" => tr.tf("event.reopened", &[("reason", &s("reason"))]),
+        "case.handed_off" => tr.tf(
+            "event.handed_off",
+            &[("from", &s("from")), ("to", &s("to")), ("note", &s("note"))],
+        ),
+        "approval.requested" => tr.tf("event.approval_requested", &[("case", &s("case_ref"))]),
+        "approval.approved" => tr.tf("event.approval_approved", &[("case", &s("case_ref"))]),
+        "approval.rejected" => tr.tf(
+            "event.approval_rejected",
+            &[("case", &s("case_ref")), ("note", &s("note"))],
+        ),
         "sla.first_response" => {
             if data.get("late") == Some(&Value::Bool(true)) {
                 tr.t("event.first_response_late").to_string()
@@ -241,7 +284,8 @@ pub fn describe(tr: &Tr, kind: &str, data: &Value) -> String {
                 | "escalated"
                 | "deactivated"
                 | "offline_too_long"
-                | "breach_agent_not_online" => tr.t(&format!("return_reason.{reason}")).to_string(),
+                | "breach_agent_not_online"
+                | "handed_off" => tr.t(&format!("return_reason.{reason}")).to_string(),
                 _ => reason,
             };
             tr.tf(
@@ -277,6 +321,7 @@ struct CasePage {
     is_assignee: bool,
     can_reassign: bool,
     agents: Vec<(i64, String, String)>,
+    resolution: super::resolution::ResolutionPanel,
 }
 
 pub async fn show(
@@ -288,52 +333,65 @@ pub async fn show(
     let reference = path.into_inner();
     let now = state.now();
     let u = user.clone();
-    let (case, queue, assignee, customer, events, actors, agents) = db(&state, move |conn| {
-        let mut case = visible_case(conn, &u, &reference)?;
-        // The assignee opening the case starts it.
-        if case.assignee_id == Some(u.user.id) && case.started_at.is_none() {
-            let at = store::to_db(now);
-            write_tx(conn, |c| {
-                diesel::update(
-                    cases::table
-                        .find(case.id)
-                        .filter(cases::started_at.is_null()),
-                )
-                .set((
-                    cases::started_at.eq(Some(at)),
-                    cases::status.eq("in_progress"),
-                    cases::updated_at.eq(at),
-                ))
-                .execute(c)?;
-                case_store::add_event(c, case.id, at, "case.started", Some(u.user.id), &json!({}))
-            })?;
-            case = case_store::find(conn, case.id)?.ok_or(AppError::NotFound)?;
-        }
-        let queue = case_store::queue_name(conn, case.queue_id)?;
-        let assignee = case_store::assignee_email(conn, case.assignee_id)?;
-        let customer = case_store::customer(conn, case.customer_id)?;
-        let events: Vec<CaseEvent> = case_store::events_of(conn, case.id)?;
-        let actor_ids: Vec<i64> = events.iter().filter_map(|e| e.actor_user_id).collect();
-        let actors: HashMap<i64, String> = users::table
-            .filter(users::id.eq_any(&actor_ids))
-            .select((users::id, users::email))
-            .load(conn)?
-            .into_iter()
-            .collect();
-        let agents: Vec<(i64, String, String)> = if u.role.is_supervisor_or_admin() {
-            users::table
-                .inner_join(queue_members::table)
-                .filter(queue_members::queue_id.eq(case.queue_id))
-                .filter(users::active.eq(true))
-                .select((users::id, users::name, users::email))
-                .order(users::name.asc())
+    let st = state.clone();
+    let (case, queue, assignee, customer, events, actors, agents, resolution) =
+        db(&state, move |conn| {
+            let mut case = visible_case(conn, &u, &reference)?;
+            // The assignee opening the case starts it.
+            if case.assignee_id == Some(u.user.id) && case.started_at.is_none() {
+                let at = store::to_db(now);
+                write_tx(conn, |c| {
+                    diesel::update(
+                        cases::table
+                            .find(case.id)
+                            .filter(cases::started_at.is_null()),
+                    )
+                    .set((
+                        cases::started_at.eq(Some(at)),
+                        cases::status.eq("in_progress"),
+                        cases::updated_at.eq(at),
+                    ))
+                    .execute(c)?;
+                    case_store::add_event(
+                        c,
+                        case.id,
+                        at,
+                        "case.started",
+                        Some(u.user.id),
+                        &json!({}),
+                    )
+                })?;
+                case = case_store::find(conn, case.id)?.ok_or(AppError::NotFound)?;
+            }
+            let queue = case_store::queue_name(conn, case.queue_id)?;
+            let assignee = case_store::assignee_email(conn, case.assignee_id)?;
+            let customer = case_store::customer(conn, case.customer_id)?;
+            let events: Vec<CaseEvent> = case_store::events_of(conn, case.id)?;
+            let actor_ids: Vec<i64> = events.iter().filter_map(|e| e.actor_user_id).collect();
+            let actors: HashMap<i64, String> = users::table
+                .filter(users::id.eq_any(&actor_ids))
+                .select((users::id, users::email))
                 .load(conn)?
-        } else {
-            Vec::new()
-        };
-        Ok((case, queue, assignee, customer, events, actors, agents))
-    })
-    .await?;
+                .into_iter()
+                .collect();
+            let agents: Vec<(i64, String, String)> = if u.role.is_supervisor_or_admin() {
+                users::table
+                    .inner_join(queue_members::table)
+                    .filter(queue_members::queue_id.eq(case.queue_id))
+                    .filter(users::active.eq(true))
+                    .select((users::id, users::name, users::email))
+                    .order(users::name.asc())
+                    .load(conn)?
+            } else {
+                Vec::new()
+            };
+            let snap = st.desk.get(conn)?;
+            let resolution = super::resolution::panel(conn, &snap, &u, &case)?;
+            Ok((
+                case, queue, assignee, customer, events, actors, agents, resolution,
+            ))
+        })
+        .await?;
     let timeline = events
         .iter()
         .map(|e| {
@@ -371,6 +429,7 @@ pub async fn show(
         case,
         timeline,
         agents,
+        resolution,
         page: page.clone(),
     })
 }

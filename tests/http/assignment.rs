@@ -14,7 +14,7 @@ use riskdesk::domain::password::NewPassword;
 /// The intake desk plus an escalation queue, an AML rule of weight 3 and a shift
 /// calendar that is never open on the test clock's Tuesday 09:00 Shanghai... except
 /// from 09:00 to 10:00.
-fn desk_config() -> String {
+pub fn desk_config() -> String {
     let mut d = DESK.replace(
         "[[queues]]\nname = \"Transfers\"\nsla_policy = \"fraud-fast\"\nskills = [\"fraud\"]\n",
         "[[queues]]\nname = \"Transfers\"\nsla_policy = \"fraud-fast\"\nskills = [\"fraud\"]\nescalation_queue = \"Escalations\"\n\n[[queues]]\nname = \"Escalations\"\nsla_policy = \"fraud-fast\"\nskills = [\"fraud\"]\n\n[[queues]]\nname = \"AML review\"\nsla_policy = \"fraud-fast\"\nskills = [\"aml\"]\n",
@@ -25,13 +25,13 @@ fn desk_config() -> String {
     d
 }
 
-struct Desk {
-    app: TestApp,
-    key: String,
+pub struct Desk {
+    pub app: TestApp,
+    pub key: String,
 }
 
 impl Desk {
-    fn new() -> Desk {
+    pub fn new() -> Desk {
         let app = TestApp::spawn();
         app.apply_config(&desk_config());
         let key = app.api_key();
@@ -39,7 +39,7 @@ impl Desk {
     }
 
     /// An agent with queues, skills and capacity, signed in (but offline).
-    fn agent(
+    pub fn agent(
         &self,
         email: &str,
         queues: &[&str],
@@ -81,7 +81,7 @@ impl Desk {
         (b, user.id)
     }
 
-    fn post(&self, id: &str, rule: &str, customer: &str) -> Value {
+    pub fn post(&self, id: &str, rule: &str, customer: &str) -> Value {
         let (s, r) = self
             .app
             .post_api(&self.key, "/api/v1/alerts", &alert(id, rule, customer));
@@ -89,13 +89,13 @@ impl Desk {
         r
     }
 
-    fn case(&self, reference: &str) -> Value {
+    pub fn case(&self, reference: &str) -> Value {
         self.app
             .get_api(&self.key, &format!("/api/v1/cases/{reference}"))
             .1
     }
 
-    fn events(&self, reference: &str) -> Vec<Value> {
+    pub fn events(&self, reference: &str) -> Vec<Value> {
         self.app
             .get_api(&self.key, &format!("/api/v1/cases/{reference}/events"))
             .1["events"]
@@ -104,17 +104,17 @@ impl Desk {
             .clone()
     }
 
-    fn watch(&self) -> usize {
+    pub fn watch(&self) -> usize {
         riskdesk::jobs::watch_sla(&self.app.state).unwrap()
     }
 }
 
-fn presence(b: &Browser, status: &str) {
+pub fn presence(b: &Browser, status: &str) {
     let res = b.submit("/profile", "/presence", &[("status", status)]);
     assert_eq!(res.status(), 303);
 }
 
-fn kinds(events: &[Value]) -> Vec<String> {
+pub fn kinds(events: &[Value]) -> Vec<String> {
     events
         .iter()
         .map(|e| e["kind"].as_str().unwrap().to_string())

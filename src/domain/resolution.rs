@@ -1,0 +1,291 @@
+// How a case is closed: the disposition, the action taken on the customer's money or
+// account, the amount protected and a note; which closings need a supervisor's
+// approval (maker-checker); who may approve. Pure rules, no I/O.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::money::Decimal;
+
+/// What the case turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Disposition {
+    /// The customer confirmed it was them: the rule stopped an honest customer.
+    FalsePositive,
+    ConfirmedFraud,
+    EscalatedAml,
+    /// The customer could not be reached; the agent acted on what they had.
+    Unreachable,
+    Duplicate,
+}
+
+impl Disposition {
+    pub const ALL: [Disposition; 5] = [
+        Disposition::FalsePositive,
+        Disposition::ConfirmedFraud,
+        Disposition::EscalatedAml,
+        Disposition::Unreachable,
+        Disposition::Duplicate,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::FalsePositive => "false_positive",
+            Disposition::ConfirmedFraud => "confirmed_fraud",
+            Disposition::EscalatedAml => "escalated_aml",
+            Disposition::Unreachable => "unreachable",
+            Disposition::Duplicate => "duplicate",
+        }
+    }
+}
+
+impl FromStr for Disposition {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Disposition::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or(())
+    }
+}
+
+impl fmt::Display for Disposition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What was done with the stopped transfer or account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Released,
+    Blocked,
+    Frozen,
+    Refunded,
+    /// Nothing to do (a duplicate of a case handled elsewhere).
+    NoAction,
+}
+
+impl Action {
+    pub const ALL: [Action; 5] = [
+        Action::Released,
+        Action::Blocked,
+        Action::Frozen,
+        Action::Refunded,
+        Action::NoAction,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Released => "released",
+            Action::Blocked => "blocked",
+            Action::Frozen => "frozen",
+            Action::Refunded => "refunded",
+            Action::NoAction => "no_action",
+        }
+    }
+}
+
+impl FromStr for Action {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Action::ALL.into_iter().find(|a| a.as_str() == s).ok_or(())
+    }
+}
+
+/// A closing as the agent asks for it, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closing {
+    pub disposition: Disposition,
+    pub action: Action,
+    pub amount_protected: Option<Decimal>,
+    pub note: String,
+}
+
+/// The longest note kept.
+pub const NOTE_MAX: usize = 4000;
+
+/// A field of the closing form and what is wrong with it, as a catalog key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub field: &'static str,
+    pub key: &'static str,
+}
+
+impl Closing {
+    /// Validates the form's fields; every problem is named.
+    pub fn parse(
+        disposition: &str,
+        action: &str,
+        amount_protected: &str,
+        note: &str,
+    ) -> Result<Closing, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let d = disposition.trim().parse::<Disposition>().ok();
+        if d.is_none() {
+            problems.push(Problem {
+                field: "disposition",
+                key: "resolution.error.disposition",
+            });
+        }
+        let a = action.trim().parse::<Action>().ok();
+        if a.is_none() {
+            problems.push(Problem {
+                field: "action",
+                key: "resolution.error.action",
+            });
+        }
+        let amount = match amount_protected.trim() {
+            "" => None,
+            s => match s.parse::<Decimal>() {
+                Ok(v) if !v.is_negative() => Some(v),
+                _ => {
+                    problems.push(Problem {
+                        field: "amount_protected",
+                        key: "resolution.error.amount",
+                    });
+                    None
+                }
+            },
+        };
+        let note = note.trim();
+        if note.is_empty() {
+            problems.push(Problem {
+                field: "note",
+                key: "resolution.error.note_required",
+            });
+        } else if note.chars().count() > NOTE_MAX {
+            problems.push(Problem {
+                field: "note",
+                key: "resolution.error.note_long",
+            });
+        }
+        if let (Some(d), Some(a)) = (d, a) {
+            // Money is never let go on confirmed fraud, and an honest customer's money
+            // is not kept back.
+            if d == Disposition::ConfirmedFraud && matches!(a, Action::Released) {
+                problems.push(Problem {
+                    field: "action",
+                    key: "resolution.error.fraud_released",
+                });
+            }
+            if d == Disposition::FalsePositive && matches!(a, Action::Blocked | Action::Frozen) {
+                problems.push(Problem {
+                    field: "action",
+                    key: "resolution.error.false_positive_kept",
+                });
+            }
+        }
+        match (d, a, problems.is_empty()) {
+            (Some(disposition), Some(action), true) => Ok(Closing {
+                disposition,
+                action,
+                amount_protected: amount,
+                note: note.to_string(),
+            }),
+            _ => Err(problems),
+        }
+    }
+}
+
+/// Why a closing waits for a supervisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApprovalReason {
+    /// A held amount over the threshold is released.
+    ReleaseOverThreshold,
+    /// An anti-money-laundering case closed as a false positive.
+    AmlFalsePositive,
+}
+
+impl ApprovalReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalReason::ReleaseOverThreshold => "release_over_threshold",
+            ApprovalReason::AmlFalsePositive => "aml_false_positive",
+        }
+    }
+}
+
+/// Whether a closing needs a second pair of eyes: releasing a held amount over
+/// `threshold` (the case's largest alert amount), or closing an AML case as a false
+/// positive.
+pub fn approval_needed(
+    closing: &Closing,
+    held: Option<Decimal>,
+    threshold: Decimal,
+    aml_case: bool,
+) -> Option<ApprovalReason> {
+    if aml_case && closing.disposition == Disposition::FalsePositive {
+        return Some(ApprovalReason::AmlFalsePositive);
+    }
+    if closing.action == Action::Released && held.is_some_and(|h| h > threshold) {
+        return Some(ApprovalReason::ReleaseOverThreshold);
+    }
+    None
+}
+
+/// Whether `approver` may decide a request made by `requester`: a supervisor or an
+/// admin, never the one who asked.
+pub fn may_approve(approver_id: i64, approver_is_supervisor: bool, requester: Option<i64>) -> bool {
+    approver_is_supervisor && requester != Some(approver_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_closing_names_every_problem() {
+        let err = Closing::parse("maybe", "kept", "-5", " ").unwrap_err();
+        let fields: Vec<_> = err.iter().map(|p| p.field).collect();
+        assert_eq!(
+            fields,
+            ["disposition", "action", "amount_protected", "note"]
+        );
+        let long = "x".repeat(NOTE_MAX + 1);
+        let err = Closing::parse("duplicate", "no_action", "", &long).unwrap_err();
+        assert_eq!(err[0].key, "resolution.error.note_long");
+        assert!(Closing::parse("false_positive", "released", "abc", "ok").is_err());
+    }
+
+    #[test]
+    fn contradictory_closings_are_refused() {
+        let err = Closing::parse("confirmed_fraud", "released", "", "sure").unwrap_err();
+        assert_eq!(err[0].key, "resolution.error.fraud_released");
+        let err = Closing::parse("false_positive", "frozen", "", "sure").unwrap_err();
+        assert_eq!(err[0].key, "resolution.error.false_positive_kept");
+        let ok = Closing::parse("confirmed_fraud", "blocked", "125000.00", " called ").unwrap();
+        assert_eq!(ok.amount_protected, Some(d("125000")));
+        assert_eq!(ok.note, "called");
+    }
+
+    #[test]
+    fn risky_closings_need_approval() {
+        let release = Closing::parse("false_positive", "released", "", "ok").unwrap();
+        let t = d("50000");
+        assert_eq!(
+            approval_needed(&release, Some(d("50000.01")), t, false),
+            Some(ApprovalReason::ReleaseOverThreshold)
+        );
+        assert_eq!(approval_needed(&release, Some(d("50000")), t, false), None);
+        assert_eq!(approval_needed(&release, None, t, false), None);
+        assert_eq!(
+            approval_needed(&release, None, t, true),
+            Some(ApprovalReason::AmlFalsePositive)
+        );
+        let block = Closing::parse("confirmed_fraud", "blocked", "", "ok").unwrap();
+        assert_eq!(approval_needed(&block, Some(d("900000")), t, true), None);
+    }
+
+    #[test]
+    fn the_approver_is_a_supervisor_other_than_the_resolver() {
+        assert!(may_approve(2, true, Some(1)));
+        assert!(!may_approve(1, true, Some(1)));
+        assert!(!may_approve(2, false, Some(1)));
+        assert!(may_approve(2, true, None));
+    }
+}

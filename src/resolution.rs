@@ -1,0 +1,570 @@
+// Closing a case and what may follow: a closing that takes effect at once or waits
+// for a supervisor's approval (maker-checker), the approver's decision, reopening a
+// resolved case on a complaint, and handing a case off to another department's queue.
+// Each step is one transaction with its timeline event.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::accounts::{self, Actor};
+use crate::casework::{self, CaseError};
+use crate::db::DbConn;
+use crate::db::schema::{alerts, case_alarms, case_events, cases, resolutions};
+use crate::domain::money::Decimal;
+use crate::domain::resolution::{self as rules, ApprovalReason, Closing, Disposition, Problem};
+use crate::domain::severity::Severity;
+use crate::store::cases::{self as case_store, Case, case_ref, open_key};
+use crate::store::deskconfig::Snapshot;
+use crate::store::{self};
+
+/// Who acts, as the rules of closing see them.
+#[derive(Debug, Clone)]
+pub struct Closer {
+    pub user_id: i64,
+    pub supervisor: bool,
+    pub ip: Option<String>,
+}
+
+impl Closer {
+    fn actor(&self) -> Actor {
+        Actor::user(self.user_id, self.ip.clone())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResolutionError {
+    #[error("no such case")]
+    NotFound,
+    #[error("only the case's agent or a supervisor may do this")]
+    Forbidden,
+    #[error("the case is resolved")]
+    Resolved,
+    #[error("the case is not resolved")]
+    NotResolved,
+    #[error("a closing of this case waits for approval")]
+    AwaitingApproval,
+    #[error("no closing of this case waits for approval")]
+    NothingPending,
+    #[error("the one who asked cannot approve")]
+    OwnRequest,
+    #[error("the form has problems")]
+    Invalid(Vec<Problem>),
+    #[error("a reason is required")]
+    ReasonRequired,
+    #[error("no such queue")]
+    UnknownQueue,
+    #[error("the case is in that queue already")]
+    SameQueue,
+    #[error("database error: {0}")]
+    Db(#[from] diesel::result::Error),
+}
+
+impl From<CaseError> for ResolutionError {
+    fn from(e: CaseError) -> Self {
+        match e {
+            CaseError::NotFound => ResolutionError::NotFound,
+            CaseError::Resolved => ResolutionError::Resolved,
+            CaseError::Db(e) => ResolutionError::Db(e),
+            CaseError::ReasonRequired => ResolutionError::ReasonRequired,
+            CaseError::AlreadyPaused | CaseError::NotPaused => ResolutionError::Forbidden,
+        }
+    }
+}
+
+/// What a closing came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Closed {
+    Resolved,
+    AwaitingApproval(ApprovalReason),
+}
+
+/// A stored closing (the latest of a case is shown on its page).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = resolutions)]
+pub struct Resolution {
+    pub id: i64,
+    pub case_id: i64,
+    pub disposition: String,
+    pub action: String,
+    pub amount_protected: Option<String>,
+    pub currency: Option<String>,
+    pub note: String,
+    pub customer_confirmed: bool,
+    pub resolver_id: Option<i64>,
+    pub created_at: chrono::NaiveDateTime,
+    pub approval_reason: Option<String>,
+    pub state: String,
+    pub approver_id: Option<i64>,
+    pub decided_at: Option<chrono::NaiveDateTime>,
+    pub decision_note: Option<String>,
+}
+
+fn load(conn: &mut DbConn, case_id: i64) -> Result<Case, ResolutionError> {
+    case_store::find(conn, case_id)?.ok_or(ResolutionError::NotFound)
+}
+
+fn may_work(case: &Case, who: &Closer) -> bool {
+    who.supervisor || case.assignee_id == Some(who.user_id)
+}
+
+/// The largest amount stopped by the case's alerts, with its currency.
+fn held_amount(
+    conn: &mut DbConn,
+    case_id: i64,
+) -> Result<(Option<Decimal>, Option<String>), ResolutionError> {
+    let rows: Vec<(Option<String>, Option<String>)> = alerts::table
+        .filter(alerts::case_id.eq(case_id))
+        .select((alerts::amount, alerts::currency))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(a, c)| Some((a?.parse::<Decimal>().ok()?, c)))
+        .max_by_key(|(a, _)| *a)
+        .map_or((None, None), |(a, c)| (Some(a), c)))
+}
+
+/// Whether the customer said it was them: a verification answer "confirm" or a
+/// call with the outcome "verified" on the timeline.
+fn customer_confirmed(conn: &mut DbConn, case_id: i64) -> Result<bool, ResolutionError> {
+    let rows: Vec<(String, String)> = case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .filter(case_events::kind.eq_any(["verification.answered", "call.logged"]))
+        .select((case_events::kind, case_events::data))
+        .load(conn)?;
+    Ok(rows.iter().any(|(kind, data)| {
+        let v: serde_json::Value = serde_json::from_str(data).unwrap_or_default();
+        match kind.as_str() {
+            "verification.answered" => v["answer"] == "confirm",
+            _ => v["outcome"] == "verified",
+        }
+    }))
+}
+
+fn is_aml(snap: &Snapshot, case: &Case) -> bool {
+    snap.rules
+        .get(&case.rule_code)
+        .is_some_and(|r| r.category == "aml")
+}
+
+/// The details of a closing as the `case.resolved` event carries them.
+fn details(r: &Resolution) -> serde_json::Value {
+    json!({
+        "action": r.action,
+        "amount_protected": r.amount_protected,
+        "currency": r.currency,
+        "note": r.note,
+        "customer_confirmed": r.customer_confirmed,
+    })
+}
+
+/// Closes a case: at once, or — for a risky closing — as a request that waits for a
+/// supervisor, the case standing `pending_approval` meanwhile.
+pub fn close(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    now: DateTime<Utc>,
+    threshold: Decimal,
+    who: &Closer,
+    case_id: i64,
+    closing: &Closing,
+) -> Result<Closed, ResolutionError> {
+    crate::db::write_tx(conn, |conn| {
+        let case = load(conn, case_id)?;
+        if case.resolved_at.is_some() {
+            return Err(ResolutionError::Resolved);
+        }
+        if case.status == "pending_approval" {
+            return Err(ResolutionError::AwaitingApproval);
+        }
+        if !may_work(&case, who) {
+            return Err(ResolutionError::Forbidden);
+        }
+        let (held, currency) = held_amount(conn, case.id)?;
+        let approval = rules::approval_needed(closing, held, threshold, is_aml(snap, &case));
+        let confirmed =
+            closing.disposition == Disposition::FalsePositive && customer_confirmed(conn, case.id)?;
+        let at = store::to_db(now);
+        let row: Resolution = diesel::insert_into(resolutions::table)
+            .values((
+                resolutions::case_id.eq(case.id),
+                resolutions::disposition.eq(closing.disposition.as_str()),
+                resolutions::action.eq(closing.action.as_str()),
+                resolutions::amount_protected.eq(closing.amount_protected.map(|a| a.to_string())),
+                resolutions::currency.eq(&currency),
+                resolutions::note.eq(&closing.note),
+                resolutions::customer_confirmed.eq(confirmed),
+                resolutions::resolver_id.eq(Some(who.user_id)),
+                resolutions::created_at.eq(at),
+                resolutions::approval_reason.eq(approval.map(ApprovalReason::as_str)),
+                resolutions::state.eq(if approval.is_some() {
+                    "pending"
+                } else {
+                    "final"
+                }),
+            ))
+            .returning(resolutions::all_columns)
+            .get_result(conn)?;
+        match approval {
+            Some(reason) => {
+                diesel::update(cases::table.find(case.id))
+                    .set((
+                        cases::status.eq("pending_approval"),
+                        cases::updated_at.eq(at),
+                    ))
+                    .execute(conn)?;
+                let mut data = details(&row);
+                data["disposition"] = json!(row.disposition);
+                data["reason"] = json!(reason.as_str());
+                data["held"] = json!(held.map(|h| h.to_string()));
+                case_store::add_event(
+                    conn,
+                    case.id,
+                    at,
+                    "resolution.requested",
+                    Some(who.user_id),
+                    &data,
+                )?;
+                let supervisors: Vec<i64> = crate::escalation::supervisors(conn)?
+                    .into_iter()
+                    .filter(|s| *s != who.user_id)
+                    .collect();
+                crate::escalation::notify(
+                    conn,
+                    &supervisors,
+                    now,
+                    "approval.requested",
+                    case.id,
+                    &json!({"case_ref": case_ref(case.id), "reason": reason.as_str()}),
+                )?;
+                Ok(Closed::AwaitingApproval(reason))
+            }
+            None => {
+                casework::resolve(
+                    conn,
+                    snap,
+                    now,
+                    Some(who.user_id),
+                    case.id,
+                    closing.disposition.as_str(),
+                    details(&row),
+                )?;
+                Ok(Closed::Resolved)
+            }
+        }
+    })
+}
+
+/// The closing of a case that waits for approval, if any.
+pub fn pending(conn: &mut DbConn, case_id: i64) -> QueryResult<Option<Resolution>> {
+    resolutions::table
+        .filter(resolutions::case_id.eq(case_id))
+        .filter(resolutions::state.eq("pending"))
+        .select(Resolution::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The closings of a case, newest first.
+pub fn history(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<Resolution>> {
+    resolutions::table
+        .filter(resolutions::case_id.eq(case_id))
+        .select(Resolution::as_select())
+        .order(resolutions::id.desc())
+        .load(conn)
+}
+
+/// A supervisor approves or rejects a waiting closing. Approved, the case is
+/// resolved as its agent asked; rejected (with a note), it goes back to them.
+pub fn decide(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    now: DateTime<Utc>,
+    who: &Closer,
+    case_id: i64,
+    approve: bool,
+    note: &str,
+) -> Result<(), ResolutionError> {
+    let note = note.trim();
+    if !approve && note.is_empty() {
+        return Err(ResolutionError::ReasonRequired);
+    }
+    crate::db::write_tx(conn, |conn| {
+        let case = load(conn, case_id)?;
+        let Some(request) = pending(conn, case.id)? else {
+            return Err(ResolutionError::NothingPending);
+        };
+        if !who.supervisor {
+            return Err(ResolutionError::Forbidden);
+        }
+        if !rules::may_approve(who.user_id, who.supervisor, request.resolver_id) {
+            return Err(ResolutionError::OwnRequest);
+        }
+        let at = store::to_db(now);
+        let n = diesel::update(
+            resolutions::table
+                .find(request.id)
+                .filter(resolutions::state.eq("pending")),
+        )
+        .set((
+            resolutions::state.eq(if approve { "approved" } else { "rejected" }),
+            resolutions::approver_id.eq(Some(who.user_id)),
+            resolutions::decided_at.eq(Some(at)),
+            resolutions::decision_note.eq((!note.is_empty()).then_some(note)),
+        ))
+        .execute(conn)?;
+        if n == 0 {
+            return Err(ResolutionError::NothingPending);
+        }
+        let reference = case_ref(case.id);
+        if approve {
+            let mut data = details(&request);
+            data["approved_by"] = json!(who.user_id);
+            casework::resolve(
+                conn,
+                snap,
+                now,
+                request.resolver_id,
+                case.id,
+                &request.disposition,
+                data,
+            )?;
+            case_store::add_event(
+                conn,
+                case.id,
+                at,
+                "resolution.approved",
+                Some(who.user_id),
+                &json!({"note": note, "disposition": request.disposition}),
+            )?;
+        } else {
+            let status = match (case.assignee_id, case.started_at) {
+                (None, _) => "new",
+                (Some(_), None) => "assigned",
+                (Some(_), Some(_)) => "in_progress",
+            };
+            diesel::update(cases::table.find(case.id))
+                .set((cases::status.eq(status), cases::updated_at.eq(at)))
+                .execute(conn)?;
+            case_store::add_event(
+                conn,
+                case.id,
+                at,
+                "resolution.rejected",
+                Some(who.user_id),
+                &json!({"note": note, "disposition": request.disposition}),
+            )?;
+        }
+        if let Some(resolver) = request.resolver_id {
+            crate::escalation::notify(
+                conn,
+                &[resolver],
+                now,
+                if approve {
+                    "approval.approved"
+                } else {
+                    "approval.rejected"
+                },
+                case.id,
+                &json!({"case_ref": reference, "note": note}),
+            )?;
+        }
+        accounts::record(
+            conn,
+            now,
+            &who.actor(),
+            if approve {
+                "resolution.approved"
+            } else {
+                "resolution.rejected"
+            },
+            Some(&reference),
+            json!({"disposition": request.disposition, "action": request.action, "resolver": request.resolver_id}),
+        )?;
+        Ok(())
+    })
+}
+
+/// Starts the case's SLA anew at `now` under `queue`'s policy: new deadlines, no
+/// pause, not breached, and its alarms free to fire again.
+fn restart_clock(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    case: &Case,
+    queue_id: i64,
+    now: DateTime<Utc>,
+    keep_first_response: bool,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), ResolutionError> {
+    let queue = snap
+        .queues_by_id
+        .get(&queue_id)
+        .ok_or(ResolutionError::UnknownQueue)?;
+    let priority: Severity = case.priority.parse().unwrap_or(Severity::Medium);
+    let dues = queue.policy.dues(now, priority, 0);
+    let responded = keep_first_response && case.first_responded_at.is_some();
+    let next = casework::next_due_of(responded, dues.first_response, dues.resolution);
+    let at = store::to_db(now);
+    // The customer's open case of that queue, if this one may be it.
+    let key = open_key(case.customer_id, queue_id);
+    let key = match case_store::find_open(conn, &key)? {
+        Some(other) if other.id != case.id => None,
+        _ => Some(key),
+    };
+    diesel::update(cases::table.find(case.id))
+        .set((
+            cases::queue_id.eq(queue_id),
+            cases::open_key.eq(key),
+            cases::sla_started_at.eq(Some(at)),
+            cases::first_response_due.eq(store::to_db(dues.first_response)),
+            cases::resolution_due.eq(store::to_db(dues.resolution)),
+            cases::first_responded_at.eq(if responded {
+                case.first_responded_at
+            } else {
+                None
+            }),
+            cases::paused_since.eq(None::<chrono::NaiveDateTime>),
+            cases::pause_reason.eq(None::<String>),
+            cases::paused_minutes.eq(0),
+            cases::breached.eq(false),
+            cases::next_due.eq(Some(store::to_db(next))),
+            cases::next_alarm_at.eq(Some(at)),
+            cases::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    diesel::delete(case_alarms::table.filter(case_alarms::case_id.eq(case.id))).execute(conn)?;
+    Ok((dues.first_response, dues.resolution))
+}
+
+/// Reopens a resolved case (a complaint), with a reason: it waits in its queue again
+/// with its SLA starting anew, and goes to an agent as any case does.
+pub fn reopen(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    now: DateTime<Utc>,
+    who: &Closer,
+    case_id: i64,
+    reason: &str,
+) -> Result<Option<i64>, ResolutionError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(ResolutionError::ReasonRequired);
+    }
+    crate::db::write_tx(conn, |conn| {
+        let case = load(conn, case_id)?;
+        if case.resolved_at.is_none() {
+            return Err(ResolutionError::NotResolved);
+        }
+        let at = store::to_db(now);
+        diesel::update(
+            cases::table
+                .find(case.id)
+                .filter(cases::resolved_at.is_not_null()),
+        )
+        .set((
+            cases::status.eq("new"),
+            cases::resolved_at.eq(None::<chrono::NaiveDateTime>),
+            cases::resolved_by.eq(None::<i64>),
+            cases::disposition.eq(None::<String>),
+            cases::assignee_id.eq(None::<i64>),
+            cases::assigned_at.eq(None::<chrono::NaiveDateTime>),
+            cases::started_at.eq(None::<chrono::NaiveDateTime>),
+            cases::reopen_count.eq(cases::reopen_count + 1),
+        ))
+        .execute(conn)?;
+        let (first, resolution) = restart_clock(conn, snap, &case, case.queue_id, now, false)?;
+        case_store::add_event(
+            conn,
+            case.id,
+            at,
+            "case.reopened",
+            Some(who.user_id),
+            &json!({
+                "reason": reason,
+                "first_response_due": first.to_rfc3339(),
+                "resolution_due": resolution.to_rfc3339(),
+            }),
+        )?;
+        accounts::record(
+            conn,
+            now,
+            &who.actor(),
+            "case.reopened",
+            Some(&case_ref(case.id)),
+            json!({"reason": reason}),
+        )?;
+        Ok(crate::assignment::try_assign(
+            conn, snap, case.id, now, None, true,
+        )?)
+    })
+}
+
+/// Hands an open case off to another department's queue with a note: its agent is
+/// freed, its SLA follows the new queue's policy from now, and it goes to an agent
+/// of that queue as any case does.
+pub fn hand_off(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    now: DateTime<Utc>,
+    who: &Closer,
+    case_id: i64,
+    queue_name: &str,
+    note: &str,
+) -> Result<Option<i64>, ResolutionError> {
+    let note = note.trim();
+    if note.is_empty() {
+        return Err(ResolutionError::ReasonRequired);
+    }
+    let target = snap
+        .queues_by_name
+        .get(queue_name.trim())
+        .ok_or(ResolutionError::UnknownQueue)?;
+    crate::db::write_tx(conn, |conn| {
+        let case = load(conn, case_id)?;
+        if case.resolved_at.is_some() {
+            return Err(ResolutionError::Resolved);
+        }
+        if case.status == "pending_approval" {
+            return Err(ResolutionError::AwaitingApproval);
+        }
+        if !may_work(&case, who) {
+            return Err(ResolutionError::Forbidden);
+        }
+        if case.queue_id == target.id {
+            return Err(ResolutionError::SameQueue);
+        }
+        let from = snap
+            .queues_by_id
+            .get(&case.queue_id)
+            .map(|q| q.name.clone())
+            .unwrap_or_default();
+        let former = case.assignee_id;
+        crate::assignment::unassign(
+            conn,
+            &case,
+            now,
+            Some(who.user_id),
+            "assignment.returned",
+            json!({"reason": "handed_off"}),
+        )?;
+        let (first, resolution) = restart_clock(conn, snap, &case, target.id, now, true)?;
+        case_store::add_event(
+            conn,
+            case.id,
+            store::to_db(now),
+            "case.handed_off",
+            Some(who.user_id),
+            &json!({
+                "from": from,
+                "to": target.name,
+                "note": note,
+                "first_response_due": first.to_rfc3339(),
+                "resolution_due": resolution.to_rfc3339(),
+            }),
+        )?;
+        let given = crate::assignment::try_assign(conn, snap, case.id, now, former, true)?;
+        if let Some(agent) = former {
+            crate::assignment::fill_agent(conn, snap, agent, now, false)?;
+        }
+        Ok(given)
+    })
+}
