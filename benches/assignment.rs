@@ -150,8 +150,16 @@ fn main() {
                 let n = riskdesk::db::write_tx(&mut conn, |c| {
                     let mut n = 0;
                     for id in &done {
-                        if riskdesk::casework::resolve(c, &snap, now, None, *id, "false_positive")
-                            .is_ok()
+                        if riskdesk::casework::resolve(
+                            c,
+                            &state.settings,
+                            &snap,
+                            now,
+                            None,
+                            *id,
+                            "false_positive",
+                        )
+                        .is_ok()
                         {
                             n += 1;
                         }

@@ -107,6 +107,24 @@ pub struct SettingsArgs {
     )]
     pub unassigned_alert_minutes: u32,
 
+    /// Hours a verification link in an e-mail to a customer stays valid.
+    #[arg(
+        long,
+        env = "RISKDESK_VERIFY_LINK_HOURS",
+        default_value_t = 72,
+        global = true
+    )]
+    pub verify_link_hours: u32,
+
+    /// Days a satisfaction-survey link stays valid.
+    #[arg(
+        long,
+        env = "RISKDESK_SURVEY_LINK_DAYS",
+        default_value_t = 14,
+        global = true
+    )]
+    pub survey_link_days: u32,
+
     /// Log format: text for people, json for log collectors.
     #[arg(long, env = "RISKDESK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -136,6 +154,8 @@ pub struct Settings {
     pub away_after: chrono::Duration,
     pub reassign_started_after: Option<chrono::Duration>,
     pub unassigned_alert_after: chrono::Duration,
+    pub verify_link: chrono::Duration,
+    pub survey_link: chrono::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -202,6 +222,8 @@ impl SettingsArgs {
             unassigned_alert_after: chrono::Duration::minutes(
                 self.unassigned_alert_minutes.max(1).into(),
             ),
+            verify_link: chrono::Duration::hours(self.verify_link_hours.max(1).into()),
+            survey_link: chrono::Duration::days(self.survey_link_days.max(1).into()),
         })
     }
 }
@@ -226,6 +248,8 @@ impl Settings {
             away_after: chrono::Duration::minutes(15),
             reassign_started_after: None,
             unassigned_alert_after: chrono::Duration::minutes(15),
+            verify_link: chrono::Duration::hours(72),
+            survey_link: chrono::Duration::days(14),
         }
     }
 

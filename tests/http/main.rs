@@ -14,4 +14,5 @@ mod config;
 mod crash;
 mod intake;
 mod layout;
+mod mail;
 mod ops;
