@@ -155,12 +155,15 @@ fn main() {
                     for id in &done {
                         if riskdesk::casework::resolve(
                             c,
+                            &state.settings,
                             &snap,
                             now,
-                            None,
                             *id,
-                            "false_positive",
-                            serde_json::json!({"action": "released"}),
+                            riskdesk::casework::Outcome {
+                                resolver: None,
+                                disposition: "false_positive",
+                                details: serde_json::json!({"action": "released"}),
+                            },
                         )
                         .is_ok()
                         {

@@ -32,7 +32,7 @@ fn load(conn: &mut DbConn, id: i64) -> Result<Case, CaseError> {
     case_store::find(conn, id)?.ok_or(CaseError::NotFound)
 }
 
-fn queue_of(conn: &mut DbConn, case: &Case) -> Result<QueueInfo, CaseError> {
+pub fn queue_of(conn: &mut DbConn, case: &Case) -> Result<QueueInfo, CaseError> {
     let snap = deskconfig::snapshot(conn)?;
     snap.queues_by_id
         .get(&case.queue_id)
@@ -152,38 +152,50 @@ pub fn pause(
     case_id: i64,
     reason: &str,
 ) -> Result<Case, CaseError> {
+    write_tx(conn, |conn| {
+        let case = load(conn, case_id)?;
+        pause_in(conn, &case, now, actor, reason)?;
+        load(conn, case_id)
+    })
+}
+
+/// [`pause`] inside the caller's transaction, for a change that also pauses.
+pub fn pause_in(
+    conn: &mut DbConn,
+    case: &Case,
+    now: DateTime<Utc>,
+    actor: Option<i64>,
+    reason: &str,
+) -> Result<(), CaseError> {
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(CaseError::ReasonRequired);
     }
-    write_tx(conn, |conn| {
-        let case = load(conn, case_id)?;
-        if case.resolved_at.is_some() {
-            return Err(CaseError::Resolved);
-        }
-        if case.paused_since.is_some() {
-            return Err(CaseError::AlreadyPaused);
-        }
-        let queue = queue_of(conn, &case)?;
-        let at = store::to_db(now);
-        diesel::update(cases::table.find(case_id))
-            .set((
-                cases::paused_since.eq(Some(at)),
-                cases::pause_reason.eq(Some(reason)),
-                cases::updated_at.eq(at),
-            ))
-            .execute(conn)?;
-        let allowance = (queue.policy.max_pause_minutes - i64::from(case.paused_minutes)).max(0);
-        case_store::add_event(
-            conn,
-            case_id,
-            at,
-            "sla.paused",
-            actor,
-            &json!({"reason": reason, "allowance_minutes": allowance}),
-        )?;
-        load(conn, case_id)
-    })
+    if case.resolved_at.is_some() {
+        return Err(CaseError::Resolved);
+    }
+    if case.paused_since.is_some() {
+        return Err(CaseError::AlreadyPaused);
+    }
+    let queue = queue_of(conn, case)?;
+    let at = store::to_db(now);
+    diesel::update(cases::table.find(case.id))
+        .set((
+            cases::paused_since.eq(Some(at)),
+            cases::pause_reason.eq(Some(reason)),
+            cases::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    let allowance = (queue.policy.max_pause_minutes - i64::from(case.paused_minutes)).max(0);
+    case_store::add_event(
+        conn,
+        case.id,
+        at,
+        "sla.paused",
+        actor,
+        &json!({"reason": reason, "allowance_minutes": allowance}),
+    )?;
+    Ok(())
 }
 
 /// Starts the clock again; the deadlines move by the business minutes it stood,
@@ -196,68 +208,90 @@ pub fn resume(
 ) -> Result<Case, CaseError> {
     write_tx(conn, |conn| {
         let case = load(conn, case_id)?;
-        let Some(since) = case.paused_since else {
-            return Err(CaseError::NotPaused);
-        };
-        let queue = queue_of(conn, &case)?;
-        let pause =
-            queue
-                .policy
-                .countable_pause(store::from_db(since), now, case.paused_minutes.into());
-        let total = i64::from(case.paused_minutes) + pause.counted;
-        let priority: Severity = case.priority.parse().unwrap_or(Severity::Medium);
-        let dues = queue.policy.dues(case.sla_start(), priority, total);
-        let at = store::to_db(now);
-        diesel::update(cases::table.find(case_id))
-            .set((
-                cases::paused_since.eq(None::<chrono::NaiveDateTime>),
-                cases::pause_reason.eq(None::<String>),
-                cases::paused_minutes.eq(total as i32),
-                cases::first_response_due.eq(store::to_db(dues.first_response)),
-                cases::resolution_due.eq(store::to_db(dues.resolution)),
-                cases::next_due.eq(Some(store::to_db(next_due_of(
-                    case.first_responded_at.is_some(),
-                    dues.first_response,
-                    dues.resolution,
-                )))),
-                cases::next_alarm_at.eq(Some(at)),
-                cases::updated_at.eq(at),
-            ))
-            .execute(conn)?;
-        case_store::add_event(
-            conn,
-            case_id,
-            at,
-            "sla.resumed",
-            actor,
-            &json!({
-                "paused_minutes": pause.elapsed,
-                "counted_minutes": pause.counted,
-                "limit_reached": pause.limited,
-                "first_response_due": dues.first_response.to_rfc3339(),
-                "resolution_due": dues.resolution.to_rfc3339(),
-            }),
-        )?;
+        resume_in(conn, &case, now, actor)?;
         load(conn, case_id)
     })
+}
+
+/// [`resume`] inside the caller's transaction.
+pub fn resume_in(
+    conn: &mut DbConn,
+    case: &Case,
+    now: DateTime<Utc>,
+    actor: Option<i64>,
+) -> Result<(), CaseError> {
+    let Some(since) = case.paused_since else {
+        return Err(CaseError::NotPaused);
+    };
+    let queue = queue_of(conn, case)?;
+    let pause =
+        queue
+            .policy
+            .countable_pause(store::from_db(since), now, case.paused_minutes.into());
+    let total = i64::from(case.paused_minutes) + pause.counted;
+    let priority: Severity = case.priority.parse().unwrap_or(Severity::Medium);
+    let dues = queue.policy.dues(case.sla_start(), priority, total);
+    let at = store::to_db(now);
+    diesel::update(cases::table.find(case.id))
+        .set((
+            cases::paused_since.eq(None::<chrono::NaiveDateTime>),
+            cases::pause_reason.eq(None::<String>),
+            cases::paused_minutes.eq(total as i32),
+            cases::first_response_due.eq(store::to_db(dues.first_response)),
+            cases::resolution_due.eq(store::to_db(dues.resolution)),
+            cases::next_due.eq(Some(store::to_db(next_due_of(
+                case.first_responded_at.is_some(),
+                dues.first_response,
+                dues.resolution,
+            )))),
+            cases::next_alarm_at.eq(Some(at)),
+            cases::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    case_store::add_event(
+        conn,
+        case.id,
+        at,
+        "sla.resumed",
+        actor,
+        &json!({
+            "paused_minutes": pause.elapsed,
+            "counted_minutes": pause.counted,
+            "limit_reached": pause.limited,
+            "first_response_due": dues.first_response.to_rfc3339(),
+            "resolution_due": dues.resolution.to_rfc3339(),
+        }),
+    )?;
+    Ok(())
+}
+
+/// How a case was closed, for [`resolve`].
+pub struct Outcome<'a> {
+    /// Who closed it (for an approved closing, the agent who asked).
+    pub resolver: Option<i64>,
+    pub disposition: &'a str,
+    /// Added to the `case.resolved` event: action, amount, note, approver…
+    pub details: serde_json::Value,
 }
 
 /// Closes a case with a disposition: the agent's load drops by its weight, the
 /// customer may have a new case in the queue again, and the agent gets the next
 /// waiting case. (The full resolution workflow builds on this.)
 ///
-/// `resolver` is who closed it (for an approved closing, the agent who asked);
-/// `details` (action, amount, note, approver…) are added to the `case.resolved`
-/// event.
+/// The customer gets the satisfaction survey where it applies.
 pub fn resolve(
     conn: &mut DbConn,
+    settings: &crate::config::Settings,
     snap: &crate::store::deskconfig::Snapshot,
     now: DateTime<Utc>,
-    resolver: Option<i64>,
     case_id: i64,
-    disposition: &str,
-    details: serde_json::Value,
+    outcome: Outcome<'_>,
 ) -> Result<Case, CaseError> {
+    let Outcome {
+        resolver,
+        disposition,
+        details,
+    } = outcome;
     let case = load(conn, case_id)?;
     if case.resolved_at.is_some() {
         return Err(CaseError::Resolved);
@@ -293,6 +327,7 @@ pub fn resolve(
     if let Some(agent) = case.assignee_id {
         crate::assignment::fill_agent(conn, snap, agent, now, false)?;
     }
+    crate::mail::links::queue_survey(conn, settings, now, case_id)?;
     Ok(Case {
         status: "resolved".into(),
         resolved_at: Some(at),

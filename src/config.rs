@@ -116,6 +116,23 @@ pub struct SettingsArgs {
         global = true
     )]
     pub approval_release_threshold: String,
+    /// Hours a verification link in an e-mail to a customer stays valid.
+    #[arg(
+        long,
+        env = "RISKDESK_VERIFY_LINK_HOURS",
+        default_value_t = 72,
+        global = true
+    )]
+    pub verify_link_hours: u32,
+
+    /// Days a satisfaction-survey link stays valid.
+    #[arg(
+        long,
+        env = "RISKDESK_SURVEY_LINK_DAYS",
+        default_value_t = 14,
+        global = true
+    )]
+    pub survey_link_days: u32,
 
     /// Log format: text for people, json for log collectors.
     #[arg(long, env = "RISKDESK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
@@ -147,6 +164,8 @@ pub struct Settings {
     pub reassign_started_after: Option<chrono::Duration>,
     pub unassigned_alert_after: chrono::Duration,
     pub approval_release_threshold: crate::domain::money::Decimal,
+    pub verify_link: chrono::Duration,
+    pub survey_link: chrono::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -223,6 +242,8 @@ impl SettingsArgs {
                     ));
                 }
             },
+            verify_link: chrono::Duration::hours(self.verify_link_hours.max(1).into()),
+            survey_link: chrono::Duration::days(self.survey_link_days.max(1).into()),
         })
     }
 }
@@ -248,6 +269,8 @@ impl Settings {
             reassign_started_after: None,
             unassigned_alert_after: chrono::Duration::minutes(15),
             approval_release_threshold: "50000".parse().expect("decimal"),
+            verify_link: chrono::Duration::hours(72),
+            survey_link: chrono::Duration::days(14),
         }
     }
 

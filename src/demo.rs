@@ -309,6 +309,7 @@ impl SampleAlerts {
                 phone: Some(phone.to_string()),
                 locale: Some(locale.to_string()),
                 timezone: Some("Asia/Shanghai".to_string()),
+                do_not_contact: None,
             },
             amount: amount.map(|(lo, hi)| Amount {
                 value: format!("{}.{:02}", lo + self.below(hi - lo), self.below(100))

@@ -160,7 +160,8 @@ pub fn supervisors(conn: &mut DbConn) -> QueryResult<Vec<i64>> {
         .load(conn)
 }
 
-/// Sends an in-app notification about a case to each of `to`.
+/// Sends an in-app notification about a case to each of `to`, and the same by
+/// e-mail through the outbox.
 pub fn notify(
     conn: &mut DbConn,
     to: &[i64],
@@ -181,6 +182,7 @@ pub fn notify(
                 notifications::data.eq(&text),
             ))
             .execute(conn)?;
+        crate::mail::queue_notification(conn, *user, now, kind, case_id, data)?;
     }
     Ok(())
 }

@@ -333,6 +333,7 @@ fn upsert_customer(
                         customers::phone.eq(&c.phone),
                         customers::locale.eq(&c.locale),
                         customers::timezone.eq(&c.timezone),
+                        customers::do_not_contact.eq(c.do_not_contact.unwrap_or(false)),
                         customers::attributes.eq(&attrs),
                         customers::created_at.eq(at),
                         customers::updated_at.eq(at),
@@ -357,6 +358,7 @@ fn upsert_customer(
         || c.phone.is_some()
         || c.locale.is_some()
         || c.timezone.is_some()
+        || c.do_not_contact.is_some()
         || !alert.attributes.is_empty()
     {
         let current = case_store::customer(conn, id)?;
@@ -370,6 +372,7 @@ fn upsert_customer(
                 customers::phone.eq(c.phone.clone().or(current.phone)),
                 customers::locale.eq(c.locale.clone().or(current.locale)),
                 customers::timezone.eq(c.timezone.clone().or(current.timezone)),
+                customers::do_not_contact.eq(c.do_not_contact.unwrap_or(current.do_not_contact)),
                 customers::attributes.eq(serde_json::to_string(&merged).expect("json")),
                 customers::updated_at.eq(at),
             ))

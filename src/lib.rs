@@ -17,6 +17,7 @@ pub mod escalation;
 pub mod i18n;
 pub mod intake;
 pub mod jobs;
+pub mod mail;
 pub mod metrics;
 pub mod resolution;
 pub mod store;

@@ -8,7 +8,8 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use crate::accounts::{self, Actor};
-use crate::casework::{self, CaseError};
+use crate::casework::{self, CaseError, Outcome};
+use crate::config::Settings;
 use crate::db::DbConn;
 use crate::db::schema::{alerts, case_alarms, case_events, cases, resolutions};
 use crate::domain::money::Decimal;
@@ -162,9 +163,9 @@ fn details(r: &Resolution) -> serde_json::Value {
 /// supervisor, the case standing `pending_approval` meanwhile.
 pub fn close(
     conn: &mut DbConn,
+    settings: &Settings,
     snap: &Snapshot,
     now: DateTime<Utc>,
-    threshold: Decimal,
     who: &Closer,
     case_id: i64,
     closing: &Closing,
@@ -181,7 +182,12 @@ pub fn close(
             return Err(ResolutionError::Forbidden);
         }
         let (held, currency) = held_amount(conn, case.id)?;
-        let approval = rules::approval_needed(closing, held, threshold, is_aml(snap, &case));
+        let approval = rules::approval_needed(
+            closing,
+            held,
+            settings.approval_release_threshold,
+            is_aml(snap, &case),
+        );
         let confirmed =
             closing.disposition == Disposition::FalsePositive && customer_confirmed(conn, case.id)?;
         let at = store::to_db(now);
@@ -242,12 +248,15 @@ pub fn close(
             None => {
                 casework::resolve(
                     conn,
+                    settings,
                     snap,
                     now,
-                    Some(who.user_id),
                     case.id,
-                    closing.disposition.as_str(),
-                    details(&row),
+                    Outcome {
+                        resolver: Some(who.user_id),
+                        disposition: closing.disposition.as_str(),
+                        details: details(&row),
+                    },
                 )?;
                 Ok(Closed::Resolved)
             }
@@ -274,18 +283,28 @@ pub fn history(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<Resolution>> 
         .load(conn)
 }
 
+/// A supervisor's word on a waiting closing, with a note (required to reject).
+#[derive(Debug, Clone, Copy)]
+pub enum Decision<'a> {
+    Approve(&'a str),
+    Reject(&'a str),
+}
+
 /// A supervisor approves or rejects a waiting closing. Approved, the case is
 /// resolved as its agent asked; rejected (with a note), it goes back to them.
 pub fn decide(
     conn: &mut DbConn,
+    settings: &Settings,
     snap: &Snapshot,
     now: DateTime<Utc>,
     who: &Closer,
     case_id: i64,
-    approve: bool,
-    note: &str,
+    decision: Decision<'_>,
 ) -> Result<(), ResolutionError> {
-    let note = note.trim();
+    let (approve, note) = match decision {
+        Decision::Approve(note) => (true, note.trim()),
+        Decision::Reject(note) => (false, note.trim()),
+    };
     if !approve && note.is_empty() {
         return Err(ResolutionError::ReasonRequired);
     }
@@ -322,12 +341,15 @@ pub fn decide(
             data["approved_by"] = json!(who.user_id);
             casework::resolve(
                 conn,
+                settings,
                 snap,
                 now,
-                request.resolver_id,
                 case.id,
-                &request.disposition,
-                data,
+                Outcome {
+                    resolver: request.resolver_id,
+                    disposition: &request.disposition,
+                    details: data,
+                },
             )?;
             case_store::add_event(
                 conn,

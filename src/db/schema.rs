@@ -144,6 +144,7 @@ diesel::table! {
         attributes -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        do_not_contact -> Bool,
     }
 }
 
@@ -257,6 +258,65 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        message_id -> Text,
+        kind -> Text,
+        case_id -> Nullable<BigInt>,
+        to_addr -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Nullable<Text>,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        failed_at -> Nullable<Timestamp>,
+        claimed_until -> Nullable<Timestamp>,
+        claim -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    mail_templates (id) {
+        id -> BigInt,
+        name -> Text,
+        purpose -> Text,
+        lang -> Text,
+        subject -> Text,
+        body -> Text,
+        updated_at -> Timestamp,
+        updated_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    customer_tokens (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        purpose -> Text,
+        case_id -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    satisfaction (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        score -> Integer,
+        comment -> Nullable<Text>,
+        agent_id -> Nullable<BigInt>,
+        queue_id -> BigInt,
+        rule_code -> Text,
+        answered_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(queue_members -> users (user_id));
 diesel::joinable!(queue_members -> queues (queue_id));
@@ -292,4 +352,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_alarms,
     notifications,
     resolutions,
+    outbox,
+    mail_templates,
+    customer_tokens,
+    satisfaction,
 );

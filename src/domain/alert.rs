@@ -21,6 +21,8 @@ pub struct CustomerInput {
     pub phone: Option<String>,
     pub locale: Option<String>,
     pub timezone: Option<String>,
+    /// `Some(true)`: the customer must not be e-mailed; absent leaves it as it was.
+    pub do_not_contact: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -201,6 +203,14 @@ pub fn parse_alert(v: &Value) -> Result<NewAlert, Vec<FieldProblem>> {
             {
                 cf.problem("timezone", e);
             }
+            let do_not_contact = match cf.get("do_not_contact") {
+                None => None,
+                Some(Value::Bool(b)) => Some(*b),
+                Some(_) => {
+                    cf.problem("do_not_contact", "must be true or false");
+                    None
+                }
+            };
             f.problems.append(&mut cf.problems);
             external_id.map(|external_id| CustomerInput {
                 external_id,
@@ -209,6 +219,7 @@ pub fn parse_alert(v: &Value) -> Result<NewAlert, Vec<FieldProblem>> {
                 phone,
                 locale: locale.map(|l| Lang::parse(&l).map(|x| x.code().to_string()).unwrap_or(l)),
                 timezone,
+                do_not_contact,
             })
         }
     };

@@ -1,5 +1,5 @@
 // Background workers that run beside the HTTP server in every instance: the SLA
-// watch, the presence sweep and the session sweep. Each is safe to run in several
+// watch, the presence sweep, the session sweep and the mail outbox. Each is safe to run in several
 // instances at once (alarms fire once; assignment uses conditional updates).
 
 use std::time::Duration;
@@ -19,8 +19,11 @@ pub fn spawn(state: AppState) {
     actix_web::rt::spawn(every(state.clone(), 30, "presence sweep", |s| {
         sweep_presence(s).map(|_| ())
     }));
-    actix_web::rt::spawn(every(state, 10, "assignment sweep", |s| {
+    actix_web::rt::spawn(every(state.clone(), 10, "assignment sweep", |s| {
         sweep_assignment(s).map(|_| ())
+    }));
+    actix_web::rt::spawn(every(state, 5, "mail outbox", |s| {
+        send_outbox(s).map(|_| ())
     }));
 }
 
@@ -113,4 +116,16 @@ pub fn sweep_assignment(state: &AppState) -> Result<usize, String> {
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     let snap = state.desk.get(&mut conn).map_err(|e| e.to_string())?;
     crate::assignment::sweep(&mut conn, &snap, now).map_err(|e| e.to_string())
+}
+
+/// Sends the outbox's due messages (SMTP or .eml files, as the settings say).
+pub fn send_outbox(state: &AppState) -> Result<crate::mail::outbox::Pass, String> {
+    let now = state.now();
+    let transport = crate::mail::transport::Transport::from_settings(
+        state.settings.smtp_url.as_deref(),
+        &state.settings.data_dir,
+    )?;
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    crate::mail::outbox::deliver_due(&mut conn, &transport, &state.settings.mail_from, now)
+        .map_err(|e| e.to_string())
 }

@@ -63,6 +63,7 @@ pub struct Customer {
     pub attributes: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub do_not_contact: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

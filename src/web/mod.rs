@@ -4,6 +4,7 @@
 pub mod admin_apikeys;
 pub mod admin_audit;
 pub mod admin_desk;
+pub mod admin_templates;
 pub mod admin_users;
 pub mod api;
 pub mod assets;
@@ -14,6 +15,7 @@ pub mod ops;
 pub mod page;
 pub mod profile;
 pub mod resolution;
+pub mod verify;
 pub mod work;
 
 use actix_web::{HttpRequest, web};
@@ -96,6 +98,33 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(work::notifications_read),
         );
     desk_routes(cfg);
+    mail_routes(cfg);
+}
+
+/// Verification e-mails, the customers' pages behind their links, and the
+/// response templates' admin pages.
+fn mail_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/cases/{case_ref}/verify-email",
+        web::get().to(verify::send_form),
+    )
+    .route(
+        "/cases/{case_ref}/verify-email",
+        web::post().to(verify::send),
+    )
+    .route("/v/{token}", web::get().to(verify::verify_page))
+    .route("/v/{token}", web::post().to(verify::verify_answer))
+    .route("/s/{token}", web::get().to(verify::survey_page))
+    .route("/s/{token}", web::post().to(verify::survey_answer))
+    .route("/admin/templates", web::get().to(admin_templates::list))
+    .route(
+        "/admin/templates/{name}",
+        web::get().to(admin_templates::edit),
+    )
+    .route(
+        "/admin/templates/{name}",
+        web::post().to(admin_templates::update),
+    );
 }
 
 /// The admin pages of the desk's configuration.

@@ -40,11 +40,28 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let body = state.metrics.render(
+    let mut body = state.metrics.render(
         &state.pool.state(),
         state.pool.max_size(),
         state.settings.database.backend_name(),
     );
+    let pool = state.pool.clone();
+    let outbox = web::block(move || {
+        let mut conn = pool.get_timeout(Duration::from_secs(2)).ok()?;
+        crate::mail::outbox::counts(&mut conn).ok()
+    })
+    .await
+    .ok()
+    .flatten();
+    if let Some((pending, sent, failed)) = outbox {
+        body.push_str(&format!(
+            "# HELP riskdesk_outbox_messages Messages in the mail outbox by state.\n\
+             # TYPE riskdesk_outbox_messages gauge\n\
+             riskdesk_outbox_messages{{state=\"pending\"}} {pending}\n\
+             riskdesk_outbox_messages{{state=\"sent\"}} {sent}\n\
+             riskdesk_outbox_messages{{state=\"failed\"}} {failed}\n"
+        ));
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(body)

@@ -194,9 +194,9 @@ pub async fn resolve(
         let snap = st.desk.get(conn)?;
         Ok(closing::close(
             conn,
+            &st.settings,
             &snap,
             now,
-            st.settings.approval_release_threshold,
             &who,
             case.id,
             &closing,
@@ -255,7 +255,17 @@ pub async fn decide(
         let case = visible(conn, &u, &r)?;
         let snap = st.desk.get(conn)?;
         Ok(closing::decide(
-            conn, &snap, now, &who, case.id, approve, &note,
+            conn,
+            &st.settings,
+            &snap,
+            now,
+            &who,
+            case.id,
+            if approve {
+                closing::Decision::Approve(&note)
+            } else {
+                closing::Decision::Reject(&note)
+            },
         ))
     })
     .await?;

@@ -301,6 +301,26 @@ pub fn describe(tr: &Tr, kind: &str, data: &Value) -> String {
             tr.tf("event.waiting_too_long", &[("minutes", &s("minutes"))])
         }
         "case.started" => tr.t("event.started").to_string(),
+        "verification.email_sent" => tr.tf(
+            "mail.event.verification_sent",
+            &[("to", &s("to")), ("template", &s("template"))],
+        ),
+        "verification.answered" => {
+            let text = if s("answer") == "deny" {
+                tr.t("mail.event.answered_deny")
+            } else {
+                tr.t("mail.event.answered_confirm")
+            };
+            match data.get("message").and_then(Value::as_str) {
+                Some(m) => tr.tf(
+                    "mail.event.answered_message",
+                    &[("answer", text), ("message", m)],
+                ),
+                None => text.to_string(),
+            }
+        }
+        "satisfaction.email_sent" => tr.tf("mail.event.survey_sent", &[("to", &s("to"))]),
+        "satisfaction.answered" => tr.tf("mail.event.survey_answered", &[("score", &s("score"))]),
         other => other.to_string(),
     }
 }

@@ -14,5 +14,6 @@ mod config;
 mod crash;
 mod intake;
 mod layout;
+mod mail;
 mod ops;
 mod resolution;

@@ -52,6 +52,8 @@ pub struct CustomerBody {
     locale: Option<String>,
     #[schema(example = "Asia/Shanghai")]
     timezone: Option<String>,
+    /// True: the customer must not be e-mailed (left out: unchanged).
+    do_not_contact: Option<bool>,
 }
 
 #[derive(ToSchema)]

@@ -193,7 +193,9 @@ pub async fn get(
             .iter()
             .map(AlertView::of)
             .collect();
-        Ok(view(&c, &customer, queue, assignee, Some(alerts)))
+        let mut v = view(&c, &customer, queue, assignee, Some(alerts));
+        v.satisfaction = crate::mail::links::satisfaction_of(&mut conn, c.id)?;
+        Ok(v)
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;
@@ -350,17 +352,21 @@ pub async fn list(
         } else {
             None
         };
+        let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+        let scores = crate::mail::links::satisfaction_for(&mut conn, &ids)?;
         let cases = rows
             .iter()
             .filter_map(|c| {
                 let customer = custs.get(&c.customer_id)?;
-                Some(view(
+                let mut v = view(
                     c,
                     customer,
                     queue_names.get(&c.queue_id).cloned().unwrap_or_default(),
                     c.assignee_id.and_then(|id| emails.get(&id).cloned()),
                     None,
-                ))
+                );
+                v.satisfaction = scores.get(&c.id).copied();
+                Some(v)
             })
             .collect();
         Ok(CaseList { cases, next_cursor })
