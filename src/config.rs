@@ -107,6 +107,16 @@ pub struct SettingsArgs {
     )]
     pub unassigned_alert_minutes: u32,
 
+    /// Failed call attempts (no answer, voicemail, wrong number) after which the case
+    /// page suggests the e-mail route or escalation.
+    #[arg(
+        long,
+        env = "RISKDESK_CALL_ATTEMPTS_BEFORE_EMAIL",
+        default_value_t = 3,
+        global = true
+    )]
+    pub call_attempts_before_email: u32,
+
     /// Log format: text for people, json for log collectors.
     #[arg(long, env = "RISKDESK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -136,6 +146,7 @@ pub struct Settings {
     pub away_after: chrono::Duration,
     pub reassign_started_after: Option<chrono::Duration>,
     pub unassigned_alert_after: chrono::Duration,
+    pub call_attempts_before_email: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -202,6 +213,7 @@ impl SettingsArgs {
             unassigned_alert_after: chrono::Duration::minutes(
                 self.unassigned_alert_minutes.max(1).into(),
             ),
+            call_attempts_before_email: self.call_attempts_before_email.max(1),
         })
     }
 }
@@ -226,6 +238,7 @@ impl Settings {
             away_after: chrono::Duration::minutes(15),
             reassign_started_after: None,
             unassigned_alert_after: chrono::Duration::minutes(15),
+            call_attempts_before_email: 3,
         }
     }
 

@@ -234,6 +234,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    customer_identifiers (value_hash, customer_id) {
+        kind -> Text,
+        value_hash -> Text,
+        customer_id -> BigInt,
+        masked -> Text,
+    }
+}
+
+diesel::table! {
+    playbooks (id) {
+        id -> BigInt,
+        rule_code -> Text,
+        lang -> Text,
+        steps -> Text,
+        script -> Text,
+        updated_at -> Timestamp,
+        updated_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    calls (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        agent_id -> Nullable<BigInt>,
+        at -> Timestamp,
+        number_masked -> Text,
+        direction -> Text,
+        outcome -> Text,
+        duration_seconds -> Nullable<Integer>,
+        notes -> Text,
+        callback_at -> Nullable<Timestamp>,
+        reminded_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(queue_members -> users (user_id));
 diesel::joinable!(queue_members -> queues (queue_id));
@@ -248,6 +285,8 @@ diesel::joinable!(cases -> queues (queue_id));
 diesel::joinable!(alerts -> cases (case_id));
 diesel::joinable!(alerts -> customers (customer_id));
 diesel::joinable!(case_events -> cases (case_id));
+diesel::joinable!(customer_identifiers -> customers (customer_id));
+diesel::joinable!(calls -> cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     app_settings,
@@ -267,4 +306,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     queue_members,
     case_alarms,
     notifications,
+    customer_identifiers,
+    playbooks,
+    calls,
 );

@@ -8,11 +8,15 @@ pub mod admin_users;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod case_calls;
+pub mod casepage;
 pub mod home;
 pub mod middleware;
 pub mod ops;
 pub mod page;
+pub mod playbooks;
 pub mod profile;
+pub mod reveal;
 pub mod work;
 
 use actix_web::{HttpRequest, web};
@@ -72,6 +76,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/cases/{case_ref}", web::get().to(work::show))
         .route("/cases/{case_ref}/release", web::post().to(work::release))
         .route("/cases/{case_ref}/reassign", web::post().to(work::reassign))
+        .route(
+            "/cases/{case_ref}/calls",
+            web::post().to(case_calls::log_call),
+        )
+        .route("/cases/{case_ref}/reveal", web::post().to(reveal::reveal))
+        .route("/admin/playbooks", web::get().to(playbooks::list))
+        .route("/admin/playbooks/{code}", web::get().to(playbooks::edit))
+        .route("/admin/playbooks/{code}", web::post().to(playbooks::update))
         .route("/notifications", web::get().to(work::notifications_list))
         .route(
             "/notifications/read",

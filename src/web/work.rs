@@ -80,7 +80,7 @@ pub async fn take_next(
 
 /// A case the user may see: supervisors and admins see all; agents the cases of
 /// their queues and their own. Anything else is "not found".
-fn visible_case(
+pub(crate) fn visible_case(
     conn: &mut crate::db::DbConn,
     user: &CurrentUser,
     reference: &str,
@@ -257,6 +257,31 @@ pub fn describe(tr: &Tr, kind: &str, data: &Value) -> String {
             tr.tf("event.waiting_too_long", &[("minutes", &s("minutes"))])
         }
         "case.started" => tr.t("event.started").to_string(),
+        "call.logged" => tr.tf(
+            "event.call_logged",
+            &[
+                (
+                    "direction",
+                    &super::casepage::direction_label(tr, &s("direction")),
+                ),
+                (
+                    "outcome",
+                    &super::casepage::outcome_label(tr, &s("outcome")),
+                ),
+                ("number", &s("number")),
+            ],
+        ),
+        "call.callback_due" => tr.tf(
+            "event.callback_due",
+            &[("number", &s("number")), ("case", &s("case_ref"))],
+        ),
+        "pii.revealed" => tr.tf(
+            "event.pii_revealed",
+            &[
+                ("field", &super::casepage::field_label(tr, &s("field"))),
+                ("reason", &s("reason")),
+            ],
+        ),
         other => other.to_string(),
     }
 }
@@ -277,6 +302,7 @@ struct CasePage {
     is_assignee: bool,
     can_reassign: bool,
     agents: Vec<(i64, String, String)>,
+    detail: super::casepage::CaseDetail,
 }
 
 pub async fn show(
@@ -288,52 +314,64 @@ pub async fn show(
     let reference = path.into_inner();
     let now = state.now();
     let u = user.clone();
-    let (case, queue, assignee, customer, events, actors, agents) = db(&state, move |conn| {
-        let mut case = visible_case(conn, &u, &reference)?;
-        // The assignee opening the case starts it.
-        if case.assignee_id == Some(u.user.id) && case.started_at.is_none() {
-            let at = store::to_db(now);
-            write_tx(conn, |c| {
-                diesel::update(
-                    cases::table
-                        .find(case.id)
-                        .filter(cases::started_at.is_null()),
-                )
-                .set((
-                    cases::started_at.eq(Some(at)),
-                    cases::status.eq("in_progress"),
-                    cases::updated_at.eq(at),
-                ))
-                .execute(c)?;
-                case_store::add_event(c, case.id, at, "case.started", Some(u.user.id), &json!({}))
-            })?;
-            case = case_store::find(conn, case.id)?.ok_or(AppError::NotFound)?;
-        }
-        let queue = case_store::queue_name(conn, case.queue_id)?;
-        let assignee = case_store::assignee_email(conn, case.assignee_id)?;
-        let customer = case_store::customer(conn, case.customer_id)?;
-        let events: Vec<CaseEvent> = case_store::events_of(conn, case.id)?;
-        let actor_ids: Vec<i64> = events.iter().filter_map(|e| e.actor_user_id).collect();
-        let actors: HashMap<i64, String> = users::table
-            .filter(users::id.eq_any(&actor_ids))
-            .select((users::id, users::email))
-            .load(conn)?
-            .into_iter()
-            .collect();
-        let agents: Vec<(i64, String, String)> = if u.role.is_supervisor_or_admin() {
-            users::table
-                .inner_join(queue_members::table)
-                .filter(queue_members::queue_id.eq(case.queue_id))
-                .filter(users::active.eq(true))
-                .select((users::id, users::name, users::email))
-                .order(users::name.asc())
+    let (lang, st) = (page.tr, state.clone());
+    let (case, queue, assignee, customer, events, actors, agents, detail) =
+        db(&state, move |conn| {
+            let mut case = visible_case(conn, &u, &reference)?;
+            // The assignee opening the case starts it.
+            if case.assignee_id == Some(u.user.id) && case.started_at.is_none() {
+                let at = store::to_db(now);
+                write_tx(conn, |c| {
+                    diesel::update(
+                        cases::table
+                            .find(case.id)
+                            .filter(cases::started_at.is_null()),
+                    )
+                    .set((
+                        cases::started_at.eq(Some(at)),
+                        cases::status.eq("in_progress"),
+                        cases::updated_at.eq(at),
+                    ))
+                    .execute(c)?;
+                    case_store::add_event(
+                        c,
+                        case.id,
+                        at,
+                        "case.started",
+                        Some(u.user.id),
+                        &json!({}),
+                    )
+                })?;
+                case = case_store::find(conn, case.id)?.ok_or(AppError::NotFound)?;
+            }
+            let queue = case_store::queue_name(conn, case.queue_id)?;
+            let assignee = case_store::assignee_email(conn, case.assignee_id)?;
+            let customer = case_store::customer(conn, case.customer_id)?;
+            let events: Vec<CaseEvent> = case_store::events_of(conn, case.id)?;
+            let actor_ids: Vec<i64> = events.iter().filter_map(|e| e.actor_user_id).collect();
+            let actors: HashMap<i64, String> = users::table
+                .filter(users::id.eq_any(&actor_ids))
+                .select((users::id, users::email))
                 .load(conn)?
-        } else {
-            Vec::new()
-        };
-        Ok((case, queue, assignee, customer, events, actors, agents))
-    })
-    .await?;
+                .into_iter()
+                .collect();
+            let agents: Vec<(i64, String, String)> = if u.role.is_supervisor_or_admin() {
+                users::table
+                    .inner_join(queue_members::table)
+                    .filter(queue_members::queue_id.eq(case.queue_id))
+                    .filter(users::active.eq(true))
+                    .select((users::id, users::name, users::email))
+                    .order(users::name.asc())
+                    .load(conn)?
+            } else {
+                Vec::new()
+            };
+            let detail = super::casepage::load(conn, &st, &u, &case, &customer, lang)?;
+            Ok((
+                case, queue, assignee, customer, events, actors, agents, detail,
+            ))
+        })
+        .await?;
     let timeline = events
         .iter()
         .map(|e| {
@@ -371,6 +409,7 @@ pub async fn show(
         case,
         timeline,
         agents,
+        detail,
         page: page.clone(),
     })
 }
