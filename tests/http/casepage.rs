@@ -722,4 +722,20 @@ fn after_enough_failed_attempts_the_page_suggests_email_or_escalation() {
     assert_eq!(d.calls(), 2);
     log("wrong_number");
     assert!(page(&agent, &case_path).contains(suggestion));
+    assert_eq!(d.calls(), 3);
+
+    // A resolved case takes no more calls and suggests nothing.
+    {
+        let mut conn = d.app.conn();
+        let snap = riskdesk::store::deskconfig::snapshot(&mut conn).unwrap();
+        let id = riskdesk::store::cases::parse_case_ref(&reference).unwrap();
+        riskdesk::casework::resolve(&mut conn, &snap, d.app.clock.now(), None, id, "duplicate")
+            .unwrap();
+    }
+    log("verified");
+    let html = page(&agent, &case_path);
+    assert!(html.contains("The case is resolved; calls can no longer be logged on it."));
+    assert!(!html.contains(suggestion));
+    assert!(!html.contains(&format!("action=\"{calls}\"")));
+    assert_eq!(d.calls(), 3);
 }
