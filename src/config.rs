@@ -133,6 +133,15 @@ pub struct SettingsArgs {
         global = true
     )]
     pub survey_link_days: u32,
+    /// Failed call attempts (no answer, voicemail, wrong number) after which the case
+    /// page suggests the e-mail route or escalation.
+    #[arg(
+        long,
+        env = "RISKDESK_CALL_ATTEMPTS_BEFORE_EMAIL",
+        default_value_t = 3,
+        global = true
+    )]
+    pub call_attempts_before_email: u32,
 
     /// Log format: text for people, json for log collectors.
     #[arg(long, env = "RISKDESK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
@@ -166,6 +175,7 @@ pub struct Settings {
     pub approval_release_threshold: crate::domain::money::Decimal,
     pub verify_link: chrono::Duration,
     pub survey_link: chrono::Duration,
+    pub call_attempts_before_email: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -244,6 +254,7 @@ impl SettingsArgs {
             },
             verify_link: chrono::Duration::hours(self.verify_link_hours.max(1).into()),
             survey_link: chrono::Duration::days(self.survey_link_days.max(1).into()),
+            call_attempts_before_email: self.call_attempts_before_email.max(1),
         })
     }
 }
@@ -271,6 +282,7 @@ impl Settings {
             approval_release_threshold: "50000".parse().expect("decimal"),
             verify_link: chrono::Duration::hours(72),
             survey_link: chrono::Duration::days(14),
+            call_attempts_before_email: 3,
         }
     }
 

@@ -16,6 +16,37 @@ use crate::store::{deskconfig, users};
 /// The demo desk's configuration, in the file format.
 pub const DESK: &str = include_str!("demo_desk.toml");
 
+/// The demo's playbooks, per rule code: steps and call script in both languages.
+const PLAYBOOKS: &str = include_str!("demo_playbooks.toml");
+
+/// Writes the demo playbooks.
+fn seed_playbooks(
+    conn: &mut crate::db::DbConn,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), String> {
+    let table: toml::Table = PLAYBOOKS
+        .parse()
+        .map_err(|e| format!("demo playbooks: {e}"))?;
+    let at = crate::store::to_db(now);
+    for (code, book) in &table {
+        let text = |k: &str| {
+            book.get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        };
+        for (lang, steps, script) in [
+            ("en", text("steps_en"), text("script_en")),
+            ("zh-CN", text("steps_zh"), text("script_zh")),
+        ] {
+            crate::store::playbooks::save(conn, code, lang, &steps, &script, at, None)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
 /// The demo's people: e-mail, name, role, language.
 const PEOPLE: &[(&str, &str, &str, &str)] = &[
     ("admin@riskdesk.demo", "Alex Admin", "admin", "en"),
@@ -70,6 +101,7 @@ pub fn seed_if_empty(state: &AppState) -> Result<bool, String> {
     let now = state.now();
     crate::desk::apply_text(&mut conn, now, &Actor::cli(), DESK, false)
         .map_err(|e| format!("demo configuration: {e}"))?;
+    seed_playbooks(&mut conn, now)?;
     let mut logins = Vec::new();
     for (email, name, role, language) in PEOPLE {
         let password = NewPassword::generate();
@@ -345,6 +377,22 @@ mod tests {
                 .iter()
                 .any(|c| c.calendar.timezone_name() == "Asia/Shanghai")
         );
+    }
+
+    #[test]
+    fn every_demo_rule_has_a_playbook_in_both_languages() {
+        let table: toml::Table = PLAYBOOKS.parse().unwrap();
+        let desk: toml::Table = DESK.parse().unwrap();
+        let rules = desk["rules"].as_array().unwrap();
+        for rule in rules {
+            let code = rule["code"].as_str().unwrap();
+            let book = table
+                .get(code)
+                .unwrap_or_else(|| panic!("no playbook for {code}"));
+            for k in ["steps_en", "script_en", "steps_zh", "script_zh"] {
+                assert!(!book[k].as_str().unwrap().trim().is_empty(), "{code}.{k}");
+            }
+        }
     }
 
     #[test]

@@ -114,6 +114,12 @@ fn ingest(
         return stored_result(conn, &alert.external_id)?
             .ok_or_else(|| IntakeError::Db(diesel::result::Error::NotFound));
     };
+    // Device, address and phone link this customer to others (linked cases).
+    crate::store::identifiers::record(
+        conn,
+        customer_id,
+        &crate::store::identifiers::of_alert(&alert.attributes, alert.customer.phone.as_deref()),
+    )?;
 
     let key = open_key(customer_id, queue.id);
     // A new case's first events, written together with the alert's.

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod app;
 pub mod assignment;
+pub mod calls;
 pub mod casework;
 pub mod cli;
 pub mod clock;

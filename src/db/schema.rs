@@ -317,6 +317,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    customer_identifiers (value_hash, customer_id) {
+        kind -> Text,
+        value_hash -> Text,
+        customer_id -> BigInt,
+        masked -> Text,
+    }
+}
+
+diesel::table! {
+    playbooks (id) {
+        id -> BigInt,
+        rule_code -> Text,
+        lang -> Text,
+        steps -> Text,
+        script -> Text,
+        updated_at -> Timestamp,
+        updated_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    calls (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        agent_id -> Nullable<BigInt>,
+        at -> Timestamp,
+        number_masked -> Text,
+        direction -> Text,
+        outcome -> Text,
+        duration_seconds -> Nullable<Integer>,
+        notes -> Text,
+        callback_at -> Nullable<Timestamp>,
+        reminded_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(queue_members -> users (user_id));
 diesel::joinable!(queue_members -> queues (queue_id));
@@ -356,4 +393,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     mail_templates,
     customer_tokens,
     satisfaction,
+    customer_identifiers,
+    playbooks,
+    calls,
 );
+diesel::joinable!(customer_identifiers -> customers (customer_id));
+diesel::joinable!(calls -> cases (case_id));

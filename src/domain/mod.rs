@@ -4,6 +4,7 @@
 pub mod alert;
 pub mod assignment;
 pub mod calendar;
+pub mod calls;
 pub mod deskconfig;
 pub mod identity;
 pub mod masking;

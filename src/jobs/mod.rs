@@ -1,6 +1,7 @@
 // Background workers that run beside the HTTP server in every instance: the SLA
-// watch, the presence sweep, the session sweep and the mail outbox. Each is safe to run in several
-// instances at once (alarms fire once; assignment uses conditional updates).
+// watch, the presence, session and assignment sweeps, the mail outbox and callback
+// reminders. Each is safe to run in several instances at once (alarms and reminders
+// fire once; assignment uses conditional updates; outbox messages are claimed).
 
 use std::time::Duration;
 
@@ -18,6 +19,9 @@ pub fn spawn(state: AppState) {
     }));
     actix_web::rt::spawn(every(state.clone(), 30, "presence sweep", |s| {
         sweep_presence(s).map(|_| ())
+    }));
+    actix_web::rt::spawn(every(state.clone(), 30, "callback reminders", |s| {
+        remind_callbacks(s).map(|_| ())
     }));
     actix_web::rt::spawn(every(state.clone(), 10, "assignment sweep", |s| {
         sweep_assignment(s).map(|_| ())
@@ -128,4 +132,11 @@ pub fn send_outbox(state: &AppState) -> Result<crate::mail::outbox::Pass, String
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     crate::mail::outbox::deliver_due(&mut conn, &transport, &state.settings.mail_from, now)
         .map_err(|e| e.to_string())
+}
+
+/// Reminds agents of the requested callbacks that are due; returns how many.
+pub fn remind_callbacks(state: &AppState) -> Result<usize, String> {
+    let now = state.now();
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    crate::calls::remind_due(&mut conn, now).map_err(|e| e.to_string())
 }

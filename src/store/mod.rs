@@ -3,8 +3,11 @@
 
 pub mod apikeys;
 pub mod audit;
+pub mod calls;
 pub mod cases;
 pub mod deskconfig;
+pub mod identifiers;
+pub mod playbooks;
 pub mod sessions;
 pub mod settings;
 pub mod users;

@@ -9,12 +9,16 @@ pub mod admin_users;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod case_calls;
+pub mod casepage;
 pub mod home;
 pub mod middleware;
 pub mod ops;
 pub mod page;
+pub mod playbooks;
 pub mod profile;
 pub mod resolution;
+pub mod reveal;
 pub mod verify;
 pub mod work;
 
@@ -92,6 +96,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(resolution::hand_off),
         )
         .route("/approvals", web::get().to(resolution::approvals))
+        .route(
+            "/cases/{case_ref}/calls",
+            web::post().to(case_calls::log_call),
+        )
+        .route("/cases/{case_ref}/reveal", web::post().to(reveal::reveal))
+        .route("/admin/playbooks", web::get().to(playbooks::list))
+        .route("/admin/playbooks/{code}", web::get().to(playbooks::edit))
+        .route("/admin/playbooks/{code}", web::post().to(playbooks::update))
         .route("/notifications", web::get().to(work::notifications_list))
         .route(
             "/notifications/read",

@@ -321,6 +321,31 @@ pub fn describe(tr: &Tr, kind: &str, data: &Value) -> String {
         }
         "satisfaction.email_sent" => tr.tf("mail.event.survey_sent", &[("to", &s("to"))]),
         "satisfaction.answered" => tr.tf("mail.event.survey_answered", &[("score", &s("score"))]),
+        "call.logged" => tr.tf(
+            "event.call_logged",
+            &[
+                (
+                    "direction",
+                    &super::casepage::direction_label(tr, &s("direction")),
+                ),
+                (
+                    "outcome",
+                    &super::casepage::outcome_label(tr, &s("outcome")),
+                ),
+                ("number", &s("number")),
+            ],
+        ),
+        "call.callback_due" => tr.tf(
+            "event.callback_due",
+            &[("number", &s("number")), ("case", &s("case_ref"))],
+        ),
+        "pii.revealed" => tr.tf(
+            "event.pii_revealed",
+            &[
+                ("field", &super::casepage::field_label(tr, &s("field"))),
+                ("reason", &s("reason")),
+            ],
+        ),
         other => other.to_string(),
     }
 }
@@ -342,6 +367,7 @@ struct CasePage {
     can_reassign: bool,
     agents: Vec<(i64, String, String)>,
     resolution: super::resolution::ResolutionPanel,
+    detail: super::casepage::CaseDetail,
 }
 
 pub async fn show(
@@ -353,8 +379,8 @@ pub async fn show(
     let reference = path.into_inner();
     let now = state.now();
     let u = user.clone();
-    let st = state.clone();
-    let (case, queue, assignee, customer, events, actors, agents, resolution) =
+    let (lang, st) = (page.tr, state.clone());
+    let (case, queue, assignee, customer, events, actors, agents, resolution, detail) =
         db(&state, move |conn| {
             let mut case = visible_case(conn, &u, &reference)?;
             // The assignee opening the case starts it.
@@ -407,8 +433,9 @@ pub async fn show(
             };
             let snap = st.desk.get(conn)?;
             let resolution = super::resolution::panel(conn, &snap, &u, &case)?;
+            let detail = super::casepage::load(conn, &st, &u, &case, &customer, lang)?;
             Ok((
-                case, queue, assignee, customer, events, actors, agents, resolution,
+                case, queue, assignee, customer, events, actors, agents, resolution, detail,
             ))
         })
         .await?;
@@ -450,6 +477,7 @@ pub async fn show(
         timeline,
         agents,
         resolution,
+        detail,
         page: page.clone(),
     })
 }

@@ -9,6 +9,7 @@ mod admin;
 mod admin_desk;
 mod assignment;
 mod auth;
+mod casepage;
 mod cli;
 mod config;
 mod crash;

@@ -1,0 +1,3 @@
+DROP TABLE calls;
+DROP TABLE playbooks;
+DROP TABLE customer_identifiers;

@@ -1,0 +1,354 @@
+// The case page's content beyond the summary: why the rule fired (the rule and every
+// alert), the SLA clocks, the customer's history and linked cases, the playbook and
+// the calls. Loaded once per page view, personal data masked throughout.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::CurrentUser;
+use crate::app::AppState;
+use crate::db::DbConn;
+use crate::db::schema::{cases, queue_members};
+use crate::domain::calls::is_failed;
+use crate::domain::masking;
+use crate::domain::money::Decimal;
+use crate::error::AppError;
+use crate::i18n::Tr;
+use crate::store::cases::{self as case_store, Case, Customer, case_ref};
+use crate::store::{self, calls as call_store, identifiers, playbooks};
+
+/// One alert as "why it fired" shows it.
+pub struct AlertRow {
+    pub external_id: String,
+    pub received_at: NaiveDateTime,
+    pub severity: String,
+    pub amount: Option<String>,
+    pub transaction_ref: Option<String>,
+    /// Attributes with personal values masked, sorted by key.
+    pub attributes: Vec<(String, String)>,
+}
+
+/// A deadline with the time left or past.
+pub struct ClockView {
+    pub due: NaiveDateTime,
+    pub done: bool,
+    pub overdue: bool,
+    pub remaining: String,
+}
+
+/// Another case of this customer.
+pub struct HistoryRow {
+    pub reference: String,
+    pub visible: bool,
+    pub rule: String,
+    pub opened_at: NaiveDateTime,
+    pub status: String,
+    pub disposition: Option<String>,
+}
+
+/// A case of another customer who shares an identifier with this one.
+pub struct LinkedRow {
+    /// What is shared, e.g. "Device id d-91ab, IP 203.0.113.*".
+    pub shared: String,
+    /// The case's reference when the reader may open it.
+    pub reference: Option<String>,
+    pub status: String,
+    pub rule: String,
+}
+
+pub struct PlaybookView {
+    pub steps: Vec<String>,
+    pub script: String,
+    /// True when shown in the other language for want of one in the reader's.
+    pub other_language: bool,
+}
+
+pub struct CallRow {
+    pub at: NaiveDateTime,
+    pub agent: Option<String>,
+    pub number: String,
+    pub direction: String,
+    pub outcome: String,
+    pub outcome_code: String,
+    pub duration: Option<i32>,
+    pub notes: String,
+    pub callback_at: Option<NaiveDateTime>,
+}
+
+/// Everything the case page shows beyond its summary and timeline.
+pub struct CaseDetail {
+    pub rule_name: Option<String>,
+    pub rule_category: Option<String>,
+    pub alerts: Vec<AlertRow>,
+    pub first_response: ClockView,
+    pub resolution: ClockView,
+    pub customer_locale: Option<String>,
+    pub do_not_contact: bool,
+    pub history: Vec<HistoryRow>,
+    pub linked: Vec<LinkedRow>,
+    pub playbook: Option<PlaybookView>,
+    pub calls: Vec<CallRow>,
+    /// The customer's numbers a call may use: (form key, masked number).
+    pub numbers: Vec<(String, String)>,
+    pub failed_calls: i64,
+    /// Enough failed attempts: suggest the e-mail route or escalation.
+    pub suggest_other_route: bool,
+    pub attempts_before_email: u32,
+}
+
+/// How long until (or since) `due`, in the reader's words.
+fn remaining(tr: &Tr, now: DateTime<Utc>, due: NaiveDateTime) -> (bool, String) {
+    let minutes = (store::from_db(due) - now).num_minutes();
+    let m = minutes.abs();
+    let span = if m >= 60 * 24 {
+        tr.tf(
+            "casepage.span_days",
+            &[
+                ("d", &(m / (60 * 24)).to_string()),
+                ("h", &((m / 60) % 24).to_string()),
+            ],
+        )
+    } else {
+        tr.tf(
+            "casepage.span_hours",
+            &[("h", &(m / 60).to_string()), ("m", &(m % 60).to_string())],
+        )
+    };
+    if minutes < 0 {
+        (true, tr.tf("casepage.overdue_by", &[("span", &span)]))
+    } else {
+        (false, tr.tf("casepage.time_left", &[("span", &span)]))
+    }
+}
+
+fn clock(tr: &Tr, now: DateTime<Utc>, due: NaiveDateTime, done: bool) -> ClockView {
+    let (overdue, text) = remaining(tr, now, due);
+    ClockView {
+        due,
+        done,
+        overdue: overdue && !done,
+        remaining: if done { String::new() } else { text },
+    }
+}
+
+pub fn kind_label(tr: &Tr, kind: &str) -> String {
+    match kind {
+        "device_id" => tr.t("casepage.kind_device_id").to_string(),
+        "ip" => tr.t("casepage.kind_ip").to_string(),
+        "phone" => tr.t("casepage.kind_phone").to_string(),
+        other => other.to_string(),
+    }
+}
+
+pub fn outcome_label(tr: &Tr, outcome: &str) -> String {
+    match outcome {
+        "verified" => tr.t("calls.outcome_verified").to_string(),
+        "denied" => tr.t("calls.outcome_denied").to_string(),
+        "no_answer" => tr.t("calls.outcome_no_answer").to_string(),
+        "voicemail" => tr.t("calls.outcome_voicemail").to_string(),
+        "wrong_number" => tr.t("calls.outcome_wrong_number").to_string(),
+        "callback_requested" => tr.t("calls.outcome_callback_requested").to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The label of a customer field that can be revealed.
+pub fn field_label(tr: &Tr, field: &str) -> String {
+    match field {
+        "name" => tr.t("case.customer_name").to_string(),
+        "email" => tr.t("case.customer_email").to_string(),
+        _ => tr.t("case.customer_phone").to_string(),
+    }
+}
+
+pub fn direction_label(tr: &Tr, direction: &str) -> String {
+    match direction {
+        "outbound" => tr.t("calls.direction_outbound").to_string(),
+        "inbound" => tr.t("calls.direction_inbound").to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The queues whose cases the user may see, or None for all (supervisors, admins).
+fn visible_queues(conn: &mut DbConn, user: &CurrentUser) -> QueryResult<Option<HashSet<i64>>> {
+    if user.role.is_supervisor_or_admin() {
+        return Ok(None);
+    }
+    Ok(Some(
+        queue_members::table
+            .filter(queue_members::user_id.eq(user.user.id))
+            .select(queue_members::queue_id)
+            .load::<i64>(conn)?
+            .into_iter()
+            .collect(),
+    ))
+}
+
+fn may_see(user: &CurrentUser, queues: &Option<HashSet<i64>>, c: &Case) -> bool {
+    match queues {
+        None => true,
+        Some(q) => c.assignee_id == Some(user.user.id) || q.contains(&c.queue_id),
+    }
+}
+
+/// Loads the case page's content for `user` reading in `tr`'s language.
+pub fn load(
+    conn: &mut DbConn,
+    state: &AppState,
+    user: &CurrentUser,
+    case: &Case,
+    customer: &Customer,
+    tr: Tr,
+) -> Result<CaseDetail, AppError> {
+    let now = state.now();
+    let snap = state.desk.get(conn)?;
+    let rule = snap.rules.get(&case.rule_code);
+
+    let mut alerts: Vec<AlertRow> = case_store::alerts_of(conn, case.id)?
+        .into_iter()
+        .map(|a| {
+            let attrs: BTreeMap<String, serde_json::Value> =
+                serde_json::from_str(&a.attributes).unwrap_or_default();
+            AlertRow {
+                external_id: a.external_id,
+                received_at: a.received_at,
+                severity: a.severity,
+                amount: a.amount.map(|v| {
+                    let shown = v.parse::<Decimal>().map(|d| d.to_string()).unwrap_or(v);
+                    match a.currency {
+                        Some(c) => format!("{shown} {c}"),
+                        None => shown,
+                    }
+                }),
+                transaction_ref: a.transaction_ref,
+                attributes: attrs
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let text = match v {
+                            serde_json::Value::String(s) => s,
+                            other => other.to_string(),
+                        };
+                        let masked = masking::attribute(&k, &text);
+                        (k, masked)
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    alerts.reverse();
+
+    let queues = visible_queues(conn, user)?;
+    let history = cases::table
+        .filter(cases::customer_id.eq(case.customer_id))
+        .filter(cases::id.ne(case.id))
+        .select(Case::as_select())
+        .order(cases::id.desc())
+        .limit(50)
+        .load::<Case>(conn)?
+        .into_iter()
+        .map(|c| HistoryRow {
+            reference: case_ref(c.id),
+            visible: may_see(user, &queues, &c),
+            rule: c.rule_code.clone(),
+            opened_at: c.opened_at,
+            status: c.status.clone(),
+            disposition: c.disposition.clone(),
+        })
+        .collect();
+
+    let shared = identifiers::shared_with(conn, case.customer_id, 200)?;
+    let mut by_customer: HashMap<i64, Vec<String>> = HashMap::new();
+    for s in &shared {
+        let text = format!("{} {}", kind_label(&tr, &s.kind), s.masked);
+        let list = by_customer.entry(s.other_customer_id).or_default();
+        if !list.contains(&text) {
+            list.push(text);
+        }
+    }
+    let others: Vec<i64> = by_customer.keys().copied().collect();
+    let linked = if others.is_empty() {
+        Vec::new()
+    } else {
+        cases::table
+            .filter(cases::customer_id.eq_any(&others))
+            .select(Case::as_select())
+            .order(cases::id.desc())
+            .limit(50)
+            .load::<Case>(conn)?
+            .into_iter()
+            .map(|c| LinkedRow {
+                shared: by_customer
+                    .get(&c.customer_id)
+                    .map(|v| v.join(", "))
+                    .unwrap_or_default(),
+                reference: may_see(user, &queues, &c).then(|| case_ref(c.id)),
+                status: c.status.clone(),
+                rule: c.rule_code.clone(),
+            })
+            .collect()
+    };
+
+    let books = playbooks::of_rule(conn, &case.rule_code)?;
+    let lang = tr.lang.code();
+    let playbook = books
+        .iter()
+        .find(|b| b.lang == lang)
+        .map(|b| (b, false))
+        .or_else(|| books.first().map(|b| (b, true)))
+        .map(|(b, other)| PlaybookView {
+            steps: b.step_list(),
+            script: b.script.clone(),
+            other_language: other,
+        });
+
+    let calls: Vec<CallRow> = call_store::of_case(conn, case.id)?
+        .into_iter()
+        .map(|(c, agent)| CallRow {
+            at: c.at,
+            agent,
+            number: c.number_masked,
+            direction: direction_label(&tr, &c.direction),
+            outcome: outcome_label(&tr, &c.outcome),
+            outcome_code: c.outcome,
+            duration: c.duration_seconds,
+            notes: c.notes,
+            callback_at: c.callback_at,
+        })
+        .collect();
+    let failed_calls = calls.iter().filter(|c| is_failed(&c.outcome_code)).count() as i64;
+    let reached = calls
+        .iter()
+        .any(|c| matches!(c.outcome_code.as_str(), "verified" | "denied"));
+    let attempts_before_email = state.settings.call_attempts_before_email;
+    let do_not_contact = customer.do_not_contact;
+
+    Ok(CaseDetail {
+        rule_name: rule.map(|r| r.name.clone()),
+        rule_category: rule.map(|r| r.category.clone()),
+        alerts,
+        first_response: clock(
+            &tr,
+            now,
+            case.first_response_due,
+            case.first_responded_at.is_some() || case.resolved_at.is_some(),
+        ),
+        resolution: clock(&tr, now, case.resolution_due, case.resolved_at.is_some()),
+        customer_locale: customer.locale.clone(),
+        do_not_contact,
+        history,
+        linked,
+        playbook,
+        numbers: crate::calls::customer_numbers(customer)
+            .into_iter()
+            .map(|(k, n)| (k, masking::phone(&n)))
+            .collect(),
+        calls,
+        failed_calls,
+        suggest_other_route: !reached
+            && case.resolved_at.is_none()
+            && failed_calls >= i64::from(attempts_before_email),
+        attempts_before_email,
+    })
+}

@@ -1,0 +1,113 @@
+// Revealing one of a customer's masked fields on the case page: a required reason,
+// an audit event and a timeline event (neither holds the value), and the value shown
+// in this one response only.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::page::{FlashKind, redirect_with_flash};
+use super::work::visible_case;
+use super::{CurrentUser, Page, db};
+use crate::app::AppState;
+use crate::db::write_tx;
+use crate::error::AppError;
+use crate::store::cases::{self as case_store, case_ref};
+use crate::store::{self};
+
+/// The longest reason kept, in characters.
+const MAX_REASON: usize = 500;
+
+#[derive(Deserialize)]
+pub struct RevealForm {
+    #[serde(default)]
+    field: String,
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "cases/reveal.html")]
+struct RevealPage {
+    page: Page,
+    reference: String,
+    field_label: String,
+    value: String,
+    reason: String,
+}
+
+/// `POST /cases/{ref}/reveal`: shows one unmasked field, with a reason on record.
+pub async fn reveal(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+    path: web::Path<String>,
+    form: web::Form<RevealForm>,
+) -> Result<HttpResponse, AppError> {
+    let reference = path.into_inner();
+    let back = format!("/cases/{reference}");
+    let form = form.into_inner();
+    let field = form.field.trim().to_string();
+    let reason = form.reason.trim().to_string();
+    let now = state.now();
+    let u = user.clone();
+    let r = reference.clone();
+    let (f, why) = (field.clone(), reason.clone());
+    // Access first: a case the user may not see is "not found" whatever the input.
+    let found = db(&state, move |conn| {
+        let case = visible_case(conn, &u, &r)?;
+        if !matches!(f.as_str(), "name" | "email" | "phone") {
+            return Ok(Err("flash.reveal_unknown_field"));
+        }
+        if why.is_empty() {
+            return Ok(Err("flash.reveal_reason_required"));
+        }
+        if why.chars().count() > MAX_REASON {
+            return Ok(Err("flash.reveal_reason_too_long"));
+        }
+        let customer = case_store::customer(conn, case.customer_id)?;
+        let value = match f.as_str() {
+            "name" => customer.name,
+            "email" => customer.email,
+            _ => customer.phone,
+        };
+        let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
+            return Ok(Err("flash.reveal_nothing"));
+        };
+        let at = store::to_db(now);
+        write_tx(conn, |c| {
+            crate::accounts::record(
+                c,
+                now,
+                &u.actor(),
+                "pii.revealed",
+                Some(&case_ref(case.id)),
+                json!({"case": case_ref(case.id), "field": f, "reason": why}),
+            )?;
+            case_store::add_event(
+                c,
+                case.id,
+                at,
+                "pii.revealed",
+                Some(u.user.id),
+                &json!({"field": f, "reason": why}),
+            )
+        })?;
+        Ok(Ok((case.id, value)))
+    })
+    .await?;
+    match found {
+        Err(key) => Ok(redirect_with_flash(&back, FlashKind::Error, key)),
+        Ok((id, value)) => {
+            tracing::info!(case = %case_ref(id), field = %field, "personal data revealed");
+            page.render(&RevealPage {
+                reference: case_ref(id),
+                field_label: super::casepage::field_label(&page.tr, &field),
+                value,
+                reason,
+                page: page.clone(),
+            })
+        }
+    }
+}
