@@ -1,0 +1,183 @@
+// The life of a case in a real browser (headless Chromium): an agent signs in, comes
+// online and takes a case, logs a call, sends the verification e-mail; the customer
+// follows the link on a phone and confirms; the agent resolves; the customer answers
+// the survey. Screenshots of each step are kept under target/tmp/browser/.
+
+use serde_json::{Value, json};
+
+use crate::chromium::Chromium;
+use crate::common::TestApp;
+use crate::intake::alert;
+use riskdesk::accounts::{self, Actor, NewUserInput, RoutingInput};
+use riskdesk::domain::password::NewPassword;
+
+/// The last link to `prefix` (`/v/` or `/s/`) in the case's outgoing e-mails, once
+/// the outbox has written them.
+fn link_in_mail(app: &TestApp, case_id: i64, prefix: &str) -> String {
+    riskdesk::jobs::send_outbox(&app.state).expect("outbox");
+    let mut conn = app.conn();
+    let mails = riskdesk::mail::outbox::of_case(&mut conn, case_id).unwrap();
+    let body = mails
+        .iter()
+        .rev()
+        .map(|m| m.body_text.clone())
+        .find(|b| b.contains(prefix))
+        .unwrap_or_else(|| panic!("no e-mail with a {prefix} link"));
+    let i = body.find(prefix).unwrap();
+    let token: String = body[i + prefix.len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    format!("{prefix}{token}")
+}
+
+fn case_json(app: &TestApp, key: &str, reference: &str) -> Value {
+    app.get_api(key, &format!("/api/v1/cases/{reference}")).1
+}
+
+#[test]
+fn an_agent_works_a_case_and_the_customer_answers_in_a_browser() {
+    let app = TestApp::spawn();
+    app.apply_config(&crate::assignment::desk_config());
+    let key = app.api_key();
+    let password = NewPassword::generate();
+    {
+        let mut conn = app.conn();
+        let u = accounts::create_user(
+            &mut conn,
+            app.clock.now(),
+            &Actor::cli(),
+            &NewUserInput {
+                email: "li@bank.example",
+                name: "Li Na",
+                role: "agent",
+                language: Some("en"),
+            },
+            &password,
+        )
+        .unwrap();
+        accounts::set_routing(
+            &mut conn,
+            app.clock.now(),
+            &Actor::cli(),
+            u.id,
+            &RoutingInput {
+                queues: vec!["Transfers".into()],
+                skills: vec!["fraud".into()],
+                capacity: 5,
+                shift_calendar: None,
+                auto_assign: true,
+            },
+        )
+        .unwrap();
+    }
+    // A transfer is stopped while nobody is online: the case waits.
+    let mut a = alert("b-1", "LARGE_TRANSFER", "C-1");
+    a["amount"] = json!({"value": "1500.00", "currency": "CNY"});
+    a["transaction_ref"] = json!("TX-20261124-88812");
+    let (s, r) = app.post_api(&key, "/api/v1/alerts", &a);
+    assert_eq!(s, 201, "{r}");
+    let reference = r["case_ref"].as_str().unwrap().to_string();
+    let case_id = riskdesk::store::cases::parse_case_ref(&reference).unwrap();
+    assert!(r["assignee"].is_null());
+
+    let mut b = Chromium::launch("case-life");
+    let base = app.base.clone();
+
+    // Sign in.
+    b.goto(&format!("{base}/login"));
+    b.screenshot("login");
+    b.fill("input[name=email]", "li@bank.example");
+    b.fill("input[name=password]", password.expose());
+    b.click_and_wait("form[action='/login'] button[type=submit]");
+    assert_eq!(b.path(), "/");
+
+    // Come online: the waiting case is given at once, and opened from the list.
+    b.click_and_wait("button.presence-online");
+    let link = format!("a[href='/cases/{reference}']");
+    b.wait_for(&format!("document.querySelector(\"{link}\")"));
+    b.screenshot("online-with-a-case");
+    b.click_and_wait(&link);
+    assert_eq!(b.path(), format!("/cases/{reference}"));
+    let page = b.text();
+    assert!(page.contains("TX-20261124-88812"), "{page}");
+    assert!(page.contains("1500.00"), "{page}");
+    assert!(!page.contains("13800138000"), "the phone is masked: {page}");
+    assert_eq!(
+        case_json(&app, &key, &reference)["assignee"],
+        "li@bank.example"
+    );
+    b.screenshot("case-page");
+
+    // Log a call that found nobody.
+    b.fill("form.call-form select[name=outcome]", "no_answer");
+    b.fill("form.call-form input[name=duration]", "25");
+    b.fill(
+        "form.call-form textarea[name=notes]",
+        "Rang twice, no answer.",
+    );
+    b.click_and_wait("form.call-form button[type=submit]");
+    assert!(b.text().contains("Rang twice, no answer."));
+    b.screenshot("call-logged");
+
+    // Send the verification e-mail: the clock waits on the customer.
+    b.click_and_wait(&format!("a[href='/cases/{reference}/verify-email']"));
+    b.screenshot("verification-e-mail");
+    b.click_and_wait(&format!(
+        "form[action='/cases/{reference}/verify-email'] button[type=submit]"
+    ));
+    assert_eq!(case_json(&app, &key, &reference)["sla"]["paused"], true);
+
+    // The customer opens the link on a phone: the page only asks.
+    let verify = link_in_mail(&app, case_id, "/v/");
+    b.phone(true);
+    b.goto(&format!("{base}{verify}"));
+    b.screenshot("customer-question");
+    assert_eq!(case_json(&app, &key, &reference)["sla"]["paused"], true);
+    b.fill("textarea[name=message]", "Yes, I paid my landlord.");
+    b.click_and_wait("button[value=confirm]");
+    b.screenshot("customer-confirmed");
+    assert_eq!(case_json(&app, &key, &reference)["sla"]["paused"], false);
+    // The link is used up.
+    b.goto(&format!("{base}{verify}"));
+    assert!(b.eval("document.querySelector('button[value=confirm]') === null") == json!(true));
+    b.phone(false);
+
+    // The agent reads the answer and resolves.
+    b.goto(&format!("{base}/cases/{reference}"));
+    assert!(b.text().contains("Yes, I paid my landlord."));
+    b.fill("#resolve select[name=disposition]", "false_positive");
+    b.fill("#resolve select[name=action]", "released");
+    b.fill(
+        "#resolve textarea[name=note]",
+        "Customer confirmed by the verification link.",
+    );
+    b.click_and_wait("#resolve button[type=submit]");
+    let case = case_json(&app, &key, &reference);
+    assert_eq!(case["status"], "resolved");
+    assert_eq!(case["disposition"], "false_positive");
+    b.screenshot("resolved");
+
+    // The customer rates the service.
+    let survey = link_in_mail(&app, case_id, "/s/");
+    b.phone(true);
+    b.goto(&format!("{base}{survey}"));
+    b.screenshot("survey");
+    b.click("input[name=score][value='5']");
+    b.fill("textarea[name=comment]", "Quick and polite.");
+    b.click_and_wait("form button[type=submit]");
+    b.screenshot("survey-answered");
+    assert_eq!(case_json(&app, &key, &reference)["satisfaction"], 5);
+
+    // The closing recorded the customer's confirmation.
+    let confirmed: bool = {
+        use diesel::prelude::*;
+        use riskdesk::db::schema::resolutions;
+        resolutions::table
+            .filter(resolutions::case_id.eq(case_id))
+            .select(resolutions::customer_confirmed)
+            .first(&mut *app.conn())
+            .unwrap()
+    };
+    assert!(confirmed);
+}
