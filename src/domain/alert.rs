@@ -174,7 +174,8 @@ pub fn parse_alert(v: &Value) -> Result<NewAlert, Vec<FieldProblem>> {
             if let Some(e) = &email
                 && super::Email::parse(e).is_err()
             {
-                cf.problem("email", format!("'{e}' is not an e-mail address"));
+                // Personal data is never echoed back, not even in an error.
+                cf.problem("email", "is not an e-mail address");
             }
             let phone = cf.text("phone", false, 32);
             if let Some(p) = &phone {
@@ -183,7 +184,10 @@ pub fn parse_alert(v: &Value) -> Result<NewAlert, Vec<FieldProblem>> {
                     .chars()
                     .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')'));
                 if !ok_chars || !(5..=20).contains(&digits) {
-                    cf.problem("phone", format!("'{p}' is not a phone number"));
+                    cf.problem(
+                        "phone",
+                        "is not a phone number (digits with + - ( ) and spaces)",
+                    );
                 }
             }
             let locale = cf.text("locale", false, 35);

@@ -24,7 +24,7 @@ pub fn desk() -> Desk {
 }
 
 impl Desk {
-    fn cmd(&self, args: &[&str]) -> Command {
+    pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_riskdesk"));
         c.args(args)
             .arg("--data-dir")

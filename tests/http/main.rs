@@ -19,4 +19,5 @@ mod intake;
 mod layout;
 mod mail;
 mod ops;
+mod pii;
 mod resolution;
