@@ -120,6 +120,10 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(web::middleware::observe))
         })
         .shutdown_timeout(20)
+        // Idle connections stay open longer than a load balancer's usual idle
+        // timeout (60 s), so the proxy, not the desk, closes them: a request is
+        // never written into a connection the desk is closing.
+        .keep_alive(std::time::Duration::from_secs(75))
         .listen(listener)?;
         if let Some(n) = workers {
             server = server.workers(n.max(1));
