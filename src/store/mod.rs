@@ -8,6 +8,7 @@ pub mod deskconfig;
 pub mod sessions;
 pub mod settings;
 pub mod users;
+pub mod worklist;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};

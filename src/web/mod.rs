@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod ops;
 pub mod page;
 pub mod profile;
+pub mod queues;
 pub mod work;
 
 use actix_web::{HttpRequest, web};
@@ -69,6 +70,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/audit", web::get().to(admin_audit::list))
         .route("/presence", web::post().to(work::presence))
         .route("/queue/take-next", web::post().to(work::take_next))
+        .route("/queues", web::get().to(queues::index))
+        .route("/queues/fragment", web::get().to(queues::fragment))
         .route("/cases/{case_ref}", web::get().to(work::show))
         .route("/cases/{case_ref}/release", web::post().to(work::release))
         .route("/cases/{case_ref}/reassign", web::post().to(work::reassign))

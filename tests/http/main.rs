@@ -15,3 +15,4 @@ mod crash;
 mod intake;
 mod layout;
 mod ops;
+mod queues;
