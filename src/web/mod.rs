@@ -14,6 +14,7 @@ pub mod ops;
 pub mod page;
 pub mod profile;
 pub mod queues;
+pub mod session_cache;
 pub mod work;
 
 use actix_web::{HttpRequest, web};

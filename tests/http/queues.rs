@@ -503,3 +503,49 @@ fn lists_mask_personal_data() {
         }
     }
 }
+
+#[test]
+fn remembered_sessions_end_at_once_here_and_within_seconds_elsewhere() {
+    let app = TestApp::spawn_with(|s| s.session_cache = Duration::seconds(2));
+    app.apply_config(DESK);
+    let d = Desk {
+        key: app.api_key(),
+        app,
+    };
+    let (li, li_id) = d.agent("li@bank.example", &["Transfers"]);
+    let (wang, wang_id) = d.agent("wang@bank.example", &["Transfers"]);
+    let (zhao, _) = d.agent("zhao@bank.example", &["Transfers"]);
+    for b in [&li, &wang, &zhao] {
+        assert_eq!(b.get("/queues").status(), 200, "signed in and remembered");
+    }
+
+    // Signing out through this instance ends the session at once.
+    assert_eq!(zhao.logout().status(), 303);
+    assert_eq!(zhao.get("/queues").status(), 303);
+
+    // A deactivation through this instance's admin pages: at once.
+    let admin = d.app.signed_in("admin");
+    let page = format!("/admin/users/{li_id}");
+    assert_eq!(
+        admin
+            .submit(&page, &format!("{page}/deactivate"), &[])
+            .status(),
+        303
+    );
+    assert_eq!(li.get("/queues").status(), 303, "deactivated here: at once");
+
+    // A deactivation elsewhere (another instance, the command line): the remembered
+    // session serves at most the cache's two seconds more.
+    assert_eq!(wang.get("/queues").status(), 200);
+    accounts::set_active(
+        &mut d.app.conn(),
+        d.app.clock.now(),
+        &Actor::cli(),
+        wang_id,
+        false,
+    )
+    .unwrap();
+    assert_eq!(wang.get("/queues").status(), 200, "still remembered");
+    d.app.clock.advance(Duration::seconds(2));
+    assert_eq!(wang.get("/queues").status(), 303, "ended within seconds");
+}
