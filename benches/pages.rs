@@ -7,7 +7,7 @@
 // printed, at 10,000 cases and at the full size, and the two are compared.
 //
 //   cargo bench --bench pages                                   # 1,000,000 cases, 10 s per page
-//   RISKDESK_BENCH_CASES=200000 RISKDESK_BENCH_SECONDS=5 cargo bench --bench pages
+//   RISKDESK_BENCH_CASES=200000 RISKDESK_BENCH_SECONDS=5 RISKDESK_BENCH_CONNECTIONS=8 cargo bench --bench pages
 
 mod loadgen;
 
@@ -34,7 +34,6 @@ fn env(name: &str, default: u64) -> u64 {
 }
 
 const AGENTS: usize = 50;
-const CONNECTIONS: usize = 32;
 /// (rule, queue, share of cases in per cent).
 const MIX: &[(&str, &str, u64)] = &[
     ("LARGE_TRANSFER", "Transfers", 30),
@@ -56,6 +55,11 @@ const DISPOSITIONS: &[&str] = &[
 ];
 const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"];
 const GIVEN: &[&str] = &["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋"];
+
+/// Connections of the load generator (`RISKDESK_BENCH_CONNECTIONS`, default 32).
+fn connections() -> usize {
+    env("RISKDESK_BENCH_CONNECTIONS", 32) as usize
+}
 
 /// A small deterministic generator (xorshift64*), so runs are comparable.
 struct Rng(u64);
@@ -132,6 +136,9 @@ struct Desk {
 fn build(n: u64) -> Desk {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.db");
+    if std::env::var("RISKDESK_BENCH_SHOW_DB").is_ok() {
+        println!("  database: {}", path.display());
+    }
     let mut settings =
         Settings::for_data_dir(dir.path().join("data"), DatabaseUrl::Sqlite(path.clone()));
     settings.workers = None;
@@ -486,11 +493,16 @@ fn measure(
     };
     let _ = loadgen::run(
         &desk.addr,
-        CONNECTIONS,
+        connections(),
         Duration::from_secs(2),
         make.clone(),
     );
-    let report = loadgen::run(&desk.addr, CONNECTIONS, Duration::from_secs(seconds), make);
+    let report = loadgen::run(
+        &desk.addr,
+        connections(),
+        Duration::from_secs(seconds),
+        make,
+    );
     report.print(&format!("  {what}"));
     report
 }
@@ -502,10 +514,11 @@ fn main() {
     let n = env("RISKDESK_BENCH_CASES", 1_000_000);
     let seconds = env("RISKDESK_BENCH_SECONDS", 10);
     println!(
-        "riskdesk pages benchmark: {} cores, {CONNECTIONS} connections, {seconds} s per page, SQLite",
+        "riskdesk pages benchmark: {} cores, {} connections, {seconds} s per page, SQLite",
         std::thread::available_parallelism()
             .map(|n| n.get())
-            .unwrap_or(1)
+            .unwrap_or(1),
+        connections()
     );
     let mut results = Vec::new();
     for size in [10_000.min(n), n] {

@@ -3,22 +3,25 @@
 // page at a time after a keyset cursor.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::dsl::sql;
+use diesel::dsl::case_when;
 use diesel::prelude::*;
-use diesel::sql_types::Integer;
 
 use crate::db::DbConn;
 use crate::db::schema::{cases, customers, queues, users};
 
-/// A case's priority as a number that sorts the most urgent first.
-const PRIORITY_RANK: &str = "(CASE cases.priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 \
-WHEN 'medium' THEN 2 ELSE 3 END)";
-
-fn rank_expr() -> diesel::expression::SqlLiteral<Integer> {
-    sql::<Integer>(PRIORITY_RANK)
+/// A case's priority as a number that sorts the most urgent first (see
+/// `priority_rank`). Built from diesel's expressions rather than SQL text, so the
+/// statement is prepared once per connection and reused.
+macro_rules! rank {
+    () => {
+        case_when::<_, _, diesel::sql_types::Integer>(cases::priority.eq("critical"), 0i32)
+            .when(cases::priority.eq("high"), 1i32)
+            .when(cases::priority.eq("medium"), 2i32)
+            .otherwise(3i32)
+    };
 }
 
-/// The rank `PRIORITY_RANK` gives a priority.
+/// The rank `rank!` gives a priority.
 pub fn priority_rank(priority: &str) -> i32 {
     match priority {
         "critical" => 0,
@@ -106,6 +109,7 @@ pub struct Row {
     pub queue: String,
     pub customer_name: Option<String>,
     pub customer_phone: Option<String>,
+    pub assignee: Option<String>,
 }
 
 impl Row {
@@ -140,6 +144,7 @@ pub fn page(
     let mut q = cases::table
         .inner_join(queues::table)
         .inner_join(customers::table)
+        .left_join(users::table.on(users::id.nullable().eq(cases::assignee_id)))
         .filter(cases::resolved_at.is_null())
         .select((
             cases::id,
@@ -155,6 +160,7 @@ pub fn page(
             queues::name,
             customers::name,
             customers::phone,
+            users::name.nullable(),
         ))
         .into_boxed();
     match view {
@@ -167,7 +173,9 @@ pub fn page(
                 .filter(cases::next_due.le(at_risk_until))
         }
     }
-    if !scope.everything && !matches!(view, View::Mine) {
+    // A queue's list is only shown to those who may see the queue (checked by the
+    // caller); "mine" holds only the user's own cases.
+    if !scope.everything && matches!(view, View::Waiting | View::AtRisk) {
         q = q.filter(
             cases::queue_id
                 .eq_any(scope.queue_ids.clone())
@@ -186,14 +194,14 @@ pub fn page(
     if let Some(c) = after {
         q = q.filter(
             cases::next_due.gt(c.due).or(cases::next_due.eq(c.due).and(
-                rank_expr()
+                rank!()
                     .gt(c.rank)
-                    .or(rank_expr().eq(c.rank).and(cases::id.gt(c.id))),
+                    .or(rank!().eq(c.rank).and(cases::id.gt(c.id))),
             )),
         );
     }
     let mut rows: Vec<Row> = q
-        .order((cases::next_due.asc(), rank_expr().asc(), cases::id.asc()))
+        .order((cases::next_due.asc(), rank!().asc(), cases::id.asc()))
         .limit(limit + 1)
         .load(conn)?;
     let next = if rows.len() as i64 > limit {
@@ -203,22 +211,6 @@ pub fn page(
         None
     };
     Ok(Page { rows, next })
-}
-
-/// The names of the given users, by id.
-pub fn user_names(
-    conn: &mut DbConn,
-    ids: &[i64],
-) -> QueryResult<std::collections::HashMap<i64, String>> {
-    if ids.is_empty() {
-        return Ok(Default::default());
-    }
-    Ok(users::table
-        .filter(users::id.eq_any(ids))
-        .select((users::id, users::name))
-        .load::<(i64, String)>(conn)?
-        .into_iter()
-        .collect())
 }
 
 #[cfg(test)]

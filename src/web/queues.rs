@@ -194,7 +194,6 @@ struct Loaded {
     scope: Scope,
     parsed: Result<Request, BadParam>,
     page: list::Page,
-    names: std::collections::HashMap<i64, String>,
 }
 
 async fn load(
@@ -225,30 +224,21 @@ async fn load(
             queue_ids,
         };
         let parsed = parse(&q, &snap, &scope, default_view)?;
-        let (page, names) = match &parsed {
+        let page = match &parsed {
             Ok(r) => {
                 let until = store::to_db(now + Duration::minutes(AT_RISK_WINDOW_MINUTES));
-                let page = list::page(conn, r.view, &scope, &r.filter, r.cursor, r.limit, until)?;
-                let mut ids: Vec<i64> = page.rows.iter().filter_map(|r| r.assignee_id).collect();
-                ids.sort_unstable();
-                ids.dedup();
-                let names = list::user_names(conn, &ids)?;
-                (page, names)
+                list::page(conn, r.view, &scope, &r.filter, r.cursor, r.limit, until)?
             }
-            Err(_) => (
-                list::Page {
-                    rows: Vec::new(),
-                    next: None,
-                },
-                Default::default(),
-            ),
+            Err(_) => list::Page {
+                rows: Vec::new(),
+                next: None,
+            },
         };
         Ok(Loaded {
             snap,
             scope,
             parsed,
             page,
-            names,
         })
     })
     .await
@@ -279,7 +269,7 @@ fn rows(l: &Loaded, user_id: i64, now: DateTime<Utc>) -> Vec<ListRow> {
                 status: r.status.clone(),
                 queue: r.queue.clone(),
                 customer,
-                assignee: r.assignee_id.and_then(|a| l.names.get(&a).cloned()),
+                assignee: r.assignee.clone(),
                 mine: r.assignee_id == Some(user_id),
                 due: due
                     .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
