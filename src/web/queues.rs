@@ -178,7 +178,8 @@ pub struct ListRow {
     pub countdown: String,
     pub paused: bool,
     pub colour: &'static str,
-    pub percent: i64,
+    /// "80% of the SLA target used", in the reader's language.
+    pub share: String,
 }
 
 /// A view's tab.
@@ -244,7 +245,7 @@ async fn load(
     .await
 }
 
-fn rows(l: &Loaded, user_id: i64, now: DateTime<Utc>) -> Vec<ListRow> {
+fn rows(l: &Loaded, page: &Page, user_id: i64, now: DateTime<Utc>) -> Vec<ListRow> {
     l.page
         .rows
         .iter()
@@ -279,7 +280,10 @@ fn rows(l: &Loaded, user_id: i64, now: DateTime<Utc>) -> Vec<ListRow> {
                     .unwrap_or_default(),
                 paused: paused.is_some(),
                 colour: worklist::colour(share, r.breached).css(),
-                percent: share / 10,
+                share: page.tf(
+                    "queues.share_used",
+                    &[("percent", &(share / 10).to_string())],
+                ),
             }
         })
         .collect()
@@ -370,7 +374,7 @@ fn body(l: &Loaded, page: &Page, user_id: i64, now: DateTime<Utc>, base: &str) -
     };
     Rows {
         page: page.clone(),
-        rows: rows(l, user_id, now),
+        rows: rows(l, page, user_id, now),
         next_href,
         first_href,
     }
