@@ -532,9 +532,6 @@ fn main() {
             seconds,
             |_, _| "/queues?view=queue&queue=Transfers".to_string(),
         );
-        if std::env::var("RISKDESK_BENCH_QUEUE_ONLY").is_ok() {
-            return;
-        }
         let home = measure(&desk, "agent's home (/, my cases)", seconds, |_, _| {
             "/".to_string()
         });
