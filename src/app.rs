@@ -34,6 +34,8 @@ pub struct AppState {
     pub desk: Arc<crate::store::deskconfig::SnapshotCache>,
     /// When each API key's last use was last written, to write it at most once a minute.
     pub api_key_use: Arc<Mutex<HashMap<i64, DateTime<Utc>>>>,
+    /// Session rows read recently, reused for `settings.session_cache`.
+    pub session_cache: Arc<crate::web::session_cache::SessionCache>,
 }
 
 impl AppState {
@@ -51,7 +53,11 @@ impl AppState {
             db::DatabaseUrl::Sqlite(_) => 1,
             db::DatabaseUrl::Postgres(_) => (settings.pool_size as usize / 2).clamp(1, 8),
         };
+        let session_cache = Arc::new(crate::web::session_cache::SessionCache::new(
+            settings.session_cache,
+        ));
         Ok(AppState {
+            session_cache,
             pool: pool.clone(),
             settings: Arc::new(settings),
             clock: clock.clone(),

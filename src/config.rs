@@ -80,6 +80,17 @@ pub struct SettingsArgs {
     #[arg(long, env = "RISKDESK_POOL_SIZE", default_value_t = 16, global = true)]
     pub pool_size: u32,
 
+    /// Seconds a session row read from the database is reused by this instance
+    /// (0: read it on every request). Sign-out and deactivation through this
+    /// instance take effect at once; through another, within this time.
+    #[arg(
+        long,
+        env = "RISKDESK_SESSION_CACHE_SECONDS",
+        default_value_t = 2,
+        global = true
+    )]
+    pub session_cache_seconds: u32,
+
     /// HTTP worker threads [default: one per core]
     #[arg(long, env = "RISKDESK_WORKERS", global = true)]
     pub workers: Option<usize>,
@@ -166,6 +177,8 @@ pub struct Settings {
     pub secret_key: Option<String>,
     pub session_idle: chrono::Duration,
     pub session_max: chrono::Duration,
+    /// How long a session row read from the database is reused (zero: never).
+    pub session_cache: chrono::Duration,
     pub pool_size: u32,
     pub workers: Option<usize>,
     pub log_format: LogFormat,
@@ -234,6 +247,7 @@ impl SettingsArgs {
             secret_key: self.secret_key.clone(),
             session_idle: chrono::Duration::minutes(self.session_idle_minutes.into()),
             session_max: chrono::Duration::hours(self.session_max_hours.into()),
+            session_cache: chrono::Duration::seconds(self.session_cache_seconds.min(60).into()),
             pool_size: self.pool_size,
             workers: self.workers,
             log_format: self.log_format,
@@ -273,6 +287,7 @@ impl Settings {
             secret_key: None,
             session_idle: chrono::Duration::minutes(30),
             session_max: chrono::Duration::hours(12),
+            session_cache: chrono::Duration::zero(),
             pool_size: 8,
             workers: Some(2),
             log_format: LogFormat::Text,

@@ -10,4 +10,97 @@
       event.preventDefault();
     }
   });
+
+  // The workspace list: countdowns that tick, a body that refreshes in place, and
+  // keyboard shortcuts (j/k move, Enter opens, n takes the next case).
+  var body = document.getElementById("worklist-body");
+  if (!body) return;
+  var selected = null; // the data-ref of the selected row
+
+  function pad(n) { return n < 10 ? "0" + n : String(n); }
+  // The same format as the server's: H:MM:SS, "-" once overdue.
+  function format(seconds) {
+    var sign = seconds < 0 ? "-" : "";
+    var s = Math.abs(seconds);
+    return sign + Math.floor(s / 3600) + ":" + pad(Math.floor((s % 3600) / 60)) + ":" + pad(s % 60);
+  }
+  function tick() {
+    var now = Date.now();
+    var items = body.querySelectorAll("time.countdown[data-due]");
+    for (var i = 0; i < items.length; i++) {
+      var due = Date.parse(items[i].getAttribute("data-due"));
+      if (isNaN(due)) continue;
+      var left = Math.round((due - now) / 1000);
+      items[i].textContent = format(left);
+      var row = items[i].closest("tr");
+      if (left < 0 && row && !row.classList.contains("sla-red")) {
+        row.classList.remove("sla-green", "sla-amber");
+        row.classList.add("sla-red");
+      }
+    }
+  }
+  function rows() { return Array.prototype.slice.call(body.querySelectorAll("tr.worklist-row")); }
+  function mark() {
+    rows().forEach(function (r) {
+      var on = r.getAttribute("data-ref") === selected;
+      r.classList.toggle("selected", on);
+      if (on) r.setAttribute("aria-selected", "true"); else r.removeAttribute("aria-selected");
+    });
+  }
+  function move(step) {
+    var all = rows();
+    if (!all.length) return;
+    var at = -1;
+    for (var i = 0; i < all.length; i++) if (all[i].getAttribute("data-ref") === selected) at = i;
+    var next = at < 0 ? (step > 0 ? 0 : all.length - 1) : Math.min(all.length - 1, Math.max(0, at + step));
+    selected = all[next].getAttribute("data-ref");
+    mark();
+    all[next].scrollIntoView({ block: "nearest" });
+  }
+  function typing(target) {
+    if (!target || !(target instanceof Element)) return false;
+    return target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName);
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    if (event.key === "j") { move(1); event.preventDefault(); }
+    else if (event.key === "k") { move(-1); event.preventDefault(); }
+    else if (event.key === "Enter" && selected) {
+      var link = body.querySelector('tr[data-ref="' + selected + '"] a');
+      if (link) { window.location.href = link.getAttribute("href"); event.preventDefault(); }
+    } else if (event.key === "n") {
+      var take = document.getElementById("take-next");
+      if (take) { event.preventDefault(); take.submit(); }
+    }
+  });
+  body.addEventListener("click", function (event) {
+    var row = event.target instanceof Element ? event.target.closest("tr.worklist-row") : null;
+    if (row) { selected = row.getAttribute("data-ref"); mark(); }
+  });
+
+  // Refresh: fetch the list body alone and swap it in, keeping the selection and
+  // the scroll positions of the page and of the table.
+  var url = body.getAttribute("data-fragment");
+  var every = parseInt(body.getAttribute("data-refresh-seconds"), 10) || 12;
+  function refresh() {
+    if (!url || document.hidden) return;
+    fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then(function (res) { return res.ok ? res.text() : null; })
+      .then(function (html) {
+        if (html === null) return;
+        var scroller = body.querySelector(".worklist-scroll");
+        var inner = scroller ? scroller.scrollTop : 0;
+        var x = window.scrollX, y = window.scrollY;
+        body.innerHTML = html;
+        var fresh = body.querySelector(".worklist-scroll");
+        if (fresh) fresh.scrollTop = inner;
+        window.scrollTo(x, y);
+        mark();
+        tick();
+      })
+      .catch(function () { /* the next round tries again */ });
+  }
+  tick();
+  window.setInterval(tick, 1000);
+  if (url) window.setInterval(refresh, every * 1000);
 })();

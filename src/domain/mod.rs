@@ -15,6 +15,7 @@ pub mod routing;
 pub mod severity;
 pub mod sla;
 pub mod tokens;
+pub mod worklist;
 
 pub use identity::{Email, Lang, Role, UserName, parse_timezone};
 pub use severity::{Priority, Severity};

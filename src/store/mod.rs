@@ -11,6 +11,7 @@ pub mod playbooks;
 pub mod sessions;
 pub mod settings;
 pub mod users;
+pub mod worklist;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};

@@ -1,8 +1,11 @@
-// The home page: where each role starts its shift.
+// The home page: where each role starts its shift. An agent's home is their queue
+// (the workspace lists, "My cases" first); supervisors and admins get their start page.
 
+use actix_web::web;
 use askama::Template;
 
-use super::{CurrentUser, Page};
+use super::{CurrentUser, Page, queues};
+use crate::domain::Role;
 use crate::error::AppError;
 
 #[derive(Template)]
@@ -10,21 +13,20 @@ use crate::error::AppError;
 struct Home {
     page: Page,
     name: String,
-    mine: Vec<super::work::MyCase>,
-    waiting: i64,
 }
 
 pub async fn home(
-    state: actix_web::web::Data<crate::app::AppState>,
+    state: web::Data<crate::app::AppState>,
     page: Page,
     user: CurrentUser,
+    q: web::Query<queues::ListQuery>,
 ) -> Result<actix_web::HttpResponse, AppError> {
-    let id = user.user.id;
-    let (mine, waiting) = super::db(&state, move |conn| super::work::my_cases(conn, id)).await?;
+    if user.role == Role::Agent {
+        let greeting = page.tf("home.greeting", &[("name", &user.user.name)]);
+        return queues::render(state, page, user, q.into_inner(), "/", Some(greeting)).await;
+    }
     page.render(&Home {
         name: user.user.name.clone(),
-        mine,
-        waiting,
         page: page.clone(),
     })
 }

@@ -172,26 +172,50 @@ pub async fn session_and_csrf(
     if let Some(c) = req.cookie(SESSION_COOKIE) {
         let digest = tokens::digest(c.value());
         let (idle, max) = (state.settings.session_idle, state.settings.session_max);
-        let found = super::db(&state, move |conn| {
-            let Some((s, user)) = sessions::find_with_user(conn, &digest)? else {
-                return Ok(None);
-            };
-            let last_seen = store::from_db(s.last_seen_at);
-            let expired = !user.active
-                || now - last_seen >= idle
-                || now - store::from_db(s.created_at) >= max;
-            if expired {
-                sessions::delete(conn, s.id)?;
-                return Ok(None);
+        // A remembered session serves while it needs neither ending nor a last-seen
+        // update; anything else goes to the database.
+        let remembered = state.session_cache.get(&digest, now).filter(|m| {
+            let last_seen = store::from_db(m.session.last_seen_at);
+            m.user.active
+                && now - last_seen < Duration::seconds(TOUCH_EVERY_SECONDS).min(idle)
+                && now - store::from_db(m.session.created_at) < max
+        });
+        let found = match remembered {
+            Some(m) => Ok(Some((m.session, m.user, m.unread))),
+            None => {
+                let (cache, key) = (state.session_cache.clone(), digest.clone());
+                super::db(&state, move |conn| {
+                    let Some((mut s, user)) = sessions::find_with_user(conn, &digest)? else {
+                        return Ok(None);
+                    };
+                    let last_seen = store::from_db(s.last_seen_at);
+                    let expired = !user.active
+                        || now - last_seen >= idle
+                        || now - store::from_db(s.created_at) >= max;
+                    if expired {
+                        sessions::delete(conn, s.id)?;
+                        return Ok(None);
+                    }
+                    if now - last_seen >= Duration::seconds(TOUCH_EVERY_SECONDS) {
+                        sessions::touch(conn, s.id, store::to_db(now))?;
+                        crate::store::users::touch_active(conn, user.id, store::to_db(now))?;
+                        s.last_seen_at = store::to_db(now);
+                    }
+                    let unread = crate::store::users::unread_notifications(conn, user.id)?;
+                    cache.put(
+                        key,
+                        super::session_cache::Cached {
+                            session: s.clone(),
+                            user: user.clone(),
+                            unread,
+                            fetched: now,
+                        },
+                    );
+                    Ok(Some((s, user, unread)))
+                })
+                .await
             }
-            if now - last_seen >= Duration::seconds(TOUCH_EVERY_SECONDS) {
-                sessions::touch(conn, s.id, store::to_db(now))?;
-                crate::store::users::touch_active(conn, user.id, store::to_db(now))?;
-            }
-            let unread = crate::store::users::unread_notifications(conn, user.id)?;
-            Ok(Some((s, user, unread)))
-        })
-        .await;
+        };
         match found {
             Ok(Some((s, user, unread))) => {
                 let role = user.role.parse::<Role>().unwrap_or(Role::Agent);
@@ -272,8 +296,14 @@ pub async fn session_and_csrf(
         }
     }
 
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     req.extensions_mut().insert(ctx);
     let mut res = next.call(req).await?;
+    if changes {
+        // Whatever the request changed (a sign-out, a deactivation, a role, a
+        // language, presence), this instance's next pages read it afresh.
+        state.session_cache.clear();
+    }
     if let Some(t) = new_anon {
         let _ = res
             .response_mut()

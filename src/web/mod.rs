@@ -17,8 +17,10 @@ pub mod ops;
 pub mod page;
 pub mod playbooks;
 pub mod profile;
+pub mod queues;
 pub mod resolution;
 pub mod reveal;
+pub mod session_cache;
 pub mod verify;
 pub mod work;
 
@@ -76,6 +78,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/audit", web::get().to(admin_audit::list))
         .route("/presence", web::post().to(work::presence))
         .route("/queue/take-next", web::post().to(work::take_next))
+        .route("/queues", web::get().to(queues::index))
+        .route("/queues/fragment", web::get().to(queues::fragment))
         .route("/cases/{case_ref}", web::get().to(work::show))
         .route("/cases/{case_ref}/release", web::post().to(work::release))
         .route("/cases/{case_ref}/reassign", web::post().to(work::reassign))

@@ -13,7 +13,7 @@ use super::page::{FlashKind, redirect_with_flash};
 use super::{CurrentUser, Page, db};
 use crate::app::AppState;
 use crate::assignment;
-use crate::db::schema::{cases, notifications, queue_members, queues, users};
+use crate::db::schema::{cases, notifications, queue_members, users};
 use crate::db::write_tx;
 use crate::domain::{Role, masking};
 use crate::error::AppError;
@@ -688,53 +688,4 @@ pub async fn notifications_read(
     })
     .await?;
     Ok(super::see_other("/notifications"))
-}
-
-/// A case in the agent's list.
-pub struct MyCase {
-    pub reference: String,
-    pub queue: String,
-    pub priority: String,
-    pub status: String,
-    pub rule: String,
-    pub next_due: Option<chrono::NaiveDateTime>,
-    pub breached: bool,
-}
-
-/// The agent's own open cases, most urgent first, and how many wait in their queues.
-pub fn my_cases(
-    conn: &mut crate::db::DbConn,
-    user_id: i64,
-) -> Result<(Vec<MyCase>, i64), AppError> {
-    let mine: Vec<(Case, String)> = cases::table
-        .inner_join(queues::table)
-        .filter(cases::assignee_id.eq(user_id))
-        .filter(cases::resolved_at.is_null())
-        .select((Case::as_select(), queues::name))
-        .order((cases::next_due.asc(), cases::id.asc()))
-        .limit(200)
-        .load(conn)?;
-    let my_queues: Vec<i64> = queue_members::table
-        .filter(queue_members::user_id.eq(user_id))
-        .select(queue_members::queue_id)
-        .load(conn)?;
-    let waiting: i64 = cases::table
-        .filter(cases::queue_id.eq_any(&my_queues))
-        .filter(cases::status.eq("new"))
-        .count()
-        .get_result(conn)?;
-    Ok((
-        mine.into_iter()
-            .map(|(c, q)| MyCase {
-                reference: case_ref(c.id),
-                queue: q,
-                priority: c.priority,
-                status: c.status,
-                rule: c.rule_code,
-                next_due: c.next_due,
-                breached: c.breached,
-            })
-            .collect(),
-        waiting,
-    ))
 }

@@ -97,7 +97,9 @@ fn an_agent_works_a_case_and_the_customer_answers_in_a_browser() {
     let link = format!("a[href='/cases/{reference}']");
     b.wait_for(&format!("document.querySelector(\"{link}\")"));
     b.screenshot("online-with-a-case");
-    b.click_and_wait(&link);
+    // From the keyboard: j selects the first row, Enter opens it.
+    b.press("j");
+    b.press_and_wait("Enter");
     assert_eq!(b.path(), format!("/cases/{reference}"));
     let page = b.text();
     assert!(page.contains("TX-20261124-88812"), "{page}");

@@ -227,6 +227,29 @@ impl Chromium {
         }
     }
 
+    /// Presses a key (`"j"`, `"Enter"`…) on the page.
+    pub fn press(&mut self, key: &str) {
+        let (text, code) = match key {
+            "Enter" => ("\r".to_string(), 13),
+            k => (k.to_string(), k.to_ascii_uppercase().chars().next().unwrap() as i64),
+        };
+        self.call(
+            "Input.dispatchKeyEvent",
+            json!({"type": "keyDown", "key": key, "text": text, "windowsVirtualKeyCode": code}),
+        );
+        self.call(
+            "Input.dispatchKeyEvent",
+            json!({"type": "keyUp", "key": key, "windowsVirtualKeyCode": code}),
+        );
+    }
+
+    /// Presses a key that leads to another page, and waits for it.
+    pub fn press_and_wait(&mut self, key: &str) {
+        self.mark();
+        self.press(key);
+        self.wait_new_document();
+    }
+
     /// A phone-sized screen (390 × 844, touch) or back to the desktop.
     pub fn phone(&mut self, on: bool) {
         if on {

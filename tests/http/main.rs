@@ -20,4 +20,5 @@ mod layout;
 mod mail;
 mod ops;
 mod pii;
+mod queues;
 mod resolution;

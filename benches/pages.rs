@@ -1,0 +1,570 @@
+// Benchmark: the queue page and the case page under load over a desk holding many
+// cases. A generator fills a SQLite database straight through SQL (batched inserts in
+// large transactions): cases spread over six months in the demo desk's queues, most
+// resolved, the newest 2,000 open (waiting, assigned, in progress, paused, breached),
+// each with its customer, alert and timeline events. Agents get sessions; then each
+// page is loaded at 32 connections (closed loop) and its pages/s and latencies are
+// printed, at 10,000 cases and at the full size, and the two are compared.
+//
+//   cargo bench --bench pages                                   # 1,000,000 cases, 10 s per page
+//   RISKDESK_BENCH_CASES=200000 RISKDESK_BENCH_SECONDS=5 RISKDESK_BENCH_CONNECTIONS=8 cargo bench --bench pages
+
+mod loadgen;
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use riskdesk::accounts::{self, Actor, NewUserInput, RoutingInput};
+use riskdesk::app::{AppState, Application};
+use riskdesk::clock::Clock;
+use riskdesk::config::Settings;
+use riskdesk::db::DatabaseUrl;
+use riskdesk::domain::password::NewPassword;
+use riskdesk::domain::{Severity, tokens};
+use riskdesk::store::sessions::{self, NewSession};
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+const AGENTS: usize = 50;
+/// (rule, queue, share of cases in per cent).
+const MIX: &[(&str, &str, u64)] = &[
+    ("LARGE_TRANSFER", "Transfers", 30),
+    ("ACCOUNT_TAKEOVER", "Account security", 15),
+    ("NEW_ACCOUNT_BURST", "New accounts", 12),
+    ("BULK_REGISTRATION", "New accounts", 8),
+    ("PROMOTION_ABUSE", "Promotions", 15),
+    ("AML_WATCHLIST", "AML review", 5),
+    ("FROZEN_FUNDS_COMPLAINT", "Complaints", 10),
+    ("LARGE_TRANSFER", "Triage", 5),
+];
+const DISPOSITIONS: &[&str] = &[
+    "false_positive",
+    "false_positive",
+    "false_positive",
+    "confirmed_fraud",
+    "unreachable",
+    "duplicate",
+];
+const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"];
+const GIVEN: &[&str] = &["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋"];
+
+/// Connections of the load generator (`RISKDESK_BENCH_CONNECTIONS`, default 32).
+fn connections() -> usize {
+    env("RISKDESK_BENCH_CONNECTIONS", 32) as usize
+}
+
+/// A small deterministic generator (xorshift64*), so runs are comparable.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    format!("'{}'", t.naive_utc().format("%Y-%m-%d %H:%M:%S"))
+}
+
+fn opt_ts(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(|| "NULL".to_string(), ts)
+}
+
+/// Batched multi-row INSERTs, flushed every `rows` rows.
+struct Inserter {
+    head: &'static str,
+    sql: String,
+    rows: usize,
+    total: usize,
+}
+
+impl Inserter {
+    fn new(head: &'static str) -> Self {
+        Inserter {
+            head,
+            sql: String::new(),
+            rows: 0,
+            total: 0,
+        }
+    }
+    fn push(&mut self, conn: &mut SqliteConnection, values: String) {
+        self.sql
+            .push_str(if self.rows == 0 { self.head } else { "," });
+        self.sql.push('(');
+        self.sql.push_str(&values);
+        self.sql.push(')');
+        self.rows += 1;
+        if self.rows == 500 {
+            self.flush(conn);
+        }
+    }
+    fn flush(&mut self, conn: &mut SqliteConnection) {
+        if self.rows > 0 {
+            conn.batch_execute(&self.sql).expect("insert");
+            self.total += self.rows;
+            self.sql.clear();
+            self.rows = 0;
+        }
+    }
+}
+
+struct Desk {
+    state: AppState,
+    addr: String,
+    /// Session cookies of the agents, one per agent.
+    cookies: Vec<String>,
+    /// Some case references to open on the case page.
+    sample_cases: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+/// Creates a desk of `n` cases and starts the application on it.
+fn build(n: u64) -> Desk {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bench.db");
+    if std::env::var("RISKDESK_BENCH_SHOW_DB").is_ok() {
+        println!("  database: {}", path.display());
+    }
+    let mut settings =
+        Settings::for_data_dir(dir.path().join("data"), DatabaseUrl::Sqlite(path.clone()));
+    settings.workers = None;
+    settings.pool_size = env("RISKDESK_BENCH_POOL", 8) as u32;
+    // As served by `riskdesk serve` (its default).
+    settings.session_cache = chrono::Duration::seconds(2);
+    let now = Utc::now();
+    let state = AppState::open(settings, Clock::System).expect("open");
+    let mut conn = state.pool.get().unwrap();
+    riskdesk::desk::apply_text(&mut conn, now, &Actor::cli(), riskdesk::demo::DESK, false)
+        .expect("demo configuration");
+    let snap = state.desk.get(&mut conn).unwrap();
+    let all_queues: Vec<String> = snap.queues_by_name.keys().cloned().collect();
+    let mut agents = Vec::new();
+    for i in 0..AGENTS {
+        let u = accounts::create_user(
+            &mut conn,
+            now,
+            &Actor::cli(),
+            &NewUserInput {
+                email: &format!("agent{i}@bench.example"),
+                name: &format!("Agent {i}"),
+                role: "agent",
+                language: None,
+            },
+            &NewPassword::generate(),
+        )
+        .unwrap();
+        accounts::set_routing(
+            &mut conn,
+            now,
+            &Actor::cli(),
+            u.id,
+            &RoutingInput {
+                queues: all_queues.clone(),
+                skills: vec![
+                    "fraud".into(),
+                    "security".into(),
+                    "onboarding".into(),
+                    "aml".into(),
+                    "complaints".into(),
+                ],
+                capacity: 100,
+                shift_calendar: None,
+                auto_assign: false,
+            },
+        )
+        .unwrap();
+        agents.push(u.id);
+    }
+    let mut cookies = Vec::new();
+    for id in &agents {
+        let token = tokens::random_token(32);
+        let at = riskdesk::store::to_db(now);
+        sessions::insert(
+            &mut conn,
+            &NewSession {
+                token_hash: &tokens::digest(&token),
+                user_id: *id,
+                csrf_token: &tokens::random_token(32),
+                created_at: at,
+                last_seen_at: at,
+                ip: None,
+            },
+        )
+        .unwrap();
+        cookies.push(format!("riskdesk_session={token}"));
+    }
+    drop(conn);
+
+    // The cases, straight into the file.
+    let t = Instant::now();
+    let mut db = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    db.batch_execute("PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -200000; PRAGMA temp_store = MEMORY;")
+        .unwrap();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let customers = (n / 2).max(1);
+    // The newest cases are open: as many at every size (a desk's open work does not
+    // grow with its history), so that sizes differ by history alone.
+    let open_from = n - env("RISKDESK_BENCH_OPEN", 2000).min(n / 5);
+    let history = chrono::Duration::days(180);
+    let mut total_weight = 0;
+    let weights: Vec<u64> = MIX
+        .iter()
+        .map(|m| {
+            total_weight += m.2;
+            total_weight
+        })
+        .collect();
+    db.batch_execute("BEGIN").unwrap();
+    let mut cust = Inserter::new(
+        "INSERT INTO customers (id, external_id, name, email, phone, locale, timezone, attributes, created_at, updated_at) VALUES ",
+    );
+    for c in 1..=customers {
+        let name = format!(
+            "{}{}",
+            SURNAMES[(c % 10) as usize],
+            GIVEN[((c / 10) % 10) as usize]
+        );
+        let created = ts(now - history - chrono::Duration::days(30));
+        cust.push(
+            &mut db,
+            format!(
+                "{c},'C-{c:08}','{name}','c{c}@example.com','+86138{:08}','zh-CN','Asia/Shanghai','{{}}',{created},{created}",
+                c % 100_000_000
+            ),
+        );
+    }
+    cust.flush(&mut db);
+    let mut cases = Inserter::new(
+        "INSERT INTO cases (id, customer_id, queue_id, priority, status, rule_code, open_key, opened_at, updated_at, first_response_due, resolution_due, first_responded_at, resolved_at, paused_since, pause_reason, paused_minutes, breached, assignee_id, disposition, alert_count, weight, assigned_at, started_at, next_due, next_alarm_at) VALUES ",
+    );
+    let mut alerts = Inserter::new(
+        "INSERT INTO alerts (id, external_id, rule_code, severity, occurred_at, received_at, customer_id, case_id, amount, currency, transaction_ref, attributes, api_key_id, result) VALUES ",
+    );
+    let mut events =
+        Inserter::new("INSERT INTO case_events (case_id, at, kind, actor_user_id, data) VALUES ");
+    for i in 1..=n {
+        let pick = rng.below(total_weight);
+        let (rule, queue_name, _) = MIX[weights.iter().position(|w| pick < *w).unwrap()];
+        let queue = &snap.queues_by_name[queue_name];
+        let def = &snap.rules[rule];
+        let priority: Severity = match rng.below(10) {
+            0 => def.default_severity.raised(),
+            _ => def.default_severity,
+        };
+        let open = i > open_from;
+        let opened = if open {
+            // The open ones: the last eight hours.
+            now - chrono::Duration::seconds(((n - i) * 8 * 3600 / (n - open_from).max(1)) as i64)
+        } else {
+            now - history + chrono::Duration::seconds((i * 180 * 86_400 / n) as i64)
+                - chrono::Duration::hours(8)
+        };
+        let dues = queue.policy.dues(opened, priority, 0);
+        let customer = if open {
+            (i * 7919) % customers + 1
+        } else {
+            rng.below(customers) + 1
+        };
+        let agent = agents[rng.below(AGENTS as u64) as usize];
+        let minutes = |m: u64| chrono::Duration::minutes(m as i64);
+        let (status, assignee, assigned, started, responded, resolved, paused, breached) = if !open
+        {
+            let responded = opened + minutes(1 + rng.below(20));
+            let resolved = responded + minutes(5 + rng.below(3 * 24 * 60));
+            (
+                "resolved",
+                Some(agent),
+                Some(opened),
+                Some(opened),
+                Some(responded),
+                Some(resolved),
+                None,
+                rng.below(20) == 0,
+            )
+        } else {
+            match rng.below(20) {
+                0..=4 => ("new", None, None, None, None, None, None, false),
+                5..=9 => (
+                    "assigned",
+                    Some(agent),
+                    Some(opened),
+                    None,
+                    None,
+                    None,
+                    None,
+                    false,
+                ),
+                10..=14 => {
+                    let responded = opened + minutes(1 + rng.below(10));
+                    (
+                        "in_progress",
+                        Some(agent),
+                        Some(opened),
+                        Some(opened),
+                        Some(responded),
+                        None,
+                        None,
+                        false,
+                    )
+                }
+                15..=17 => {
+                    let responded = opened + minutes(1 + rng.below(10));
+                    (
+                        "waiting_customer",
+                        Some(agent),
+                        Some(opened),
+                        Some(opened),
+                        Some(responded),
+                        None,
+                        Some(responded + minutes(1)),
+                        false,
+                    )
+                }
+                _ => (
+                    "assigned",
+                    Some(agent),
+                    Some(opened),
+                    None,
+                    None,
+                    None,
+                    None,
+                    true,
+                ),
+            }
+        };
+        let next_due = if resolved.is_some() {
+            None
+        } else if responded.is_some() {
+            Some(dues.resolution)
+        } else {
+            Some(dues.first_response.min(dues.resolution))
+        };
+        let breached = breached || next_due.is_some_and(|d| d < now);
+        let updated = resolved.or(paused).or(responded).unwrap_or(opened);
+        let open_key = if open {
+            format!("'{customer}:{}'", queue.id)
+        } else {
+            "NULL".into()
+        };
+        cases.push(
+            &mut db,
+            format!(
+                "{i},{customer},{},'{}','{status}','{rule}',{open_key},{},{},{},{},{},{},{},{},0,{},{},{},1,{},{},{},{},{}",
+                queue.id,
+                priority.as_str(),
+                ts(opened),
+                ts(updated),
+                ts(dues.first_response),
+                ts(dues.resolution),
+                opt_ts(responded),
+                opt_ts(resolved),
+                opt_ts(paused),
+                if paused.is_some() { "'awaiting the customer'" } else { "NULL" },
+                i32::from(breached),
+                assignee.map_or("NULL".into(), |a| a.to_string()),
+                if resolved.is_some() {
+                    format!("'{}'", DISPOSITIONS[rng.below(DISPOSITIONS.len() as u64) as usize])
+                } else {
+                    "NULL".into()
+                },
+                def.weight,
+                opt_ts(assigned),
+                opt_ts(started),
+                opt_ts(next_due),
+                opt_ts(if resolved.is_some() { None } else { Some(opened) }),
+            ),
+        );
+        let amount = 1000 + rng.below(200_000);
+        alerts.push(
+            &mut db,
+            format!(
+                "{i},'bench-{i}','{rule}','{}',{},{},{customer},{i},'{amount}.00','CNY','TX-{i:09}','{{\"device_id\":\"d-{:x}\",\"ip\":\"203.0.113.{}\",\"channel\":\"app\"}}',NULL,'filed'",
+                priority.as_str(),
+                ts(opened),
+                ts(opened),
+                rng.below(1 << 20),
+                rng.below(250),
+            ),
+        );
+        let o = ts(opened);
+        events.push(
+            &mut db,
+            format!(
+                "{i},{o},'case.opened',NULL,'{{\"rule\":\"{rule}\",\"queue\":\"{queue_name}\",\"priority\":\"{}\"}}'",
+                priority.as_str()
+            ),
+        );
+        events.push(
+            &mut db,
+            format!("{i},{o},'alert.received',NULL,'{{\"rule\":\"{rule}\",\"external_id\":\"bench-{i}\"}}'"),
+        );
+        if let Some(a) = assignee {
+            events.push(
+                &mut db,
+                format!("{i},{o},'assignment.assigned',NULL,'{{\"to\":\"agent{a}@bench.example\",\"how\":\"auto\",\"eligible\":50,\"load\":1,\"capacity\":5}}'"),
+            );
+        }
+        if let Some(r) = resolved {
+            events.push(
+                &mut db,
+                format!(
+                    "{i},{},'case.resolved',{},'{{\"disposition\":\"false_positive\"}}'",
+                    ts(r),
+                    assignee.unwrap_or(0)
+                ),
+            );
+        }
+        if i % 100_000 == 0 {
+            cases.flush(&mut db);
+            alerts.flush(&mut db);
+            events.flush(&mut db);
+            db.batch_execute("COMMIT; BEGIN").unwrap();
+        }
+    }
+    cases.flush(&mut db);
+    alerts.flush(&mut db);
+    events.flush(&mut db);
+    db.batch_execute("COMMIT; ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    let open: i64 = riskdesk::db::schema::cases::table
+        .filter(riskdesk::db::schema::cases::resolved_at.is_null())
+        .count()
+        .get_result(&mut db)
+        .unwrap();
+    println!(
+        "  filled {} cases ({open} open), {} customers, {} alerts, {} timeline events in {:.1} s",
+        cases.total,
+        cust.total,
+        alerts.total,
+        events.total,
+        t.elapsed().as_secs_f64()
+    );
+    drop(db);
+    let sample_cases = (0..1000)
+        .map(|_| riskdesk::store::cases::case_ref(rng.below(n) as i64 + 1))
+        .collect();
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let st = state.clone();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app = Application::build(st, listener).expect("build");
+            let _ = app.server.await;
+        })
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    Desk {
+        state,
+        addr,
+        cookies,
+        sample_cases,
+        _dir: dir,
+    }
+}
+
+/// Loads `path_of(connection, sequence)` as the connection's agent; warms up first.
+fn measure(
+    desk: &Desk,
+    what: &str,
+    seconds: u64,
+    path_of: impl Fn(usize, usize) -> String + Send + Sync + Clone + 'static,
+) -> loadgen::Report {
+    let cookies = desk.cookies.clone();
+    let make = move |c: usize, s: usize| {
+        (
+            "GET".to_string(),
+            path_of(c, s),
+            vec![("Cookie".to_string(), cookies[c % cookies.len()].clone())],
+            Vec::new(),
+        )
+    };
+    let _ = loadgen::run(
+        &desk.addr,
+        connections(),
+        Duration::from_secs(2),
+        make.clone(),
+    );
+    let report = loadgen::run(
+        &desk.addr,
+        connections(),
+        Duration::from_secs(seconds),
+        make,
+    );
+    report.print(&format!("  {what}"));
+    report
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let n = env("RISKDESK_BENCH_CASES", 1_000_000);
+    let seconds = env("RISKDESK_BENCH_SECONDS", 10);
+    println!(
+        "riskdesk pages benchmark: {} cores, {} connections, {seconds} s per page, SQLite",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        connections()
+    );
+    let mut results = Vec::new();
+    for size in [10_000.min(n), n] {
+        println!("{size} cases:");
+        let desk = build(size);
+        let queue = measure(
+            &desk,
+            "queue page (/queues?view=queue&queue=Transfers)",
+            seconds,
+            |_, _| "/queues?view=queue&queue=Transfers".to_string(),
+        );
+        let home = measure(&desk, "agent's home (/, my cases)", seconds, |_, _| {
+            "/".to_string()
+        });
+        let refs = desk.sample_cases.clone();
+        let case = measure(&desk, "case page (/cases/{ref})", seconds, move |c, s| {
+            format!("/cases/{}", refs[(c * 31 + s) % refs.len()])
+        });
+        results.push((size, [queue, home, case]));
+        drop(desk.state);
+        if size == n {
+            break;
+        }
+    }
+    if results.len() == 2 {
+        println!("at {} cases against 10,000 (p99, mean):", results[1].0);
+        for (i, what) in ["queue page", "agent's home", "case page"]
+            .iter()
+            .enumerate()
+        {
+            let (a, b) = (&results[0].1[i], &results[1].1[i]);
+            let mean = |r: &loadgen::Report| {
+                r.latencies.iter().sum::<Duration>().as_secs_f64() * 1000.0
+                    / r.latencies.len().max(1) as f64
+            };
+            println!(
+                "  {what}: p99 {:.2} ms → {:.2} ms ({:.2}×), mean {:.2} ms → {:.2} ms ({:.2}×)",
+                loadgen::ms(a.percentile(0.99)),
+                loadgen::ms(b.percentile(0.99)),
+                b.percentile(0.99).as_secs_f64() / a.percentile(0.99).as_secs_f64().max(1e-9),
+                mean(a),
+                mean(b),
+                mean(b) / mean(a).max(1e-9),
+            );
+        }
+    }
+}
