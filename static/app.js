@@ -24,8 +24,16 @@
     var s = Math.abs(seconds);
     return sign + Math.floor(s / 3600) + ":" + pad(Math.floor((s % 3600) / 60)) + ":" + pad(s % 60);
   }
+  // The offset of this browser's clock from the server's, taken from the list's
+  // data-now each time the list is (re)loaded: a skewed PC clock moves no deadline.
+  var skew = 0;
+  function sync() {
+    var table = body.querySelector("table[data-now]");
+    var server = table ? Date.parse(table.getAttribute("data-now")) : NaN;
+    skew = isNaN(server) ? 0 : server - Date.now();
+  }
   function tick() {
-    var now = Date.now();
+    var now = Date.now() + skew;
     var items = body.querySelectorAll("time.countdown[data-due]");
     for (var i = 0; i < items.length; i++) {
       var due = Date.parse(items[i].getAttribute("data-due"));
@@ -92,6 +100,7 @@
         var inner = scroller ? scroller.scrollTop : 0;
         var x = window.scrollX, y = window.scrollY;
         body.innerHTML = html;
+        sync();
         var fresh = body.querySelector(".worklist-scroll");
         if (fresh) fresh.scrollTop = inner;
         window.scrollTo(x, y);
@@ -100,6 +109,7 @@
       })
       .catch(function () { /* the next round tries again */ });
   }
+  sync();
   tick();
   window.setInterval(tick, 1000);
   if (url) window.setInterval(refresh, every * 1000);

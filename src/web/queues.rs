@@ -297,6 +297,9 @@ struct Rows {
     rows: Vec<ListRow>,
     next_href: Option<String>,
     first_href: Option<String>,
+    /// The server's time as the list was read: countdowns tick from it, whatever the
+    /// viewer's own clock says.
+    now: String,
 }
 
 #[derive(Template)]
@@ -321,6 +324,7 @@ struct Index {
     rows: Vec<ListRow>,
     next_href: Option<String>,
     first_href: Option<String>,
+    now: String,
 }
 
 fn tabs(l: &Loaded, page: &Page, base: &str) -> Vec<Tab> {
@@ -377,6 +381,7 @@ fn body(l: &Loaded, page: &Page, user_id: i64, now: DateTime<Utc>, base: &str) -
         rows: rows(l, page, user_id, now),
         next_href,
         first_href,
+        now: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     }
 }
 
@@ -449,6 +454,7 @@ pub async fn render(
         rows: body.rows,
         next_href: body.next_href,
         first_href: body.first_href,
+        now: body.now,
         page: page.clone(),
     };
     page.render_status(status, &tpl)

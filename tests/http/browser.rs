@@ -97,6 +97,13 @@ fn an_agent_works_a_case_and_the_customer_answers_in_a_browser() {
     let link = format!("a[href='/cases/{reference}']");
     b.wait_for(&format!("document.querySelector(\"{link}\")"));
     b.screenshot("online-with-a-case");
+    // The countdown ticks from the server's clock (the test's), not the browser's:
+    // high priority, 30 minutes to the first response.
+    let shown = b.eval("document.querySelector('time.countdown').textContent");
+    assert!(
+        shown.as_str().unwrap().starts_with("0:29:") || shown == json!("0:30:00"),
+        "{shown}"
+    );
     // From the keyboard: j selects the first row, Enter opens it.
     b.press("j");
     b.press_and_wait("Enter");

@@ -231,7 +231,10 @@ impl Chromium {
     pub fn press(&mut self, key: &str) {
         let (text, code) = match key {
             "Enter" => ("\r".to_string(), 13),
-            k => (k.to_string(), k.to_ascii_uppercase().chars().next().unwrap() as i64),
+            k => (
+                k.to_string(),
+                k.to_ascii_uppercase().chars().next().unwrap() as i64,
+            ),
         };
         self.call(
             "Input.dispatchKeyEvent",
