@@ -77,13 +77,14 @@ pub fn record(conn: &mut DbConn, customer_id: i64, ids: &[(&str, &str)]) -> Quer
             })
         })
         .collect();
-    // A row at a time: the same statement on both backends, and at most three per alert.
-    for row in rows {
-        dispatch!(conn, |c| diesel::insert_into(customer_identifiers::table)
-            .values(row.clone())
-            .on_conflict_do_nothing()
-            .execute(c))?;
+    if rows.is_empty() {
+        return Ok(());
     }
+    // One statement for all of them (at most three per alert).
+    dispatch!(conn, |c| diesel::insert_into(customer_identifiers::table)
+        .values(&rows)
+        .on_conflict_do_nothing()
+        .execute(c))?;
     Ok(())
 }
 
