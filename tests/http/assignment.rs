@@ -8,8 +8,7 @@ use serde_json::{Value, json};
 
 use crate::common::{Browser, TestApp, location};
 use crate::intake::{DESK, alert};
-use riskdesk::accounts::{self, Actor, NewUserInput, RoutingInput};
-use riskdesk::domain::password::NewPassword;
+use riskdesk::accounts::{self, Actor, RoutingInput};
 
 /// The intake desk plus an escalation queue, an AML rule of weight 3 and a shift
 /// calendar that is never open on the test clock's Tuesday 09:00 Shanghai... except
@@ -46,39 +45,7 @@ impl Desk {
         skills: &[&str],
         capacity: i32,
     ) -> (Browser, i64) {
-        let password = NewPassword::generate();
-        let mut conn = self.app.conn();
-        let user = accounts::create_user(
-            &mut conn,
-            self.app.clock.now(),
-            &Actor::cli(),
-            &NewUserInput {
-                email,
-                name: email,
-                role: "agent",
-                language: Some("en"),
-            },
-            &password,
-        )
-        .unwrap();
-        accounts::set_routing(
-            &mut conn,
-            self.app.clock.now(),
-            &Actor::cli(),
-            user.id,
-            &RoutingInput {
-                queues: queues.iter().map(|s| s.to_string()).collect(),
-                skills: skills.iter().map(|s| s.to_string()).collect(),
-                capacity,
-                shift_calendar: None,
-                auto_assign: true,
-            },
-        )
-        .unwrap();
-        drop(conn);
-        let b = self.app.browser();
-        assert_eq!(b.login(email, password.expose()).status(), 303);
-        (b, user.id)
+        self.app.agent(email, queues, skills, capacity)
     }
 
     pub fn post(&self, id: &str, rule: &str, customer: &str) -> Value {

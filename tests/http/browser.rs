@@ -8,8 +8,6 @@ use serde_json::{Value, json};
 use crate::chromium::Chromium;
 use crate::common::TestApp;
 use crate::intake::alert;
-use riskdesk::accounts::{self, Actor, NewUserInput, RoutingInput};
-use riskdesk::domain::password::NewPassword;
 
 /// The last link to `prefix` (`/v/` or `/s/`) in the case's outgoing e-mails, once
 /// the outbox has written them.
@@ -40,37 +38,7 @@ fn an_agent_works_a_case_and_the_customer_answers_in_a_browser() {
     let app = TestApp::spawn();
     app.apply_config(&crate::assignment::desk_config());
     let key = app.api_key();
-    let password = NewPassword::generate();
-    {
-        let mut conn = app.conn();
-        let u = accounts::create_user(
-            &mut conn,
-            app.clock.now(),
-            &Actor::cli(),
-            &NewUserInput {
-                email: "li@bank.example",
-                name: "Li Na",
-                role: "agent",
-                language: Some("en"),
-            },
-            &password,
-        )
-        .unwrap();
-        accounts::set_routing(
-            &mut conn,
-            app.clock.now(),
-            &Actor::cli(),
-            u.id,
-            &RoutingInput {
-                queues: vec!["Transfers".into()],
-                skills: vec!["fraud".into()],
-                capacity: 5,
-                shift_calendar: None,
-                auto_assign: true,
-            },
-        )
-        .unwrap();
-    }
+    let (_, password) = app.create_agent("li@bank.example", &["Transfers"], &["fraud"], 5);
     // A transfer is stopped while nobody is online: the case waits.
     let mut a = alert("b-1", "LARGE_TRANSFER", "C-1");
     a["amount"] = json!({"value": "1500.00", "currency": "CNY"});
@@ -88,7 +56,7 @@ fn an_agent_works_a_case_and_the_customer_answers_in_a_browser() {
     b.goto(&format!("{base}/login"));
     b.screenshot("login");
     b.fill("input[name=email]", "li@bank.example");
-    b.fill("input[name=password]", password.expose());
+    b.fill("input[name=password]", &password);
     b.click_and_wait("form[action='/login'] button[type=submit]");
     assert_eq!(b.path(), "/");
 

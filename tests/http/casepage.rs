@@ -9,8 +9,6 @@ use serde_json::{Value, json};
 
 use crate::common::{Browser, TestApp, location};
 use crate::intake::DESK;
-use riskdesk::accounts::{self, Actor, NewUserInput, RoutingInput};
-use riskdesk::domain::password::NewPassword;
 
 struct Desk {
     app: TestApp,
@@ -31,39 +29,7 @@ impl Desk {
 
     /// An agent of `queues`, signed in; no language set, so Accept-Language decides.
     fn agent(&self, email: &str, queues: &[&str]) -> (Browser, i64) {
-        let password = NewPassword::generate();
-        let mut conn = self.app.conn();
-        let user = accounts::create_user(
-            &mut conn,
-            self.app.clock.now(),
-            &Actor::cli(),
-            &NewUserInput {
-                email,
-                name: email,
-                role: "agent",
-                language: None,
-            },
-            &password,
-        )
-        .unwrap();
-        accounts::set_routing(
-            &mut conn,
-            self.app.clock.now(),
-            &Actor::cli(),
-            user.id,
-            &RoutingInput {
-                queues: queues.iter().map(|s| s.to_string()).collect(),
-                skills: vec!["fraud".into()],
-                capacity: 5,
-                shift_calendar: None,
-                auto_assign: true,
-            },
-        )
-        .unwrap();
-        drop(conn);
-        let b = self.app.browser();
-        assert_eq!(b.login(email, password.expose()).status(), 303);
-        (b, user.id)
+        self.app.agent(email, queues, &["fraud"], 5)
     }
 
     fn post(&self, alert: Value) -> String {

@@ -11,9 +11,8 @@ use serde_json::{Value, json};
 
 use crate::common::{Browser, TestApp};
 use crate::intake::{DESK, alert};
-use riskdesk::accounts::{self, Actor, NewUserInput, RoutingInput};
+use riskdesk::accounts::{self, Actor};
 use riskdesk::db::schema::cases;
-use riskdesk::domain::password::NewPassword;
 
 struct Desk {
     app: TestApp,
@@ -30,39 +29,7 @@ impl Desk {
 
     /// An agent of `queues`, signed in and offline (so cases wait in their queues).
     fn agent(&self, email: &str, queues: &[&str]) -> (Browser, i64) {
-        let password = NewPassword::generate();
-        let mut conn = self.app.conn();
-        let user = accounts::create_user(
-            &mut conn,
-            self.app.clock.now(),
-            &Actor::cli(),
-            &NewUserInput {
-                email,
-                name: email,
-                role: "agent",
-                language: Some("en"),
-            },
-            &password,
-        )
-        .unwrap();
-        accounts::set_routing(
-            &mut conn,
-            self.app.clock.now(),
-            &Actor::cli(),
-            user.id,
-            &RoutingInput {
-                queues: queues.iter().map(|s| s.to_string()).collect(),
-                skills: vec!["fraud".into()],
-                capacity: 5,
-                shift_calendar: None,
-                auto_assign: true,
-            },
-        )
-        .unwrap();
-        drop(conn);
-        let b = self.app.browser();
-        assert_eq!(b.login(email, password.expose()).status(), 303);
-        (b, user.id)
+        self.app.agent(email, queues, &["fraud"], 5)
     }
 
     fn post(&self, body: Value) -> String {

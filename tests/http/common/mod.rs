@@ -12,7 +12,7 @@ use chrono::{TimeZone, Utc};
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use reqwest::blocking::{Client, Response};
-use riskdesk::accounts::{self, Actor, NewUserInput};
+use riskdesk::accounts::{self, Actor, NewUserInput, RoutingInput};
 use riskdesk::app::{AppState, Application};
 use riskdesk::clock::Clock;
 use riskdesk::config::Settings;
@@ -189,6 +189,61 @@ impl TestApp {
         )
         .expect("create user");
         password.expose().to_string()
+    }
+
+    /// Creates an agent (offline) with queue memberships, skills and capacity,
+    /// straight through the accounts service; returns their id and password.
+    pub fn create_agent(
+        &self,
+        email: &str,
+        queues: &[&str],
+        skills: &[&str],
+        capacity: i32,
+    ) -> (i64, String) {
+        let password = NewPassword::generate();
+        let mut conn = self.conn();
+        let user = accounts::create_user(
+            &mut conn,
+            self.clock.now(),
+            &Actor::cli(),
+            &NewUserInput {
+                email,
+                name: email,
+                role: "agent",
+                language: None,
+            },
+            &password,
+        )
+        .expect("create agent");
+        accounts::set_routing(
+            &mut conn,
+            self.clock.now(),
+            &Actor::cli(),
+            user.id,
+            &RoutingInput {
+                queues: queues.iter().map(|s| s.to_string()).collect(),
+                skills: skills.iter().map(|s| s.to_string()).collect(),
+                capacity,
+                shift_calendar: None,
+                auto_assign: true,
+            },
+        )
+        .expect("agent routing");
+        (user.id, password.expose().to_string())
+    }
+
+    /// [`TestApp::create_agent`], signed in (still offline).
+    pub fn agent(
+        &self,
+        email: &str,
+        queues: &[&str],
+        skills: &[&str],
+        capacity: i32,
+    ) -> (Browser, i64) {
+        let (id, password) = self.create_agent(email, queues, skills, capacity);
+        let b = self.browser();
+        assert_eq!(b.login(email, &password).status(), 303);
+        (b, id)
     }
 
     /// A browser signed in as a new user of `role`.
