@@ -361,6 +361,16 @@ fn eligible_queues(
         .collect())
 }
 
+/// Whether any case waits for an agent, in any queue (the line index answers it).
+fn anyone_waiting(conn: &mut DbConn) -> QueryResult<bool> {
+    Ok(cases::table
+        .filter(cases::status.eq("new"))
+        .select(cases::id)
+        .first::<i64>(conn)
+        .optional()?
+        .is_some())
+}
+
 /// The first waiting cases of one queue that fit in `room`, by nearest deadline:
 /// a few, or all that share the head's deadline when more do (they are then told
 /// apart by priority and age, which the index does not order).
@@ -407,6 +417,11 @@ pub fn fill_agent(
     asked: bool,
 ) -> QueryResult<Vec<i64>> {
     let mut given = Vec::new();
+    // Most of the time nobody waits: one seek in the waiting line says so, and the
+    // agent's profile and queues are not read at all.
+    if !anyone_waiting(conn)? {
+        return Ok(given);
+    }
     let mut skipped: Vec<i64> = Vec::new();
     let mut queues: Option<Vec<i64>> = None;
     loop {

@@ -327,8 +327,7 @@ pub fn resolve(
     if let Some(agent) = case.assignee_id {
         crate::assignment::fill_agent(conn, snap, agent, now, false)?;
     }
-    crate::mail::links::queue_survey(conn, settings, now, case_id)?;
-    Ok(Case {
+    let resolved = Case {
         status: "resolved".into(),
         resolved_at: Some(at),
         open_key: None,
@@ -338,5 +337,7 @@ pub fn resolve(
         next_alarm_at: None,
         updated_at: at,
         ..case
-    })
+    };
+    crate::mail::links::queue_survey(conn, settings, now, &resolved)?;
+    Ok(resolved)
 }

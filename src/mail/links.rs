@@ -252,22 +252,19 @@ pub fn queue_survey(
     conn: &mut DbConn,
     settings: &Settings,
     now: DateTime<Utc>,
-    case_id: i64,
+    case: &Case,
 ) -> QueryResult<bool> {
-    let Some(case) = case_store::find(conn, case_id)? else {
-        return Ok(false);
-    };
     if case.disposition.as_deref() == Some("confirmed_fraud") {
         return Ok(false);
     }
     let customer = case_store::customer(conn, case.customer_id)?;
-    if contact_refusal(conn, &case, &customer)?.is_some() {
+    if contact_refusal(conn, case, &customer)?.is_some() {
         return Ok(false);
     }
     if templates::pick(conn, "survey", customer_lang(&customer).code())?.is_none() {
         return Ok(false);
     }
-    let secret = issue(conn, SURVEY, case_id, now, settings.survey_link)?;
+    let secret = issue(conn, SURVEY, case.id, now, settings.survey_link)?;
     let link = format!("{}/s/{secret}", settings.public_url);
     let agent = user_name(conn, case.assignee_id)?;
     match queue_templated(
@@ -275,7 +272,7 @@ pub fn queue_survey(
         now,
         "satisfaction",
         "survey",
-        &case,
+        case,
         &customer,
         &link,
         &agent,

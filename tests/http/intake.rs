@@ -452,6 +452,50 @@ fn batches_answer_each_alert_in_order() {
     assert_eq!(app.count("alerts"), 2);
 }
 
+/// An alert that fails inside the database (here a trigger refuses it) fails alone:
+/// the alerts of the same batch before and after it are stored and answered.
+#[test]
+fn a_failing_alert_does_not_undo_its_batch() {
+    use diesel::RunQueryDsl;
+    let (app, key) = desk();
+    let mut conn = app.conn();
+    let statements: &[&str] = if crate::common::on_postgres() {
+        &[
+            "CREATE FUNCTION refuse_boom() RETURNS trigger AS $$ BEGIN \
+             RAISE EXCEPTION 'refused by the test'; END; $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse_boom BEFORE INSERT ON alerts FOR EACH ROW \
+             WHEN (NEW.external_id = 'boom') EXECUTE FUNCTION refuse_boom()",
+        ]
+    } else {
+        &["CREATE TRIGGER refuse_boom BEFORE INSERT ON alerts \
+           WHEN NEW.external_id = 'boom' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"]
+    };
+    for sql in statements {
+        diesel::sql_query(*sql).execute(&mut *conn).unwrap();
+    }
+    let (s, r) = app.post_api(
+        &key,
+        "/api/v1/alerts/batch",
+        &json!({"alerts": [
+            alert("ok-1", "LARGE_TRANSFER", "C-1"),
+            alert("boom", "LARGE_TRANSFER", "C-2"),
+            alert("ok-2", "NEW_ACCOUNT_BURST", "C-3"),
+        ]}),
+    );
+    assert_eq!(s, 200, "{r}");
+    let results = r["results"].as_array().unwrap();
+    assert_eq!(results[0]["queue"], "Transfers", "{r}");
+    assert_eq!(results[1]["status"], 500, "{r}");
+    assert_eq!(results[2]["queue"], "New accounts", "{r}");
+    assert_eq!(app.count("alerts"), 2);
+    assert_eq!(app.count("cases"), 2);
+    assert_eq!(
+        app.count("customers"),
+        2,
+        "the refused alert's customer is not kept"
+    );
+}
+
 #[test]
 fn racing_duplicates_create_one_alert_and_one_case() {
     let (app, key) = desk();
