@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use serde::Deserialize;
 
-use super::{CurrentUser, Page, db};
+use super::{CurrentUser, Page, db_quick};
 use crate::app::AppState;
 use crate::db::schema::queue_members;
 use crate::domain::{masking, worklist};
@@ -209,7 +209,7 @@ async fn load(
         user.user.id,
         user.role.is_supervisor_or_admin(),
     );
-    db(state, move |conn| {
+    db_quick(state, move |conn| {
         let snap = st.desk.get(conn)?;
         let queue_ids: Vec<i64> = if everything {
             Vec::new()
