@@ -220,7 +220,44 @@ pub fn try_assign_case(
     exclude: Option<i64>,
     note_waiting: bool,
 ) -> QueryResult<Option<(i64, String)>> {
-    try_assign_memo(conn, snap, case, now, exclude, note_waiting, None)
+    let note = if note_waiting {
+        Note::Write
+    } else {
+        Note::Quiet
+    };
+    try_assign_memo(conn, snap, case, now, exclude, note, None)
+}
+
+/// What becomes of the timeline event an assignment attempt makes.
+pub enum Note<'a> {
+    /// Written; a case that has to wait gets no event.
+    Quiet,
+    /// Written, `assignment.assigned` or `assignment.waiting` with the reason.
+    Write,
+    /// Either event handed to the caller, who writes it with its own.
+    Into(&'a mut Vec<(&'static str, serde_json::Value)>),
+}
+
+impl Note<'_> {
+    fn record(
+        &mut self,
+        conn: &mut DbConn,
+        case_id: i64,
+        at: chrono::NaiveDateTime,
+        kind: &'static str,
+        data: serde_json::Value,
+    ) -> QueryResult<()> {
+        match self {
+            Note::Quiet if kind == "assignment.waiting" => Ok(()),
+            Note::Quiet | Note::Write => {
+                case_store::add_event(conn, case_id, at, kind, None, &data)
+            }
+            Note::Into(events) => {
+                events.push((kind, data));
+                Ok(())
+            }
+        }
+    }
 }
 
 /// [`try_assign_case`] with a batch's memo of queues where cases wait.
@@ -230,7 +267,7 @@ pub fn try_assign_memo(
     case: &Case,
     now: DateTime<Utc>,
     exclude: Option<i64>,
-    note_waiting: bool,
+    mut note: Note<'_>,
     mut memo: Option<&mut WaitMemo>,
 ) -> QueryResult<Option<(i64, String)>> {
     if case.assignee_id.is_some() || case.resolved_at.is_some() {
@@ -241,16 +278,13 @@ pub fn try_assign_memo(
             .as_ref()
             .and_then(|m| m.waiting.get(&(case.queue_id, case.weight)))
     {
-        if note_waiting {
-            case_store::add_event(
-                conn,
-                case.id,
-                store::to_db(now),
-                "assignment.waiting",
-                None,
-                &serde_json::to_value(why).expect("json"),
-            )?;
-        }
+        note.record(
+            conn,
+            case.id,
+            store::to_db(now),
+            "assignment.waiting",
+            serde_json::to_value(why).expect("json"),
+        )?;
         return Ok(None);
     }
     let Some(queue) = snap.queues_by_id.get(&case.queue_id) else {
@@ -292,13 +326,12 @@ pub fn try_assign_memo(
                         m.assigned(id, case.weight, now);
                     }
                     let email = emails.get(&id).cloned().unwrap_or_default();
-                    case_store::add_event(
+                    note.record(
                         conn,
                         case.id,
                         at,
                         "assignment.assigned",
-                        None,
-                        &json!({
+                        json!({
                             "to": email,
                             "how": How::Auto.as_str(),
                             "reason": "least_loaded",
@@ -323,16 +356,13 @@ pub fn try_assign_memo(
                 {
                     m.waiting.insert((case.queue_id, case.weight), why.clone());
                 }
-                if note_waiting {
-                    case_store::add_event(
-                        conn,
-                        case.id,
-                        at,
-                        "assignment.waiting",
-                        None,
-                        &serde_json::to_value(&why).expect("json"),
-                    )?;
-                }
+                note.record(
+                    conn,
+                    case.id,
+                    at,
+                    "assignment.waiting",
+                    serde_json::to_value(&why).expect("json"),
+                )?;
                 return Ok(None);
             }
         }

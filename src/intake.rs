@@ -264,21 +264,23 @@ fn ingest(
         received["currency"] = json!(a.currency);
     }
     opening.push(("alert.received", received));
-    case_store::add_events(conn, case.id, at, &opening)?;
 
     // A new case goes to an agent at once if one is free; a grouped alert stays
-    // with its case and that case's agent.
+    // with its case and that case's agent. The decision's event joins the others,
+    // all written in one statement.
     let (status, assignee) = if grouped {
         (
             case.status.clone(),
             case_store::assignee_email(conn, case.assignee_id)?,
         )
     } else {
-        match crate::assignment::try_assign_memo(conn, snap, &case, now, None, true, memo)? {
+        let note = crate::assignment::Note::Into(&mut opening);
+        match crate::assignment::try_assign_memo(conn, snap, &case, now, None, note, memo)? {
             Some((_, email)) => ("assigned".to_string(), Some(email)),
             None => (case.status.clone(), None),
         }
     };
+    case_store::add_events(conn, case.id, at, &opening)?;
 
     let result = AlertResult {
         alert_id,
