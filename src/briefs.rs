@@ -219,11 +219,11 @@ fn events(
         .load(conn)
 }
 
-/// (rule, queue, customer name) of each of `ids`.
-fn case_info(
-    conn: &mut DbConn,
-    ids: &[i64],
-) -> QueryResult<HashMap<i64, (String, String, Option<String>)>> {
+/// (rule, queue, customer name) of cases, by id.
+type CaseInfo = HashMap<i64, (String, String, Option<String>)>;
+
+/// [`CaseInfo`] of each of `ids`.
+fn case_info(conn: &mut DbConn, ids: &[i64]) -> QueryResult<CaseInfo> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(500) {
         let rows: Vec<(i64, String, String, Option<String>)> = cases::table
@@ -240,7 +240,7 @@ fn case_info(
 }
 
 fn notable(
-    info: &HashMap<i64, (String, String, Option<String>)>,
+    info: &CaseInfo,
     id: i64,
     at: NaiveDateTime,
     amount: Option<(String, Option<String>)>,
@@ -268,7 +268,9 @@ pub fn compute(
 ) -> QueryResult<Figures> {
     let (start, end) = week.range(tz);
     let (pstart, pend) = week.previous().range(tz);
-    let (s, e) = (store::to_db(start), store::to_db(end.min(now).max(start)));
+    // A running week is read up to and including `now`.
+    let until = end.min(now + Duration::microseconds(1)).max(start);
+    let (s, e) = (store::to_db(start), store::to_db(until));
     let (ps, pe) = (store::to_db(pstart), store::to_db(pend));
 
     let mut rules: BTreeMap<String, RuleFigures> = BTreeMap::new();
