@@ -176,26 +176,45 @@ pub fn agents(conn: &mut DbConn) -> QueryResult<Vec<AgentLoad>> {
 
 /// The unassigned open cases waiting longest (since they opened, or since their
 /// SLA started anew on a reopening or hand-off), with when each started waiting,
-/// and how many wait in all.
+/// and how many wait in all. Both read `cases_open_assignee` at `assignee_id IS NULL`.
 pub fn unassigned(conn: &mut DbConn) -> QueryResult<(Vec<(Row, NaiveDateTime)>, i64)> {
-    let waiting: Vec<(i64, NaiveDateTime, Option<NaiveDateTime>)> = cases::table
+    let since = || {
+        diesel::dsl::sql::<diesel::sql_types::Timestamp>(
+            "COALESCE(cases.sla_started_at, cases.opened_at)",
+        )
+    };
+    let rows: Vec<(Row, NaiveDateTime)> = cases::table
+        .inner_join(queues::table)
+        .inner_join(customers::table)
+        .left_join(users::table.on(users::id.nullable().eq(cases::assignee_id)))
         .filter(cases::resolved_at.is_null())
         .filter(cases::assignee_id.is_null())
-        .select((cases::id, cases::opened_at, cases::sla_started_at))
+        .select((
+            (
+                cases::id,
+                cases::queue_id,
+                cases::priority,
+                cases::status,
+                cases::rule_code,
+                cases::opened_at,
+                cases::next_due,
+                cases::paused_since,
+                cases::breached,
+                cases::assignee_id,
+                queues::name,
+                customers::name,
+                customers::phone,
+                users::name.nullable(),
+            ),
+            since(),
+        ))
+        .order((since().asc(), cases::id.asc()))
+        .limit(LIST_LIMIT)
         .load(conn)?;
-    let total = waiting.len() as i64;
-    let mut since: Vec<(NaiveDateTime, i64)> = waiting
-        .into_iter()
-        .map(|(id, opened, started)| (started.unwrap_or(opened), id))
-        .collect();
-    since.sort();
-    since.truncate(LIST_LIMIT as usize);
-    let ids: Vec<i64> = since.iter().map(|(_, id)| *id).collect();
-    let rows: Vec<Row> = open_rows!().filter(cases::id.eq_any(ids)).load(conn)?;
-    let mut by_id: HashMap<i64, Row> = rows.into_iter().map(|r| (r.id, r)).collect();
-    let out = since
-        .into_iter()
-        .filter_map(|(at, id)| by_id.remove(&id).map(|r| (r, at)))
-        .collect();
-    Ok((out, total))
+    let total = cases::table
+        .filter(cases::resolved_at.is_null())
+        .filter(cases::assignee_id.is_null())
+        .count()
+        .get_result(conn)?;
+    Ok((rows, total))
 }
