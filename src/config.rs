@@ -352,3 +352,43 @@ impl Settings {
         self.public_url.starts_with("https://")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        settings: SettingsArgs,
+    }
+
+    fn resolve(args: &[&str]) -> Result<Settings, SettingsError> {
+        let mut all = vec!["riskdesk", "--data-dir", "/tmp/riskdesk-config-test"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).unwrap().settings.resolve()
+    }
+
+    #[test]
+    fn qa_share_and_desk_zone_are_checked() {
+        let s = resolve(&[]).unwrap();
+        assert_eq!(s.qa_sample_percent, 5);
+        assert_eq!(s.desk_timezone, chrono_tz::UTC);
+        let s = resolve(&[
+            "--qa-sample-percent",
+            "100",
+            "--desk-timezone",
+            "Asia/Shanghai",
+        ])
+        .unwrap();
+        assert_eq!(s.qa_sample_percent, 100);
+        assert_eq!(s.desk_timezone.name(), "Asia/Shanghai");
+        let e = resolve(&["--qa-sample-percent", "101"]).unwrap_err();
+        assert!(e.to_string().contains("--qa-sample-percent"), "{e}");
+        assert!(e.to_string().contains("'101'"), "{e}");
+        let e = resolve(&["--desk-timezone", "Mars/Olympus"]).unwrap_err();
+        assert!(e.to_string().contains("--desk-timezone"), "{e}");
+        assert!(e.to_string().contains("Mars/Olympus"), "{e}");
+    }
+}
