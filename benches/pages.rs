@@ -1,4 +1,4 @@
-// Benchmark: the queue page and the case page under load over a desk holding many
+// Benchmark: the queue page, the case page and the supervisor's board under load over a desk holding many
 // cases. A generator fills a SQLite database straight through SQL (batched inserts in
 // large transactions): cases spread over six months in the demo desk's queues, most
 // resolved, the newest 2,000 open (waiting, assigned, in progress, paused, breached),
@@ -127,6 +127,8 @@ struct Desk {
     addr: String,
     /// Session cookies of the agents, one per agent.
     cookies: Vec<String>,
+    /// The session cookie of a supervisor, for the board.
+    supervisor: Vec<String>,
     /// Some case references to open on the case page.
     sample_cases: Vec<String>,
     _dir: tempfile::TempDir,
@@ -207,6 +209,34 @@ fn build(n: u64) -> Desk {
         .unwrap();
         cookies.push(format!("riskdesk_session={token}"));
     }
+    let sup = accounts::create_user(
+        &mut conn,
+        now,
+        &Actor::cli(),
+        &NewUserInput {
+            email: "supervisor@bench.example",
+            name: "Supervisor",
+            role: "supervisor",
+            language: None,
+        },
+        &NewPassword::generate(),
+    )
+    .unwrap();
+    let sup_token = tokens::random_token(32);
+    let at = riskdesk::store::to_db(now);
+    sessions::insert(
+        &mut conn,
+        &NewSession {
+            token_hash: &tokens::digest(&sup_token),
+            user_id: sup.id,
+            csrf_token: &tokens::random_token(32),
+            created_at: at,
+            last_seen_at: at,
+            ip: None,
+        },
+    )
+    .unwrap();
+    let supervisor = vec![format!("riskdesk_session={sup_token}")];
     drop(conn);
 
     // The cases, straight into the file.
@@ -472,6 +502,7 @@ fn build(n: u64) -> Desk {
         state,
         addr,
         cookies,
+        supervisor,
         sample_cases,
         _dir: dir,
     }
@@ -484,7 +515,17 @@ fn measure(
     seconds: u64,
     path_of: impl Fn(usize, usize) -> String + Send + Sync + Clone + 'static,
 ) -> loadgen::Report {
-    let cookies = desk.cookies.clone();
+    measure_as(desk.cookies.clone(), desk, what, seconds, path_of)
+}
+
+/// [`measure`] with the sessions `cookies` (one per connection, in turn).
+fn measure_as(
+    cookies: Vec<String>,
+    desk: &Desk,
+    what: &str,
+    seconds: u64,
+    path_of: impl Fn(usize, usize) -> String + Send + Sync + Clone + 'static,
+) -> loadgen::Report {
     let make = move |c: usize, s: usize| {
         (
             "GET".to_string(),
@@ -539,7 +580,14 @@ fn main() {
         let case = measure(&desk, "case page (/cases/{ref})", seconds, move |c, s| {
             format!("/cases/{}", refs[(c * 31 + s) % refs.len()])
         });
-        results.push((size, [queue, home, case]));
+        let board = measure_as(
+            desk.supervisor.clone(),
+            &desk,
+            "supervisor's board (/)",
+            seconds,
+            |_, _| "/".to_string(),
+        );
+        results.push((size, [queue, home, case, board]));
         drop(desk.state);
         if size == n {
             break;
@@ -547,9 +595,14 @@ fn main() {
     }
     if results.len() == 2 {
         println!("at {} cases against 10,000 (p99, mean):", results[1].0);
-        for (i, what) in ["queue page", "agent's home", "case page"]
-            .iter()
-            .enumerate()
+        for (i, what) in [
+            "queue page",
+            "agent's home",
+            "case page",
+            "supervisor's board",
+        ]
+        .iter()
+        .enumerate()
         {
             let (a, b) = (&results[0].1[i], &results[1].1[i]);
             let mean = |r: &loadgen::Report| {

@@ -40,7 +40,7 @@ pub struct AppState {
 
 impl AppState {
     /// Opens the database (migrating it) and resolves the secret key.
-    pub fn open(settings: Settings, clock: Clock) -> anyhow_lite::Result<Self> {
+    pub fn open(mut settings: Settings, clock: Clock) -> anyhow_lite::Result<Self> {
         let pool = db::connect(&settings.database, settings.pool_size)?;
         let secret_key = match &settings.secret_key {
             Some(k) => k.clone(),
@@ -49,6 +49,7 @@ impl AppState {
                 store::settings::get_or_insert(&mut conn, "secret_key", &tokens::random_token(48))?
             }
         };
+        settings.qa_salt = crate::domain::qa::salt(&secret_key);
         let writers = match settings.database {
             db::DatabaseUrl::Sqlite(_) => 1,
             db::DatabaseUrl::Postgres(_) => (settings.pool_size as usize / 2).clamp(1, 8),

@@ -278,7 +278,8 @@ pub struct Outcome<'a> {
 /// customer may have a new case in the queue again, and the agent gets the next
 /// waiting case. (The full resolution workflow builds on this.)
 ///
-/// The customer gets the satisfaction survey where it applies.
+/// The customer gets the satisfaction survey where it applies, and the case may be
+/// picked for QA review (`settings.qa_sample_percent`).
 pub fn resolve(
     conn: &mut DbConn,
     settings: &crate::config::Settings,
@@ -297,12 +298,19 @@ pub fn resolve(
         return Err(CaseError::Resolved);
     }
     let at = store::to_db(now);
+    // QA sampling is decided here, from the case id alone, and recorded by the same
+    // statement: a case reviewed before (then reopened) is not sampled again.
+    let sampled =
+        crate::domain::qa::sampled(&settings.qa_salt, case_id, settings.qa_sample_percent);
     diesel::update(
         cases::table
             .find(case_id)
             .filter(cases::resolved_at.is_null()),
     )
     .set((
+        cases::qa_pending.eq(sampled
+            .into_sql::<diesel::sql_types::Bool>()
+            .and(cases::qa_reviewed_at.is_null())),
         cases::status.eq("resolved"),
         cases::resolved_at.eq(Some(at)),
         cases::open_key.eq(None::<String>),

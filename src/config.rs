@@ -154,6 +154,25 @@ pub struct SettingsArgs {
     )]
     pub call_attempts_before_email: u32,
 
+    /// Share of resolved cases (in per cent, 0 to 100) picked for QA review.
+    #[arg(
+        long,
+        env = "RISKDESK_QA_SAMPLE_PERCENT",
+        default_value_t = 5,
+        global = true
+    )]
+    pub qa_sample_percent: u32,
+
+    /// IANA time zone of the desk: the weekly brief's weeks run Monday 00:00 to
+    /// Monday 00:00 there, and the brief is mailed on Monday at 06:00 there.
+    #[arg(
+        long,
+        env = "RISKDESK_DESK_TIMEZONE",
+        default_value = "UTC",
+        global = true
+    )]
+    pub desk_timezone: String,
+
     /// Log format: text for people, json for log collectors.
     #[arg(long, env = "RISKDESK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -189,6 +208,14 @@ pub struct Settings {
     pub verify_link: chrono::Duration,
     pub survey_link: chrono::Duration,
     pub call_attempts_before_email: u32,
+    /// Share of resolved cases picked for QA review, in per cent (0 to 100).
+    pub qa_sample_percent: u8,
+    /// The salt of the QA sample: derived from the secret key when the application
+    /// opens, so every instance on one database picks the same cases and nobody can
+    /// tell from a case's reference whether it will be reviewed.
+    pub qa_salt: String,
+    /// The desk's time zone: the weeks of the weekly brief.
+    pub desk_timezone: chrono_tz::Tz,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -205,6 +232,10 @@ pub enum SettingsError {
     SecretKey,
     #[error("--smtp-url must start with smtp:// or smtps://, not '{0}'")]
     SmtpUrl(String),
+    #[error("--qa-sample-percent must be a whole number from 0 to 100, not '{0}'")]
+    QaSamplePercent(u32),
+    #[error("--desk-timezone must be an IANA time zone such as Asia/Shanghai, not '{0}'")]
+    DeskTimezone(String),
 }
 
 impl SettingsArgs {
@@ -237,7 +268,19 @@ impl SettingsArgs {
         {
             return Err(SettingsError::SecretKey);
         }
+        let qa_sample_percent = u8::try_from(self.qa_sample_percent)
+            .ok()
+            .filter(|p| *p <= 100)
+            .ok_or(SettingsError::QaSamplePercent(self.qa_sample_percent))?;
+        let desk_timezone: chrono_tz::Tz = self
+            .desk_timezone
+            .trim()
+            .parse()
+            .map_err(|_| SettingsError::DeskTimezone(self.desk_timezone.clone()))?;
         Ok(Settings {
+            qa_sample_percent,
+            qa_salt: String::new(),
+            desk_timezone,
             bind: self.bind.clone(),
             data_dir: self.data_dir.clone(),
             database,
@@ -298,11 +341,54 @@ impl Settings {
             verify_link: chrono::Duration::hours(72),
             survey_link: chrono::Duration::days(14),
             call_attempts_before_email: 3,
+            qa_sample_percent: 5,
+            qa_salt: String::new(),
+            desk_timezone: chrono_tz::UTC,
         }
     }
 
     /// Cookies are marked Secure when the desk is served over https.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        settings: SettingsArgs,
+    }
+
+    fn resolve(args: &[&str]) -> Result<Settings, SettingsError> {
+        let mut all = vec!["riskdesk", "--data-dir", "/tmp/riskdesk-config-test"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).unwrap().settings.resolve()
+    }
+
+    #[test]
+    fn qa_share_and_desk_zone_are_checked() {
+        let s = resolve(&[]).unwrap();
+        assert_eq!(s.qa_sample_percent, 5);
+        assert_eq!(s.desk_timezone, chrono_tz::UTC);
+        let s = resolve(&[
+            "--qa-sample-percent",
+            "100",
+            "--desk-timezone",
+            "Asia/Shanghai",
+        ])
+        .unwrap();
+        assert_eq!(s.qa_sample_percent, 100);
+        assert_eq!(s.desk_timezone.name(), "Asia/Shanghai");
+        let e = resolve(&["--qa-sample-percent", "101"]).unwrap_err();
+        assert!(e.to_string().contains("--qa-sample-percent"), "{e}");
+        assert!(e.to_string().contains("'101'"), "{e}");
+        let e = resolve(&["--desk-timezone", "Mars/Olympus"]).unwrap_err();
+        assert!(e.to_string().contains("--desk-timezone"), "{e}");
+        assert!(e.to_string().contains("Mars/Olympus"), "{e}");
     }
 }

@@ -272,6 +272,10 @@ fn breach(
         data["priority_to"] = json!(raised);
     }
     let queue = snap.queues_by_id.get(&case.queue_id);
+    // The queue it breached in, for the weekly brief (the case may move on).
+    if let Some(q) = queue {
+        data["queue"] = json!(q.name);
+    }
     let escalation = queue
         .and_then(|q| q.escalation_queue_id)
         .and_then(|id| snap.queues_by_id.get(&id));

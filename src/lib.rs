@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod app;
 pub mod assignment;
+pub mod briefs;
 pub mod calls;
 pub mod casework;
 pub mod cli;
@@ -20,6 +21,7 @@ pub mod intake;
 pub mod jobs;
 pub mod mail;
 pub mod metrics;
+pub mod qa;
 pub mod resolution;
 pub mod store;
 pub mod throttle;

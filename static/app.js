@@ -13,7 +13,8 @@
 
   // The workspace list: countdowns that tick, a body that refreshes in place, and
   // keyboard shortcuts (j/k move, Enter opens, n takes the next case).
-  var body = document.getElementById("worklist-body");
+  // The supervisor's board refreshes and ticks the same way.
+  var body = document.getElementById("worklist-body") || document.getElementById("board-body");
   if (!body) return;
   var selected = null; // the data-ref of the selected row
 
@@ -28,7 +29,7 @@
   // data-now each time the list is (re)loaded: a skewed PC clock moves no deadline.
   var skew = 0;
   function sync() {
-    var table = body.querySelector("table[data-now]");
+    var table = body.querySelector("[data-now]");
     var server = table ? Date.parse(table.getAttribute("data-now")) : NaN;
     skew = isNaN(server) ? 0 : server - Date.now();
   }

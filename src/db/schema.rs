@@ -178,6 +178,8 @@ diesel::table! {
         sla_started_at -> Nullable<Timestamp>,
         resolved_by -> Nullable<BigInt>,
         reopen_count -> Integer,
+        qa_pending -> Bool,
+        qa_reviewed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -354,6 +356,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    qa_reviews (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        reviewer_id -> BigInt,
+        resolver_id -> Nullable<BigInt>,
+        identity_verified -> Bool,
+        disposition_supported -> Bool,
+        communication_appropriate -> Bool,
+        timeline_complete -> Bool,
+        passed -> Bool,
+        comment -> Nullable<Text>,
+        reviewed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    weekly_briefs (week) {
+        week -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        timezone -> Text,
+        figures -> Text,
+        built_at -> Timestamp,
+        mailed_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(queue_members -> users (user_id));
 diesel::joinable!(queue_members -> queues (queue_id));
@@ -396,6 +426,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     customer_identifiers,
     playbooks,
     calls,
+    qa_reviews,
+    weekly_briefs,
 );
+diesel::joinable!(qa_reviews -> cases (case_id));
 diesel::joinable!(customer_identifiers -> customers (customer_id));
 diesel::joinable!(calls -> cases (case_id));

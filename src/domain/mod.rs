@@ -10,11 +10,13 @@ pub mod identity;
 pub mod masking;
 pub mod money;
 pub mod password;
+pub mod qa;
 pub mod resolution;
 pub mod routing;
 pub mod severity;
 pub mod sla;
 pub mod tokens;
+pub mod week;
 pub mod worklist;
 
 pub use identity::{Email, Lang, Role, UserName, parse_timezone};

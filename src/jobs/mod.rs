@@ -1,7 +1,8 @@
 // Background workers that run beside the HTTP server in every instance: the SLA
-// watch, the presence, session and assignment sweeps, the mail outbox and callback
-// reminders. Each is safe to run in several instances at once (alarms and reminders
-// fire once; assignment uses conditional updates; outbox messages are claimed).
+// watch, the presence, session and assignment sweeps, the mail outbox, callback
+// reminders and the weekly brief. Each is safe to run in several instances at once
+// (alarms, reminders and briefs fire once; assignment uses conditional updates;
+// outbox messages are claimed).
 
 use std::time::Duration;
 
@@ -25,6 +26,9 @@ pub fn spawn(state: AppState) {
     }));
     actix_web::rt::spawn(every(state.clone(), 10, "assignment sweep", |s| {
         sweep_assignment(s).map(|_| ())
+    }));
+    actix_web::rt::spawn(every(state.clone(), 60, "weekly brief", |s| {
+        weekly_brief(s).map(|_| ())
     }));
     actix_web::rt::spawn(every(state, 5, "mail outbox", |s| {
         send_outbox(s).map(|_| ())
@@ -139,4 +143,20 @@ pub fn remind_callbacks(state: &AppState) -> Result<usize, String> {
     let now = state.now();
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     crate::calls::remind_due(&mut conn, now).map_err(|e| e.to_string())
+}
+
+/// Stores last week's brief and mails it to the supervisors once it is due (Monday
+/// 06:00 in the desk's time zone), once across instances; returns the week and the
+/// number of e-mails queued when it fired.
+pub fn weekly_brief(
+    state: &AppState,
+) -> Result<Option<(crate::domain::week::IsoWeek, usize)>, String> {
+    let now = state.now();
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let fired =
+        crate::briefs::run_due(&mut conn, &state.settings, now).map_err(|e| e.to_string())?;
+    if let Some((week, mails)) = fired {
+        tracing::info!(week = %week, mails, "weekly brief stored and mailed");
+    }
+    Ok(fired)
 }

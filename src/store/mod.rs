@@ -3,6 +3,7 @@
 
 pub mod apikeys;
 pub mod audit;
+pub mod board;
 pub mod calls;
 pub mod cases;
 pub mod deskconfig;

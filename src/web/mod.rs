@@ -9,6 +9,8 @@ pub mod admin_users;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod board;
+pub mod briefs;
 pub mod case_calls;
 pub mod casepage;
 pub mod home;
@@ -17,6 +19,7 @@ pub mod ops;
 pub mod page;
 pub mod playbooks;
 pub mod profile;
+pub mod qa;
 pub mod queues;
 pub mod resolution;
 pub mod reveal;
@@ -115,6 +118,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
     desk_routes(cfg);
     mail_routes(cfg);
+    board_routes(cfg);
+}
+
+/// The supervisor's board, QA review of resolved cases and the weekly brief.
+fn board_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/board", web::get().to(board::show))
+        .route("/board/fragment", web::get().to(board::fragment))
+        .route("/qa", web::get().to(qa::list))
+        .route("/qa/{case_ref}", web::get().to(qa::show))
+        .route("/qa/{case_ref}", web::post().to(qa::score))
+        .route("/briefs", web::get().to(briefs::list))
+        .route("/briefs/{week}", web::get().to(briefs::show));
 }
 
 /// Verification e-mails, the customers' pages behind their links, and the

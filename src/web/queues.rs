@@ -27,7 +27,7 @@ pub const AT_RISK_WINDOW_MINUTES: i64 = 60;
 pub const REFRESH_SECONDS: u32 = 12;
 
 /// The statuses an open case may have, the values the status filter takes.
-const OPEN_STATUSES: [&str; 5] = [
+pub const OPEN_STATUSES: [&str; 5] = [
     "new",
     "assigned",
     "in_progress",

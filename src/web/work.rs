@@ -346,6 +346,7 @@ pub fn describe(tr: &Tr, kind: &str, data: &Value) -> String {
                 ("reason", &s("reason")),
             ],
         ),
+        "qa.reviewed" => super::qa::describe(tr, data),
         other => other.to_string(),
     }
 }

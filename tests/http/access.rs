@@ -199,6 +199,7 @@ fn every_route_checks_who_may_use_it() {
     // (method, path, anonymous, agent, supervisor, admin)
     let admin_only_get = [ToLogin, Status(403), Status(403), Status(200)];
     let admin_only_post = [ToLogin, Status(403), Status(403), Status(303)];
+    let supervisors_get = [ToLogin, Status(403), Status(200), Status(200)];
     let table: Vec<(&str, &str, [Expect; 4])> = vec![
         ("GET", "/healthz", [Status(200); 4]),
         ("GET", "/readyz", [Status(200); 4]),
@@ -247,6 +248,16 @@ fn every_route_checks_who_may_use_it() {
         ),
         ("POST", &revoke, admin_only_post),
         ("GET", "/admin/audit", admin_only_get),
+        ("GET", "/board", supervisors_get),
+        ("GET", "/board/fragment", supervisors_get),
+        ("GET", "/qa", supervisors_get),
+        (
+            "GET",
+            "/qa/RC-000001",
+            [ToLogin, Status(403), Status(404), Status(404)],
+        ),
+        ("GET", "/briefs", supervisors_get),
+        ("GET", "/briefs/2026-W47", supervisors_get),
         ("GET", "/admin/desk", admin_only_get),
         ("POST", "/admin/desk/triage", admin_only_post),
         ("GET", "/admin/calendars", admin_only_get),

@@ -9,6 +9,7 @@ mod admin;
 mod admin_desk;
 mod assignment;
 mod auth;
+mod board;
 mod browser;
 mod casepage;
 mod chromium;

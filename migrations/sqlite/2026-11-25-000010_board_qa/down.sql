@@ -1,0 +1,11 @@
+DROP TABLE weekly_briefs;
+DROP INDEX case_events_answered;
+DROP INDEX case_events_reopened;
+DROP INDEX case_events_breached;
+DROP INDEX cases_opened;
+DROP INDEX alerts_received;
+DROP TABLE qa_reviews;
+DROP INDEX cases_qa_pending;
+ALTER TABLE cases DROP COLUMN qa_reviewed_at;
+ALTER TABLE cases DROP COLUMN qa_pending;
+DROP INDEX cases_open_board;

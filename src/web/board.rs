@@ -1,0 +1,331 @@
+// The supervisor's live board (`/`, `/board`): open cases by queue and status, each
+// count a link to that list in `/queues`; the cases next to breach with a ticking
+// countdown, and those breached; agents at work with their load against capacity;
+// the unassigned cases waiting longest. The body refreshes itself in place.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::{DateTime, Duration, Utc};
+
+use super::queues::{AT_RISK_WINDOW_MINUTES, OPEN_STATUSES, REFRESH_SECONDS};
+use super::{CurrentUser, Page, db};
+use crate::app::AppState;
+use crate::domain::{Role, masking, worklist};
+use crate::error::AppError;
+use crate::store::board::{self, AgentLoad, BacklogCount};
+use crate::store::deskconfig::Snapshot;
+use crate::store::worklist::Row;
+use crate::store::{self, cases::case_ref};
+
+/// A count and the list it drills down to.
+pub struct Cell {
+    pub count: i64,
+    pub href: String,
+}
+
+/// One queue's line of the backlog table.
+pub struct BacklogLine {
+    pub queue: String,
+    pub href: String,
+    pub cells: Vec<Cell>,
+    pub total: i64,
+    pub breached: i64,
+}
+
+/// A case in one of the board's lists.
+pub struct CaseLine {
+    pub reference: String,
+    pub rule: String,
+    pub priority: String,
+    pub queue: String,
+    pub customer: String,
+    pub assignee: Option<String>,
+    /// The next deadline (RFC 3339, UTC) for the ticking countdown.
+    pub due: String,
+    pub countdown: String,
+    pub colour: &'static str,
+    pub share: String,
+    /// For unassigned cases: since when, and for how long, it has waited.
+    pub waiting_since: Option<chrono::NaiveDateTime>,
+    pub waited: String,
+}
+
+/// An agent at work.
+pub struct AgentLine {
+    pub name: String,
+    pub email: String,
+    pub presence: String,
+    pub load: i32,
+    pub capacity: i32,
+    /// Load against capacity in whole per cent, at most 100 (the bar's length).
+    pub bar: i64,
+    pub bar_class: &'static str,
+    pub load_label: String,
+    pub open_cases: i64,
+    pub oldest: Option<String>,
+    pub oldest_age: String,
+}
+
+/// The board's body: served in the page and alone as the fragment.
+#[derive(Template)]
+#[template(path = "board/body.html")]
+pub struct Body {
+    pub page: Page,
+    pub now: String,
+    pub now_local: String,
+    pub statuses: [&'static str; 5],
+    pub backlog: Vec<BacklogLine>,
+    pub status_totals: Vec<i64>,
+    pub open_total: i64,
+    pub breached_total: i64,
+    pub at_risk: Vec<CaseLine>,
+    pub at_risk_count: i64,
+    pub at_risk_minutes: i64,
+    pub breached: Vec<CaseLine>,
+    pub agents: Vec<AgentLine>,
+    pub online: usize,
+    pub away: usize,
+    pub unassigned: Vec<CaseLine>,
+    pub unassigned_count: i64,
+}
+
+#[derive(Template)]
+#[template(path = "board/index.html")]
+struct Index {
+    page: Page,
+    greeting: String,
+    refresh_seconds: u32,
+    /// The body, rendered (and escaped) by its own template.
+    body_html: String,
+}
+
+/// What the board reads, in one connection.
+struct Loaded {
+    snap: std::sync::Arc<Snapshot>,
+    backlog: Vec<BacklogCount>,
+    at_risk: (Vec<Row>, i64),
+    breached: Vec<Row>,
+    agents: Vec<AgentLoad>,
+    unassigned: (Vec<(Row, chrono::NaiveDateTime)>, i64),
+}
+
+fn queue_href(queue: &str, status: Option<&str>) -> String {
+    let mut pairs = vec![("view", "queue"), ("queue", queue)];
+    if let Some(s) = status {
+        pairs.push(("status", s));
+    }
+    format!(
+        "/queues?{}",
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    )
+}
+
+fn case_line(page: &Page, r: &Row, now: DateTime<Utc>) -> CaseLine {
+    let due = r.next_due.map(store::from_db);
+    let paused = r.paused_since.map(store::from_db);
+    let share = due.map_or(0, |d| {
+        worklist::share_used(store::from_db(r.opened_at), d, now, paused)
+    });
+    let customer = [
+        r.customer_name.as_deref().map(masking::name),
+        r.customer_phone.as_deref().map(masking::phone),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" · ");
+    CaseLine {
+        reference: case_ref(r.id),
+        rule: r.rule_code.clone(),
+        priority: r.priority.clone(),
+        queue: r.queue.clone(),
+        customer,
+        assignee: r.assignee.clone(),
+        due: due
+            .filter(|_| paused.is_none())
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default(),
+        countdown: due
+            .map(|d| worklist::countdown(d, paused.unwrap_or(now)))
+            .unwrap_or_default(),
+        colour: worklist::colour(share, r.breached).css(),
+        share: page.tf(
+            "queues.share_used",
+            &[("percent", &(share / 10).to_string())],
+        ),
+        waiting_since: None,
+        waited: String::new(),
+    }
+}
+
+fn agent_line(page: &Page, a: &AgentLoad, now: DateTime<Utc>) -> AgentLine {
+    let percent = if a.capacity > 0 {
+        i64::from(a.load) * 100 / i64::from(a.capacity)
+    } else {
+        100
+    };
+    AgentLine {
+        bar: percent.clamp(0, 100),
+        bar_class: if percent >= 100 {
+            "load-full"
+        } else if percent >= 75 {
+            "load-high"
+        } else {
+            "load-ok"
+        },
+        load_label: page.tf(
+            "board.load_label",
+            &[
+                ("load", &a.load.to_string()),
+                ("capacity", &a.capacity.to_string()),
+                ("percent", &percent.to_string()),
+            ],
+        ),
+        name: a.name.clone(),
+        email: a.email.clone(),
+        presence: a.presence.clone(),
+        load: a.load,
+        capacity: a.capacity,
+        open_cases: a.open_cases,
+        oldest: a.oldest.map(|(id, _)| case_ref(id)),
+        oldest_age: a
+            .oldest
+            .map(|(_, at)| worklist::countdown(now, store::from_db(at)))
+            .unwrap_or_default(),
+    }
+}
+
+fn body(page: &Page, l: Loaded, now: DateTime<Utc>) -> Body {
+    let mut queues: Vec<_> = l.snap.queues_by_id.values().collect();
+    queues.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut status_totals = vec![0i64; OPEN_STATUSES.len()];
+    let mut open_total = 0;
+    let mut breached_total = 0;
+    let backlog = queues
+        .iter()
+        .map(|q| {
+            let of_queue: Vec<&BacklogCount> =
+                l.backlog.iter().filter(|c| c.queue_id == q.id).collect();
+            let cells: Vec<Cell> = OPEN_STATUSES
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let count = of_queue
+                        .iter()
+                        .filter(|c| c.status == *s)
+                        .map(|c| c.count)
+                        .sum();
+                    status_totals[i] += count;
+                    Cell {
+                        count,
+                        href: queue_href(&q.name, Some(s)),
+                    }
+                })
+                .collect();
+            let total: i64 = of_queue.iter().map(|c| c.count).sum();
+            let breached: i64 = of_queue
+                .iter()
+                .filter(|c| c.breached)
+                .map(|c| c.count)
+                .sum();
+            open_total += total;
+            breached_total += breached;
+            BacklogLine {
+                queue: q.name.clone(),
+                href: queue_href(&q.name, None),
+                cells,
+                total,
+                breached,
+            }
+        })
+        .collect();
+    let agents: Vec<AgentLine> = l.agents.iter().map(|a| agent_line(page, a, now)).collect();
+    Body {
+        now: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        now_local: page.time(&store::to_db(now)),
+        statuses: OPEN_STATUSES,
+        backlog,
+        status_totals,
+        open_total,
+        breached_total,
+        at_risk: l
+            .at_risk
+            .0
+            .iter()
+            .map(|r| case_line(page, r, now))
+            .collect(),
+        at_risk_count: l.at_risk.1,
+        at_risk_minutes: AT_RISK_WINDOW_MINUTES,
+        breached: l.breached.iter().map(|r| case_line(page, r, now)).collect(),
+        online: agents.iter().filter(|a| a.presence == "online").count(),
+        away: agents.iter().filter(|a| a.presence == "away").count(),
+        agents,
+        unassigned: l
+            .unassigned
+            .0
+            .iter()
+            .map(|(r, since)| CaseLine {
+                waiting_since: Some(*since),
+                waited: worklist::countdown(now, store::from_db(*since)),
+                ..case_line(page, r, now)
+            })
+            .collect(),
+        unassigned_count: l.unassigned.1,
+        page: page.clone(),
+    }
+}
+
+async fn load(state: &web::Data<AppState>, now: DateTime<Utc>) -> Result<Loaded, AppError> {
+    let st = state.clone();
+    db(state, move |conn| {
+        let until = now + Duration::minutes(AT_RISK_WINDOW_MINUTES);
+        Ok(Loaded {
+            snap: st.desk.get(conn)?,
+            backlog: board::backlog(conn)?,
+            at_risk: board::at_risk(conn, store::to_db(now), store::to_db(until))?,
+            breached: board::breached(conn)?,
+            agents: board::agents(conn)?,
+            unassigned: board::unassigned(conn)?,
+        })
+    })
+    .await
+}
+
+/// The full board page (also the home page of supervisors and admins).
+pub async fn render(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Supervisor, Role::Admin])?;
+    let now = state.now();
+    let l = load(&state, now).await?;
+    let body_html = body(&page, l, now).render()?;
+    page.render(&Index {
+        greeting: page.tf("home.greeting", &[("name", &user.user.name)]),
+        refresh_seconds: REFRESH_SECONDS,
+        body_html,
+        page: page.clone(),
+    })
+}
+
+/// `GET /board`.
+pub async fn show(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    render(state, page, user).await
+}
+
+/// `GET /board/fragment`: the board's body alone, for the page's refresh.
+pub async fn fragment(
+    state: web::Data<AppState>,
+    page: Page,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Supervisor, Role::Admin])?;
+    let now = state.now();
+    let l = load(&state, now).await?;
+    page.render(&body(&page, l, now))
+}
