@@ -130,6 +130,7 @@ fn main() {
     let worker = {
         let (state, stop) = (state.clone(), stop.clone());
         std::thread::spawn(move || {
+            let cpu_start = loadgen::own_cpu();
             let mut resolved = 0usize;
             let mut busy = Duration::ZERO;
             let mut inside = Duration::ZERO;
@@ -176,17 +177,20 @@ fn main() {
                 resolved += n.unwrap_or(0);
                 busy += t.elapsed();
             }
+            let cpu = loadgen::own_cpu() - cpu_start;
             println!(
-                "agents' resolutions: {resolved} in {:.1} s of transactions ({:.2} ms each, {:.2} ms of it holding the write lock)",
+                "agents' resolutions: {resolved} in {:.1} s of transactions ({:.2} ms each, {:.2} ms of it holding the write lock; {:.3} ms of processor time each)",
                 busy.as_secs_f64(),
                 busy.as_secs_f64() * 1000.0 / resolved.max(1) as f64,
-                inside.as_secs_f64() * 1000.0 / resolved.max(1) as f64
+                inside.as_secs_f64() * 1000.0 / resolved.max(1) as f64,
+                cpu.as_secs_f64() * 1000.0 / resolved.max(1) as f64
             );
             resolved
         })
     };
 
     // The stream: open loop at `rate`, spread over 32 connections.
+    let writer_cpu_start = loadgen::thread_cpu("intake-writer-0");
     let started = Instant::now();
     let run_id = std::process::id();
     let connections = 32usize;
@@ -242,6 +246,7 @@ fn main() {
         errors += b;
     }
     let elapsed = started.elapsed();
+    let writer_cpu = loadgen::thread_cpu("intake-writer-0") - writer_cpu_start;
     // Let the line drain for a moment, then stop the agents.
     std::thread::sleep(Duration::from_secs(2));
     stop.store(true, Ordering::Relaxed);
@@ -274,6 +279,11 @@ fn main() {
         elapsed.as_secs_f64(),
         sent as f64 / elapsed.as_secs_f64(),
         rows.len()
+    );
+    println!(
+        "intake writer: {:.3} ms of processor time per alert ({:.0} % of one core)",
+        writer_cpu.as_secs_f64() * 1000.0 / sent.max(1) as f64,
+        writer_cpu.as_secs_f64() * 100.0 / elapsed.as_secs_f64()
     );
     println!(
         "accepted → assigned: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} assigned cases",

@@ -391,14 +391,50 @@ fn eligible_queues(
         .collect())
 }
 
-/// Whether any case waits for an agent, in any queue (the line index answers it).
-fn anyone_waiting(conn: &mut DbConn) -> QueryResult<bool> {
-    Ok(cases::table
+/// The head of the whole waiting line, across queues, by nearest deadline (one
+/// seek in the line index): the first cases, and whether more wait beyond them.
+fn global_head(conn: &mut DbConn, skipped: &[i64]) -> QueryResult<(Vec<LineCase>, bool)> {
+    const HEAD: i64 = 8;
+    let limit = HEAD + skipped.len() as i64;
+    let mut head: Vec<LineCase> = cases::table
         .filter(cases::status.eq("new"))
-        .select(cases::id)
-        .first::<i64>(conn)
-        .optional()?
-        .is_some())
+        .select(LineCase::as_select())
+        .order((cases::next_due.asc(), cases::id.asc()))
+        .limit(limit)
+        .load(conn)?;
+    let cut = head.len() as i64 == limit;
+    head.retain(|c| !skipped.contains(&c.id));
+    Ok((head, cut))
+}
+
+/// The cases the agent may take that decide their choice, found from the head of
+/// the whole line when it can tell: every case with an earlier deadline than the
+/// head's last is in the head, and the cases sharing the last deadline are read
+/// when the best candidate has it. `None` when the head cannot tell (none of its
+/// cases is theirs, or a case without a deadline is in it): search queue by queue.
+fn from_global_head(
+    conn: &mut DbConn,
+    head: &[LineCase],
+    cut: bool,
+    fits: impl Fn(&LineCase) -> bool,
+) -> QueryResult<Option<Vec<LineCase>>> {
+    if head.iter().any(|c| c.next_due.is_none()) {
+        return Ok(None);
+    }
+    let mine: Vec<LineCase> = head.iter().filter(|c| fits(c)).cloned().collect();
+    let Some(best_due) = mine.iter().filter_map(|c| c.next_due).min() else {
+        return Ok(None);
+    };
+    let last_due = head.last().and_then(|c| c.next_due);
+    if !cut || Some(best_due) < last_due {
+        return Ok(Some(mine));
+    }
+    let ties: Vec<LineCase> = cases::table
+        .filter(cases::status.eq("new"))
+        .filter(cases::next_due.eq(best_due))
+        .select(LineCase::as_select())
+        .load(conn)?;
+    Ok(Some(ties.into_iter().filter(|c| fits(c)).collect()))
 }
 
 /// The first waiting cases of one queue that fit in `room`, by nearest deadline:
@@ -447,14 +483,15 @@ pub fn fill_agent(
     asked: bool,
 ) -> QueryResult<Vec<i64>> {
     let mut given = Vec::new();
-    // Most of the time nobody waits: one seek in the waiting line says so, and the
-    // agent's profile and queues are not read at all.
-    if !anyone_waiting(conn)? {
-        return Ok(given);
-    }
     let mut skipped: Vec<i64> = Vec::new();
     let mut queues: Option<Vec<i64>> = None;
     loop {
+        // Most of the time nobody waits: one seek in the line index says so, and
+        // the agent's profile and queues are not read at all.
+        let (head, cut) = global_head(conn, &skipped)?;
+        if head.is_empty() {
+            break;
+        }
         let Some(user) = users::table
             .find(user_id)
             .select(RouterRow::as_select())
@@ -474,18 +511,28 @@ pub fn fill_agent(
         if queues.is_none() {
             queues = Some(eligible_queues(conn, snap, &me, user_id)?);
         }
-        let mut waiting: Vec<LineCase> = Vec::new();
-        for q in queues.as_deref().unwrap_or_default() {
-            waiting.extend(line_head(conn, *q, room, &skipped)?);
-        }
-        let mut line: Vec<&LineCase> = waiting
-            .iter()
-            .filter(|c| {
-                snap.queues_by_id
+        let mine = queues.as_deref().unwrap_or_default();
+        let fits = |c: &LineCase| {
+            mine.contains(&c.queue_id)
+                && snap
+                    .queues_by_id
                     .get(&c.queue_id)
                     .is_some_and(|q| assignment::eligible(&me, &q.skills, c.weight, asked))
-            })
-            .collect();
+        };
+        // The head of the whole line usually holds the answer; otherwise the head of
+        // each of the agent's queues is read.
+        let waiting = match from_global_head(conn, &head, cut, &fits)? {
+            Some(found) => found,
+            None => {
+                let mut waiting: Vec<LineCase> = Vec::new();
+                for q in mine {
+                    waiting.extend(line_head(conn, *q, room, &skipped)?);
+                }
+                waiting.retain(|c| fits(c));
+                waiting
+            }
+        };
+        let mut line: Vec<&LineCase> = waiting.iter().collect();
         line.sort_by(|a, b| {
             assignment::urgency_cmp(
                 (
