@@ -521,7 +521,7 @@ pub fn fill_agent(
         };
         // The head of the whole line usually holds the answer; otherwise the head of
         // each of the agent's queues is read.
-        let waiting = match from_global_head(conn, &head, cut, &fits)? {
+        let waiting = match from_global_head(conn, &head, cut, fits)? {
             Some(found) => found,
             None => {
                 let mut waiting: Vec<LineCase> = Vec::new();
