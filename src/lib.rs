@@ -20,6 +20,7 @@ pub mod intake;
 pub mod jobs;
 pub mod mail;
 pub mod metrics;
+pub mod reports;
 pub mod resolution;
 pub mod store;
 pub mod throttle;

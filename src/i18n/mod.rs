@@ -13,12 +13,14 @@ const EN: &[(&str, &str)] = &[
     ("workspace.en.toml", include_str!("workspace.en.toml")),
     ("mail.en.toml", include_str!("mail.en.toml")),
     ("casepage.en.toml", include_str!("casepage.en.toml")),
+    ("reports.en.toml", include_str!("reports.en.toml")),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
     ("workspace.zh-CN.toml", include_str!("workspace.zh-CN.toml")),
     ("mail.zh-CN.toml", include_str!("mail.zh-CN.toml")),
     ("casepage.zh-CN.toml", include_str!("casepage.zh-CN.toml")),
+    ("reports.zh-CN.toml", include_str!("reports.zh-CN.toml")),
 ];
 
 type Catalog = HashMap<String, String>;

@@ -11,6 +11,7 @@ pub mod assets;
 pub mod auth;
 pub mod case_calls;
 pub mod casepage;
+pub mod csv;
 pub mod home;
 pub mod middleware;
 pub mod ops;
@@ -18,6 +19,7 @@ pub mod page;
 pub mod playbooks;
 pub mod profile;
 pub mod queues;
+pub mod reports;
 pub mod resolution;
 pub mod reveal;
 pub mod session_cache;
@@ -115,6 +117,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
     desk_routes(cfg);
     mail_routes(cfg);
+    reports_routes(cfg);
+}
+
+/// The supervisor's period reports, the cases behind their figures, and their CSV
+/// exports.
+fn reports_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/reports", web::get().to(reports::compliance))
+        .route("/reports/outcomes", web::get().to(reports::outcomes))
+        .route("/reports/agents/{id}", web::get().to(reports::agent))
+        .route("/reports/cases", web::get().to(reports::cases))
+        .route("/reports/export/{file}", web::get().to(reports::export));
 }
 
 /// Verification e-mails, the customers' pages behind their links, and the
