@@ -559,13 +559,9 @@ fn breach_table(ctx: &Ctx<'_>, c: &Compliance) -> Table {
                 l.breached.to_string(),
                 ctx.href(&l.key, Measure::Breached),
             )];
-            for i in 0..3 {
+            for (secs, share) in l.breach_secs.iter().zip(shares) {
                 cells.push(cell(
-                    format!(
-                        "{} ({})",
-                        duration_text(Some(l.breach_secs[i])),
-                        ctx.pct(shares[i])
-                    ),
+                    format!("{} ({})", duration_text(Some(*secs)), ctx.pct(share)),
                     None,
                 ));
             }
@@ -965,8 +961,8 @@ fn stack_chart(ctx: &Ctx<'_>, l: &Line) -> StackChart {
     let shares = l.breach_shares();
     let mut x = 0.0;
     let mut segments = Vec::new();
-    for i in 0..3 {
-        let width = l.breach_secs[i].max(0) as f64 / total * 600.0;
+    for (i, secs) in l.breach_secs.iter().enumerate() {
+        let width = (*secs).max(0) as f64 / total * 600.0;
         segments.push(Segment {
             x,
             width,
