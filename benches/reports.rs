@@ -310,9 +310,8 @@ fn build(n: u64) -> Desk {
             ((b - a).num_minutes()).min(queue.policy.max_pause_minutes)
         });
         let dues = queue.policy.dues(opened, priority, counted);
-        let resolved = (!open).then(|| {
-            pause.map_or(responded, |(_, b)| b) + minutes(5 + rng.below(3 * 24 * 60))
-        });
+        let resolved = (!open)
+            .then(|| pause.map_or(responded, |(_, b)| b) + minutes(5 + rng.below(3 * 24 * 60)));
         let responded = if open && rng.below(2) == 0 {
             None
         } else {
@@ -368,7 +367,9 @@ fn build(n: u64) -> Desk {
         let o = ts(opened);
         events.push(
             &mut db,
-            format!("{i},{o},'case.opened',NULL,'{{\"rule\":\"{rule}\",\"queue\":\"{queue_name}\"}}'"),
+            format!(
+                "{i},{o},'case.opened',NULL,'{{\"rule\":\"{rule}\",\"queue\":\"{queue_name}\"}}'"
+            ),
         );
         events.push(
             &mut db,
@@ -390,7 +391,10 @@ fn build(n: u64) -> Desk {
                 let outcome = OUTCOMES[rng.below(OUTCOMES.len() as u64) as usize];
                 calls.push(
                     &mut db,
-                    format!("{i},{agent},{},'+86 138****0000','outbound','{outcome}'", ts(r)),
+                    format!(
+                        "{i},{agent},{},'+86 138****0000','outbound','{outcome}'",
+                        ts(r)
+                    ),
                 );
             }
             if rng.below(10) == 0 {
@@ -412,7 +416,10 @@ fn build(n: u64) -> Desk {
         if let Some((a, b)) = pause {
             events.push(
                 &mut db,
-                format!("{i},{},'sla.paused',{agent},'{{\"reason\":\"documents\"}}'", ts(a)),
+                format!(
+                    "{i},{},'sla.paused',{agent},'{{\"reason\":\"documents\"}}'",
+                    ts(a)
+                ),
             );
             events.push(
                 &mut db,
@@ -557,7 +564,10 @@ fn measure(desk: &Desk, what: &str, path: &str, times: usize) -> Vec<Duration> {
         })
         .collect();
     times_taken.sort();
-    let at = |p: f64| times_taken[((times_taken.len() as f64 * p).ceil() as usize).clamp(1, times_taken.len()) - 1];
+    let at = |p: f64| {
+        times_taken
+            [((times_taken.len() as f64 * p).ceil() as usize).clamp(1, times_taken.len()) - 1]
+    };
     println!(
         "  {what}: median {:.1} ms, p90 {:.1} ms, max {:.1} ms ({times} requests, {} KiB page)",
         loadgen::ms(at(0.5)),
@@ -631,7 +641,12 @@ fn main() {
         peak.saturating_sub(before) as f64 / 1024.0,
     );
 
-    measure(&desk, "compliance, 30 days (/reports?period=30d)", "/reports?period=30d", times);
+    measure(
+        &desk,
+        "compliance, 30 days (/reports?period=30d)",
+        "/reports?period=30d",
+        times,
+    );
     measure(
         &desk,
         "outcomes, 30 days (/reports/outcomes?period=30d)",

@@ -172,18 +172,24 @@ pub fn compliance<'a>(facts: impl IntoIterator<Item = &'a PeriodFact>) -> Compli
     let mut all = LineAcc::default();
     let mut q: BTreeMap<Key, LineAcc> = BTreeMap::new();
     let mut a: BTreeMap<Key, LineAcc> = BTreeMap::new();
-    let mut r: BTreeMap<Key, LineAcc> = BTreeMap::new();
-    let mut p: BTreeMap<Key, LineAcc> = BTreeMap::new();
+    // Rules and priorities by reference: no allocation per case.
+    let mut r: BTreeMap<&str, LineAcc> = BTreeMap::new();
+    let mut p: BTreeMap<&str, LineAcc> = BTreeMap::new();
     for f in facts {
         all.add(f);
         q.entry(Key::Queue(f.queue_id)).or_default().add(f);
         a.entry(Key::Agent(f.agent_id)).or_default().add(f);
-        r.entry(Key::Rule(f.rule_code.clone())).or_default().add(f);
-        p.entry(Key::Priority(f.priority.clone()))
-            .or_default()
-            .add(f);
+        r.entry(f.rule_code.as_str()).or_default().add(f);
+        p.entry(f.priority.as_str()).or_default().add(f);
     }
-    let mut by_priority = finish_all(p);
+    let by_rule = r
+        .into_iter()
+        .map(|(k, acc)| acc.finish(Key::Rule(k.to_string())))
+        .collect();
+    let mut by_priority: Vec<Line> = p
+        .into_iter()
+        .map(|(k, acc)| acc.finish(Key::Priority(k.to_string())))
+        .collect();
     by_priority.sort_by_key(|l| match &l.key {
         Key::Priority(p) => PRIORITIES.iter().position(|x| x == p).unwrap_or(9),
         _ => 9,
@@ -192,7 +198,7 @@ pub fn compliance<'a>(facts: impl IntoIterator<Item = &'a PeriodFact>) -> Compli
         overall: all.finish(Key::All),
         by_queue: finish_all(q),
         by_agent: finish_all(a),
-        by_rule: finish_all(r),
+        by_rule,
         by_priority,
     }
 }
@@ -348,9 +354,14 @@ impl Outcomes {
     }
 }
 
-fn sat_add(map: &mut BTreeMap<Key, Satisfaction>, key: Key, f: &PeriodFact) {
-    let s = map.entry(key.clone()).or_insert(Satisfaction {
-        key,
+fn sat_add<K: Ord>(
+    map: &mut BTreeMap<K, Satisfaction>,
+    k: K,
+    key: impl FnOnce() -> Key,
+    f: &PeriodFact,
+) {
+    let s = map.entry(k).or_insert_with(|| Satisfaction {
+        key: key(),
         sent: 0,
         answered: 0,
         score_sum: 0,
@@ -437,9 +448,14 @@ pub fn outcomes<'a>(facts: impl IntoIterator<Item = &'a PeriodFact>) -> Outcomes
         reach.emails += f.emails.max(0) as u64;
         reach.emails_answered += f.emails_answered.max(0) as u64;
         sat_count(&mut overall, f);
-        sat_add(&mut by_agent, Key::Agent(f.agent_id), f);
-        sat_add(&mut by_queue, Key::Queue(f.queue_id), f);
-        sat_add(&mut by_rule, Key::Rule(f.rule_code.clone()), f);
+        sat_add(&mut by_agent, f.agent_id, || Key::Agent(f.agent_id), f);
+        sat_add(&mut by_queue, f.queue_id, || Key::Queue(f.queue_id), f);
+        sat_add(
+            &mut by_rule,
+            f.rule_code.as_str(),
+            || Key::Rule(f.rule_code.clone()),
+            f,
+        );
     }
     Outcomes {
         resolved,

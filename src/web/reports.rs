@@ -1132,7 +1132,7 @@ async fn load(
     page: &Page,
     q: ReportQuery,
     agent: Option<i64>,
-    (resolved, opened): (bool, bool),
+    reads: facts::Reads,
 ) -> Result<Result<Loaded, BadParam>, AppError> {
     let (st, tz, now) = (state.clone(), page.tz, state.now());
     db(state, move |conn| {
@@ -1144,12 +1144,8 @@ async fn load(
         if agent.is_some() {
             req.filter.agent_id = agent;
         }
-        let resolved = if resolved {
-            facts::resolved_in(conn, &req.period, &req.filter)?
-        } else {
-            Vec::new()
-        };
-        let opened = if opened {
+        let resolved = facts::resolved_in(conn, &req.period, &req.filter, reads)?;
+        let opened = if reads.volume {
             facts::opened_in(conn, &req.period, &req.filter)?
         } else {
             Vec::new()
@@ -1176,7 +1172,18 @@ pub async fn compliance(
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, AppError> {
     supervisor(&user)?;
-    let l = match load(&state, &page, q.into_inner(), None, (true, false)).await? {
+    let l = match load(
+        &state,
+        &page,
+        q.into_inner(),
+        None,
+        facts::Reads {
+            sla: true,
+            ..Default::default()
+        },
+    )
+    .await?
+    {
         Ok(l) => l,
         Err(bad) => return bad_request(&page, &bad),
     };
@@ -1233,7 +1240,19 @@ pub async fn outcomes(
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, AppError> {
     supervisor(&user)?;
-    let l = match load(&state, &page, q.into_inner(), None, (true, true)).await? {
+    let l = match load(
+        &state,
+        &page,
+        q.into_inner(),
+        None,
+        facts::Reads {
+            outcomes: true,
+            volume: true,
+            ..Default::default()
+        },
+    )
+    .await?
+    {
         Ok(l) => l,
         Err(bad) => return bad_request(&page, &bad),
     };
@@ -1274,7 +1293,19 @@ pub async fn agent(
     if !boss && user.user.id != id {
         return Err(AppError::NotFound);
     }
-    let l = match load(&state, &page, q.into_inner(), Some(id), (true, false)).await? {
+    let l = match load(
+        &state,
+        &page,
+        q.into_inner(),
+        Some(id),
+        facts::Reads {
+            sla: true,
+            outcomes: true,
+            ..Default::default()
+        },
+    )
+    .await?
+    {
         Ok(l) => l,
         Err(bad) => return bad_request(&page, &bad),
     };
@@ -1623,9 +1654,23 @@ pub async fn export(
         .ok_or(AppError::NotFound)?;
     let q = q.into_inner();
     let reads = match table {
-        "cases" => (false, false),
-        "volume" => (false, true),
-        _ => (true, false),
+        "cases" => facts::Reads::default(),
+        "volume" => facts::Reads {
+            volume: true,
+            ..Default::default()
+        },
+        "compliance_queue"
+        | "compliance_agent"
+        | "compliance_rule"
+        | "compliance_priority"
+        | "breach_time" => facts::Reads {
+            sla: true,
+            ..Default::default()
+        },
+        _ => facts::Reads {
+            outcomes: true,
+            ..Default::default()
+        },
     };
     let l = match load(&state, &page, q, None, reads).await? {
         Ok(l) => l,
