@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod mail;
 pub mod metrics;
 pub mod qa;
+pub mod reports;
 pub mod resolution;
 pub mod store;
 pub mod throttle;

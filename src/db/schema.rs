@@ -101,6 +101,7 @@ diesel::table! {
         skills -> Text,
         updated_at -> Timestamp,
         escalation_queue_id -> Nullable<BigInt>,
+        service_level -> Nullable<Integer>,
     }
 }
 
@@ -373,6 +374,42 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_facts (case_id) {
+        case_id -> BigInt,
+        queue_id -> BigInt,
+        rule_code -> Text,
+        agent_id -> Nullable<BigInt>,
+        priority -> Text,
+        opened_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        first_response_secs -> Nullable<BigInt>,
+        resolution_secs -> Nullable<BigInt>,
+        first_response_met -> Nullable<Bool>,
+        resolution_met -> Nullable<Bool>,
+        unassigned_secs -> BigInt,
+        agent_secs -> BigInt,
+        customer_secs -> BigInt,
+        breach_unassigned_secs -> BigInt,
+        breach_agent_secs -> BigInt,
+        breach_customer_secs -> BigInt,
+        disposition -> Nullable<Text>,
+        customer_confirmed -> Bool,
+        amount_protected -> Nullable<Text>,
+        currency -> Nullable<Text>,
+        reopen_count -> Integer,
+        alert_count -> Integer,
+        calls -> Integer,
+        calls_reached -> Integer,
+        emails -> Integer,
+        emails_answered -> Integer,
+        survey_sent -> Bool,
+        survey_score -> Nullable<Integer>,
+        case_updated_at -> Timestamp,
+        computed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     weekly_briefs (week) {
         week -> Text,
         starts_at -> Timestamp,
@@ -381,6 +418,15 @@ diesel::table! {
         figures -> Text,
         built_at -> Timestamp,
         mailed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    report_jobs (name) {
+        name -> Text,
+        watermark -> Nullable<Timestamp>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
     }
 }
 
@@ -428,7 +474,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     calls,
     qa_reviews,
     weekly_briefs,
+    case_facts,
+    report_jobs,
 );
 diesel::joinable!(qa_reviews -> cases (case_id));
 diesel::joinable!(customer_identifiers -> customers (customer_id));
 diesel::joinable!(calls -> cases (case_id));
+diesel::joinable!(case_facts -> cases (case_id));
+diesel::joinable!(case_facts -> queues (queue_id));

@@ -103,6 +103,16 @@ impl Calendar {
         }
     }
 
+    /// Business seconds (whole seconds, rounded down) in `[start, end)`; 0 if
+    /// `end <= start`. The reports measure times to respond and resolve with it.
+    pub fn business_seconds_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> i64 {
+        match self {
+            Calendar::AlwaysOpen if end > start => (end - start).num_seconds(),
+            Calendar::AlwaysOpen => 0,
+            Calendar::Business(calendar) => calendar.business_seconds_between(start, end),
+        }
+    }
+
     /// Whether the instant `t` is business time.
     pub fn is_business_time(&self, t: DateTime<Utc>) -> bool {
         match self {
@@ -256,6 +266,15 @@ impl BusinessCalendar {
     ///
     /// Takes time proportional to the number of days between `start` and `end`.
     pub fn business_minutes_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> i64 {
+        i64::try_from(self.business_nanos_between(start, end) / 60_000_000_000).unwrap_or(i64::MAX)
+    }
+
+    /// See [`Calendar::business_seconds_between`].
+    pub fn business_seconds_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> i64 {
+        i64::try_from(self.business_nanos_between(start, end) / 1_000_000_000).unwrap_or(i64::MAX)
+    }
+
+    fn business_nanos_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> i128 {
         if end <= start {
             return 0;
         }
@@ -270,7 +289,7 @@ impl BusinessCalendar {
         if end.timestamp_subsec_nanos() != 0 && self.is_business_second(e) {
             nanos += i128::from(end.timestamp_subsec_nanos());
         }
-        i64::try_from(nanos / 60_000_000_000).unwrap_or(i64::MAX)
+        nanos
     }
 
     /// Whether the instant `t` is business time.
@@ -1108,6 +1127,19 @@ mod tests {
             cal.add_business_minutes(start, 10_000),
             utc("2026-03-30T19:40:00Z")
         );
+    }
+
+    #[test]
+    fn business_seconds_between() {
+        let cal = shanghai();
+        // Tuesday 11:59:30 to 13:00:45 Shanghai: 30 s before lunch, 45 s after.
+        let start = utc("2026-11-24T03:59:30Z");
+        let end = utc("2026-11-24T05:00:45Z");
+        assert_eq!(cal.business_seconds_between(start, end), 75);
+        assert_eq!(cal.business_minutes_between(start, end), 1);
+        assert_eq!(cal.business_seconds_between(end, start), 0);
+        let always = Calendar::AlwaysOpen;
+        assert_eq!(always.business_seconds_between(start, end), 3675);
     }
 
     // ----- validation -----

@@ -39,6 +39,9 @@ pub struct QueueDef {
     pub skills: Vec<String>,
     /// Where the queue's cases go when they breach their SLA.
     pub escalation_queue: Option<String>,
+    /// The share of cases (per cent) that should be resolved within the resolution
+    /// target; the reports compare what happened against it (unset: 90).
+    pub service_level: Option<i64>,
 }
 
 /// A whole, valid configuration: every reference resolves.
@@ -444,7 +447,13 @@ impl DeskConfig {
             c.keys(
                 &path,
                 t,
-                &["name", "sla_policy", "skills", "escalation_queue"],
+                &[
+                    "name",
+                    "sla_policy",
+                    "skills",
+                    "escalation_queue",
+                    "service_level",
+                ],
             );
             let name = c.string(&path, t, "name", true);
             if let Some(n) = &name {
@@ -461,12 +470,14 @@ impl DeskConfig {
             }
             let skills = c.strings(&path, t, "skills");
             let escalation_queue = c.string(&path, t, "escalation_queue", false);
+            let service_level = c.integer(&path, t, "service_level", 1..=100);
             if let (Some(name), Some(sla_policy)) = (name, policy) {
                 queues.push(QueueDef {
                     name,
                     sla_policy,
                     skills,
                     escalation_queue,
+                    service_level,
                 });
             }
         }
@@ -691,8 +702,8 @@ impl DeskConfig {
             if let Some(e) = &qd.escalation_queue {
                 out.push_str(&format!("escalation_queue = {}\n", q(e)));
             }
-            if let Some(e) = &qd.escalation_queue {
-                out.push_str(&format!("escalation_queue = {}\n", q(e)));
+            if let Some(p) = qd.service_level {
+                out.push_str(&format!("service_level = {p}\n"));
             }
         }
         for r in &self.rules {
@@ -807,6 +818,31 @@ valid_until = 2026-11-12T00:00:00+08:00
         let text = cfg.to_toml();
         let again = DeskConfig::parse(&text).unwrap_or_else(|p| panic!("{p:?}\n{text}"));
         assert_eq!(again, cfg);
+    }
+
+    #[test]
+    fn escalation_and_service_level_round_trip() {
+        let text = EXAMPLE.replace(
+            "skills = [\"fraud\"]\n",
+            "skills = [\"fraud\"]\nescalation_queue = \"Triage\"\nservice_level = 95\n",
+        );
+        let cfg = DeskConfig::parse(&text).unwrap();
+        assert_eq!(cfg.queues[0].service_level, Some(95));
+        assert_eq!(cfg.queues[1].service_level, None);
+        let out = cfg.to_toml();
+        assert_eq!(out.matches("escalation_queue").count(), 1, "{out}");
+        assert_eq!(DeskConfig::parse(&out).unwrap(), cfg);
+        let bad = EXAMPLE.replace(
+            "skills = [\"fraud\"]\n",
+            "skills = [\"fraud\"]\nservice_level = 101\n",
+        );
+        let problems = DeskConfig::parse(&bad).unwrap_err();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.field == "queues[0].service_level"),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ const EN: &[(&str, &str)] = &[
     ("mail.en.toml", include_str!("mail.en.toml")),
     ("casepage.en.toml", include_str!("casepage.en.toml")),
     ("board.en.toml", include_str!("board.en.toml")),
+    ("reports.en.toml", include_str!("reports.en.toml")),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -21,6 +22,7 @@ const ZH_CN: &[(&str, &str)] = &[
     ("mail.zh-CN.toml", include_str!("mail.zh-CN.toml")),
     ("casepage.zh-CN.toml", include_str!("casepage.zh-CN.toml")),
     ("board.zh-CN.toml", include_str!("board.zh-CN.toml")),
+    ("reports.zh-CN.toml", include_str!("reports.zh-CN.toml")),
 ];
 
 type Catalog = HashMap<String, String>;

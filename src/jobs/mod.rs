@@ -1,8 +1,9 @@
 // Background workers that run beside the HTTP server in every instance: the SLA
 // watch, the presence, session and assignment sweeps, the mail outbox, callback
-// reminders and the weekly brief. Each is safe to run in several instances at once
-// (alarms, reminders and briefs fire once; assignment uses conditional updates;
-// outbox messages are claimed).
+// reminders, the weekly brief and the reports' per-case facts. Each is safe to run
+// in several instances at once (alarms, reminders and briefs fire once; assignment
+// uses conditional updates; outbox messages are claimed; the facts are upserted
+// under a lease).
 
 use std::time::Duration;
 
@@ -30,9 +31,40 @@ pub fn spawn(state: AppState) {
     actix_web::rt::spawn(every(state.clone(), 60, "weekly brief", |s| {
         weekly_brief(s).map(|_| ())
     }));
-    actix_web::rt::spawn(every(state, 5, "mail outbox", |s| {
+    actix_web::rt::spawn(every(state.clone(), 5, "mail outbox", |s| {
         send_outbox(s).map(|_| ())
     }));
+    actix_web::rt::spawn(report_facts(state));
+}
+
+/// Keeps the reports' per-case facts up to date every few seconds, under a lease
+/// named after this worker, so that one instance at a time does the work.
+async fn report_facts(state: AppState) {
+    let owner = crate::domain::tokens::random_token(12);
+    let mut tick = actix_web::rt::time::interval(Duration::from_secs(REPORT_FACTS_SECONDS));
+    loop {
+        tick.tick().await;
+        let (st, me) = (state.clone(), owner.clone());
+        match actix_web::web::block(move || refresh_report_facts(&st, &me)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(worker = "report facts", error = %e, "background work failed")
+            }
+            Err(e) => tracing::warn!(worker = "report facts", error = %e, "background work failed"),
+        }
+    }
+}
+
+/// How often the reports' facts catch up with the cases, in seconds.
+pub const REPORT_FACTS_SECONDS: u64 = 5;
+
+/// Computes the facts of the cases changed since the last run, as `owner` of the
+/// job's lease; `None` when another instance holds it, else how many were written.
+pub fn refresh_report_facts(state: &AppState, owner: &str) -> Result<Option<usize>, String> {
+    let now = state.now();
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let snap = state.desk.get(&mut conn).map_err(|e| e.to_string())?;
+    crate::reports::store::refresh_changed(&mut conn, &snap, now, owner).map_err(|e| e.to_string())
 }
 
 async fn every(

@@ -242,6 +242,11 @@ pub fn send_verification(
         casework::pause_in(conn, &case, now, Some(actor), "verification e-mail")?;
     }
     casework::record_first_response(conn, &case, now, Some(actor), "verification_email")?;
+    // The case changed even when its clock and first response did not: the reports'
+    // facts count the e-mails sent.
+    diesel::update(cases::table.find(case_id))
+        .set(cases::updated_at.eq(at))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -387,6 +392,9 @@ pub fn answer_verification(
         data["message"] = json!(m);
     }
     case_store::add_event(conn, case.id, at, "verification.answered", None, &data)?;
+    diesel::update(cases::table.find(case.id))
+        .set(cases::updated_at.eq(at))
+        .execute(conn)?;
     let to: Vec<i64> = case.assignee_id.into_iter().collect();
     escalation::notify(
         conn,

@@ -51,6 +51,7 @@ pub struct QueueRow {
     pub skills: String,
     pub updated_at: NaiveDateTime,
     pub escalation_queue_id: Option<i64>,
+    pub service_level: Option<i32>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -215,6 +216,7 @@ pub fn load(conn: &mut DbConn) -> QueryResult<DeskConfig> {
             escalation_queue: q
                 .escalation_queue_id
                 .and_then(|id| queue_names.get(&id).cloned()),
+            service_level: q.service_level.map(i64::from),
         });
     }
     for rule in &r.rules {
@@ -473,12 +475,14 @@ pub fn apply(
     for q in &new.queues {
         let policy = policy_ids[&q.sla_policy];
         let skills = serde_json::to_string(&q.skills).expect("json");
+        let service_level = q.service_level.map(|p| p as i32);
         let id = match old_rows.queues.iter().find(|o| o.name == q.name) {
             Some(o) => {
                 diesel::update(queues::table.find(o.id))
                     .set((
                         queues::sla_policy_id.eq(policy),
                         queues::skills.eq(&skills),
+                        queues::service_level.eq(service_level),
                         queues::updated_at.eq(at),
                     ))
                     .execute(conn)?;
@@ -489,6 +493,7 @@ pub fn apply(
                     queues::name.eq(&q.name),
                     queues::sla_policy_id.eq(policy),
                     queues::skills.eq(&skills),
+                    queues::service_level.eq(service_level),
                     queues::updated_at.eq(at),
                 ))
                 .returning(queues::id)
@@ -601,6 +606,9 @@ pub fn config_version(conn: &mut DbConn) -> QueryResult<i64> {
         .unwrap_or(0))
 }
 
+/// The service level of a queue that sets none: 90 % resolved within target.
+pub const DEFAULT_SERVICE_LEVEL: i64 = 90;
+
 /// A queue as intake sees it.
 #[derive(Debug, Clone)]
 pub struct QueueInfo {
@@ -609,6 +617,8 @@ pub struct QueueInfo {
     pub policy: Arc<SlaPolicy>,
     pub skills: Vec<String>,
     pub escalation_queue_id: Option<i64>,
+    /// Per cent of cases to resolve within the resolution target (default 90).
+    pub service_level: i64,
 }
 
 /// The configuration ready for routing, loaded once per change of `version`.
@@ -663,6 +673,7 @@ pub fn snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
                 .ok_or_else(|| corrupt("queue", format!("{} has no SLA policy", row.name)))?,
             skills: def.skills.clone(),
             escalation_queue_id: row.escalation_queue_id,
+            service_level: def.service_level.unwrap_or(DEFAULT_SERVICE_LEVEL),
         };
         by_name.insert(info.name.clone(), info.clone());
         by_id.insert(info.id, info);

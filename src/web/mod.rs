@@ -13,6 +13,7 @@ pub mod board;
 pub mod briefs;
 pub mod case_calls;
 pub mod casepage;
+pub mod csv;
 pub mod home;
 pub mod middleware;
 pub mod ops;
@@ -21,6 +22,7 @@ pub mod playbooks;
 pub mod profile;
 pub mod qa;
 pub mod queues;
+pub mod reports;
 pub mod resolution;
 pub mod reveal;
 pub mod session_cache;
@@ -119,6 +121,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     desk_routes(cfg);
     mail_routes(cfg);
     board_routes(cfg);
+    reports_routes(cfg);
 }
 
 /// The supervisor's board, QA review of resolved cases and the weekly brief.
@@ -130,6 +133,16 @@ fn board_routes(cfg: &mut web::ServiceConfig) {
         .route("/qa/{case_ref}", web::post().to(qa::score))
         .route("/briefs", web::get().to(briefs::list))
         .route("/briefs/{week}", web::get().to(briefs::show));
+}
+
+/// The supervisor's period reports, the cases behind their figures, and their CSV
+/// exports.
+fn reports_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/reports", web::get().to(reports::compliance))
+        .route("/reports/outcomes", web::get().to(reports::outcomes))
+        .route("/reports/agents/{id}", web::get().to(reports::agent))
+        .route("/reports/cases", web::get().to(reports::cases))
+        .route("/reports/export/{file}", web::get().to(reports::export));
 }
 
 /// Verification e-mails, the customers' pages behind their links, and the

@@ -22,4 +22,5 @@ mod mail;
 mod ops;
 mod pii;
 mod queues;
+mod reports;
 mod resolution;

@@ -21,6 +21,7 @@ pub struct QueueForm {
     sla_policy: String,
     skills: String,
     escalation_queue: String,
+    service_level: String,
 }
 
 impl QueueForm {
@@ -30,7 +31,20 @@ impl QueueForm {
             sla_policy: def.sla_policy.clone(),
             skills: def.skills.join(", "),
             escalation_queue: def.escalation_queue.clone().unwrap_or_default(),
+            service_level: def.service_level.map(|p| p.to_string()).unwrap_or_default(),
         }
+    }
+
+    /// The service level as typed: empty is unset; anything but a whole number is a
+    /// problem (the range is checked with the rest of the configuration).
+    fn service_level(&self) -> Result<Option<i64>, FieldProblem> {
+        let text = self.service_level.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse().map(Some).map_err(|_| {
+            FieldProblem::new("service_level", format!("'{text}' is not a whole number"))
+        })
     }
 
     fn to_def(&self, name: &str) -> QueueDef {
@@ -40,6 +54,7 @@ impl QueueForm {
             skills: split_list(&self.skills),
             escalation_queue: Some(self.escalation_queue.trim().to_string())
                 .filter(|q| !q.is_empty()),
+            service_level: self.service_level().ok().flatten(),
         }
     }
 }
@@ -140,6 +155,16 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     user.require(&[Role::Admin])?;
     let form = form.into_inner();
+    if let Err(problem) = form.service_level() {
+        return render_list(
+            &state,
+            page,
+            form,
+            vec![problem],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
     let def = form.to_def(&form.name);
     let outcome = change(&state, &user, move |cfg| {
         cfg.queues.push(def);
@@ -238,6 +263,17 @@ pub async fn update(
     user.require(&[Role::Admin])?;
     let name = name.into_inner();
     let form = form.into_inner();
+    if let Err(problem) = form.service_level() {
+        return render_edit(
+            &state,
+            page,
+            name,
+            Some(form),
+            vec![problem],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
     let (def, target) = (form.to_def(&name), name.clone());
     let outcome = change(&state, &user, move |cfg| {
         let q = cfg

@@ -1,0 +1,675 @@
+// Benchmark: the supervisor's reports over a desk holding many cases. A generator
+// fills a SQLite database straight through SQL: cases spread over six months in the
+// demo desk's queues, each with its alert, timeline (assignment, first response,
+// some pauses, resolution), closing, calls, verification e-mails and surveys. The
+// per-case facts are then counted in full (timed), and each report page is loaded
+// for the last 30 days, one request at a time, and its server time printed; last,
+// a CSV list of 100,000 cases is downloaded and the process's peak RSS growth
+// during it printed (the export streams, so it should stay flat).
+//
+//   cargo bench --bench reports                               # 1,000,000 cases
+//   RISKDESK_BENCH_CASES=50000 cargo bench --bench reports     # a quick look
+
+mod loadgen;
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use riskdesk::accounts::{self, Actor, NewUserInput};
+use riskdesk::app::{AppState, Application};
+use riskdesk::clock::Clock;
+use riskdesk::config::Settings;
+use riskdesk::db::DatabaseUrl;
+use riskdesk::domain::password::NewPassword;
+use riskdesk::domain::{Severity, tokens};
+use riskdesk::store::sessions::{self, NewSession};
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+const AGENTS: usize = 50;
+const HISTORY_DAYS: u64 = 180;
+/// (rule, queue, share of cases in per cent).
+const MIX: &[(&str, &str, u64)] = &[
+    ("LARGE_TRANSFER", "Transfers", 30),
+    ("ACCOUNT_TAKEOVER", "Account security", 15),
+    ("NEW_ACCOUNT_BURST", "New accounts", 12),
+    ("BULK_REGISTRATION", "New accounts", 8),
+    ("PROMOTION_ABUSE", "Promotions", 15),
+    ("AML_WATCHLIST", "AML review", 5),
+    ("FROZEN_FUNDS_COMPLAINT", "Complaints", 10),
+    ("LARGE_TRANSFER", "Triage", 5),
+];
+/// (disposition, action).
+const CLOSINGS: &[(&str, &str)] = &[
+    ("false_positive", "released"),
+    ("false_positive", "released"),
+    ("false_positive", "released"),
+    ("confirmed_fraud", "blocked"),
+    ("unreachable", "frozen"),
+    ("duplicate", "no_action"),
+];
+const OUTCOMES: &[&str] = &["verified", "denied", "no_answer", "voicemail"];
+
+/// A small deterministic generator (xorshift64*), so runs are comparable.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    format!("'{}'", t.naive_utc().format("%Y-%m-%d %H:%M:%S"))
+}
+
+fn opt_ts(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(|| "NULL".to_string(), ts)
+}
+
+/// Batched multi-row INSERTs, flushed every 500 rows.
+struct Inserter {
+    head: &'static str,
+    sql: String,
+    rows: usize,
+    total: usize,
+}
+
+impl Inserter {
+    fn new(head: &'static str) -> Self {
+        Inserter {
+            head,
+            sql: String::new(),
+            rows: 0,
+            total: 0,
+        }
+    }
+    fn push(&mut self, conn: &mut SqliteConnection, values: String) {
+        self.sql
+            .push_str(if self.rows == 0 { self.head } else { "," });
+        self.sql.push('(');
+        self.sql.push_str(&values);
+        self.sql.push(')');
+        self.rows += 1;
+        if self.rows == 500 {
+            self.flush(conn);
+        }
+    }
+    fn flush(&mut self, conn: &mut SqliteConnection) {
+        if self.rows > 0 {
+            conn.batch_execute(&self.sql).expect("insert");
+            self.total += self.rows;
+            self.sql.clear();
+            self.rows = 0;
+        }
+    }
+}
+
+/// The process's peak resident set (VmHWM) in KiB.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Resets the peak resident set to the current one (Linux: `clear_refs` 5).
+fn reset_peak_rss() {
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/proc/self/clear_refs")
+    {
+        let _ = f.write_all(b"5");
+    }
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+struct Desk {
+    state: AppState,
+    addr: String,
+    cookie: String,
+    agent_id: i64,
+    _dir: tempfile::TempDir,
+}
+
+fn build(n: u64) -> Desk {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bench.db");
+    let mut settings =
+        Settings::for_data_dir(dir.path().join("data"), DatabaseUrl::Sqlite(path.clone()));
+    settings.workers = None;
+    settings.pool_size = 8;
+    let now = Utc::now();
+    let state = AppState::open(settings, Clock::System).expect("open");
+    let mut conn = state.pool.get().unwrap();
+    riskdesk::desk::apply_text(&mut conn, now, &Actor::cli(), riskdesk::demo::DESK, false)
+        .expect("demo configuration");
+    let snap = state.desk.get(&mut conn).unwrap();
+    let mut agents = Vec::new();
+    for i in 0..AGENTS {
+        let u = accounts::create_user(
+            &mut conn,
+            now,
+            &Actor::cli(),
+            &NewUserInput {
+                email: &format!("agent{i}@bench.example"),
+                name: &format!("Agent {i}"),
+                role: "agent",
+                language: None,
+            },
+            &NewPassword::generate(),
+        )
+        .unwrap();
+        agents.push(u.id);
+    }
+    let boss = accounts::create_user(
+        &mut conn,
+        now,
+        &Actor::cli(),
+        &NewUserInput {
+            email: "boss@bench.example",
+            name: "Boss",
+            role: "supervisor",
+            language: None,
+        },
+        &NewPassword::generate(),
+    )
+    .unwrap();
+    diesel::update(riskdesk::db::schema::users::table.find(boss.id))
+        .set(riskdesk::db::schema::users::timezone.eq(Some("Asia/Shanghai")))
+        .execute(&mut conn)
+        .unwrap();
+    let token = tokens::random_token(32);
+    let at = riskdesk::store::to_db(now);
+    sessions::insert(
+        &mut conn,
+        &NewSession {
+            token_hash: &tokens::digest(&token),
+            user_id: boss.id,
+            csrf_token: &tokens::random_token(32),
+            created_at: at,
+            last_seen_at: at,
+            ip: None,
+        },
+    )
+    .unwrap();
+    drop(conn);
+
+    let t = Instant::now();
+    let mut db = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    db.batch_execute("PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -200000; PRAGMA temp_store = MEMORY;")
+        .unwrap();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let customers = (n / 2).max(1);
+    let open_from = n - 2000.min(n / 5);
+    let history = chrono::Duration::days(HISTORY_DAYS as i64);
+    let mut total_weight = 0;
+    let weights: Vec<u64> = MIX
+        .iter()
+        .map(|m| {
+            total_weight += m.2;
+            total_weight
+        })
+        .collect();
+    db.batch_execute("BEGIN").unwrap();
+    let mut cust = Inserter::new(
+        "INSERT INTO customers (id, external_id, name, email, phone, locale, timezone, attributes, created_at, updated_at) VALUES ",
+    );
+    let created = ts(now - history - chrono::Duration::days(30));
+    for c in 1..=customers {
+        cust.push(
+            &mut db,
+            format!(
+                "{c},'C-{c:08}','王伟{c}','c{c}@example.com','+86138{:08}','zh-CN','Asia/Shanghai','{{}}',{created},{created}",
+                c % 100_000_000
+            ),
+        );
+    }
+    cust.flush(&mut db);
+    let mut cases = Inserter::new(
+        "INSERT INTO cases (id, customer_id, queue_id, priority, status, rule_code, open_key, opened_at, updated_at, first_response_due, resolution_due, first_responded_at, resolved_at, paused_minutes, breached, assignee_id, disposition, alert_count, weight, assigned_at, started_at, next_due, next_alarm_at, resolved_by, reopen_count) VALUES ",
+    );
+    let mut alerts = Inserter::new(
+        "INSERT INTO alerts (id, external_id, rule_code, severity, occurred_at, received_at, customer_id, case_id, amount, currency, attributes, result) VALUES ",
+    );
+    let mut events =
+        Inserter::new("INSERT INTO case_events (case_id, at, kind, actor_user_id, data) VALUES ");
+    let mut closings = Inserter::new(
+        "INSERT INTO resolutions (case_id, disposition, action, amount_protected, currency, note, customer_confirmed, resolver_id, created_at, state) VALUES ",
+    );
+    let mut calls = Inserter::new(
+        "INSERT INTO calls (case_id, agent_id, at, number_masked, direction, outcome) VALUES ",
+    );
+    let mut links = Inserter::new(
+        "INSERT INTO customer_tokens (token_hash, purpose, case_id, created_at, expires_at, used_at) VALUES ",
+    );
+    let mut surveys = Inserter::new(
+        "INSERT INTO satisfaction (case_id, score, agent_id, queue_id, rule_code, answered_at) VALUES ",
+    );
+    let minutes = |m: u64| chrono::Duration::minutes(m as i64);
+    for i in 1..=n {
+        let pick = rng.below(total_weight);
+        let (rule, queue_name, _) = MIX[weights.iter().position(|w| pick < *w).unwrap()];
+        let queue = &snap.queues_by_name[queue_name];
+        let def = &snap.rules[rule];
+        let priority: Severity = match rng.below(10) {
+            0 => def.default_severity.raised(),
+            _ => def.default_severity,
+        };
+        let open = i > open_from;
+        let opened = if open {
+            now - chrono::Duration::seconds(((n - i) * 8 * 3600 / (n - open_from).max(1)) as i64)
+        } else {
+            now - history + chrono::Duration::seconds((i * HISTORY_DAYS * 86_400 / n) as i64)
+                - chrono::Duration::hours(8)
+        };
+        let customer = if open {
+            (i * 7919) % customers + 1
+        } else {
+            rng.below(customers) + 1
+        };
+        let agent = agents[rng.below(AGENTS as u64) as usize];
+        let assigned = opened + minutes(rng.below(30));
+        let responded = assigned + minutes(1 + rng.below(40));
+        let pause = (!open && rng.below(10) == 0).then(|| {
+            let from = responded + minutes(5);
+            (from, from + minutes(10 + rng.below(110)))
+        });
+        let counted = pause.map_or(0, |(a, b)| {
+            ((b - a).num_minutes()).min(queue.policy.max_pause_minutes)
+        });
+        let dues = queue.policy.dues(opened, priority, counted);
+        let resolved = (!open)
+            .then(|| pause.map_or(responded, |(_, b)| b) + minutes(5 + rng.below(3 * 24 * 60)));
+        let responded = if open && rng.below(2) == 0 {
+            None
+        } else {
+            Some(responded)
+        };
+        let closing = CLOSINGS[rng.below(CLOSINGS.len() as u64) as usize];
+        let reopened = !open && rng.below(50) == 0;
+        let updated = resolved.or(responded).unwrap_or(assigned);
+        let breached = resolved.is_some_and(|r| r > dues.resolution);
+        cases.push(
+            &mut db,
+            format!(
+                "{i},{customer},{},'{}','{}','{rule}',{},{},{},{},{},{},{},{counted},{},{agent},{},1,{},{},{},{},{},{},{}",
+                queue.id,
+                priority.as_str(),
+                if open { "assigned" } else { "resolved" },
+                if open {
+                    format!("'{customer}:{}'", queue.id)
+                } else {
+                    "NULL".into()
+                },
+                ts(opened),
+                ts(updated),
+                ts(dues.first_response),
+                ts(dues.resolution),
+                opt_ts(responded),
+                opt_ts(resolved),
+                i32::from(breached),
+                if open {
+                    "NULL".to_string()
+                } else {
+                    format!("'{}'", closing.0)
+                },
+                def.weight,
+                ts(assigned),
+                opt_ts(responded),
+                if open { ts(dues.resolution) } else { "NULL".into() },
+                if open { ts(now) } else { "NULL".into() },
+                if open { "NULL".to_string() } else { agent.to_string() },
+                i32::from(reopened),
+            ),
+        );
+        let amount = 1000 + rng.below(200_000);
+        alerts.push(
+            &mut db,
+            format!(
+                "{i},'bench-{i}','{rule}','{}',{},{},{customer},{i},'{amount}.00','CNY','{{}}','filed'",
+                priority.as_str(),
+                ts(opened),
+                ts(opened),
+            ),
+        );
+        let o = ts(opened);
+        events.push(
+            &mut db,
+            format!(
+                "{i},{o},'case.opened',NULL,'{{\"rule\":\"{rule}\",\"queue\":\"{queue_name}\"}}'"
+            ),
+        );
+        events.push(
+            &mut db,
+            format!(
+                "{i},{},'assignment.assigned',NULL,'{{\"to\":\"agent@bench.example\",\"how\":\"auto\"}}'",
+                ts(assigned)
+            ),
+        );
+        if let Some(r) = responded {
+            events.push(
+                &mut db,
+                format!(
+                    "{i},{},'sla.first_response',{agent},'{{\"how\":\"call\",\"late\":{}}}'",
+                    ts(r),
+                    r > dues.first_response
+                ),
+            );
+            if rng.below(10) < 6 {
+                let outcome = OUTCOMES[rng.below(OUTCOMES.len() as u64) as usize];
+                calls.push(
+                    &mut db,
+                    format!(
+                        "{i},{agent},{},'+86 138****0000','outbound','{outcome}'",
+                        ts(r)
+                    ),
+                );
+            }
+            if rng.below(10) == 0 {
+                let used = if rng.below(2) == 0 {
+                    ts(r + minutes(30))
+                } else {
+                    "NULL".into()
+                };
+                links.push(
+                    &mut db,
+                    format!(
+                        "'bench-v-{i}','verify',{i},{},{},{used}",
+                        ts(r),
+                        ts(r + chrono::Duration::days(3))
+                    ),
+                );
+            }
+        }
+        if let Some((a, b)) = pause {
+            events.push(
+                &mut db,
+                format!(
+                    "{i},{},'sla.paused',{agent},'{{\"reason\":\"documents\"}}'",
+                    ts(a)
+                ),
+            );
+            events.push(
+                &mut db,
+                format!(
+                    "{i},{},'sla.resumed',NULL,'{{\"paused_minutes\":{},\"counted_minutes\":{counted}}}'",
+                    ts(b),
+                    (b - a).num_minutes()
+                ),
+            );
+        }
+        if let Some(r) = resolved {
+            events.push(
+                &mut db,
+                format!(
+                    "{i},{},'case.resolved',{agent},'{{\"disposition\":\"{}\"}}'",
+                    ts(r),
+                    closing.0
+                ),
+            );
+            let protected = matches!(closing.0, "confirmed_fraud" | "false_positive");
+            closings.push(
+                &mut db,
+                format!(
+                    "{i},'{}','{}',{},'CNY','bench',{},{agent},{},'final'",
+                    closing.0,
+                    closing.1,
+                    if protected {
+                        format!("'{amount}.00'")
+                    } else {
+                        "NULL".into()
+                    },
+                    i32::from(closing.0 == "false_positive" && rng.below(2) == 0),
+                    ts(r)
+                ),
+            );
+            if closing.0 == "false_positive" {
+                links.push(
+                    &mut db,
+                    format!(
+                        "'bench-s-{i}','survey',{i},{},{},NULL",
+                        ts(r),
+                        ts(r + chrono::Duration::days(14))
+                    ),
+                );
+                if rng.below(10) < 3 {
+                    surveys.push(
+                        &mut db,
+                        format!(
+                            "{i},{},{agent},{},'{rule}',{}",
+                            1 + rng.below(5),
+                            queue.id,
+                            ts(r + minutes(60))
+                        ),
+                    );
+                }
+            }
+        }
+        if i % 100_000 == 0 {
+            for ins in [
+                &mut cases,
+                &mut alerts,
+                &mut events,
+                &mut closings,
+                &mut calls,
+                &mut links,
+                &mut surveys,
+            ] {
+                ins.flush(&mut db);
+            }
+            db.batch_execute("COMMIT; BEGIN").unwrap();
+        }
+    }
+    for ins in [
+        &mut cases,
+        &mut alerts,
+        &mut events,
+        &mut closings,
+        &mut calls,
+        &mut links,
+        &mut surveys,
+    ] {
+        ins.flush(&mut db);
+    }
+    db.batch_execute("COMMIT; ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    println!(
+        "  filled {} cases, {} customers, {} timeline events, {} closings, {} calls, {} links, {} survey answers in {:.1} s",
+        cases.total,
+        cust.total,
+        events.total,
+        closings.total,
+        calls.total,
+        links.total,
+        surveys.total,
+        t.elapsed().as_secs_f64()
+    );
+    drop(db);
+
+    // The facts, counted in full as `refresh_all` does.
+    let t = Instant::now();
+    let mut conn = state.pool.get().unwrap();
+    let written = riskdesk::reports::store::refresh_all(&mut conn, &snap, Utc::now()).unwrap();
+    conn.batch_execute("ANALYZE").unwrap();
+    println!(
+        "  counted the facts of {written} cases in {:.1} s ({:.0} cases/s)",
+        t.elapsed().as_secs_f64(),
+        written as f64 / t.elapsed().as_secs_f64().max(1e-9)
+    );
+    drop(conn);
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let st = state.clone();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app = Application::build(st, listener).expect("build");
+            let _ = app.server.await;
+        })
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    Desk {
+        state,
+        addr,
+        cookie: format!("riskdesk_session={token}"),
+        agent_id: agents[0],
+        _dir: dir,
+    }
+}
+
+/// Loads `path` `times` times, one request at a time; prints and returns the times.
+fn measure(desk: &Desk, what: &str, path: &str, times: usize) -> Vec<Duration> {
+    let mut conn = loadgen::Conn::open(&desk.addr);
+    let headers = [("Cookie", desk.cookie.as_str())];
+    let (status, body) = conn.request("GET", path, &headers, b"");
+    assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
+    let mut times_taken: Vec<Duration> = (0..times)
+        .map(|_| {
+            let t = Instant::now();
+            let (status, _) = conn.request("GET", path, &headers, b"");
+            assert_eq!(status, 200);
+            t.elapsed()
+        })
+        .collect();
+    times_taken.sort();
+    let at = |p: f64| {
+        times_taken
+            [((times_taken.len() as f64 * p).ceil() as usize).clamp(1, times_taken.len()) - 1]
+    };
+    println!(
+        "  {what}: median {:.1} ms, p90 {:.1} ms, max {:.1} ms ({times} requests, {} KiB page)",
+        loadgen::ms(at(0.5)),
+        loadgen::ms(at(0.9)),
+        loadgen::ms(*times_taken.last().unwrap()),
+        body.len() / 1024
+    );
+    times_taken
+}
+
+/// A CSV download read as it streams (nothing kept): bytes, lines, time.
+fn download(desk: &Desk, path: &str) -> (u64, u64, Duration) {
+    let t = Instant::now();
+    let mut res = reqwest::blocking::Client::new()
+        .get(format!("http://{}{path}", desk.addr))
+        .header("Cookie", &desk.cookie)
+        .timeout(Duration::from_secs(600))
+        .send()
+        .expect("download");
+    assert_eq!(res.status(), 200);
+    struct Count(u64, u64);
+    impl Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len() as u64;
+            self.1 += b.iter().filter(|c| **c == b'\n').count() as u64;
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut sink = Count(0, 0);
+    std::io::copy(&mut res, &mut sink).expect("read");
+    (sink.0, sink.1, t.elapsed())
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let n = env("RISKDESK_BENCH_CASES", 1_000_000);
+    let times = env("RISKDESK_BENCH_REQUESTS", 20) as usize;
+    println!(
+        "riskdesk reports benchmark: {} cores, {n} cases over {HISTORY_DAYS} days, SQLite",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+    );
+    let desk = build(n);
+
+    // The CSV list of (about) 100,000 resolved cases, first, while the process is
+    // fresh: the days that hold them, from the newest back.
+    let rows = env("RISKDESK_BENCH_CSV_ROWS", 100_000).min(n);
+    let days = (rows * HISTORY_DAYS).div_ceil(n).max(1) as i64;
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive();
+    let from = today - chrono::Duration::days(days);
+    let path = format!("/reports/export/cases.csv?from={from}&to={today}&measure=resolved");
+    let before = rss_kib();
+    reset_peak_rss();
+    let (bytes, lines, took) = download(&desk, &path);
+    let peak = peak_rss_kib();
+    println!(
+        "  CSV export ({path}): {} rows, {:.1} MiB in {:.2} s; RSS before {:.1} MiB, peak during {:.1} MiB (growth {:.1} MiB)",
+        lines.saturating_sub(1),
+        bytes as f64 / 1_048_576.0,
+        took.as_secs_f64(),
+        before as f64 / 1024.0,
+        peak as f64 / 1024.0,
+        peak.saturating_sub(before) as f64 / 1024.0,
+    );
+
+    measure(
+        &desk,
+        "compliance, 30 days (/reports?period=30d)",
+        "/reports?period=30d",
+        times,
+    );
+    measure(
+        &desk,
+        "outcomes, 30 days (/reports/outcomes?period=30d)",
+        "/reports/outcomes?period=30d",
+        times,
+    );
+    measure(
+        &desk,
+        "one agent, 30 days (/reports/agents/{id}?period=30d)",
+        &format!("/reports/agents/{}?period=30d", desk.agent_id),
+        times,
+    );
+    measure(
+        &desk,
+        "cases behind a figure, 30 days (/reports/cases?period=30d&measure=res_missed)",
+        "/reports/cases?period=30d&measure=res_missed",
+        times,
+    );
+    measure(
+        &desk,
+        "a table as CSV, 30 days (/reports/export/compliance_agent.csv?period=30d)",
+        "/reports/export/compliance_agent.csv?period=30d",
+        times,
+    );
+    drop(desk.state);
+}

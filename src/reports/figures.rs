@@ -1,0 +1,610 @@
+// The period figures, computed in one pass over the facts of a period: SLA
+// compliance by queue, agent, rule and priority, where breached time went, and the
+// outcomes (volume, false positives, fraud, money protected, reach, satisfaction).
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::period::Period;
+use super::stats::{median_p90, per_mille};
+use crate::db::schema::case_facts;
+use crate::domain::money::Decimal;
+use crate::store::from_db;
+
+/// The facts of one case as the period figures read them.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = case_facts)]
+pub struct PeriodFact {
+    pub case_id: i64,
+    pub queue_id: i64,
+    pub agent_id: Option<i64>,
+    pub rule_code: String,
+    pub priority: String,
+    pub opened_at: NaiveDateTime,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub first_response_secs: Option<i64>,
+    pub resolution_secs: Option<i64>,
+    pub first_response_met: Option<bool>,
+    pub resolution_met: Option<bool>,
+    pub breach_unassigned_secs: i64,
+    pub breach_agent_secs: i64,
+    pub breach_customer_secs: i64,
+    pub disposition: Option<String>,
+    pub customer_confirmed: bool,
+    pub amount_protected: Option<String>,
+    pub currency: Option<String>,
+    pub reopen_count: i32,
+    pub alert_count: i32,
+    pub calls: i32,
+    pub calls_reached: i32,
+    pub emails: i32,
+    pub emails_answered: i32,
+    pub survey_sent: bool,
+    pub survey_score: Option<i32>,
+}
+
+/// What a line of a table is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Key {
+    All,
+    Queue(i64),
+    /// `None`: cases that never had an agent.
+    Agent(Option<i64>),
+    Rule(String),
+    Priority(String),
+}
+
+/// The priorities in their order of urgency.
+pub const PRIORITIES: [&str; 4] = ["critical", "high", "medium", "low"];
+
+/// SLA compliance of a set of resolved cases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub key: Key,
+    pub cases: u64,
+    pub fr_met: u64,
+    pub fr_missed: u64,
+    pub res_met: u64,
+    pub res_missed: u64,
+    /// Business seconds: median and 90th percentile (nearest rank).
+    pub fr_p50: Option<i64>,
+    pub fr_p90: Option<i64>,
+    pub res_p50: Option<i64>,
+    pub res_p90: Option<i64>,
+    /// Cases that missed a target, and the business seconds after their first missed
+    /// deadline: waiting unassigned, with the agent, waiting on the customer.
+    pub breached: u64,
+    pub breach_secs: [i64; 3],
+}
+
+impl Line {
+    pub fn fr_rate(&self) -> Option<u64> {
+        per_mille(self.fr_met, self.fr_met + self.fr_missed)
+    }
+    pub fn res_rate(&self) -> Option<u64> {
+        per_mille(self.res_met, self.res_met + self.res_missed)
+    }
+    pub fn breach_total(&self) -> i64 {
+        self.breach_secs.iter().sum()
+    }
+    /// The share of breached time each holder had, per mille.
+    pub fn breach_shares(&self) -> [Option<u64>; 3] {
+        let total = self.breach_total().max(0) as u64;
+        self.breach_secs.map(|s| per_mille(s.max(0) as u64, total))
+    }
+}
+
+#[derive(Default)]
+struct LineAcc {
+    cases: u64,
+    fr_met: u64,
+    fr_missed: u64,
+    res_met: u64,
+    res_missed: u64,
+    fr: Vec<i64>,
+    res: Vec<i64>,
+    breached: u64,
+    breach_secs: [i64; 3],
+}
+
+impl LineAcc {
+    fn add(&mut self, f: &PeriodFact) {
+        self.cases += 1;
+        match f.first_response_met {
+            Some(true) => self.fr_met += 1,
+            Some(false) => self.fr_missed += 1,
+            None => {}
+        }
+        match f.resolution_met {
+            Some(true) => self.res_met += 1,
+            Some(false) => self.res_missed += 1,
+            None => {}
+        }
+        self.fr.extend(f.first_response_secs);
+        self.res.extend(f.resolution_secs);
+        if f.first_response_met == Some(false) || f.resolution_met == Some(false) {
+            self.breached += 1;
+            self.breach_secs[0] += f.breach_unassigned_secs;
+            self.breach_secs[1] += f.breach_agent_secs;
+            self.breach_secs[2] += f.breach_customer_secs;
+        }
+    }
+
+    fn finish(mut self, key: Key) -> Line {
+        let (fr_p50, fr_p90) = median_p90(&mut self.fr);
+        let (res_p50, res_p90) = median_p90(&mut self.res);
+        Line {
+            key,
+            cases: self.cases,
+            fr_met: self.fr_met,
+            fr_missed: self.fr_missed,
+            res_met: self.res_met,
+            res_missed: self.res_missed,
+            fr_p50,
+            fr_p90,
+            res_p50,
+            res_p90,
+            breached: self.breached,
+            breach_secs: self.breach_secs,
+        }
+    }
+}
+
+/// The compliance report: cases resolved in the period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compliance {
+    pub overall: Line,
+    pub by_queue: Vec<Line>,
+    pub by_agent: Vec<Line>,
+    pub by_rule: Vec<Line>,
+    pub by_priority: Vec<Line>,
+}
+
+fn finish_all(map: BTreeMap<Key, LineAcc>) -> Vec<Line> {
+    map.into_iter().map(|(k, a)| a.finish(k)).collect()
+}
+
+/// Compliance of `facts` (the cases resolved in the period), in one pass.
+pub fn compliance<'a>(facts: impl IntoIterator<Item = &'a PeriodFact>) -> Compliance {
+    let mut all = LineAcc::default();
+    let mut q: BTreeMap<Key, LineAcc> = BTreeMap::new();
+    let mut a: BTreeMap<Key, LineAcc> = BTreeMap::new();
+    // Rules and priorities by reference: no allocation per case.
+    let mut r: BTreeMap<&str, LineAcc> = BTreeMap::new();
+    let mut p: BTreeMap<&str, LineAcc> = BTreeMap::new();
+    for f in facts {
+        all.add(f);
+        q.entry(Key::Queue(f.queue_id)).or_default().add(f);
+        a.entry(Key::Agent(f.agent_id)).or_default().add(f);
+        r.entry(f.rule_code.as_str()).or_default().add(f);
+        p.entry(f.priority.as_str()).or_default().add(f);
+    }
+    let by_rule = r
+        .into_iter()
+        .map(|(k, acc)| acc.finish(Key::Rule(k.to_string())))
+        .collect();
+    let mut by_priority: Vec<Line> = p
+        .into_iter()
+        .map(|(k, acc)| acc.finish(Key::Priority(k.to_string())))
+        .collect();
+    by_priority.sort_by_key(|l| match &l.key {
+        Key::Priority(p) => PRIORITIES.iter().position(|x| x == p).unwrap_or(9),
+        _ => 9,
+    });
+    Compliance {
+        overall: all.finish(Key::All),
+        by_queue: finish_all(q),
+        by_agent: finish_all(a),
+        by_rule,
+        by_priority,
+    }
+}
+
+/// Whether a queue met its service level: the share resolved within target
+/// against the queue's target share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceLevel {
+    /// Per cent.
+    pub target: i64,
+    /// Per mille, `None` with nothing resolved.
+    pub actual: Option<u64>,
+}
+
+impl ServiceLevel {
+    pub fn of(line: &Line, target: i64) -> Self {
+        ServiceLevel {
+            target,
+            actual: line.res_rate(),
+        }
+    }
+    pub fn met(&self) -> Option<bool> {
+        self.actual.map(|a| a >= (self.target.max(0) as u64) * 10)
+    }
+}
+
+/// Cases and alerts per rule per local day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleVolume {
+    pub rule: String,
+    pub cases: Vec<u64>,
+    pub alerts: Vec<u64>,
+}
+
+impl RuleVolume {
+    pub fn total_cases(&self) -> u64 {
+        self.cases.iter().sum()
+    }
+    pub fn total_alerts(&self) -> u64 {
+        self.alerts.iter().sum()
+    }
+}
+
+/// Volume: the cases opened in the period by the local day they opened.
+pub fn volume<'a>(
+    period: &Period,
+    opened: impl IntoIterator<Item = &'a PeriodFact>,
+) -> Vec<RuleVolume> {
+    let n = period.days().len();
+    let mut by_rule: BTreeMap<&str, RuleVolume> = BTreeMap::new();
+    for f in opened {
+        let Some(day) = period.day_index(from_db(f.opened_at)) else {
+            continue;
+        };
+        let v = by_rule.entry(&f.rule_code).or_insert_with(|| RuleVolume {
+            rule: f.rule_code.clone(),
+            cases: vec![0; n],
+            alerts: vec![0; n],
+        });
+        v.cases[day] += 1;
+        v.alerts[day] += f.alert_count.max(0) as u64;
+    }
+    by_rule.into_values().collect()
+}
+
+/// Dispositions of a rule's resolved cases.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleOutcome {
+    pub rule: String,
+    pub resolved: u64,
+    pub false_positive: u64,
+    /// False positives the customer confirmed ("it was me", a verified call).
+    pub fp_confirmed: u64,
+    pub confirmed_fraud: u64,
+    pub escalated_aml: u64,
+    pub unreachable: u64,
+    pub duplicate: u64,
+}
+
+impl RuleOutcome {
+    /// False positives among the resolved cases, per mille.
+    pub fn fp_rate(&self) -> Option<u64> {
+        per_mille(self.false_positive, self.resolved)
+    }
+    /// Customer-confirmed false positives among the resolved cases, per mille.
+    pub fn fp_confirmed_rate(&self) -> Option<u64> {
+        per_mille(self.fp_confirmed, self.resolved)
+    }
+}
+
+/// Amounts protected in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Money {
+    pub currency: String,
+    /// On every resolved case.
+    pub protected: Decimal,
+    /// On the confirmed-fraud cases.
+    pub on_fraud: Decimal,
+    pub cases: u64,
+}
+
+/// Verification reach.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reach {
+    /// Resolved cases with at least one call or e-mail, and those where the customer
+    /// answered one.
+    pub attempted: u64,
+    pub reached: u64,
+    pub calls: u64,
+    pub calls_reached: u64,
+    pub emails: u64,
+    pub emails_answered: u64,
+}
+
+/// Satisfaction of a set of resolved cases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Satisfaction {
+    pub key: Key,
+    pub sent: u64,
+    pub answered: u64,
+    pub score_sum: u64,
+}
+
+impl Satisfaction {
+    /// The response rate, per mille of the surveys sent.
+    pub fn response_rate(&self) -> Option<u64> {
+        per_mille(self.answered, self.sent)
+    }
+    /// The average score in hundredths (4.25 → 425).
+    pub fn average_centi(&self) -> Option<u64> {
+        (self.answered > 0).then(|| (self.score_sum * 200 + self.answered) / (2 * self.answered))
+    }
+}
+
+/// The outcomes report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcomes {
+    pub resolved: u64,
+    pub reopened: u64,
+    pub rules: Vec<RuleOutcome>,
+    pub confirmed_fraud: u64,
+    pub money: Vec<Money>,
+    pub reach: Reach,
+    pub satisfaction: Satisfaction,
+    pub sat_by_agent: Vec<Satisfaction>,
+    pub sat_by_queue: Vec<Satisfaction>,
+    pub sat_by_rule: Vec<Satisfaction>,
+}
+
+impl Outcomes {
+    pub fn reopen_rate(&self) -> Option<u64> {
+        per_mille(self.reopened, self.resolved)
+    }
+}
+
+fn sat_add<K: Ord>(
+    map: &mut BTreeMap<K, Satisfaction>,
+    k: K,
+    key: impl FnOnce() -> Key,
+    f: &PeriodFact,
+) {
+    let s = map.entry(k).or_insert_with(|| Satisfaction {
+        key: key(),
+        sent: 0,
+        answered: 0,
+        score_sum: 0,
+    });
+    sat_count(s, f);
+}
+
+fn sat_count(s: &mut Satisfaction, f: &PeriodFact) {
+    if f.survey_sent {
+        s.sent += 1;
+    }
+    if let Some(score) = f.survey_score {
+        s.answered += 1;
+        s.score_sum += score.max(0) as u64;
+    }
+}
+
+/// Outcomes of `facts` (the cases resolved in the period), in one pass.
+pub fn outcomes<'a>(facts: impl IntoIterator<Item = &'a PeriodFact>) -> Outcomes {
+    let mut resolved = 0;
+    let mut reopened = 0;
+    let mut rules: BTreeMap<&str, RuleOutcome> = BTreeMap::new();
+    let mut money: BTreeMap<&str, Money> = BTreeMap::new();
+    let mut reach = Reach::default();
+    let mut overall = Satisfaction {
+        key: Key::All,
+        sent: 0,
+        answered: 0,
+        score_sum: 0,
+    };
+    let (mut by_agent, mut by_queue, mut by_rule) =
+        (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    let mut confirmed_fraud = 0;
+    for f in facts {
+        resolved += 1;
+        if f.reopen_count > 0 {
+            reopened += 1;
+        }
+        let r = rules.entry(&f.rule_code).or_insert_with(|| RuleOutcome {
+            rule: f.rule_code.clone(),
+            ..Default::default()
+        });
+        r.resolved += 1;
+        let fraud = f.disposition.as_deref() == Some("confirmed_fraud");
+        match f.disposition.as_deref() {
+            Some("false_positive") => {
+                r.false_positive += 1;
+                if f.customer_confirmed {
+                    r.fp_confirmed += 1;
+                }
+            }
+            Some("confirmed_fraud") => {
+                r.confirmed_fraud += 1;
+                confirmed_fraud += 1;
+            }
+            Some("escalated_aml") => r.escalated_aml += 1,
+            Some("unreachable") => r.unreachable += 1,
+            Some("duplicate") => r.duplicate += 1,
+            _ => {}
+        }
+        if let (Some(amount), Some(currency)) = (&f.amount_protected, &f.currency)
+            && let Ok(value) = Decimal::from_str(amount)
+        {
+            let m = money.entry(currency).or_insert_with(|| Money {
+                currency: currency.clone(),
+                protected: Decimal::from_str("0").expect("zero"),
+                on_fraud: Decimal::from_str("0").expect("zero"),
+                cases: 0,
+            });
+            m.cases += 1;
+            m.protected = m.protected.checked_add(value).unwrap_or(m.protected);
+            if fraud {
+                m.on_fraud = m.on_fraud.checked_add(value).unwrap_or(m.on_fraud);
+            }
+        }
+        if f.calls > 0 || f.emails > 0 {
+            reach.attempted += 1;
+            if f.calls_reached > 0 || f.emails_answered > 0 {
+                reach.reached += 1;
+            }
+        }
+        reach.calls += f.calls.max(0) as u64;
+        reach.calls_reached += f.calls_reached.max(0) as u64;
+        reach.emails += f.emails.max(0) as u64;
+        reach.emails_answered += f.emails_answered.max(0) as u64;
+        sat_count(&mut overall, f);
+        sat_add(&mut by_agent, f.agent_id, || Key::Agent(f.agent_id), f);
+        sat_add(&mut by_queue, f.queue_id, || Key::Queue(f.queue_id), f);
+        sat_add(
+            &mut by_rule,
+            f.rule_code.as_str(),
+            || Key::Rule(f.rule_code.clone()),
+            f,
+        );
+    }
+    Outcomes {
+        resolved,
+        reopened,
+        rules: rules.into_values().collect(),
+        confirmed_fraud,
+        money: money.into_values().collect(),
+        reach,
+        satisfaction: overall,
+        sat_by_agent: by_agent.into_values().collect(),
+        sat_by_queue: by_queue.into_values().collect(),
+        sat_by_rule: by_rule.into_values().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::period::Kind;
+    use chrono::NaiveDate;
+
+    fn fact(id: i64) -> PeriodFact {
+        PeriodFact {
+            case_id: id,
+            queue_id: 1,
+            agent_id: Some(10),
+            rule_code: "LARGE_TRANSFER".into(),
+            priority: "high".into(),
+            opened_at: NaiveDate::from_ymd_opt(2026, 11, 24)
+                .unwrap()
+                .and_hms_opt(1, 0, 0)
+                .unwrap(),
+            resolved_at: None,
+            first_response_secs: Some(60),
+            resolution_secs: Some(600),
+            first_response_met: Some(true),
+            resolution_met: Some(true),
+            breach_unassigned_secs: 0,
+            breach_agent_secs: 0,
+            breach_customer_secs: 0,
+            disposition: Some("false_positive".into()),
+            customer_confirmed: false,
+            amount_protected: None,
+            currency: None,
+            reopen_count: 0,
+            alert_count: 1,
+            calls: 0,
+            calls_reached: 0,
+            emails: 0,
+            emails_answered: 0,
+            survey_sent: false,
+            survey_score: None,
+        }
+    }
+
+    #[test]
+    fn compliance_by_every_dimension() {
+        let mut facts: Vec<PeriodFact> = (1..=10).map(fact).collect();
+        for (i, f) in facts.iter_mut().enumerate() {
+            f.resolution_secs = Some(100 * (i as i64 + 1));
+        }
+        facts[9].resolution_met = Some(false);
+        facts[9].breach_agent_secs = 300;
+        facts[9].breach_customer_secs = 100;
+        facts[8].first_response_met = Some(false);
+        facts[8].breach_unassigned_secs = 100;
+        facts[7].queue_id = 2;
+        facts[7].agent_id = None;
+        facts[7].priority = "critical".into();
+        let c = compliance(&facts);
+        assert_eq!(c.overall.cases, 10);
+        assert_eq!(c.overall.fr_rate(), Some(900));
+        assert_eq!(c.overall.res_rate(), Some(900));
+        assert_eq!(c.overall.res_p50, Some(500));
+        assert_eq!(c.overall.res_p90, Some(900));
+        assert_eq!(c.overall.breached, 2);
+        assert_eq!(c.overall.breach_secs, [100, 300, 100]);
+        assert_eq!(c.overall.breach_shares(), [Some(200), Some(600), Some(200)]);
+        assert_eq!(c.by_queue.len(), 2);
+        assert_eq!(c.by_queue[1].key, Key::Queue(2));
+        assert_eq!(c.by_agent[0].key, Key::Agent(None));
+        assert_eq!(c.by_priority[0].key, Key::Priority("critical".into()));
+        let sl = ServiceLevel::of(&c.by_queue[0], 90);
+        // Queue 1: 9 cases, 8 resolved within target: 88.9 % < 90 %.
+        assert_eq!(sl.actual, Some(889));
+        assert_eq!(sl.met(), Some(false));
+        assert_eq!(ServiceLevel::of(&c.by_queue[0], 85).met(), Some(true));
+    }
+
+    #[test]
+    fn outcomes_count_confirmed_false_positives_apart() {
+        let mut facts: Vec<PeriodFact> = (1..=4).map(fact).collect();
+        facts[0].customer_confirmed = true;
+        facts[1].disposition = Some("confirmed_fraud".into());
+        facts[1].amount_protected = Some("100.50".into());
+        facts[1].currency = Some("CNY".into());
+        facts[2].amount_protected = Some("20.00".into());
+        facts[2].currency = Some("CNY".into());
+        facts[3].amount_protected = Some("5.00".into());
+        facts[3].currency = Some("USD".into());
+        facts[3].reopen_count = 2;
+        facts[0].calls = 2;
+        facts[0].calls_reached = 1;
+        facts[1].emails = 1;
+        facts[2].survey_sent = true;
+        facts[2].survey_score = Some(5);
+        facts[3].survey_sent = true;
+        facts[0].survey_sent = true;
+        facts[0].survey_score = Some(4);
+        let o = outcomes(&facts);
+        assert_eq!(o.rules[0].resolved, 4);
+        assert_eq!(o.rules[0].false_positive, 3);
+        assert_eq!(o.rules[0].fp_confirmed, 1);
+        assert_eq!(o.rules[0].fp_rate(), Some(750));
+        assert_eq!(o.confirmed_fraud, 1);
+        assert_eq!(o.money.len(), 2);
+        assert_eq!(o.money[0].currency, "CNY");
+        assert_eq!(o.money[0].protected.to_string(), "120.50");
+        assert_eq!(o.money[0].on_fraud.to_string(), "100.50");
+        assert_eq!(o.reach.attempted, 2);
+        assert_eq!(o.reach.reached, 1);
+        assert_eq!(o.satisfaction.sent, 3);
+        assert_eq!(o.satisfaction.answered, 2);
+        assert_eq!(o.satisfaction.response_rate(), Some(667));
+        assert_eq!(o.satisfaction.average_centi(), Some(450));
+        assert_eq!(o.reopen_rate(), Some(250));
+    }
+
+    #[test]
+    fn volume_by_local_day() {
+        let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap();
+        let from = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let to = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let p = Period::of_days(Kind::Range, from, to, tz);
+        let mut a = fact(1);
+        // 2026-11-23T17:00Z is the 24th in Shanghai.
+        a.opened_at = NaiveDate::from_ymd_opt(2026, 11, 23)
+            .unwrap()
+            .and_hms_opt(17, 0, 0)
+            .unwrap();
+        a.alert_count = 3;
+        let mut b = fact(2);
+        b.opened_at = NaiveDate::from_ymd_opt(2026, 11, 23)
+            .unwrap()
+            .and_hms_opt(15, 59, 59)
+            .unwrap();
+        let v = volume(&p, [&a, &b]);
+        assert_eq!(v[0].cases, vec![1, 1]);
+        assert_eq!(v[0].alerts, vec![1, 3]);
+        assert_eq!(v[0].total_alerts(), 4);
+    }
+}

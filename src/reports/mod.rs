@@ -1,0 +1,9 @@
+// The supervisor's period reports: per-case facts kept by a background job
+// (`facts`, `store`), periods in the reader's time zone (`period`), exact statistics
+// (`stats`) and the figures computed from a period's facts (`figures`).
+
+pub mod facts;
+pub mod figures;
+pub mod period;
+pub mod stats;
+pub mod store;

@@ -1,0 +1,824 @@
+// The reports' database side: keeping `case_facts` up to date (by batch, from the
+// cases changed since a watermark, under a lease), the full recount, and the reads
+// of a period's facts and of the cases behind a figure (keyset pages).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::facts::{self, Closing, Event, FactRow};
+use super::figures::PeriodFact;
+use super::period::Period;
+use crate::db::schema::{
+    calls, case_events, case_facts, cases, customer_tokens, customers, report_jobs, resolutions,
+    satisfaction,
+};
+use crate::db::{DbConn, write_tx_retry};
+use crate::dispatch;
+use crate::domain::calendar::Calendar;
+use crate::mail::links::{SURVEY, VERIFY};
+use crate::store::cases::Case;
+use crate::store::deskconfig::Snapshot;
+use crate::store::{from_db, to_db};
+
+/// Cases computed and written per transaction.
+pub const BATCH: i64 = 500;
+/// Cases one run of the job looks at, at most (the rest wait for the next run).
+pub const MAX_PER_RUN: usize = 20_000;
+/// Writers stamp `updated_at` before they commit: cases changed up to this long
+/// before the watermark are looked at again, so a slow commit is never missed.
+pub const OVERLAP_SECONDS: i64 = 10;
+/// How long a run may hold the job's lease.
+pub const LEASE_SECONDS: i64 = 120;
+const JOB: &str = "case_facts";
+
+/// Timeline kinds the facts read.
+const EVENT_KINDS: [&str; 9] = [
+    "case.reopened",
+    "case.handed_off",
+    "assignment.assigned",
+    "assignment.returned",
+    "assignment.released",
+    "sla.paused",
+    "sla.resumed",
+    "sla.first_response",
+    "sla.breached",
+];
+
+/// Computes the facts of `ids` (those that exist) from what the database holds.
+pub fn compute(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<FactRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found: Vec<Case> = cases::table
+        .filter(cases::id.eq_any(ids))
+        .select(Case::as_select())
+        .load(conn)?;
+    let mut events: HashMap<i64, Vec<Event>> = HashMap::new();
+    let rows: Vec<(i64, NaiveDateTime, String, String)> = case_events::table
+        .filter(case_events::case_id.eq_any(ids))
+        .filter(case_events::kind.eq_any(EVENT_KINDS))
+        .order((case_events::case_id.asc(), case_events::id.asc()))
+        .select((
+            case_events::case_id,
+            case_events::at,
+            case_events::kind,
+            case_events::data,
+        ))
+        .load(conn)?;
+    for (case_id, at, kind, data) in rows {
+        // Only these kinds' data are read.
+        let data = if matches!(
+            kind.as_str(),
+            "sla.first_response" | "sla.breached" | "sla.resumed"
+        ) {
+            serde_json::from_str(&data).unwrap_or(serde_json::Value::Null)
+        } else {
+            serde_json::Value::Null
+        };
+        events.entry(case_id).or_default().push(Event {
+            at: from_db(at),
+            kind,
+            data,
+        });
+    }
+    let mut closings: HashMap<i64, Closing> = HashMap::new();
+    let rows: Vec<(i64, bool, Option<String>, Option<String>)> = resolutions::table
+        .filter(resolutions::case_id.eq_any(ids))
+        .filter(resolutions::state.eq_any(["final", "approved"]))
+        .order(resolutions::id.asc())
+        .select((
+            resolutions::case_id,
+            resolutions::customer_confirmed,
+            resolutions::amount_protected,
+            resolutions::currency,
+        ))
+        .load(conn)?;
+    for (case_id, customer_confirmed, amount_protected, currency) in rows {
+        closings.insert(
+            case_id,
+            Closing {
+                customer_confirmed,
+                amount_protected,
+                currency,
+            },
+        );
+    }
+    let mut outcomes: HashMap<i64, Vec<String>> = HashMap::new();
+    let rows: Vec<(i64, String)> = calls::table
+        .filter(calls::case_id.eq_any(ids))
+        .select((calls::case_id, calls::outcome))
+        .load(conn)?;
+    for (case_id, outcome) in rows {
+        outcomes.entry(case_id).or_default().push(outcome);
+    }
+    let mut emails: HashMap<i64, (i32, i32)> = HashMap::new();
+    let mut surveys: HashMap<i64, bool> = HashMap::new();
+    let rows: Vec<(i64, String, Option<NaiveDateTime>)> = customer_tokens::table
+        .filter(customer_tokens::case_id.eq_any(ids))
+        .select((
+            customer_tokens::case_id,
+            customer_tokens::purpose,
+            customer_tokens::used_at,
+        ))
+        .load(conn)?;
+    for (case_id, purpose, used_at) in rows {
+        if purpose == VERIFY {
+            let e = emails.entry(case_id).or_default();
+            e.0 += 1;
+            if used_at.is_some() {
+                e.1 += 1;
+            }
+        } else if purpose == SURVEY {
+            surveys.insert(case_id, true);
+        }
+    }
+    let mut scores: HashMap<i64, i32> = HashMap::new();
+    let rows: Vec<(i64, i32)> = satisfaction::table
+        .filter(satisfaction::case_id.eq_any(ids))
+        .order(satisfaction::id.asc())
+        .select((satisfaction::case_id, satisfaction::score))
+        .load(conn)?;
+    for (case_id, score) in rows {
+        scores.insert(case_id, score);
+    }
+    let always = Calendar::AlwaysOpen;
+    let no_events = Vec::new();
+    let no_calls = Vec::new();
+    Ok(found
+        .iter()
+        .map(|case| {
+            let queue = snap.queues_by_id.get(&case.queue_id);
+            facts::compute(&facts::Input {
+                case,
+                events: events.get(&case.id).unwrap_or(&no_events),
+                closing: closings.get(&case.id).cloned(),
+                call_outcomes: outcomes.get(&case.id).unwrap_or(&no_calls),
+                emails: emails.get(&case.id).copied().unwrap_or_default(),
+                survey_sent: surveys.contains_key(&case.id),
+                survey_score: scores.get(&case.id).copied(),
+                calendar: queue.map_or(&always, |q| &q.policy.calendar),
+                max_pause_minutes: queue.map_or(0, |q| q.policy.max_pause_minutes),
+                now,
+            })
+        })
+        .collect())
+}
+
+/// Writes facts, replacing what was there, in one transaction.
+pub fn upsert(conn: &mut DbConn, rows: &[FactRow]) -> QueryResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    write_tx_retry(conn, |conn| {
+        for row in rows {
+            dispatch!(conn, |c| diesel::insert_into(case_facts::table)
+                .values(row)
+                .on_conflict(case_facts::case_id)
+                .do_update()
+                .set(row)
+                .execute(c))?;
+        }
+        Ok(())
+    })
+}
+
+/// Computes and writes the facts of `ids`; returns how many were written.
+pub fn refresh_cases(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    let rows = compute(conn, snap, ids, now)?;
+    upsert(conn, &rows)?;
+    Ok(rows.len())
+}
+
+/// The full recount: every case's facts computed again. The watermark moves to the
+/// newest change seen at the start, so the job carries on from there.
+pub fn refresh_all(conn: &mut DbConn, snap: &Snapshot, now: DateTime<Utc>) -> QueryResult<usize> {
+    let newest: Option<NaiveDateTime> = cases::table
+        .select(diesel::dsl::max(cases::updated_at))
+        .first(conn)?;
+    let mut after = 0i64;
+    let mut written = 0;
+    loop {
+        let ids: Vec<i64> = cases::table
+            .filter(cases::id.gt(after))
+            .order(cases::id.asc())
+            .limit(BATCH * 4)
+            .select(cases::id)
+            .load(conn)?;
+        let Some(last) = ids.last().copied() else {
+            break;
+        };
+        for chunk in ids.chunks(BATCH as usize) {
+            written += refresh_cases(conn, snap, chunk, now)?;
+        }
+        after = last;
+    }
+    if let Some(newest) = newest {
+        advance_watermark(conn, newest)?;
+    }
+    Ok(written)
+}
+
+fn advance_watermark(conn: &mut DbConn, to: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(
+        report_jobs::table.filter(report_jobs::name.eq(JOB)).filter(
+            report_jobs::watermark
+                .is_null()
+                .or(report_jobs::watermark.lt(to)),
+        ),
+    )
+    .set(report_jobs::watermark.eq(Some(to)))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Takes the job's lease for `owner` until `now` + [`LEASE_SECONDS`]; false when
+/// another instance holds it.
+fn take_lease(conn: &mut DbConn, owner: &str, now: DateTime<Utc>) -> QueryResult<bool> {
+    let at = to_db(now);
+    let n = diesel::update(
+        report_jobs::table.filter(report_jobs::name.eq(JOB)).filter(
+            report_jobs::lease_until
+                .is_null()
+                .or(report_jobs::lease_until.lt(at))
+                .or(report_jobs::lease_owner.eq(owner)),
+        ),
+    )
+    .set((
+        report_jobs::lease_owner.eq(Some(owner)),
+        report_jobs::lease_until.eq(Some(to_db(now + Duration::seconds(LEASE_SECONDS)))),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+fn release_lease(conn: &mut DbConn, owner: &str) -> QueryResult<()> {
+    diesel::update(
+        report_jobs::table
+            .filter(report_jobs::name.eq(JOB))
+            .filter(report_jobs::lease_owner.eq(owner)),
+    )
+    .set(report_jobs::lease_until.eq(None::<NaiveDateTime>))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// One run of the job: the facts of every case changed since the watermark (less
+/// [`OVERLAP_SECONDS`]) computed again, skipping those whose facts were computed
+/// from the same change long enough after it. `None` when another instance holds
+/// the lease; else how many cases were written.
+pub fn refresh_changed(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    now: DateTime<Utc>,
+    owner: &str,
+) -> QueryResult<Option<usize>> {
+    if !take_lease(conn, owner, now)? {
+        return Ok(None);
+    }
+    let result = refresh_changed_leased(conn, snap, now);
+    release_lease(conn, owner)?;
+    result.map(Some)
+}
+
+fn refresh_changed_leased(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    let watermark: Option<NaiveDateTime> = report_jobs::table
+        .filter(report_jobs::name.eq(JOB))
+        .select(report_jobs::watermark)
+        .first::<Option<NaiveDateTime>>(conn)
+        .optional()?
+        .flatten();
+    let overlap = Duration::seconds(OVERLAP_SECONDS);
+    let mut after: Option<(NaiveDateTime, i64)> = None;
+    let from = watermark.map(|w| w - overlap);
+    let mut seen = 0;
+    let mut written = 0;
+    let mut newest = watermark;
+    loop {
+        let mut q = cases::table
+            .select((cases::id, cases::updated_at))
+            .order((cases::updated_at.asc(), cases::id.asc()))
+            .limit(BATCH)
+            .into_boxed();
+        if let Some(f) = from {
+            q = q.filter(cases::updated_at.ge(f));
+        }
+        if let Some((u, id)) = after {
+            q = q.filter(
+                cases::updated_at
+                    .gt(u)
+                    .or(cases::updated_at.eq(u).and(cases::id.gt(id))),
+            );
+        }
+        let batch: Vec<(i64, NaiveDateTime)> = q.load(conn)?;
+        let Some(&(last_id, last_at)) = batch.last() else {
+            break;
+        };
+        let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
+        let known: HashMap<i64, (NaiveDateTime, NaiveDateTime)> = case_facts::table
+            .filter(case_facts::case_id.eq_any(&ids))
+            .select((
+                case_facts::case_id,
+                case_facts::case_updated_at,
+                case_facts::computed_at,
+            ))
+            .load::<(i64, NaiveDateTime, NaiveDateTime)>(conn)?
+            .into_iter()
+            .map(|(id, u, c)| (id, (u, c)))
+            .collect();
+        let stale: Vec<i64> = batch
+            .iter()
+            .filter(|(id, updated)| {
+                !known
+                    .get(id)
+                    .is_some_and(|(u, computed)| u == updated && *computed >= *updated + overlap)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        written += refresh_cases(conn, snap, &stale, now)?;
+        seen += batch.len();
+        newest = newest.max(Some(last_at));
+        after = Some((last_at, last_id));
+        if (batch.len() as i64) < BATCH || seen >= MAX_PER_RUN {
+            break;
+        }
+    }
+    if let Some(n) = newest {
+        advance_watermark(conn, n)?;
+    }
+    Ok(written)
+}
+
+/// Which cases of a period a query is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub queue_id: Option<i64>,
+    pub agent_id: Option<i64>,
+    pub rule: Option<String>,
+    pub priority: Option<String>,
+}
+
+type FactsQuery<'a> = case_facts::BoxedQuery<'a, crate::db::MultiBackend>;
+
+fn filtered<'a>(mut q: FactsQuery<'a>, f: &'a Filter) -> FactsQuery<'a> {
+    if let Some(v) = f.queue_id {
+        q = q.filter(case_facts::queue_id.eq(v));
+    }
+    if let Some(v) = f.agent_id {
+        q = q.filter(case_facts::agent_id.eq(v));
+    }
+    if let Some(v) = &f.rule {
+        q = q.filter(case_facts::rule_code.eq(v));
+    }
+    if let Some(v) = &f.priority {
+        q = q.filter(case_facts::priority.eq(v));
+    }
+    q
+}
+
+/// Which of a period's facts a report reads: each reads only its columns, which
+/// keeps a scan of a month of a busy desk's cases cheap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reads {
+    /// The SLA columns of the cases resolved in the period.
+    pub sla: bool,
+    /// The outcome columns of the cases resolved in the period.
+    pub outcomes: bool,
+    /// The opening and alerts of the cases opened in the period.
+    pub volume: bool,
+}
+
+fn blank(case_id: i64, queue_id: i64, agent_id: Option<i64>, rule_code: String) -> PeriodFact {
+    PeriodFact {
+        case_id,
+        queue_id,
+        agent_id,
+        rule_code,
+        priority: String::new(),
+        opened_at: NaiveDateTime::default(),
+        resolved_at: None,
+        first_response_secs: None,
+        resolution_secs: None,
+        first_response_met: None,
+        resolution_met: None,
+        breach_unassigned_secs: 0,
+        breach_agent_secs: 0,
+        breach_customer_secs: 0,
+        disposition: None,
+        customer_confirmed: false,
+        amount_protected: None,
+        currency: None,
+        reopen_count: 0,
+        alert_count: 0,
+        calls: 0,
+        calls_reached: 0,
+        emails: 0,
+        emails_answered: 0,
+        survey_sent: false,
+        survey_score: None,
+    }
+}
+
+type SlaColumns = (
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<bool>,
+    Option<bool>,
+    i64,
+    i64,
+    i64,
+);
+
+type OutcomeColumns = (
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    Option<String>,
+    bool,
+    Option<String>,
+    Option<String>,
+    i32,
+    (i32, i32, i32, i32),
+    bool,
+    Option<i32>,
+);
+
+/// The facts of the cases resolved in the period: the SLA columns, the outcome
+/// columns, or all.
+pub fn resolved_in(
+    conn: &mut DbConn,
+    p: &Period,
+    f: &Filter,
+    reads: Reads,
+) -> QueryResult<Vec<PeriodFact>> {
+    use case_facts as c;
+    let scope = || {
+        let q = c::table
+            .filter(c::resolved_at.ge(to_db(p.start)))
+            .filter(c::resolved_at.lt(to_db(p.end)))
+            .into_boxed();
+        filtered(q, f)
+    };
+    if reads.sla && reads.outcomes {
+        return scope().select(PeriodFact::as_select()).load(conn);
+    }
+    if reads.sla {
+        let rows: Vec<SlaColumns> = scope()
+            .select((
+                c::case_id,
+                c::queue_id,
+                c::agent_id,
+                c::rule_code,
+                c::priority,
+                c::first_response_secs,
+                c::resolution_secs,
+                c::first_response_met,
+                c::resolution_met,
+                c::breach_unassigned_secs,
+                c::breach_agent_secs,
+                c::breach_customer_secs,
+            ))
+            .load(conn)?;
+        return Ok(rows
+            .into_iter()
+            .map(
+                |(id, q, a, rule, priority, fr, res, frm, resm, bu, ba, bc)| PeriodFact {
+                    priority,
+                    first_response_secs: fr,
+                    resolution_secs: res,
+                    first_response_met: frm,
+                    resolution_met: resm,
+                    breach_unassigned_secs: bu,
+                    breach_agent_secs: ba,
+                    breach_customer_secs: bc,
+                    ..blank(id, q, a, rule)
+                },
+            )
+            .collect());
+    }
+    if reads.outcomes {
+        let rows: Vec<OutcomeColumns> = scope()
+            .select((
+                c::case_id,
+                c::queue_id,
+                c::agent_id,
+                c::rule_code,
+                c::disposition,
+                c::customer_confirmed,
+                c::amount_protected,
+                c::currency,
+                c::reopen_count,
+                (c::calls, c::calls_reached, c::emails, c::emails_answered),
+                c::survey_sent,
+                c::survey_score,
+            ))
+            .load(conn)?;
+        return Ok(rows
+            .into_iter()
+            .map(
+                |(
+                    id,
+                    q,
+                    a,
+                    rule,
+                    disposition,
+                    confirmed,
+                    amount,
+                    currency,
+                    reopen,
+                    (calls, calls_reached, emails, emails_answered),
+                    survey_sent,
+                    survey_score,
+                )| PeriodFact {
+                    disposition,
+                    customer_confirmed: confirmed,
+                    amount_protected: amount,
+                    currency,
+                    reopen_count: reopen,
+                    calls,
+                    calls_reached,
+                    emails,
+                    emails_answered,
+                    survey_sent,
+                    survey_score,
+                    ..blank(id, q, a, rule)
+                },
+            )
+            .collect());
+    }
+    Ok(Vec::new())
+}
+
+/// The cases opened in the period: their opening, rule and alerts (nothing else).
+pub fn opened_in(conn: &mut DbConn, p: &Period, f: &Filter) -> QueryResult<Vec<PeriodFact>> {
+    use case_facts as c;
+    let q = c::table
+        .filter(c::opened_at.ge(to_db(p.start)))
+        .filter(c::opened_at.lt(to_db(p.end)))
+        .into_boxed();
+    let rows: Vec<(String, NaiveDateTime, i32)> = filtered(q, f)
+        .select((c::rule_code, c::opened_at, c::alert_count))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(rule, opened_at, alert_count)| PeriodFact {
+            opened_at,
+            alert_count,
+            ..blank(0, 0, None, rule)
+        })
+        .collect())
+}
+
+/// The cases behind a figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    Resolved,
+    Opened,
+    FrMet,
+    FrMissed,
+    ResMet,
+    ResMissed,
+    Breached,
+    FalsePositive,
+    CustomerConfirmed,
+    ConfirmedFraud,
+    Reopened,
+    Surveyed,
+    Answered,
+    Reached,
+}
+
+impl Measure {
+    pub const ALL: [Measure; 14] = [
+        Measure::Resolved,
+        Measure::Opened,
+        Measure::FrMet,
+        Measure::FrMissed,
+        Measure::ResMet,
+        Measure::ResMissed,
+        Measure::Breached,
+        Measure::FalsePositive,
+        Measure::CustomerConfirmed,
+        Measure::ConfirmedFraud,
+        Measure::Reopened,
+        Measure::Surveyed,
+        Measure::Answered,
+        Measure::Reached,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Measure::Resolved => "resolved",
+            Measure::Opened => "opened",
+            Measure::FrMet => "fr_met",
+            Measure::FrMissed => "fr_missed",
+            Measure::ResMet => "res_met",
+            Measure::ResMissed => "res_missed",
+            Measure::Breached => "breached",
+            Measure::FalsePositive => "false_positive",
+            Measure::CustomerConfirmed => "customer_confirmed",
+            Measure::ConfirmedFraud => "confirmed_fraud",
+            Measure::Reopened => "reopened",
+            Measure::Surveyed => "surveyed",
+            Measure::Answered => "answered",
+            Measure::Reached => "reached",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Measure> {
+        Measure::ALL.iter().copied().find(|m| m.as_str() == s)
+    }
+}
+
+/// A keyset position in a list of cases: the list's time and the case id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: NaiveDateTime,
+    pub case_id: i64,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.at.and_utc().timestamp_micros(), self.case_id)
+    }
+
+    pub fn parse(s: &str) -> Option<Cursor> {
+        let (micros, id) = s.split_once('.')?;
+        Some(Cursor {
+            at: DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc(),
+            case_id: id.parse().ok()?,
+        })
+    }
+}
+
+/// One case of a drill-down list (personal data not yet masked).
+#[derive(Debug, Clone, Queryable)]
+pub struct CaseRow {
+    pub case_id: i64,
+    pub queue_id: i64,
+    pub agent_id: Option<i64>,
+    pub rule_code: String,
+    pub priority: String,
+    pub status: String,
+    pub opened_at: NaiveDateTime,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub first_response_secs: Option<i64>,
+    pub resolution_secs: Option<i64>,
+    pub first_response_met: Option<bool>,
+    pub resolution_met: Option<bool>,
+    pub disposition: Option<String>,
+    pub customer_confirmed: bool,
+    pub amount_protected: Option<String>,
+    pub currency: Option<String>,
+    pub reopen_count: i32,
+    pub survey_score: Option<i32>,
+    pub customer_name: Option<String>,
+    pub customer_phone: Option<String>,
+}
+
+/// What a drill-down list shows: the period's cases of a measure, newest first.
+#[derive(Debug, Clone)]
+pub struct CaseQuery {
+    pub period: Period,
+    pub filter: Filter,
+    pub measure: Measure,
+    /// With [`Measure::Opened`]: only the cases opened on this local day.
+    pub day: Option<chrono::NaiveDate>,
+}
+
+/// A page of a drill-down list after `cursor`; the next cursor when there is more.
+pub fn cases_page(
+    conn: &mut DbConn,
+    q: &CaseQuery,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> QueryResult<(Vec<CaseRow>, Option<Cursor>)> {
+    use case_facts as f;
+    let (start, end) = match q.day {
+        Some(d) if q.measure == Measure::Opened => (
+            super::period::day_start(q.period.tz, d).max(q.period.start),
+            super::period::day_start(q.period.tz, d.succ_opt().unwrap_or(d)).min(q.period.end),
+        ),
+        _ => (q.period.start, q.period.end),
+    };
+    let (start, end) = (to_db(start), to_db(end));
+    let mut b = f::table.into_boxed();
+    b = filtered(b, &q.filter);
+    let by_opened = q.measure == Measure::Opened;
+    if by_opened {
+        b = b
+            .filter(f::opened_at.ge(start))
+            .filter(f::opened_at.lt(end));
+        if let Some(c) = cursor {
+            b = b.filter(
+                f::opened_at
+                    .lt(c.at)
+                    .or(f::opened_at.eq(c.at).and(f::case_id.lt(c.case_id))),
+            );
+        }
+        b = b.order((f::opened_at.desc(), f::case_id.desc()));
+    } else {
+        b = b
+            .filter(f::resolved_at.ge(start))
+            .filter(f::resolved_at.lt(end));
+        if let Some(c) = cursor {
+            b = b.filter(
+                f::resolved_at
+                    .lt(c.at)
+                    .or(f::resolved_at.eq(c.at).and(f::case_id.lt(c.case_id))),
+            );
+        }
+        b = b.order((f::resolved_at.desc(), f::case_id.desc()));
+    }
+    b = match q.measure {
+        Measure::Resolved | Measure::Opened => b,
+        Measure::FrMet => b.filter(f::first_response_met.eq(true)),
+        Measure::FrMissed => b.filter(f::first_response_met.eq(false)),
+        Measure::ResMet => b.filter(f::resolution_met.eq(true)),
+        Measure::ResMissed => b.filter(f::resolution_met.eq(false)),
+        Measure::Breached => b.filter(
+            f::first_response_met
+                .eq(false)
+                .or(f::resolution_met.eq(false)),
+        ),
+        Measure::FalsePositive => b.filter(f::disposition.eq("false_positive")),
+        Measure::CustomerConfirmed => b
+            .filter(f::disposition.eq("false_positive"))
+            .filter(f::customer_confirmed.eq(true)),
+        Measure::ConfirmedFraud => b.filter(f::disposition.eq("confirmed_fraud")),
+        Measure::Reopened => b.filter(f::reopen_count.gt(0)),
+        Measure::Surveyed => b.filter(f::survey_sent.eq(true)),
+        Measure::Answered => b.filter(f::survey_score.is_not_null()),
+        Measure::Reached => b.filter(f::calls_reached.gt(0).or(f::emails_answered.gt(0))),
+    };
+    let facts: Vec<(i64, NaiveDateTime, Option<NaiveDateTime>)> = b
+        .select((f::case_id, f::opened_at, f::resolved_at))
+        .limit(limit + 1)
+        .load(conn)?;
+    let more = facts.len() as i64 > limit;
+    let facts = &facts[..facts.len().min(limit as usize)];
+    let ids: Vec<i64> = facts.iter().map(|r| r.0).collect();
+    let mut rows: HashMap<i64, CaseRow> = f::table
+        .inner_join(cases::table.inner_join(customers::table))
+        .filter(f::case_id.eq_any(&ids))
+        .select((
+            f::case_id,
+            f::queue_id,
+            f::agent_id,
+            f::rule_code,
+            f::priority,
+            cases::status,
+            f::opened_at,
+            f::resolved_at,
+            f::first_response_secs,
+            f::resolution_secs,
+            f::first_response_met,
+            f::resolution_met,
+            f::disposition,
+            f::customer_confirmed,
+            f::amount_protected,
+            f::currency,
+            f::reopen_count,
+            f::survey_score,
+            customers::name,
+            customers::phone,
+        ))
+        .load::<CaseRow>(conn)?
+        .into_iter()
+        .map(|r| (r.case_id, r))
+        .collect();
+    let next = if more {
+        facts.last().map(|(id, opened, resolved)| Cursor {
+            at: if by_opened {
+                *opened
+            } else {
+                resolved.unwrap_or(*opened)
+            },
+            case_id: *id,
+        })
+    } else {
+        None
+    };
+    Ok((ids.iter().filter_map(|id| rows.remove(id)).collect(), next))
+}
