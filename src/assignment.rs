@@ -409,9 +409,10 @@ fn global_head(conn: &mut DbConn, skipped: &[i64]) -> QueryResult<(Vec<LineCase>
 
 /// The cases the agent may take that decide their choice, found from the head of
 /// the whole line when it can tell: every case with an earlier deadline than the
-/// head's last is in the head, and the cases sharing the last deadline are read
-/// when the best candidate has it. `None` when the head cannot tell (none of its
-/// cases is theirs, or a case without a deadline is in it): search queue by queue.
+/// head's last is in the head, and the most urgent of the cases sharing the last
+/// deadline are read when the best candidate has it. `None` when the head cannot
+/// tell (none of its cases is theirs, or a case without a deadline is in it): search
+/// queue by queue.
 fn from_global_head(
     conn: &mut DbConn,
     head: &[LineCase],
@@ -429,12 +430,20 @@ fn from_global_head(
     if !cut || Some(best_due) < last_due {
         return Ok(Some(mine));
     }
+    // Cases sharing a deadline are told apart by priority, then age: the first few
+    // in that order settle it when one of them is theirs.
+    const TIES: i64 = 16;
+    use crate::store::worklist::rank;
+    use diesel::dsl::case_when;
     let ties: Vec<LineCase> = cases::table
         .filter(cases::status.eq("new"))
         .filter(cases::next_due.eq(best_due))
         .select(LineCase::as_select())
+        .order((rank!().asc(), cases::opened_at.asc(), cases::id.asc()))
+        .limit(TIES)
         .load(conn)?;
-    Ok(Some(ties.into_iter().filter(|c| fits(c)).collect()))
+    let mine: Vec<LineCase> = ties.into_iter().filter(|c| fits(c)).collect();
+    Ok(if mine.is_empty() { None } else { Some(mine) })
 }
 
 /// The first waiting cases of one queue that fit in `room`, by nearest deadline:

@@ -20,6 +20,7 @@ macro_rules! rank {
             .otherwise(3i32)
     };
 }
+pub(crate) use rank;
 
 /// The rank `rank!` gives a priority.
 pub fn priority_rank(priority: &str) -> i32 {
