@@ -9,12 +9,16 @@
 //   cargo bench --bench pages                                   # 1,000,000 cases, 10 s per page
 //   RISKDESK_BENCH_CASES=200000 RISKDESK_BENCH_SECONDS=5 RISKDESK_BENCH_CONNECTIONS=8 cargo bench --bench pages
 
+#[path = "support/fill.rs"]
+mod fill;
 mod loadgen;
+
+use fill::{Inserter, MIX, Rng, env, opt_ts, ts};
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use riskdesk::accounts::{self, Actor, NewUserInput, RoutingInput};
@@ -26,25 +30,7 @@ use riskdesk::domain::password::NewPassword;
 use riskdesk::domain::{Severity, tokens};
 use riskdesk::store::sessions::{self, NewSession};
 
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 const AGENTS: usize = 50;
-/// (rule, queue, share of cases in per cent).
-const MIX: &[(&str, &str, u64)] = &[
-    ("LARGE_TRANSFER", "Transfers", 30),
-    ("ACCOUNT_TAKEOVER", "Account security", 15),
-    ("NEW_ACCOUNT_BURST", "New accounts", 12),
-    ("BULK_REGISTRATION", "New accounts", 8),
-    ("PROMOTION_ABUSE", "Promotions", 15),
-    ("AML_WATCHLIST", "AML review", 5),
-    ("FROZEN_FUNDS_COMPLAINT", "Complaints", 10),
-    ("LARGE_TRANSFER", "Triage", 5),
-];
 const DISPOSITIONS: &[&str] = &[
     "false_positive",
     "false_positive",
@@ -59,67 +45,6 @@ const GIVEN: &[&str] = &["伟", "芳", "娜", "敏", "静", "丽", "强", "磊",
 /// Connections of the load generator (`RISKDESK_BENCH_CONNECTIONS`, default 32).
 fn connections() -> usize {
     env("RISKDESK_BENCH_CONNECTIONS", 32) as usize
-}
-
-/// A small deterministic generator (xorshift64*), so runs are comparable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
-fn ts(t: DateTime<Utc>) -> String {
-    format!("'{}'", t.naive_utc().format("%Y-%m-%d %H:%M:%S"))
-}
-
-fn opt_ts(t: Option<DateTime<Utc>>) -> String {
-    t.map_or_else(|| "NULL".to_string(), ts)
-}
-
-/// Batched multi-row INSERTs, flushed every `rows` rows.
-struct Inserter {
-    head: &'static str,
-    sql: String,
-    rows: usize,
-    total: usize,
-}
-
-impl Inserter {
-    fn new(head: &'static str) -> Self {
-        Inserter {
-            head,
-            sql: String::new(),
-            rows: 0,
-            total: 0,
-        }
-    }
-    fn push(&mut self, conn: &mut SqliteConnection, values: String) {
-        self.sql
-            .push_str(if self.rows == 0 { self.head } else { "," });
-        self.sql.push('(');
-        self.sql.push_str(&values);
-        self.sql.push(')');
-        self.rows += 1;
-        if self.rows == 500 {
-            self.flush(conn);
-        }
-    }
-    fn flush(&mut self, conn: &mut SqliteConnection) {
-        if self.rows > 0 {
-            conn.batch_execute(&self.sql).expect("insert");
-            self.total += self.rows;
-            self.sql.clear();
-            self.rows = 0;
-        }
-    }
 }
 
 struct Desk {

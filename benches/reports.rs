@@ -10,13 +10,17 @@
 //   cargo bench --bench reports                               # 1,000,000 cases
 //   RISKDESK_BENCH_CASES=50000 cargo bench --bench reports     # a quick look
 
+#[path = "support/fill.rs"]
+mod fill;
 mod loadgen;
+
+use fill::{Inserter, MIX, Rng, env, opt_ts, ts};
 
 use std::io::Write;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use riskdesk::accounts::{self, Actor, NewUserInput};
@@ -28,26 +32,8 @@ use riskdesk::domain::password::NewPassword;
 use riskdesk::domain::{Severity, tokens};
 use riskdesk::store::sessions::{self, NewSession};
 
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 const AGENTS: usize = 50;
 const HISTORY_DAYS: u64 = 180;
-/// (rule, queue, share of cases in per cent).
-const MIX: &[(&str, &str, u64)] = &[
-    ("LARGE_TRANSFER", "Transfers", 30),
-    ("ACCOUNT_TAKEOVER", "Account security", 15),
-    ("NEW_ACCOUNT_BURST", "New accounts", 12),
-    ("BULK_REGISTRATION", "New accounts", 8),
-    ("PROMOTION_ABUSE", "Promotions", 15),
-    ("AML_WATCHLIST", "AML review", 5),
-    ("FROZEN_FUNDS_COMPLAINT", "Complaints", 10),
-    ("LARGE_TRANSFER", "Triage", 5),
-];
 /// (disposition, action).
 const CLOSINGS: &[(&str, &str)] = &[
     ("false_positive", "released"),
@@ -58,67 +44,6 @@ const CLOSINGS: &[(&str, &str)] = &[
     ("duplicate", "no_action"),
 ];
 const OUTCOMES: &[&str] = &["verified", "denied", "no_answer", "voicemail"];
-
-/// A small deterministic generator (xorshift64*), so runs are comparable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
-fn ts(t: DateTime<Utc>) -> String {
-    format!("'{}'", t.naive_utc().format("%Y-%m-%d %H:%M:%S"))
-}
-
-fn opt_ts(t: Option<DateTime<Utc>>) -> String {
-    t.map_or_else(|| "NULL".to_string(), ts)
-}
-
-/// Batched multi-row INSERTs, flushed every 500 rows.
-struct Inserter {
-    head: &'static str,
-    sql: String,
-    rows: usize,
-    total: usize,
-}
-
-impl Inserter {
-    fn new(head: &'static str) -> Self {
-        Inserter {
-            head,
-            sql: String::new(),
-            rows: 0,
-            total: 0,
-        }
-    }
-    fn push(&mut self, conn: &mut SqliteConnection, values: String) {
-        self.sql
-            .push_str(if self.rows == 0 { self.head } else { "," });
-        self.sql.push('(');
-        self.sql.push_str(&values);
-        self.sql.push(')');
-        self.rows += 1;
-        if self.rows == 500 {
-            self.flush(conn);
-        }
-    }
-    fn flush(&mut self, conn: &mut SqliteConnection) {
-        if self.rows > 0 {
-            conn.batch_execute(&self.sql).expect("insert");
-            self.total += self.rows;
-            self.sql.clear();
-            self.rows = 0;
-        }
-    }
-}
 
 /// The process's peak resident set (VmHWM) in KiB.
 fn peak_rss_kib() -> u64 {
