@@ -157,16 +157,17 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
         if let DbConn::Sqlite(c) = conn {
             // WAL lets readers run beside the writer; synchronous=FULL syncs the WAL on
             // every commit, so an acknowledged write survives a power loss. Reads go
-            // through a memory map of the file (up to 1 GiB), shared by every
-            // connection, instead of a read call per page missing from each
-            // connection's own small cache.
+            // through a memory map of the whole file (up to 1 TiB; the ceiling is set
+            // where SQLite is compiled, `.cargo/config.toml`), shared by every
+            // connection, instead of a read call and a copy per page missing from
+            // each connection's own small cache.
             c.batch_execute(
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = FULL;
                  PRAGMA foreign_keys = ON;
                  PRAGMA busy_timeout = 10000;
                  PRAGMA temp_store = MEMORY;
-                 PRAGMA mmap_size = 1073741824;",
+                 PRAGMA mmap_size = 1099511627776;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
         }
