@@ -12,7 +12,6 @@ use super::period::Period;
 use super::stats::{median_p90, per_mille};
 use crate::db::schema::case_facts;
 use crate::domain::money::Decimal;
-use crate::store::from_db;
 
 /// The facts of one case as the period figures read them.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -242,24 +241,29 @@ impl RuleVolume {
     }
 }
 
-/// Volume: the cases opened in the period by the local day they opened.
-pub fn volume<'a>(
-    period: &Period,
-    opened: impl IntoIterator<Item = &'a PeriodFact>,
-) -> Vec<RuleVolume> {
+/// The cases of one rule opened in one local day of a period, and their alerts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayCount {
+    /// The index of the day in [`Period::days`].
+    pub day: usize,
+    pub rule: String,
+    pub cases: u64,
+    pub alerts: u64,
+}
+
+/// Volume: the cases opened in the period by the local day they opened, one line per
+/// rule, from the counts the database made per day and rule.
+pub fn volume(period: &Period, counts: &[DayCount]) -> Vec<RuleVolume> {
     let n = period.days().len();
     let mut by_rule: BTreeMap<&str, RuleVolume> = BTreeMap::new();
-    for f in opened {
-        let Some(day) = period.day_index(from_db(f.opened_at)) else {
-            continue;
-        };
-        let v = by_rule.entry(&f.rule_code).or_insert_with(|| RuleVolume {
-            rule: f.rule_code.clone(),
+    for c in counts.iter().filter(|c| c.day < n) {
+        let v = by_rule.entry(&c.rule).or_insert_with(|| RuleVolume {
+            rule: c.rule.clone(),
             cases: vec![0; n],
             alerts: vec![0; n],
         });
-        v.cases[day] += 1;
-        v.alerts[day] += f.alert_count.max(0) as u64;
+        v.cases[c.day] += c.cases;
+        v.alerts[c.day] += c.alerts;
     }
     by_rule.into_values().collect()
 }
@@ -585,26 +589,32 @@ mod tests {
     }
 
     #[test]
-    fn volume_by_local_day() {
+    fn volume_lines_up_rules_by_day() {
         let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap();
         let from = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
         let to = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
         let p = Period::of_days(Kind::Range, from, to, tz);
-        let mut a = fact(1);
-        // 2026-11-23T17:00Z is the 24th in Shanghai.
-        a.opened_at = NaiveDate::from_ymd_opt(2026, 11, 23)
-            .unwrap()
-            .and_hms_opt(17, 0, 0)
-            .unwrap();
-        a.alert_count = 3;
-        let mut b = fact(2);
-        b.opened_at = NaiveDate::from_ymd_opt(2026, 11, 23)
-            .unwrap()
-            .and_hms_opt(15, 59, 59)
-            .unwrap();
-        let v = volume(&p, [&a, &b]);
-        assert_eq!(v[0].cases, vec![1, 1]);
-        assert_eq!(v[0].alerts, vec![1, 3]);
-        assert_eq!(v[0].total_alerts(), 4);
+        let count = |day, rule: &str, cases, alerts| DayCount {
+            day,
+            rule: rule.to_string(),
+            cases,
+            alerts,
+        };
+        let v = volume(
+            &p,
+            &[
+                count(1, "LARGE_TRANSFER", 1, 3),
+                count(0, "LARGE_TRANSFER", 1, 1),
+                count(1, "AML_WATCHLIST", 2, 2),
+                // Outside the period's days: ignored.
+                count(2, "AML_WATCHLIST", 5, 5),
+            ],
+        );
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].rule, "AML_WATCHLIST");
+        assert_eq!(v[0].cases, vec![0, 2]);
+        assert_eq!(v[1].cases, vec![1, 1]);
+        assert_eq!(v[1].alerts, vec![1, 3]);
+        assert_eq!(v[1].total_alerts(), 4);
     }
 }

@@ -169,6 +169,18 @@ impl Period {
             .collect()
     }
 
+    /// Each local day of the period as the UTC instants `[start, end)` it covers, in
+    /// order (a day of a clock change is 23 or 25 hours long).
+    pub fn day_bounds(&self) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        self.days()
+            .into_iter()
+            .map(|d| {
+                let end = d.succ_opt().map_or(self.end, |n| day_start(self.tz, n));
+                (day_start(self.tz, d), end.min(self.end))
+            })
+            .collect()
+    }
+
     /// The local date of an instant.
     pub fn day_of(&self, t: DateTime<Utc>) -> NaiveDate {
         t.with_timezone(&self.tz).date_naive()
@@ -247,6 +259,14 @@ mod tests {
         .unwrap();
         assert_eq!((p.end - p.start).num_hours(), 23);
         assert_eq!(p.start, t("2026-03-08T05:00:00Z"));
+        // A week across the fall-back day: its days meet end to end, the 1st is 25 h.
+        let p = Period::parse(None, Some("2026-10-31"), Some("2026-11-02"), ny, now).unwrap();
+        let b = p.day_bounds();
+        assert_eq!(b.len(), 3);
+        assert_eq!(b[0], (t("2026-10-31T04:00:00Z"), t("2026-11-01T04:00:00Z")));
+        assert_eq!(b[1], (t("2026-11-01T04:00:00Z"), t("2026-11-02T05:00:00Z")));
+        assert_eq!(b[2], (t("2026-11-02T05:00:00Z"), p.end));
+        assert_eq!(p.end, t("2026-11-03T05:00:00Z"));
     }
 
     #[test]

@@ -1123,7 +1123,7 @@ struct Loaded {
     req: Request,
     names: Names,
     resolved: Vec<figures::PeriodFact>,
-    opened: Vec<figures::PeriodFact>,
+    opened: Vec<figures::DayCount>,
 }
 
 /// Reads what a report needs; `Err(BadParam)` inside when the query is wrong.
@@ -1144,9 +1144,9 @@ async fn load(
         if agent.is_some() {
             req.filter.agent_id = agent;
         }
-        let resolved = facts::resolved_in(conn, &req.period, &req.filter, reads)?;
+        let resolved = facts::resolved_in(conn, Some(&st.pool), &req.period, &req.filter, reads)?;
         let opened = if reads.volume {
-            facts::opened_in(conn, &req.period, &req.filter)?
+            facts::opened_by_day(conn, &req.period, &req.filter)?
         } else {
             Vec::new()
         };
