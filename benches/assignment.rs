@@ -3,7 +3,8 @@
 // assignments per second. Durable SQLite by default.
 //
 //   cargo bench --bench assignment                         # 1000 alerts/s, 20 s
-//   RISKDESK_BENCH_RATE=1500 RISKDESK_BENCH_SECONDS=30 cargo bench --bench assignment
+//   RISKDESK_BENCH_RATE=1300 RISKDESK_BENCH_SECONDS=30 cargo bench --bench assignment
+//   RISKDESK_BENCH_HANDLING_MS=150 cargo bench --bench assignment    # agents slower than the stream
 //   RISKDESK_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1/riskdesk_bench cargo bench --bench assignment
 
 mod loadgen;
@@ -40,6 +41,16 @@ const QUEUES: &[&str] = &[
     "Triage",
 ];
 const SKILLS: &[&str] = &["fraud", "security", "onboarding", "aml", "complaints"];
+/// The alerts' rules, taken in turn.
+const RULES: &[&str] = &[
+    "LARGE_TRANSFER",
+    "ACCOUNT_TAKEOVER",
+    "NEW_ACCOUNT_BURST",
+    "PROMOTION_ABUSE",
+    "AML_WATCHLIST",
+];
+/// How often the simulated agents look for cases to close.
+const TICK_MS: u64 = 20;
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -47,7 +58,7 @@ fn main() {
     }
     let rate = env("RISKDESK_BENCH_RATE", 1000);
     let seconds = env("RISKDESK_BENCH_SECONDS", 20);
-    let handling_ms = env("RISKDESK_BENCH_HANDLING_MS", 150);
+    let handling_ms = env("RISKDESK_BENCH_HANDLING_MS", 100);
     let dir = tempfile::tempdir().unwrap();
     let database = match std::env::var("RISKDESK_BENCH_DATABASE_URL") {
         Ok(u) => DatabaseUrl::parse(&u).expect("database URL"),
@@ -75,6 +86,22 @@ fn main() {
         )
         .expect("demo configuration");
         let snap = state.desk.get(&mut conn).unwrap();
+        // Little's law: the agents hold at most AGENTS × 5 units of load; a case
+        // weighs its rule's weight and is held for the handling time plus, on
+        // average, half a tick. Past that rate the line grows whatever the desk does.
+        let weight = RULES
+            .iter()
+            .map(|r| f64::from(snap.rules[*r].weight))
+            .sum::<f64>()
+            / RULES.len() as f64;
+        let room = (AGENTS * 5) as f64 / weight;
+        let held = (handling_ms as f64 + TICK_MS as f64 / 2.0) / 1000.0;
+        println!(
+            "the agents hold at most {room:.0} cases at once (mean weight {weight:.1}); at {rate}/s, each held about {:.0} ms, they need {:.0} (they can take about {:.0} alerts/s)",
+            held * 1000.0,
+            rate as f64 * held,
+            room / held
+        );
         for i in 0..AGENTS {
             let u = accounts::create_user(
                 &mut conn,
@@ -123,7 +150,8 @@ fn main() {
     });
     std::thread::sleep(Duration::from_millis(300));
 
-    // The agents: every 20 ms, cases held longer than the handling time are resolved
+    // The agents: every 20 ms (or at once after a batch that took longer), cases
+    // held longer than the handling time are resolved
     // (each resolution frees room and pulls the next waiting case); the resolutions
     // of one tick are committed together, standing for many agents clicking at once.
     let stop = Arc::new(AtomicBool::new(false));
@@ -134,8 +162,16 @@ fn main() {
             let mut resolved = 0usize;
             let mut busy = Duration::ZERO;
             let mut inside = Duration::ZERO;
+            let mut tick = Instant::now();
             while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(20));
+                // A tick every 20 ms: a long batch shortens the pause after it, as
+                // agents do not wait longer because the desk was busy.
+                tick += Duration::from_millis(TICK_MS);
+                if let Some(wait) = tick.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                } else {
+                    tick = Instant::now();
+                }
                 let now = state.now();
                 let mut conn = state.pool.get().unwrap();
                 let snap = state.desk.get(&mut conn).unwrap();
@@ -208,13 +244,7 @@ fn main() {
                     if let Some(wait) = due.checked_sub(t0.elapsed()) {
                         std::thread::sleep(wait);
                     }
-                    let rule = [
-                        "LARGE_TRANSFER",
-                        "ACCOUNT_TAKEOVER",
-                        "NEW_ACCOUNT_BURST",
-                        "PROMOTION_ABUSE",
-                        "AML_WATCHLIST",
-                    ][(sent as usize + c) % 5];
+                    let rule = RULES[(sent as usize + c) % RULES.len()];
                     let body = serde_json::json!({
                         "external_id": format!("asg-{run_id}-{c}-{sent}"),
                         "rule": rule,
