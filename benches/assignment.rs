@@ -9,14 +9,13 @@
 
 mod loadgen;
 
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use riskdesk::accounts::{self, Actor, NewUserInput, RoutingInput};
-use riskdesk::app::{AppState, Application};
+use riskdesk::app::AppState;
 use riskdesk::clock::Clock;
 use riskdesk::config::Settings;
 use riskdesk::db::DatabaseUrl;
@@ -139,16 +138,7 @@ fn main() {
             .unwrap()
             .1
     };
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let st = state.clone();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let app = Application::build(st, listener).expect("build");
-            let _ = app.server.await;
-        })
-    });
-    std::thread::sleep(Duration::from_millis(300));
+    let addr = loadgen::serve(&state);
 
     // The agents: every 20 ms (or at once after a batch that took longer), cases
     // held longer than the handling time are resolved

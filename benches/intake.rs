@@ -8,11 +8,10 @@
 
 mod loadgen;
 
-use std::net::TcpListener;
 use std::time::Duration;
 
 use riskdesk::accounts::{self, Actor};
-use riskdesk::app::{AppState, Application};
+use riskdesk::app::AppState;
 use riskdesk::clock::Clock;
 use riskdesk::config::Settings;
 use riskdesk::db::DatabaseUrl;
@@ -64,16 +63,7 @@ fn main() {
             .unwrap()
             .1
     };
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let st = state.clone();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let app = Application::build(st, listener).expect("build");
-            let _ = app.server.await;
-        })
-    });
-    std::thread::sleep(Duration::from_millis(300));
+    let addr = loadgen::serve(&state);
 
     let run_id = std::process::id();
     let make = move |c: usize, seq: usize| {

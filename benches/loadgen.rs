@@ -226,3 +226,39 @@ fn stat_cpu(path: &std::path::Path) -> Duration {
     // utime and stime are the 14th and 15th fields of the line, 12th and 13th here.
     Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
+
+/// Starts the application in-process on a free loopback port, as `riskdesk serve`
+/// would, and returns its address once it accepts connections.
+pub fn serve(state: &riskdesk::app::AppState) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let st = state.clone();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app = riskdesk::app::Application::build(st, listener).expect("build");
+            let _ = app.server.await;
+        })
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    addr
+}
+
+/// A signed-in session for `user_id`, as a sign-in makes it; returns the cookie.
+pub fn session_cookie(conn: &mut riskdesk::db::DbConn, user_id: i64) -> String {
+    use riskdesk::domain::tokens;
+    let token = tokens::random_token(32);
+    let at = riskdesk::store::to_db(chrono::Utc::now());
+    riskdesk::store::sessions::insert(
+        conn,
+        &riskdesk::store::sessions::NewSession {
+            token_hash: &tokens::digest(&token),
+            user_id,
+            csrf_token: &tokens::random_token(32),
+            created_at: at,
+            last_seen_at: at,
+            ip: None,
+        },
+    )
+    .unwrap();
+    format!("riskdesk_session={token}")
+}

@@ -15,20 +15,18 @@ mod loadgen;
 
 use fill::{Inserter, MIX, Rng, env, opt_ts, ts};
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use riskdesk::accounts::{self, Actor, NewUserInput, RoutingInput};
-use riskdesk::app::{AppState, Application};
+use riskdesk::app::AppState;
 use riskdesk::clock::Clock;
 use riskdesk::config::Settings;
 use riskdesk::db::DatabaseUrl;
+use riskdesk::domain::Severity;
 use riskdesk::domain::password::NewPassword;
-use riskdesk::domain::{Severity, tokens};
-use riskdesk::store::sessions::{self, NewSession};
 
 const AGENTS: usize = 50;
 const DISPOSITIONS: &[&str] = &[
@@ -116,24 +114,10 @@ fn build(n: u64) -> Desk {
         .unwrap();
         agents.push(u.id);
     }
-    let mut cookies = Vec::new();
-    for id in &agents {
-        let token = tokens::random_token(32);
-        let at = riskdesk::store::to_db(now);
-        sessions::insert(
-            &mut conn,
-            &NewSession {
-                token_hash: &tokens::digest(&token),
-                user_id: *id,
-                csrf_token: &tokens::random_token(32),
-                created_at: at,
-                last_seen_at: at,
-                ip: None,
-            },
-        )
-        .unwrap();
-        cookies.push(format!("riskdesk_session={token}"));
-    }
+    let cookies: Vec<String> = agents
+        .iter()
+        .map(|id| loadgen::session_cookie(&mut conn, *id))
+        .collect();
     let sup = accounts::create_user(
         &mut conn,
         now,
@@ -147,21 +131,7 @@ fn build(n: u64) -> Desk {
         &NewPassword::generate(),
     )
     .unwrap();
-    let sup_token = tokens::random_token(32);
-    let at = riskdesk::store::to_db(now);
-    sessions::insert(
-        &mut conn,
-        &NewSession {
-            token_hash: &tokens::digest(&sup_token),
-            user_id: sup.id,
-            csrf_token: &tokens::random_token(32),
-            created_at: at,
-            last_seen_at: at,
-            ip: None,
-        },
-    )
-    .unwrap();
-    let supervisor = vec![format!("riskdesk_session={sup_token}")];
+    let supervisor = vec![loadgen::session_cookie(&mut conn, sup.id)];
     drop(conn);
 
     // The cases, straight into the file.
@@ -413,16 +383,7 @@ fn build(n: u64) -> Desk {
         .map(|_| riskdesk::store::cases::case_ref(rng.below(n) as i64 + 1))
         .collect();
 
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let st = state.clone();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let app = Application::build(st, listener).expect("build");
-            let _ = app.server.await;
-        })
-    });
-    std::thread::sleep(Duration::from_millis(300));
+    let addr = loadgen::serve(&state);
     Desk {
         state,
         addr,

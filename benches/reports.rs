@@ -18,20 +18,18 @@ mod loadgen;
 use fill::{Inserter, MIX, Rng, env, opt_ts, ts};
 
 use std::io::Write;
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use riskdesk::accounts::{self, Actor, NewUserInput};
-use riskdesk::app::{AppState, Application};
+use riskdesk::app::AppState;
 use riskdesk::clock::Clock;
 use riskdesk::config::Settings;
 use riskdesk::db::DatabaseUrl;
+use riskdesk::domain::Severity;
 use riskdesk::domain::password::NewPassword;
-use riskdesk::domain::{Severity, tokens};
-use riskdesk::store::sessions::{self, NewSession};
 
 const AGENTS: usize = 50;
 const HISTORY_DAYS: u64 = 180;
@@ -107,25 +105,6 @@ impl Place {
     }
 }
 
-/// A session for the supervisor, who reads the reports in Shanghai time.
-fn sign_in(conn: &mut riskdesk::db::DbConn, boss: i64) -> String {
-    let token = tokens::random_token(32);
-    let at = riskdesk::store::to_db(Utc::now());
-    sessions::insert(
-        conn,
-        &NewSession {
-            token_hash: &tokens::digest(&token),
-            user_id: boss,
-            csrf_token: &tokens::random_token(32),
-            created_at: at,
-            last_seen_at: at,
-            ip: None,
-        },
-    )
-    .unwrap();
-    token
-}
-
 fn build(n: u64) -> Desk {
     let place = match std::env::var("RISKDESK_BENCH_KEEP") {
         Ok(d) => {
@@ -161,10 +140,10 @@ fn build(n: u64) -> Desk {
             .select(users::id)
             .first(&mut conn)
             .unwrap();
-        let token = sign_in(&mut conn, boss);
+        let cookie = loadgen::session_cookie(&mut conn, boss);
         drop(conn);
         println!("  reusing the database filled before in {}", path.display());
-        return serve(state, token, agent_id, place);
+        return serve(state, cookie, agent_id, place);
     }
     riskdesk::desk::apply_text(&mut conn, now, &Actor::cli(), riskdesk::demo::DESK, false)
         .expect("demo configuration");
@@ -203,7 +182,7 @@ fn build(n: u64) -> Desk {
         .set(riskdesk::db::schema::users::timezone.eq(Some("Asia/Shanghai")))
         .execute(&mut conn)
         .unwrap();
-    let token = sign_in(&mut conn, boss.id);
+    let cookie = loadgen::session_cookie(&mut conn, boss.id);
     drop(conn);
 
     let t = Instant::now();
@@ -512,24 +491,15 @@ fn build(n: u64) -> Desk {
     if matches!(place, Place::Kept(_)) {
         std::fs::write(&marker, b"").unwrap();
     }
-    serve(state, token, agents[0], place)
+    serve(state, cookie, agents[0], place)
 }
 
-fn serve(state: AppState, token: String, agent_id: i64, place: Place) -> Desk {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let st = state.clone();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let app = Application::build(st, listener).expect("build");
-            let _ = app.server.await;
-        })
-    });
-    std::thread::sleep(Duration::from_millis(300));
+fn serve(state: AppState, cookie: String, agent_id: i64, place: Place) -> Desk {
+    let addr = loadgen::serve(&state);
     Desk {
         state,
         addr,
-        cookie: format!("riskdesk_session={token}"),
+        cookie,
         agent_id,
         _place: place,
     }

@@ -591,6 +591,16 @@ fn csv_exports_are_streamed_with_a_bom_quoted_and_masked() {
         .unwrap();
     assert!(res.contains("2026-11-24,4,4,"), "{res}");
     assert!(res.contains("2026-11-25,0,0,"), "{res}");
+    // The database's per-day counts follow the filters too.
+    let res = s
+        .boss
+        .get(&format!(
+            "/reports/export/volume.csv?{PERIOD}&rule=NEW_ACCOUNT_BURST"
+        ))
+        .text()
+        .unwrap();
+    assert!(res.contains("2026-11-24,1,1,"), "{res}");
+    assert!(!res.contains("LARGE_TRANSFER"), "{res}");
 }
 
 #[test]
