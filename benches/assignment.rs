@@ -130,7 +130,7 @@ fn main() {
             )
             .unwrap();
             riskdesk::db::write_tx_retry(&mut conn, |c| {
-                riskdesk::assignment::set_presence(c, &snap, u.id, "online", state.now())
+                riskdesk::cases::assign::set_presence(c, &snap, u.id, "online", state.now())
             })
             .unwrap();
         }
@@ -180,16 +180,20 @@ fn main() {
                     let now = state.now();
                     let mut n = 0;
                     for id in &done {
-                        if riskdesk::casework::resolve(
+                        if riskdesk::cases::clock::resolve(
                             c,
                             &state.settings,
                             &snap,
                             now,
                             *id,
-                            riskdesk::casework::Outcome {
+                            riskdesk::cases::clock::Outcome {
                                 resolver: None,
                                 disposition: "false_positive",
-                                details: serde_json::json!({"action": "released"}),
+                                details: riskdesk::domain::events::ClosingDetails {
+                                    action: Some("released".into()),
+                                    ..Default::default()
+                                },
+                                approved_by: None,
                             },
                         )
                         .is_ok()

@@ -35,6 +35,18 @@ impl From<actix_web::error::BlockingError> for AppError {
     }
 }
 
+impl From<crate::cases::CaseError> for AppError {
+    fn from(e: crate::cases::CaseError) -> Self {
+        use crate::cases::CaseError;
+        match e {
+            CaseError::NotFound => AppError::NotFound,
+            CaseError::Forbidden => AppError::Forbidden,
+            CaseError::Db(e) => AppError::Db(e),
+            other => AppError::BadRequest(other.to_string()),
+        }
+    }
+}
+
 impl From<AccountError> for AppError {
     fn from(e: AccountError) -> Self {
         match e {

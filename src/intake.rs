@@ -9,7 +9,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
-use serde_json::json;
 
 use crate::clock::Clock;
 use crate::db::schema::{alerts, cases, customers};
@@ -18,6 +17,7 @@ use crate::dispatch;
 use crate::domain::alert::NewAlert;
 use crate::domain::routing::{self, AlertFacts, Reason};
 use crate::domain::severity::Severity;
+use crate::domain::{CaseEvent, CaseStatus};
 use crate::store::cases::{self as case_store, Case, case_ref, open_key};
 use crate::store::deskconfig::{self, Snapshot};
 use crate::store::{self};
@@ -31,7 +31,8 @@ pub struct AlertResult {
     pub grouped: bool,
     pub queue: String,
     pub priority: String,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: CaseStatus,
     pub assignee: Option<String>,
 }
 
@@ -65,7 +66,7 @@ fn ingest(
     alert: &NewAlert,
     api_key_id: Option<i64>,
     now: DateTime<Utc>,
-    memo: Option<&mut crate::assignment::WaitMemo>,
+    memo: Option<&mut crate::cases::assign::WaitMemo>,
 ) -> Result<AlertResult, IntakeError> {
     if let Some(prev) = stored_result(conn, &alert.external_id)? {
         return Ok(prev);
@@ -123,7 +124,7 @@ fn ingest(
 
     let key = open_key(customer_id, queue.id);
     // A new case's first events, written together with the alert's.
-    let mut opening: Vec<(&str, serde_json::Value)> = Vec::new();
+    let mut opening: Vec<CaseEvent> = Vec::new();
     let (case, grouped) = match case_store::find_open(conn, &key)? {
         Some(case) => (case, true),
         None => {
@@ -134,7 +135,7 @@ fn ingest(
                     cases::customer_id.eq(customer_id),
                     cases::queue_id.eq(queue.id),
                     cases::priority.eq(decision.priority.as_str()),
-                    cases::status.eq("new"),
+                    cases::status.eq(CaseStatus::New),
                     cases::rule_code.eq(&alert.rule),
                     cases::open_key.eq(&key),
                     cases::opened_at.eq(at),
@@ -146,6 +147,7 @@ fn ingest(
                     cases::next_alarm_at.eq(Some(at)),
                     cases::weight.eq(weight),
                     cases::alert_count.eq(1),
+                    cases::waiting_since.eq(Some(at)),
                 ))
                 .on_conflict(cases::open_key)
                 .do_nothing()
@@ -154,47 +156,43 @@ fn ingest(
                 .optional())?;
             match new_id {
                 Some(id) => {
+                    use crate::domain::events as ev;
                     let (reason, position, time_boxed) = match decision.reason {
                         Reason::Route {
                             position,
                             time_boxed,
-                        } => ("route", Some(position), time_boxed),
-                        Reason::UnknownRule => ("unknown_rule", None, false),
-                        Reason::NoRouteMatched => ("no_route", None, false),
+                        } => (ev::RouteReason::Route, Some(position as i64), time_boxed),
+                        Reason::UnknownRule => (ev::RouteReason::UnknownRule, None, false),
+                        Reason::NoRouteMatched => (ev::RouteReason::NoRoute, None, false),
                     };
                     opening = vec![
-                        (
-                            "case.opened",
-                            json!({"rule": alert.rule, "queue": queue.name, "priority": decision.priority}),
-                        ),
-                        (
-                            "routing.decided",
-                            json!({
-                                "reason": reason,
-                                "route": position,
-                                "time_boxed": time_boxed,
-                                "rule": alert.rule,
-                                "queue": queue.name,
-                                "priority": decision.priority,
-                            }),
-                        ),
-                        (
-                            "sla.set",
-                            json!({
-                                "policy": queue.policy.name,
-                                "calendar": queue.policy.calendar_name,
-                                "first_response_due": dues.first_response.to_rfc3339(),
-                                "resolution_due": dues.resolution.to_rfc3339(),
-                            }),
-                        ),
+                        CaseEvent::Opened(ev::Opened {
+                            rule: alert.rule.clone(),
+                            queue: queue.name.clone(),
+                            priority: decision.priority,
+                        }),
+                        CaseEvent::RoutingDecided(ev::RoutingDecided {
+                            reason,
+                            route: position,
+                            time_boxed,
+                            rule: alert.rule.clone(),
+                            queue: queue.name.clone(),
+                            priority: decision.priority,
+                        }),
+                        CaseEvent::SlaSet(ev::Dues {
+                            policy: queue.policy.name.clone(),
+                            calendar: queue.policy.calendar_name.clone().into(),
+                            first_response_due: dues.first_response,
+                            resolution_due: dues.resolution,
+                        }),
                     ];
                     // The case as just inserted, without reading it back.
                     let case = Case {
                         id,
                         customer_id,
                         queue_id: queue.id,
-                        priority: decision.priority.as_str().to_string(),
-                        status: "new".into(),
+                        priority: decision.priority,
+                        status: CaseStatus::New,
                         rule_code: alert.rule.clone(),
                         open_key: Some(key.clone()),
                         opened_at: at,
@@ -218,6 +216,7 @@ fn ingest(
                         sla_started_at: None,
                         resolved_by: None,
                         reopen_count: 0,
+                        waiting_since: Some(at),
                     };
                     (case, false)
                 }
@@ -231,53 +230,63 @@ fn ingest(
     };
 
     // The alert joins the case; a higher severity raises the case's priority.
-    let current: Severity = case.priority.parse().unwrap_or(Severity::Medium);
+    let current: Severity = case.priority;
     let mut priority = current;
     if grouped && decision.priority > current {
         priority = decision.priority;
-        crate::casework::raise_priority(
+        crate::cases::clock::raise_priority(
             conn,
             queue,
             &case,
             priority,
             now,
-            json!({"alert_id": alert_id}),
+            crate::cases::clock::Raise::Alert(alert_id),
         )?;
     }
+    // A heavier rule's alert makes the case weigh what its heaviest alert weighs.
+    let mut heavier = None;
     if grouped {
+        let weight = snap.rules.get(&alert.rule).map(|r| r.weight).unwrap_or(1);
+        if weight > case.weight {
+            heavier = Some(weight);
+        }
         diesel::update(cases::table.find(case.id))
             .set((
                 cases::alert_count.eq(cases::alert_count + 1),
+                cases::weight.eq(weight.max(case.weight)),
                 cases::updated_at.eq(at),
             ))
             .execute(conn)?;
     }
-    let mut received = json!({
-        "alert_id": alert_id,
-        "external_id": alert.external_id,
-        "rule": alert.rule,
-        "severity": decision.severity,
-        "grouped": grouped,
-    });
-    if let Some(a) = &alert.amount {
-        received["amount"] = json!(a.value.to_string());
-        received["currency"] = json!(a.currency);
+    opening.push(CaseEvent::AlertReceived(
+        crate::domain::events::AlertReceived {
+            alert_id,
+            external_id: alert.external_id.clone(),
+            rule: alert.rule.clone(),
+            severity: decision.severity,
+            grouped,
+            amount: alert.amount.as_ref().map(|a| a.value.to_string()),
+            currency: alert.amount.as_ref().map(|a| a.currency.clone()),
+            weight: heavier,
+        },
+    ));
+    if let Some(weight) = heavier {
+        crate::cases::assign::grow(conn, snap, &case, weight, now)?;
     }
-    opening.push(("alert.received", received));
 
     // A new case goes to an agent at once if one is free; a grouped alert stays
     // with its case and that case's agent. The decision's event joins the others,
     // all written in one statement.
     let (status, assignee) = if grouped {
         (
-            case.status.clone(),
+            case.status,
             case_store::assignee_email(conn, case.assignee_id)?,
         )
     } else {
-        let note = crate::assignment::Note::Into(&mut opening);
-        match crate::assignment::try_assign_memo(conn, snap, &case, now, None, note, memo)? {
-            Some((_, email)) => ("assigned".to_string(), Some(email)),
-            None => (case.status.clone(), None),
+        let note = crate::cases::assign::Note::Into(&mut opening);
+        match crate::cases::assign::try_assign_memo(conn, snap, &case, now, None, note, memo)? {
+            Some((_, email)) => (CaseStatus::Assigned, Some(email)),
+            None => (case.status, None),
         }
     };
     case_store::add_events(conn, case.id, at, &opening)?;
@@ -508,7 +517,7 @@ fn run_batch(
     if matches!(*conn, crate::db::DbConn::Sqlite(_)) {
         let fast = write_tx(&mut conn, |conn| {
             let now = clock.now();
-            let mut memo = crate::assignment::WaitMemo::new();
+            let mut memo = crate::cases::assign::WaitMemo::new();
             jobs.iter()
                 .map(|job| {
                     job.alerts
@@ -530,7 +539,7 @@ fn run_batch(
     write_tx(&mut conn, |conn| {
         // Read once the write lock is held: the time the alerts are accepted.
         let now = clock.now();
-        let mut memo = crate::assignment::WaitMemo::new();
+        let mut memo = crate::cases::assign::WaitMemo::new();
         let mut answers = Vec::with_capacity(jobs.len());
         for job in jobs {
             let mut results = Vec::with_capacity(job.alerts.len());

@@ -3,10 +3,8 @@
 
 pub mod accounts;
 pub mod app;
-pub mod assignment;
 pub mod briefs;
-pub mod calls;
-pub mod casework;
+pub mod cases;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -15,7 +13,6 @@ pub mod demo;
 pub mod desk;
 pub mod domain;
 pub mod error;
-pub mod escalation;
 pub mod i18n;
 pub mod intake;
 pub mod jobs;
@@ -23,7 +20,6 @@ pub mod mail;
 pub mod metrics;
 pub mod qa;
 pub mod reports;
-pub mod resolution;
 pub mod store;
 pub mod throttle;
 pub mod web;

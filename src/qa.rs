@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use serde_json::json;
 
 use crate::db::schema::{cases, qa_reviews, queues, users};
 use crate::db::{DbConn, write_tx};
@@ -149,12 +148,11 @@ pub fn review(
             conn,
             case_id,
             at,
-            "qa.reviewed",
             Some(reviewer),
-            &json!({
-                "passed": card.passed(),
-                "failed": card.failed_items(),
-                "comment": card.comment,
+            &crate::domain::CaseEvent::QaReviewed(crate::domain::events::QaReviewed {
+                passed: card.passed(),
+                failed: card.failed_items().iter().map(|s| s.to_string()).collect(),
+                comment: card.comment.clone(),
             }),
         )?;
         Ok(row)

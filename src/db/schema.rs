@@ -181,6 +181,7 @@ diesel::table! {
         reopen_count -> Integer,
         qa_pending -> Bool,
         qa_reviewed_at -> Nullable<Timestamp>,
+        waiting_since -> Nullable<Timestamp>,
     }
 }
 

@@ -24,7 +24,7 @@ pub struct Agent {
 }
 
 /// Why no agent got a case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Waiting {
     /// The queue has no members.

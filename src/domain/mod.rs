@@ -1,12 +1,15 @@
 // Pure rules of the desk, no I/O: validated input types, roles, languages, tokens,
-// password hashing, money, masking, business calendars, SLA clocks and routing.
+// password hashing, money, masking, business calendars, SLA clocks, routing, and
+// the case lifecycle (statuses, commands, timeline events).
 
 pub mod alert;
 pub mod assignment;
 pub mod calendar;
 pub mod calls;
 pub mod deskconfig;
+pub mod events;
 pub mod identity;
+pub mod lifecycle;
 pub mod masking;
 pub mod money;
 pub mod password;
@@ -19,7 +22,9 @@ pub mod tokens;
 pub mod week;
 pub mod worklist;
 
+pub use events::CaseEvent;
 pub use identity::{Email, Lang, Role, UserName, parse_timezone};
+pub use lifecycle::{CaseStatus, Command, Refusal};
 pub use severity::{Priority, Severity};
 
 /// One field's problem, named by its path (`customer.email`, `hours.tue[1]`).

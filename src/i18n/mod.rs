@@ -6,6 +6,8 @@ use std::sync::OnceLock;
 
 use crate::domain::Lang;
 
+pub mod events;
+
 /// Each language's catalog, in parts by area of the interface; a key may appear in
 /// one part only.
 const EN: &[(&str, &str)] = &[
@@ -15,6 +17,7 @@ const EN: &[(&str, &str)] = &[
     ("casepage.en.toml", include_str!("casepage.en.toml")),
     ("board.en.toml", include_str!("board.en.toml")),
     ("reports.en.toml", include_str!("reports.en.toml")),
+    ("lifecycle.en.toml", include_str!("lifecycle.en.toml")),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -23,6 +26,7 @@ const ZH_CN: &[(&str, &str)] = &[
     ("casepage.zh-CN.toml", include_str!("casepage.zh-CN.toml")),
     ("board.zh-CN.toml", include_str!("board.zh-CN.toml")),
     ("reports.zh-CN.toml", include_str!("reports.zh-CN.toml")),
+    ("lifecycle.zh-CN.toml", include_str!("lifecycle.zh-CN.toml")),
 ];
 
 type Catalog = HashMap<String, String>;

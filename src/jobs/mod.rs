@@ -105,7 +105,7 @@ pub fn watch_sla(state: &AppState) -> Result<usize, String> {
     let now = state.now();
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     let snap = state.desk.get(&mut conn).map_err(|e| e.to_string())?;
-    crate::escalation::run_due(&mut conn, &snap, now, state.settings.unassigned_alert_after)
+    crate::cases::escalate::run_due(&mut conn, &snap, now, state.settings.unassigned_alert_after)
         .map_err(|e| e.to_string())
 }
 
@@ -125,7 +125,7 @@ pub fn sweep_presence(state: &AppState) -> Result<usize, String> {
     let mut changed = 0;
     for id in idle {
         crate::db::write_tx_retry(&mut conn, |c| {
-            crate::assignment::set_presence(c, &snap, id, "away", now)
+            crate::cases::assign::set_presence(c, &snap, id, "away", now)
         })
         .map_err(|e| e.to_string())?;
         changed += 1;
@@ -141,7 +141,14 @@ pub fn sweep_presence(state: &AppState) -> Result<usize, String> {
             .map_err(|e| e.to_string())?;
         for id in gone {
             crate::db::write_tx_retry(&mut conn, |c| {
-                crate::assignment::give_back(c, &snap, id, now, true, "offline_too_long")
+                crate::cases::assign::give_back(
+                    c,
+                    &snap,
+                    id,
+                    now,
+                    true,
+                    crate::domain::events::ReturnReason::OfflineTooLong,
+                )
             })
             .map_err(|e| e.to_string())?;
             changed += 1;
@@ -155,7 +162,7 @@ pub fn sweep_assignment(state: &AppState) -> Result<usize, String> {
     let now = state.now();
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     let snap = state.desk.get(&mut conn).map_err(|e| e.to_string())?;
-    crate::assignment::sweep(&mut conn, &snap, now).map_err(|e| e.to_string())
+    crate::cases::assign::sweep(&mut conn, &snap, now).map_err(|e| e.to_string())
 }
 
 /// Sends the outbox's due messages (SMTP or .eml files, as the settings say).
@@ -174,7 +181,7 @@ pub fn send_outbox(state: &AppState) -> Result<crate::mail::outbox::Pass, String
 pub fn remind_callbacks(state: &AppState) -> Result<usize, String> {
     let now = state.now();
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
-    crate::calls::remind_due(&mut conn, now).map_err(|e| e.to_string())
+    crate::cases::calls::remind_due(&mut conn, now).map_err(|e| e.to_string())
 }
 
 /// Stores last week's brief and mails it to the supervisors once it is due (Monday

@@ -1,7 +1,6 @@
 // Mail: the durable outbox and its transports, response templates, and the
 // one-time links customers answer on (verification, satisfaction survey).
 
-pub mod links;
 pub mod outbox;
 pub mod templates;
 pub mod transport;
@@ -39,7 +38,7 @@ pub fn queue_notification(
             .unwrap_or_default(),
     );
     let reference = crate::store::cases::case_ref(case_id);
-    let what = crate::web::work::describe(&tr, kind, data);
+    let what = crate::i18n::events::describe_notice(&tr, kind, data);
     let subject = tr.tf(
         "mail.notify.subject",
         &[("case_ref", &reference), ("what", &what)],

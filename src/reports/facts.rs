@@ -266,7 +266,7 @@ pub fn compute(input: &Input<'_>) -> FactRow {
         queue_id: case.queue_id,
         rule_code: case.rule_code.clone(),
         agent_id: case.resolved_by.or(case.assignee_id),
-        priority: case.priority.clone(),
+        priority: case.priority.to_string(),
         opened_at: case.opened_at,
         resolved_at: case.resolved_at,
         first_response_secs,
@@ -315,8 +315,8 @@ mod tests {
             id: 7,
             customer_id: 3,
             queue_id: 1,
-            priority: "high".into(),
-            status: "resolved".into(),
+            priority: crate::domain::Priority::High,
+            status: crate::domain::CaseStatus::Resolved,
             rule_code: "LARGE_TRANSFER".into(),
             open_key: None,
             opened_at: to_db(opened),
@@ -340,6 +340,7 @@ mod tests {
             sla_started_at: None,
             resolved_by: None,
             reopen_count: 0,
+            waiting_since: None,
         }
     }
 
@@ -478,7 +479,7 @@ mod tests {
         c.resolved_at = None;
         c.resolved_by = None;
         c.assignee_id = None;
-        c.status = "new".into();
+        c.status = crate::domain::CaseStatus::New;
         let events = vec![
             ev(opened, "assignment.assigned", json!({})),
             ev(opened + Duration::hours(1), "case.resolved", json!({})),

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use super::facts::{self, Closing, Event, FactRow};
 use super::figures::{DayCount, PeriodFact};
 use super::period::Period;
+use crate::cases::verify::{SURVEY, VERIFY};
 use crate::db::schema::{
     calls, case_events, case_facts, cases, customer_tokens, customers, report_jobs, resolutions,
     satisfaction,
@@ -17,7 +18,6 @@ use crate::db::schema::{
 use crate::db::{DbConn, write_tx_retry};
 use crate::dispatch;
 use crate::domain::calendar::Calendar;
-use crate::mail::links::{SURVEY, VERIFY};
 use crate::store::cases::Case;
 use crate::store::deskconfig::Snapshot;
 use crate::store::{from_db, to_db};

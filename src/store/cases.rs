@@ -13,8 +13,8 @@ pub struct Case {
     pub id: i64,
     pub customer_id: i64,
     pub queue_id: i64,
-    pub priority: String,
-    pub status: String,
+    pub priority: crate::domain::Priority,
+    pub status: crate::domain::CaseStatus,
     pub rule_code: String,
     pub open_key: Option<String>,
     pub opened_at: NaiveDateTime,
@@ -41,6 +41,8 @@ pub struct Case {
     pub sla_started_at: Option<NaiveDateTime>,
     pub resolved_by: Option<i64>,
     pub reopen_count: i32,
+    /// When it began waiting for an agent (none while it has one).
+    pub waiting_since: Option<NaiveDateTime>,
 }
 
 impl Case {
@@ -85,15 +87,22 @@ pub struct Alert {
     pub result: Option<String>,
 }
 
+/// A stored timeline event; [`EventRow::event`] reads it as the domain's type.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = case_events)]
-pub struct CaseEvent {
+pub struct EventRow {
     pub id: i64,
     pub case_id: i64,
     pub at: NaiveDateTime,
     pub kind: String,
     pub actor_user_id: Option<i64>,
     pub data: String,
+}
+
+impl EventRow {
+    pub fn event(&self) -> Result<crate::domain::CaseEvent, crate::domain::events::EventError> {
+        crate::domain::CaseEvent::from_parts(&self.kind, &self.data)
+    }
 }
 
 /// The human reference of a case: `RC-000417`.
@@ -146,10 +155,10 @@ pub fn alerts_of(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<Alert>> {
         .load(conn)
 }
 
-pub fn events_of(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<CaseEvent>> {
+pub fn events_of(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<EventRow>> {
     case_events::table
         .filter(case_events::case_id.eq(case_id))
-        .select(CaseEvent::as_select())
+        .select(EventRow::as_select())
         .order(case_events::id.asc())
         .load(conn)
 }
@@ -159,17 +168,17 @@ pub fn add_event(
     conn: &mut DbConn,
     case_id: i64,
     at: NaiveDateTime,
-    kind: &str,
     actor: Option<i64>,
-    data: &serde_json::Value,
+    event: &crate::domain::CaseEvent,
 ) -> QueryResult<()> {
+    let (kind, data) = event.to_parts();
     diesel::insert_into(case_events::table)
         .values((
             case_events::case_id.eq(case_id),
             case_events::at.eq(at),
             case_events::kind.eq(kind),
             case_events::actor_user_id.eq(actor),
-            case_events::data.eq(data.to_string()),
+            case_events::data.eq(data),
         ))
         .execute(conn)
         .map(|_| ())
@@ -180,17 +189,18 @@ pub fn add_events(
     conn: &mut DbConn,
     case_id: i64,
     at: NaiveDateTime,
-    events: &[(&str, serde_json::Value)],
+    events: &[crate::domain::CaseEvent],
 ) -> QueryResult<()> {
     let rows: Vec<_> = events
         .iter()
-        .map(|(kind, data)| {
+        .map(|e| {
+            let (kind, data) = e.to_parts();
             (
                 case_events::case_id.eq(case_id),
                 case_events::at.eq(at),
-                case_events::kind.eq(*kind),
+                case_events::kind.eq(kind),
                 case_events::actor_user_id.eq(None::<i64>),
-                case_events::data.eq(data.to_string()),
+                case_events::data.eq(data),
             )
         })
         .collect();

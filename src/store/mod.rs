@@ -11,6 +11,7 @@ pub mod identifiers;
 pub mod playbooks;
 pub mod sessions;
 pub mod settings;
+pub mod types;
 pub mod users;
 pub mod worklist;
 

@@ -330,7 +330,14 @@ async fn set_active(
                 diesel::update(crate::db::schema::users::table.find(id))
                     .set(crate::db::schema::users::presence.eq("offline"))
                     .execute(c)?;
-                crate::assignment::give_back(c, &snap, id, now, true, "deactivated")
+                crate::cases::assign::give_back(
+                    c,
+                    &snap,
+                    id,
+                    now,
+                    true,
+                    crate::domain::events::ReturnReason::Deactivated,
+                )
             })?;
         }
         Ok(r)
@@ -456,7 +463,7 @@ pub async fn routing(
             // More room or new queues may mean waiting cases for them now.
             let snap = st.desk.get(conn)?;
             crate::db::write_tx_retry(conn, |c| {
-                crate::assignment::fill_agent(c, &snap, id, now, false)
+                crate::cases::assign::fill_agent(c, &snap, id, now, false)
             })?;
         }
         Ok(r)

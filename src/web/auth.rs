@@ -132,7 +132,7 @@ pub async fn logout(
         // Signing out is going offline: unstarted cases go to others.
         let snap = st.desk.get(conn)?;
         crate::db::write_tx_retry(conn, |c| {
-            crate::assignment::set_presence(c, &snap, uid, "offline", now)
+            crate::cases::assign::set_presence(c, &snap, uid, "offline", now)
         })?;
         Ok(())
     })

@@ -73,7 +73,7 @@ pub struct Body {
     pub page: Page,
     pub now: String,
     pub now_local: String,
-    pub statuses: [&'static str; 5],
+    pub statuses: [&'static str; 4],
     pub backlog: Vec<BacklogLine>,
     pub status_totals: Vec<i64>,
     pub open_total: i64,

@@ -68,12 +68,12 @@ pub async fn log_call(
             return Ok(Err(Refused::Resolved));
         }
         let customer = case_store::customer(conn, case.customer_id)?;
-        let Some(number) = crate::calls::masked_number(&customer, f.number.trim()) else {
+        let Some(number) = crate::cases::calls::masked_number(&customer, f.number.trim()) else {
             return Ok(Err(Refused::Problem(CallProblem::UnknownNumber)));
         };
         write_tx(conn, |c| {
             let fresh = case_store::find(c, case.id)?.ok_or(AppError::NotFound)?;
-            crate::calls::log(c, &fresh, u.user.id, &number, &input, now)?;
+            crate::cases::calls::log(c, &fresh, u.user.id, &number, &input, now)?;
             Ok::<_, AppError>(())
         })?;
         Ok(Ok(()))

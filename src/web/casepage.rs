@@ -2,6 +2,7 @@
 // alert), the SLA clocks, the customer's history and linked cases, the playbook and
 // the calls. Loaded once per page view, personal data masked throughout.
 
+pub use crate::i18n::events::{direction_label, field_label, outcome_label};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -142,35 +143,6 @@ pub fn kind_label(tr: &Tr, kind: &str) -> String {
     }
 }
 
-pub fn outcome_label(tr: &Tr, outcome: &str) -> String {
-    match outcome {
-        "verified" => tr.t("calls.outcome_verified").to_string(),
-        "denied" => tr.t("calls.outcome_denied").to_string(),
-        "no_answer" => tr.t("calls.outcome_no_answer").to_string(),
-        "voicemail" => tr.t("calls.outcome_voicemail").to_string(),
-        "wrong_number" => tr.t("calls.outcome_wrong_number").to_string(),
-        "callback_requested" => tr.t("calls.outcome_callback_requested").to_string(),
-        other => other.to_string(),
-    }
-}
-
-/// The label of a customer field that can be revealed.
-pub fn field_label(tr: &Tr, field: &str) -> String {
-    match field {
-        "name" => tr.t("case.customer_name").to_string(),
-        "email" => tr.t("case.customer_email").to_string(),
-        _ => tr.t("case.customer_phone").to_string(),
-    }
-}
-
-pub fn direction_label(tr: &Tr, direction: &str) -> String {
-    match direction {
-        "outbound" => tr.t("calls.direction_outbound").to_string(),
-        "inbound" => tr.t("calls.direction_inbound").to_string(),
-        other => other.to_string(),
-    }
-}
-
 /// The queues whose cases the user may see, or None for all (supervisors, admins).
 fn visible_queues(conn: &mut DbConn, user: &CurrentUser) -> QueryResult<Option<HashSet<i64>>> {
     if user.role.is_supervisor_or_admin() {
@@ -253,7 +225,7 @@ pub fn load(
             visible: may_see(user, &queues, &c),
             rule: c.rule_code.clone(),
             opened_at: c.opened_at,
-            status: c.status.clone(),
+            status: c.status.to_string(),
             disposition: c.disposition.clone(),
         })
         .collect();
@@ -284,7 +256,7 @@ pub fn load(
                     .map(|v| v.join(", "))
                     .unwrap_or_default(),
                 reference: may_see(user, &queues, &c).then(|| case_ref(c.id)),
-                status: c.status.clone(),
+                status: c.status.to_string(),
                 rule: c.rule_code.clone(),
             })
             .collect()
@@ -340,7 +312,7 @@ pub fn load(
         history,
         linked,
         playbook,
-        numbers: crate::calls::customer_numbers(customer)
+        numbers: crate::cases::calls::customer_numbers(customer)
             .into_iter()
             .map(|(k, n)| (k, masking::phone(&n)))
             .collect(),

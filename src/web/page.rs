@@ -11,6 +11,7 @@ use askama::Template;
 use chrono::NaiveDateTime;
 
 use crate::accounts::Actor;
+use crate::domain::CaseStatus;
 use crate::domain::{Lang, Role};
 use crate::error::AppError;
 use crate::i18n::Tr;
@@ -289,14 +290,16 @@ impl Page {
 
     /// A case status's label.
     pub fn status(&self, s: &str) -> &'static str {
-        match s {
-            "new" => self.tr.t("status.new"),
-            "assigned" => self.tr.t("status.assigned"),
-            "in_progress" => self.tr.t("status.in_progress"),
-            "waiting_customer" => self.tr.t("status.waiting_customer"),
-            "pending_approval" => self.tr.t("status.pending_approval"),
-            _ => self.tr.t("status.resolved"),
-        }
+        let Ok(status) = s.parse::<CaseStatus>() else {
+            return "—";
+        };
+        self.tr.t(match status {
+            CaseStatus::New => "status.new",
+            CaseStatus::Assigned => "status.assigned",
+            CaseStatus::InProgress => "status.in_progress",
+            CaseStatus::PendingApproval => "status.pending_approval",
+            CaseStatus::Resolved => "status.resolved",
+        })
     }
 
     pub fn opt_time(&self, t: &Option<NaiveDateTime>) -> String {

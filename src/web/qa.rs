@@ -10,13 +10,13 @@ use serde::Deserialize;
 use super::page::{FlashKind, redirect_with_flash};
 use super::{CurrentUser, Page, db};
 use crate::app::AppState;
+use crate::cases::closing::Resolution;
 use crate::db::schema::users;
 use crate::domain::qa::{ITEMS, MAX_COMMENT, Scorecard};
 use crate::domain::{FieldProblem, Role};
 use crate::error::AppError;
 use crate::i18n::tkey;
 use crate::qa::{self, Cursor, QaError, Rates, Review};
-use crate::resolution::Resolution;
 use crate::store::cases::{Case, case_ref, parse_case_ref};
 use diesel::prelude::*;
 
@@ -220,7 +220,7 @@ async fn load(state: &web::Data<AppState>, reference: &str) -> Result<Loaded, Ap
                 }
             };
         let resolver = email(conn, case.resolved_by)?;
-        let closing = crate::resolution::history(conn, id)?
+        let closing = crate::cases::closing::history(conn, id)?
             .into_iter()
             .find(|r| r.state == "final" || r.state == "approved");
         let review = qa::review_of(conn, id)?;

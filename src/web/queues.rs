@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::{CurrentUser, Page, db_quick};
 use crate::app::AppState;
 use crate::db::schema::queue_members;
+use crate::domain::CaseStatus;
 use crate::domain::{masking, worklist};
 use crate::error::AppError;
 use crate::store::deskconfig::Snapshot;
@@ -27,12 +28,11 @@ pub const AT_RISK_WINDOW_MINUTES: i64 = 60;
 pub const REFRESH_SECONDS: u32 = 12;
 
 /// The statuses an open case may have, the values the status filter takes.
-pub const OPEN_STATUSES: [&str; 5] = [
-    "new",
-    "assigned",
-    "in_progress",
-    "waiting_customer",
-    "pending_approval",
+pub const OPEN_STATUSES: [&str; 4] = [
+    CaseStatus::New.as_str(),
+    CaseStatus::Assigned.as_str(),
+    CaseStatus::InProgress.as_str(),
+    CaseStatus::PendingApproval.as_str(),
 ];
 const PRIORITIES: [&str; 4] = ["critical", "high", "medium", "low"];
 
@@ -316,7 +316,7 @@ struct Index {
     status: String,
     rules: Vec<String>,
     priorities: [&'static str; 4],
-    statuses: [&'static str; 5],
+    statuses: [&'static str; 4],
     problem: Option<String>,
     fragment_url: String,
     refresh_seconds: u32,

@@ -9,12 +9,12 @@ use serde::Deserialize;
 use super::page::{FlashKind, redirect_with_flash};
 use super::{CurrentUser, Page, db};
 use crate::app::AppState;
+use crate::cases::closing::{self as closing, Closed, Closer, Resolution, ResolutionError};
 use crate::db::DbConn;
 use crate::db::schema::{cases, resolutions, users};
-use crate::domain::Role;
 use crate::domain::resolution::{Action, Closing, Disposition};
+use crate::domain::{Refusal, Role};
 use crate::error::AppError;
-use crate::resolution::{self as closing, Closed, Closer, Resolution, ResolutionError};
 use crate::store::cases::{Case, case_ref};
 use crate::store::deskconfig::Snapshot;
 
@@ -138,14 +138,18 @@ fn refused(back: &str, e: ResolutionError) -> Result<HttpResponse, AppError> {
             .first()
             .map(|p| p.key)
             .unwrap_or("resolution.error.note_required"),
-        ResolutionError::Resolved => "resolution.error.resolved",
-        ResolutionError::NotResolved => "resolution.error.not_resolved",
-        ResolutionError::AwaitingApproval => "resolution.error.awaiting_approval",
-        ResolutionError::NothingPending => "resolution.error.nothing_pending",
+        ResolutionError::Refused(r) => match r {
+            Refusal::Resolved => "resolution.error.resolved",
+            Refusal::NotResolved => "resolution.error.not_resolved",
+            Refusal::AwaitingApproval => "resolution.error.awaiting_approval",
+            Refusal::NothingPending => "resolution.error.nothing_pending",
+            other => other.key(),
+        },
         ResolutionError::OwnRequest => "resolution.error.own_request",
         ResolutionError::ReasonRequired => "flash.reason_required",
         ResolutionError::UnknownQueue => "resolution.error.unknown_queue",
         ResolutionError::SameQueue => "resolution.error.same_queue",
+        ResolutionError::Conflict => "lifecycle.conflict",
     };
     Ok(redirect_with_flash(back, FlashKind::Error, key))
 }

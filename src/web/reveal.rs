@@ -89,9 +89,11 @@ pub async fn reveal(
                 c,
                 case.id,
                 at,
-                "pii.revealed",
                 Some(u.user.id),
-                &json!({"field": f, "reason": why}),
+                &crate::domain::CaseEvent::PiiRevealed(crate::domain::events::PiiRevealed {
+                    field: f.to_string(),
+                    reason: why.to_string(),
+                }),
             )
         })?;
         Ok(Ok((case.id, value)))

@@ -10,11 +10,11 @@ use super::page::{FlashKind, redirect_with_flash};
 use super::work::visible_case;
 use super::{CurrentUser, Page, db};
 use crate::app::AppState;
+use crate::cases::verify::{self, Answer, LinkError, MAX_MESSAGE};
 use crate::db::write_tx;
 use crate::domain::{Lang, masking};
 use crate::error::AppError;
 use crate::i18n::{Tr, tkey};
-use crate::mail::links::{self, Answer, LinkError, MAX_MESSAGE};
 use crate::mail::templates;
 use crate::store::cases::{self as case_store, case_ref};
 
@@ -46,11 +46,11 @@ pub async fn send_form(
             return Err(AppError::Forbidden);
         }
         let customer = case_store::customer(conn, case.customer_id)?;
-        let lang = links::customer_lang(&customer);
+        let lang = verify::customer_lang(&customer);
         let refusal = if case.resolved_at.is_some() {
             Some(tkey("mail.refused.resolved"))
         } else {
-            links::contact_refusal(conn, &case, &customer)?
+            verify::contact_refusal(conn, &case, &customer)?
         };
         let mut choices = Vec::new();
         for name in templates::names_for(conn, "verification")? {
@@ -104,7 +104,7 @@ pub async fn send(
             return Err(AppError::Forbidden);
         }
         let outcome = write_tx(conn, |c| {
-            links::send_verification(c, &st.settings, now, u.user.id, case.id, &template)
+            verify::send_verification(c, &st.settings, now, u.user.id, case.id, &template)
         });
         match outcome {
             Ok(()) => Ok(None),
@@ -128,7 +128,7 @@ struct VerifyPage {
     tr: Tr,
     csrf: String,
     action: String,
-    stopped: links::Stopped,
+    stopped: verify::Stopped,
     error: Option<&'static str>,
     message: String,
 }
@@ -208,18 +208,18 @@ async fn look_up(
     purpose: &'static str,
     token: String,
     fallback: Lang,
-) -> Result<Result<(links::Link, Lang), (Lang, LinkError)>, AppError> {
+) -> Result<Result<(verify::Link, Lang), (Lang, LinkError)>, AppError> {
     let now = state.now();
     db(state, move |conn| {
-        match links::find(conn, purpose, &token, now) {
+        match verify::find(conn, purpose, &token, now) {
             Ok(link) => {
-                let lang = links::lang_of_case(conn, link.case_id)?;
+                let lang = verify::lang_of_case(conn, link.case_id)?;
                 Ok(Ok((link, lang)))
             }
             Err(LinkError::Db(e)) => Err(e.into()),
             Err(e) => {
-                let lang = match links::case_of(conn, &token)? {
-                    Some(case_id) => links::lang_of_case(conn, case_id)?,
+                let lang = match verify::case_of(conn, &token)? {
+                    Some(case_id) => verify::lang_of_case(conn, case_id)?,
                     None => fallback,
                 };
                 Ok(Err((lang, e)))
@@ -238,10 +238,10 @@ pub async fn verify_page(
 ) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
     let action = format!("/v/{token}");
-    match look_up(&state, links::VERIFY, token, page.tr.lang).await? {
+    match look_up(&state, verify::VERIFY, token, page.tr.lang).await? {
         Err((lang, e)) => unusable(lang, e),
         Ok((link, _)) => {
-            let stopped = db(&state, move |conn| Ok(links::stopped(conn, link.case_id)?)).await?;
+            let stopped = db(&state, move |conn| Ok(verify::stopped(conn, link.case_id)?)).await?;
             html(
                 StatusCode::OK,
                 &VerifyPage {
@@ -280,7 +280,7 @@ pub async fn verify_answer(
     let token = path.into_inner();
     let form = form.into_inner();
     let action = format!("/v/{token}");
-    let (link, lang) = match look_up(&state, links::VERIFY, token.clone(), page.tr.lang).await? {
+    let (link, lang) = match look_up(&state, verify::VERIFY, token.clone(), page.tr.lang).await? {
         Err((lang, e)) => return unusable(lang, e),
         Ok(found) => found,
     };
@@ -297,7 +297,7 @@ pub async fn verify_answer(
         Some(_) => None,
     };
     if let Some(error) = problem {
-        let stopped = db(&state, move |conn| Ok(links::stopped(conn, link.case_id)?)).await?;
+        let stopped = db(&state, move |conn| Ok(verify::stopped(conn, link.case_id)?)).await?;
         return html(
             StatusCode::BAD_REQUEST,
             &VerifyPage {
@@ -314,7 +314,7 @@ pub async fn verify_answer(
     let now = state.now();
     let done = db(&state, move |conn| {
         match write_tx(conn, |c| {
-            links::answer_verification(c, now, &token, answer, message.as_deref())
+            verify::answer_verification(c, now, &token, answer, message.as_deref())
         }) {
             Ok(_) => Ok(Ok(())),
             Err(LinkError::Db(e)) => Err(e.into()),
@@ -344,7 +344,7 @@ pub async fn survey_page(
 ) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
     let action = format!("/s/{token}");
-    match look_up(&state, links::SURVEY, token, page.tr.lang).await? {
+    match look_up(&state, verify::SURVEY, token, page.tr.lang).await? {
         Err((lang, e)) => unusable(lang, e),
         Ok((link, lang)) => html(
             StatusCode::OK,
@@ -378,7 +378,7 @@ pub async fn survey_answer(
     let token = path.into_inner();
     let form = form.into_inner();
     let action = format!("/s/{token}");
-    let (link, lang) = match look_up(&state, links::SURVEY, token.clone(), page.tr.lang).await? {
+    let (link, lang) = match look_up(&state, verify::SURVEY, token.clone(), page.tr.lang).await? {
         Err((lang, e)) => return unusable(lang, e),
         Ok(found) => found,
     };
@@ -417,7 +417,7 @@ pub async fn survey_answer(
     let now = state.now();
     let done = db(&state, move |conn| {
         match write_tx(conn, |c| {
-            links::answer_survey(c, now, &token, score, comment.as_deref())
+            verify::answer_survey(c, now, &token, score, comment.as_deref())
         }) {
             Ok(_) => Ok(Ok(())),
             Err(LinkError::Db(e)) => Err(e.into()),

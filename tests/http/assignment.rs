@@ -468,8 +468,13 @@ fn warnings_and_breaches_fire_once_and_act() {
     let mut conn = d.app.conn();
     let snap = riskdesk::store::deskconfig::snapshot(&mut conn).unwrap();
     assert_eq!(
-        riskdesk::escalation::run_due(&mut conn, &snap, d.app.clock.now(), Duration::minutes(15))
-            .unwrap(),
+        riskdesk::cases::escalate::run_due(
+            &mut conn,
+            &snap,
+            d.app.clock.now(),
+            Duration::minutes(15)
+        )
+        .unwrap(),
         0
     );
 }

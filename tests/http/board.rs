@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use crate::common::{Browser, TestApp, extract_csrf, location};
 use crate::intake::{DESK, alert};
 use riskdesk::briefs::Figures;
+use riskdesk::cases::closing::{Closer, close};
 use riskdesk::db::schema::{cases, outbox, qa_reviews, weekly_briefs};
-use riskdesk::resolution::{Closer, close};
 
 struct Desk {
     app: TestApp,
@@ -105,7 +105,7 @@ impl Desk {
             &closing,
         )
         .unwrap();
-        assert_eq!(done, riskdesk::resolution::Closed::Resolved);
+        assert_eq!(done, riskdesk::cases::closing::Closed::Resolved);
     }
 
     /// The customer of `reference` answers its verification e-mail (sent by `sup`).

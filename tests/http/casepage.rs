@@ -695,16 +695,17 @@ fn after_enough_failed_attempts_the_page_suggests_email_or_escalation() {
         let mut conn = d.app.conn();
         let snap = riskdesk::store::deskconfig::snapshot(&mut conn).unwrap();
         let id = riskdesk::store::cases::parse_case_ref(&reference).unwrap();
-        riskdesk::casework::resolve(
+        riskdesk::cases::clock::resolve(
             &mut conn,
             &d.app.state.settings,
             &snap,
             d.app.clock.now(),
             id,
-            riskdesk::casework::Outcome {
+            riskdesk::cases::clock::Outcome {
                 resolver: None,
                 disposition: "duplicate",
-                details: serde_json::json!({}),
+                details: Default::default(),
+                approved_by: None,
             },
         )
         .unwrap();

@@ -370,7 +370,7 @@ fn pauses_stop_the_clock_within_the_policys_limit() {
     let id = riskdesk::store::cases::parse_case_ref(r["case_ref"].as_str().unwrap()).unwrap();
     let t0 = app.clock.now();
     let mut conn = app.conn();
-    riskdesk::casework::pause(
+    riskdesk::cases::clock::pause(
         &mut conn,
         t0 + Duration::minutes(10),
         None,
@@ -379,15 +379,24 @@ fn pauses_stop_the_clock_within_the_policys_limit() {
     )
     .unwrap();
     assert!(matches!(
-        riskdesk::casework::pause(&mut conn, t0 + Duration::minutes(11), None, id, "again"),
-        Err(riskdesk::casework::CaseError::AlreadyPaused)
+        riskdesk::cases::clock::pause(&mut conn, t0 + Duration::minutes(11), None, id, "again"),
+        Err(riskdesk::cases::CaseError::Refused(
+            riskdesk::domain::Refusal::AlreadyPaused
+        ))
     ));
-    let c = riskdesk::casework::resume(&mut conn, t0 + Duration::minutes(50), None, id).unwrap();
+    let c = riskdesk::cases::clock::resume(
+        &mut conn,
+        t0 + Duration::minutes(50),
+        None,
+        id,
+        riskdesk::domain::events::ResumeCause::Manual,
+    )
+    .unwrap();
     // 40 minutes paused: the 240-minute resolution target ends 280 minutes after opening.
     assert_eq!(c.resolution_due.and_utc() - t0, Duration::minutes(280));
     assert_eq!(c.paused_minutes, 40);
     // The policy allows 60 minutes of pause in all: 20 more count, not 100.
-    riskdesk::casework::pause(
+    riskdesk::cases::clock::pause(
         &mut conn,
         t0 + Duration::minutes(60),
         None,
@@ -395,7 +404,14 @@ fn pauses_stop_the_clock_within_the_policys_limit() {
         "callback requested",
     )
     .unwrap();
-    let c = riskdesk::casework::resume(&mut conn, t0 + Duration::minutes(160), None, id).unwrap();
+    let c = riskdesk::cases::clock::resume(
+        &mut conn,
+        t0 + Duration::minutes(160),
+        None,
+        id,
+        riskdesk::domain::events::ResumeCause::Manual,
+    )
+    .unwrap();
     assert_eq!(c.paused_minutes, 60);
     assert_eq!(c.resolution_due.and_utc() - t0, Duration::minutes(300));
     drop(conn);

@@ -646,16 +646,17 @@ fn resolve(desk: &Desk, reference: &str, disposition: &str) {
     let settings = desk.app.state.settings.clone();
     let now = desk.app.clock.now();
     riskdesk::db::write_tx(&mut conn, |c| {
-        riskdesk::casework::resolve(
+        riskdesk::cases::clock::resolve(
             c,
             &settings,
             &snap,
             now,
             id,
-            riskdesk::casework::Outcome {
+            riskdesk::cases::clock::Outcome {
                 resolver: None,
                 disposition,
-                details: serde_json::json!({}),
+                details: Default::default(),
+                approved_by: None,
             },
         )
     })

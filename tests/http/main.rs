@@ -18,6 +18,7 @@ mod config;
 mod crash;
 mod intake;
 mod layout;
+mod lifecycle;
 mod mail;
 mod ops;
 mod pii;

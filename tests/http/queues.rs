@@ -173,7 +173,7 @@ fn each_view_shows_its_cases() {
     // Medium in the office calendar: hours away, not at risk.
     let b1 = d.burst("v-4", "C-4");
     d.assign(&t1, li_id);
-    riskdesk::casework::pause(
+    riskdesk::cases::clock::pause(
         &mut d.app.conn(),
         d.app.clock.now(),
         Some(li_id),

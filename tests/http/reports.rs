@@ -191,7 +191,7 @@ fn story(check_each_step: bool) -> Story {
     clock.advance(Duration::minutes(10)); // +50
     call(&li, &b, "no_answer");
     clock.advance(Duration::minutes(10)); // +60
-    riskdesk::casework::pause(
+    riskdesk::cases::clock::pause(
         &mut app.conn(),
         clock.now(),
         Some(li_id),
@@ -207,7 +207,14 @@ fn story(check_each_step: bool) -> Story {
     customer_answer(&app, &survey, &[("score", "5")]);
     step(&app);
     clock.advance(Duration::minutes(60)); // +150, 11:30 local
-    riskdesk::casework::resume(&mut app.conn(), clock.now(), Some(li_id), case_id(&b)).unwrap();
+    riskdesk::cases::clock::resume(
+        &mut app.conn(),
+        clock.now(),
+        Some(li_id),
+        case_id(&b),
+        riskdesk::domain::events::ResumeCause::Manual,
+    )
+    .unwrap();
     call(&wang, &c, "voicemail");
     step(&app);
     clock.advance(Duration::minutes(50)); // +200, 12:20 local

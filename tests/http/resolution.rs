@@ -14,7 +14,7 @@ fn case_ref(r: &Value) -> String {
 }
 
 /// An online agent of Transfers and AML review with a case of `rule` and `amount`.
-fn desk_with_case(rule: &str, amount: &str) -> (Desk, Browser, i64, String) {
+pub fn desk_with_case(rule: &str, amount: &str) -> (Desk, Browser, i64, String) {
     let d = Desk::new();
     let (li, li_id) = d.agent(
         "li@bank.example",
@@ -31,12 +31,16 @@ fn desk_with_case(rule: &str, amount: &str) -> (Desk, Browser, i64, String) {
     (d, li, li_id, case_ref(&r))
 }
 
-fn resolve(b: &Browser, reference: &str, fields: &[(&str, &str)]) -> reqwest::blocking::Response {
+pub fn resolve(
+    b: &Browser,
+    reference: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::blocking::Response {
     let page = format!("/cases/{reference}");
     b.submit(&page, &format!("{page}/resolve"), fields)
 }
 
-fn load_of(d: &Desk, user: i64) -> i32 {
+pub fn load_of(d: &Desk, user: i64) -> i32 {
     use diesel::prelude::*;
     use riskdesk::db::schema::users::dsl::*;
     users

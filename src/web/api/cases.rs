@@ -15,9 +15,10 @@ use super::{ApiError, ApiKeyId};
 use crate::app::AppState;
 use crate::db::DbConn;
 use crate::db::schema::{customers, queues, users};
+use crate::domain::CaseStatus;
 use crate::domain::{FieldProblem, masking};
 use crate::store::cases::{
-    self as case_store, Alert, Case, CaseEvent, Customer, case_ref, parse_case_ref,
+    self as case_store, Alert, Case, Customer, EventRow, case_ref, parse_case_ref,
 };
 use crate::store::{self};
 
@@ -136,9 +137,9 @@ fn view(
 ) -> CaseView {
     CaseView {
         case_ref: case_ref(c.id),
-        status: c.status.clone(),
+        status: c.status.to_string(),
         queue,
-        priority: c.priority.clone(),
+        priority: c.priority.to_string(),
         assignee,
         rule: c.rule_code.clone(),
         customer: CustomerView::of(customer),
@@ -194,7 +195,7 @@ pub async fn get(
             .map(AlertView::of)
             .collect();
         let mut v = view(&c, &customer, queue, assignee, Some(alerts));
-        v.satisfaction = crate::mail::links::satisfaction_of(&mut conn, c.id)?;
+        v.satisfaction = crate::cases::verify::satisfaction_of(&mut conn, c.id)?;
         Ok(v)
     })
     .await
@@ -353,7 +354,7 @@ pub async fn list(
             None
         };
         let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
-        let scores = crate::mail::links::satisfaction_for(&mut conn, &ids)?;
+        let scores = crate::cases::verify::satisfaction_for(&mut conn, &ids)?;
         let cases = rows
             .iter()
             .filter_map(|c| {
@@ -378,12 +379,11 @@ pub async fn list(
 
 /// The statuses a case can have.
 pub const STATUSES: &[&str] = &[
-    "new",
-    "assigned",
-    "in_progress",
-    "waiting_customer",
-    "pending_approval",
-    "resolved",
+    CaseStatus::New.as_str(),
+    CaseStatus::Assigned.as_str(),
+    CaseStatus::InProgress.as_str(),
+    CaseStatus::PendingApproval.as_str(),
+    CaseStatus::Resolved.as_str(),
 ];
 
 #[derive(Serialize, ToSchema)]
@@ -427,7 +427,7 @@ pub async fn events(
     let list = web::block(move || -> Result<EventList, ApiError> {
         let mut conn = pool.get().map_err(|e| ApiError::Internal(e.to_string()))?;
         let c = load_case(&mut conn, &reference)?;
-        let events: Vec<CaseEvent> = case_store::events_of(&mut conn, c.id)?;
+        let events: Vec<EventRow> = case_store::events_of(&mut conn, c.id)?;
         let actor_ids: Vec<i64> = events.iter().filter_map(|e| e.actor_user_id).collect();
         let emails: HashMap<i64, String> = users::table
             .filter(users::id.eq_any(&actor_ids))

@@ -1,35 +1,29 @@
-// Changes to a case after intake, each in one transaction with its timeline event:
-// pausing and resuming the SLA clock while the case waits on the customer.
+// The SLA clock of a case: pausing and resuming it while the case waits on the
+// customer, its first response, raising its priority, and closing the case.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use serde_json::json;
 
+use super::{CaseError, allowed, changed, load, run};
+use crate::db::DbConn;
 use crate::db::schema::cases;
-use crate::db::{DbConn, write_tx};
+use crate::domain::events::{self as ev, ResumeCause};
+use crate::domain::lifecycle::Command;
 use crate::domain::severity::Severity;
+use crate::domain::{CaseEvent, CaseStatus};
 use crate::store::cases::{self as case_store, Case};
 use crate::store::deskconfig::{self, QueueInfo};
 use crate::store::{self};
 
-#[derive(Debug, thiserror::Error)]
-pub enum CaseError {
-    #[error("no such case")]
-    NotFound,
-    #[error("the case's clock is paused already")]
-    AlreadyPaused,
-    #[error("the case's clock is not paused")]
-    NotPaused,
-    #[error("the case is resolved")]
-    Resolved,
-    #[error("a reason is required")]
-    ReasonRequired,
-    #[error("database error: {0}")]
-    Db(#[from] diesel::result::Error),
-}
-
-fn load(conn: &mut DbConn, id: i64) -> Result<Case, CaseError> {
-    case_store::find(conn, id)?.ok_or(CaseError::NotFound)
+/// What raised a case's priority, for its event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Raise {
+    /// An alert of higher severity joined the case.
+    Alert(i64),
+    /// The customer answered "no, it wasn't me".
+    CustomerDenied,
+    /// The SLA was breached.
+    Breach,
 }
 
 pub fn queue_of(conn: &mut DbConn, case: &Case) -> Result<QueueInfo, CaseError> {
@@ -65,9 +59,9 @@ pub fn raise_priority(
     case: &Case,
     to: Severity,
     now: DateTime<Utc>,
-    data: serde_json::Value,
+    cause: Raise,
 ) -> QueryResult<bool> {
-    let current: Severity = case.priority.parse().unwrap_or(Severity::Medium);
+    let current: Severity = case.priority;
     if to <= current {
         return Ok(false);
     }
@@ -90,16 +84,20 @@ pub fn raise_priority(
             cases::updated_at.eq(at),
         ))
         .execute(conn)?;
-    let mut event = json!({
-        "from": current,
-        "to": to,
-        "first_response_due": dues.first_response.to_rfc3339(),
-        "resolution_due": dues.resolution.to_rfc3339(),
+    let (alert_id, reason) = match cause {
+        Raise::Alert(id) => (Some(id), None),
+        Raise::CustomerDenied => (None, Some("customer_denied".to_string())),
+        Raise::Breach => (None, Some("breach".to_string())),
+    };
+    let event = CaseEvent::PriorityRaised(ev::PriorityRaised {
+        from: current,
+        to,
+        first_response_due: dues.first_response,
+        resolution_due: dues.resolution,
+        alert_id,
+        reason,
     });
-    if let (Some(e), serde_json::Value::Object(extra)) = (event.as_object_mut(), data) {
-        e.extend(extra);
-    }
-    case_store::add_event(conn, case.id, at, "priority.raised", None, &event)?;
+    case_store::add_event(conn, case.id, at, None, &event)?;
     Ok(true)
 }
 
@@ -137,9 +135,11 @@ pub fn record_first_response(
         conn,
         case.id,
         at,
-        "sla.first_response",
         actor,
-        &json!({"how": how, "late": late}),
+        &CaseEvent::FirstResponse(ev::FirstResponse {
+            how: how.to_string(),
+            late,
+        }),
     )?;
     Ok(true)
 }
@@ -152,7 +152,7 @@ pub fn pause(
     case_id: i64,
     reason: &str,
 ) -> Result<Case, CaseError> {
-    write_tx(conn, |conn| {
+    run(conn, |conn| {
         let case = load(conn, case_id)?;
         pause_in(conn, &case, now, actor, reason)?;
         load(conn, case_id)
@@ -171,44 +171,52 @@ pub fn pause_in(
     if reason.is_empty() {
         return Err(CaseError::ReasonRequired);
     }
-    if case.resolved_at.is_some() {
-        return Err(CaseError::Resolved);
-    }
-    if case.paused_since.is_some() {
-        return Err(CaseError::AlreadyPaused);
-    }
+    allowed(Command::Pause, case)?;
     let queue = queue_of(conn, case)?;
     let at = store::to_db(now);
-    diesel::update(cases::table.find(case.id))
+    changed(
+        diesel::update(
+            cases::table
+                .find(case.id)
+                .filter(cases::paused_since.is_null())
+                .filter(cases::resolved_at.is_null()),
+        )
         .set((
             cases::paused_since.eq(Some(at)),
             cases::pause_reason.eq(Some(reason)),
+            // The SLA watch looks again when the allowance runs out.
+            cases::next_alarm_at.eq(Some(at)),
             cases::updated_at.eq(at),
         ))
-        .execute(conn)?;
+        .execute(conn)?,
+    )?;
     let allowance = (queue.policy.max_pause_minutes - i64::from(case.paused_minutes)).max(0);
     case_store::add_event(
         conn,
         case.id,
         at,
-        "sla.paused",
         actor,
-        &json!({"reason": reason, "allowance_minutes": allowance}),
+        &CaseEvent::Paused(ev::Paused {
+            reason: reason.to_string(),
+            allowance_minutes: allowance,
+        }),
     )?;
     Ok(())
 }
 
 /// Starts the clock again; the deadlines move by the business minutes it stood,
-/// up to what is left of the policy's `max_pause_minutes`.
+/// up to what is left of the policy's `max_pause_minutes`. `cause` says why: the
+/// customer answered, an agent resumed it by hand, or the allowance ran out.
 pub fn resume(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     actor: Option<i64>,
     case_id: i64,
+    cause: ResumeCause,
 ) -> Result<Case, CaseError> {
-    write_tx(conn, |conn| {
+    run(conn, |conn| {
         let case = load(conn, case_id)?;
-        resume_in(conn, &case, now, actor)?;
+        resume_in(conn, &case, now, actor, cause)?;
         load(conn, case_id)
     })
 }
@@ -219,9 +227,11 @@ pub fn resume_in(
     case: &Case,
     now: DateTime<Utc>,
     actor: Option<i64>,
+    cause: ResumeCause,
 ) -> Result<(), CaseError> {
+    allowed(Command::Resume, case)?;
     let Some(since) = case.paused_since else {
-        return Err(CaseError::NotPaused);
+        return Err(CaseError::Refused(crate::domain::Refusal::NotPaused));
     };
     let queue = queue_of(conn, case)?;
     let pause =
@@ -229,10 +239,15 @@ pub fn resume_in(
             .policy
             .countable_pause(store::from_db(since), now, case.paused_minutes.into());
     let total = i64::from(case.paused_minutes) + pause.counted;
-    let priority: Severity = case.priority.parse().unwrap_or(Severity::Medium);
+    let priority: Severity = case.priority;
     let dues = queue.policy.dues(case.sla_start(), priority, total);
     let at = store::to_db(now);
-    diesel::update(cases::table.find(case.id))
+    changed(
+        diesel::update(
+            cases::table
+                .find(case.id)
+                .filter(cases::paused_since.eq(since)),
+        )
         .set((
             cases::paused_since.eq(None::<chrono::NaiveDateTime>),
             cases::pause_reason.eq(None::<String>),
@@ -247,19 +262,20 @@ pub fn resume_in(
             cases::next_alarm_at.eq(Some(at)),
             cases::updated_at.eq(at),
         ))
-        .execute(conn)?;
+        .execute(conn)?,
+    )?;
     case_store::add_event(
         conn,
         case.id,
         at,
-        "sla.resumed",
         actor,
-        &json!({
-            "paused_minutes": pause.elapsed,
-            "counted_minutes": pause.counted,
-            "limit_reached": pause.limited,
-            "first_response_due": dues.first_response.to_rfc3339(),
-            "resolution_due": dues.resolution.to_rfc3339(),
+        &CaseEvent::Resumed(ev::Resumed {
+            paused_minutes: pause.elapsed,
+            counted_minutes: pause.counted,
+            limit_reached: pause.limited,
+            first_response_due: dues.first_response,
+            resolution_due: dues.resolution,
+            cause,
         }),
     )?;
     Ok(())
@@ -270,8 +286,10 @@ pub struct Outcome<'a> {
     /// Who closed it (for an approved closing, the agent who asked).
     pub resolver: Option<i64>,
     pub disposition: &'a str,
-    /// Added to the `case.resolved` event: action, amount, note, approver…
-    pub details: serde_json::Value,
+    /// The `case.resolved` event's details: action, amount, note.
+    pub details: ev::ClosingDetails,
+    /// The supervisor who approved the closing, if it waited for one.
+    pub approved_by: Option<i64>,
 }
 
 /// Closes a case with a disposition: the agent's load drops by its weight, the
@@ -292,51 +310,64 @@ pub fn resolve(
         resolver,
         disposition,
         details,
+        approved_by,
     } = outcome;
-    let case = load(conn, case_id)?;
-    if case.resolved_at.is_some() {
-        return Err(CaseError::Resolved);
-    }
+    let mut case = load(conn, case_id)?;
+    let cmd = if approved_by.is_some() {
+        Command::Approve
+    } else {
+        Command::Resolve
+    };
+    allowed(cmd, &case)?;
     let at = store::to_db(now);
+    // A pause that stands when the case closes is counted: the clock stopped for the
+    // customer, not for the agent (and the reports measure from these dues).
+    if case.paused_since.is_some() {
+        resume_in(conn, &case, now, resolver, ResumeCause::Closed)?;
+        case = load(conn, case_id)?;
+    }
     // QA sampling is decided here, from the case id alone, and recorded by the same
     // statement: a case reviewed before (then reopened) is not sampled again.
     let sampled =
         crate::domain::qa::sampled(&settings.qa_salt, case_id, settings.qa_sample_percent);
-    diesel::update(
-        cases::table
-            .find(case_id)
-            .filter(cases::resolved_at.is_null()),
-    )
-    .set((
-        cases::qa_pending.eq(sampled
-            .into_sql::<diesel::sql_types::Bool>()
-            .and(cases::qa_reviewed_at.is_null())),
-        cases::status.eq("resolved"),
-        cases::resolved_at.eq(Some(at)),
-        cases::open_key.eq(None::<String>),
-        cases::disposition.eq(Some(disposition)),
-        cases::resolved_by.eq(resolver),
-        cases::paused_since.eq(None::<chrono::NaiveDateTime>),
-        cases::next_alarm_at.eq(None::<chrono::NaiveDateTime>),
-        cases::updated_at.eq(at),
-    ))
-    .execute(conn)?;
+    let n = crate::update_case_if_unchanged!(
+        conn,
+        case,
+        (
+            cases::qa_pending.eq(sampled
+                .into_sql::<diesel::sql_types::Bool>()
+                .and(cases::qa_reviewed_at.is_null())),
+            cases::status.eq(CaseStatus::Resolved),
+            cases::resolved_at.eq(Some(at)),
+            cases::open_key.eq(None::<String>),
+            cases::disposition.eq(Some(disposition)),
+            cases::resolved_by.eq(resolver),
+            cases::paused_since.eq(None::<chrono::NaiveDateTime>),
+            cases::next_alarm_at.eq(None::<chrono::NaiveDateTime>),
+            cases::updated_at.eq(at),
+        )
+    )?;
+    // Someone else changed the case since it was read (its agent gave it back, a
+    // supervisor closed it): nothing is written, and the command is run again.
+    changed(n)?;
     if let Some(agent) = case.assignee_id {
         use crate::db::schema::users;
         diesel::update(users::table.find(agent))
             .set(users::current_load.eq(users::current_load - case.weight))
             .execute(conn)?;
     }
-    let mut event = json!({"disposition": disposition});
-    if let (Some(e), serde_json::Value::Object(extra)) = (event.as_object_mut(), details) {
-        e.extend(extra);
-    }
-    case_store::add_event(conn, case_id, at, "case.resolved", resolver, &event)?;
+    let event = CaseEvent::Resolved(ev::Resolved {
+        disposition: disposition.to_string(),
+        details,
+        approved_by,
+        paused_minutes: Some(i64::from(case.paused_minutes)),
+    });
+    case_store::add_event(conn, case_id, at, resolver, &event)?;
     if let Some(agent) = case.assignee_id {
-        crate::assignment::fill_agent(conn, snap, agent, now, false)?;
+        crate::cases::assign::fill_agent(conn, snap, agent, now, false)?;
     }
     let resolved = Case {
-        status: "resolved".into(),
+        status: CaseStatus::Resolved,
         resolved_at: Some(at),
         open_key: None,
         disposition: Some(disposition.to_string()),
@@ -346,6 +377,6 @@ pub fn resolve(
         updated_at: at,
         ..case
     };
-    crate::mail::links::queue_survey(conn, settings, now, &resolved)?;
+    crate::cases::verify::queue_survey(conn, settings, now, &resolved)?;
     Ok(resolved)
 }

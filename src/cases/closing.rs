@@ -7,13 +7,18 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde_json::json;
 
+use super::{CaseError, allowed, changed, load, run};
 use crate::accounts::{self, Actor};
-use crate::casework::{self, CaseError, Outcome};
+use crate::cases::assign::Unassigned;
+use crate::cases::clock::{self, Outcome};
 use crate::config::Settings;
 use crate::db::DbConn;
 use crate::db::schema::{alerts, case_alarms, case_events, cases, resolutions};
+use crate::domain::Refusal;
+use crate::domain::events::{self as ev, CaseEvent, ReturnReason};
+use crate::domain::lifecycle::Command;
 use crate::domain::money::Decimal;
-use crate::domain::resolution::{self as rules, ApprovalReason, Closing, Disposition, Problem};
+use crate::domain::resolution::{self as rules, ApprovalReason, Closing, Disposition};
 use crate::domain::severity::Severity;
 use crate::store::cases::{self as case_store, Case, case_ref, open_key};
 use crate::store::deskconfig::Snapshot;
@@ -33,45 +38,8 @@ impl Closer {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ResolutionError {
-    #[error("no such case")]
-    NotFound,
-    #[error("only the case's agent or a supervisor may do this")]
-    Forbidden,
-    #[error("the case is resolved")]
-    Resolved,
-    #[error("the case is not resolved")]
-    NotResolved,
-    #[error("a closing of this case waits for approval")]
-    AwaitingApproval,
-    #[error("no closing of this case waits for approval")]
-    NothingPending,
-    #[error("the one who asked cannot approve")]
-    OwnRequest,
-    #[error("the form has problems")]
-    Invalid(Vec<Problem>),
-    #[error("a reason is required")]
-    ReasonRequired,
-    #[error("no such queue")]
-    UnknownQueue,
-    #[error("the case is in that queue already")]
-    SameQueue,
-    #[error("database error: {0}")]
-    Db(#[from] diesel::result::Error),
-}
-
-impl From<CaseError> for ResolutionError {
-    fn from(e: CaseError) -> Self {
-        match e {
-            CaseError::NotFound => ResolutionError::NotFound,
-            CaseError::Resolved => ResolutionError::Resolved,
-            CaseError::Db(e) => ResolutionError::Db(e),
-            CaseError::ReasonRequired => ResolutionError::ReasonRequired,
-            CaseError::AlreadyPaused | CaseError::NotPaused => ResolutionError::Forbidden,
-        }
-    }
-}
+/// The errors of closing a case are the case commands' own.
+pub type ResolutionError = CaseError;
 
 /// What a closing came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,10 +67,6 @@ pub struct Resolution {
     pub approver_id: Option<i64>,
     pub decided_at: Option<chrono::NaiveDateTime>,
     pub decision_note: Option<String>,
-}
-
-fn load(conn: &mut DbConn, case_id: i64) -> Result<Case, ResolutionError> {
-    case_store::find(conn, case_id)?.ok_or(ResolutionError::NotFound)
 }
 
 fn may_work(case: &Case, who: &Closer) -> bool {
@@ -133,13 +97,14 @@ fn customer_confirmed(conn: &mut DbConn, case_id: i64) -> Result<bool, Resolutio
         .filter(case_events::kind.eq_any(["verification.answered", "call.logged"]))
         .select((case_events::kind, case_events::data))
         .load(conn)?;
-    Ok(rows.iter().any(|(kind, data)| {
-        let v: serde_json::Value = serde_json::from_str(data).unwrap_or_default();
-        match kind.as_str() {
-            "verification.answered" => v["answer"] == "confirm",
-            _ => v["outcome"] == "verified",
-        }
-    }))
+    Ok(rows
+        .iter()
+        .filter_map(|(kind, data)| CaseEvent::from_parts(kind, data).ok())
+        .any(|e| match e {
+            CaseEvent::VerificationAnswered(a) => a.answer == ev::Answer::Confirm,
+            CaseEvent::CallLogged(c) => c.outcome == "verified",
+            _ => false,
+        }))
 }
 
 fn is_aml(snap: &Snapshot, case: &Case) -> bool {
@@ -149,14 +114,14 @@ fn is_aml(snap: &Snapshot, case: &Case) -> bool {
 }
 
 /// The details of a closing as the `case.resolved` event carries them.
-fn details(r: &Resolution) -> serde_json::Value {
-    json!({
-        "action": r.action,
-        "amount_protected": r.amount_protected,
-        "currency": r.currency,
-        "note": r.note,
-        "customer_confirmed": r.customer_confirmed,
-    })
+fn details(r: &Resolution) -> ev::ClosingDetails {
+    ev::ClosingDetails {
+        action: Some(r.action.clone()),
+        amount_protected: r.amount_protected.clone(),
+        currency: r.currency.clone(),
+        note: Some(r.note.clone()),
+        customer_confirmed: r.customer_confirmed,
+    }
 }
 
 /// Closes a case: at once, or — for a risky closing — as a request that waits for a
@@ -170,16 +135,11 @@ pub fn close(
     case_id: i64,
     closing: &Closing,
 ) -> Result<Closed, ResolutionError> {
-    crate::db::write_tx(conn, |conn| {
+    run(conn, |conn| {
         let case = load(conn, case_id)?;
-        if case.resolved_at.is_some() {
-            return Err(ResolutionError::Resolved);
-        }
-        if case.status == "pending_approval" {
-            return Err(ResolutionError::AwaitingApproval);
-        }
+        allowed(Command::Resolve, &case)?;
         if !may_work(&case, who) {
-            return Err(ResolutionError::Forbidden);
+            return Err(CaseError::Forbidden);
         }
         let (held, currency) = held_amount(conn, case.id)?;
         let approval = rules::approval_needed(
@@ -213,29 +173,24 @@ pub fn close(
             .get_result(conn)?;
         match approval {
             Some(reason) => {
-                diesel::update(cases::table.find(case.id))
-                    .set((
-                        cases::status.eq("pending_approval"),
-                        cases::updated_at.eq(at),
-                    ))
-                    .execute(conn)?;
-                let mut data = details(&row);
-                data["disposition"] = json!(row.disposition);
-                data["reason"] = json!(reason.as_str());
-                data["held"] = json!(held.map(|h| h.to_string()));
-                case_store::add_event(
+                let to = allowed(Command::RequestClosing, &case)?;
+                changed(crate::update_case_if_unchanged!(
                     conn,
-                    case.id,
-                    at,
-                    "resolution.requested",
-                    Some(who.user_id),
-                    &data,
-                )?;
-                let supervisors: Vec<i64> = crate::escalation::supervisors(conn)?
+                    case,
+                    (cases::status.eq(to), cases::updated_at.eq(at))
+                )?)?;
+                let data = CaseEvent::ClosingRequested(ev::ClosingRequested {
+                    disposition: row.disposition.clone(),
+                    details: details(&row),
+                    reason: reason.as_str().to_string(),
+                    held: held.map(|h| h.to_string()),
+                });
+                case_store::add_event(conn, case.id, at, Some(who.user_id), &data)?;
+                let supervisors: Vec<i64> = crate::cases::escalate::supervisors(conn)?
                     .into_iter()
                     .filter(|s| *s != who.user_id)
                     .collect();
-                crate::escalation::notify(
+                crate::cases::escalate::notify(
                     conn,
                     &supervisors,
                     now,
@@ -246,7 +201,7 @@ pub fn close(
                 Ok(Closed::AwaitingApproval(reason))
             }
             None => {
-                casework::resolve(
+                clock::resolve(
                     conn,
                     settings,
                     snap,
@@ -256,6 +211,7 @@ pub fn close(
                         resolver: Some(who.user_id),
                         disposition: closing.disposition.as_str(),
                         details: details(&row),
+                        approved_by: None,
                     },
                 )?;
                 Ok(Closed::Resolved)
@@ -306,18 +262,19 @@ pub fn decide(
         Decision::Reject(note) => (false, note.trim()),
     };
     if !approve && note.is_empty() {
-        return Err(ResolutionError::ReasonRequired);
+        return Err(CaseError::ReasonRequired);
     }
-    crate::db::write_tx(conn, |conn| {
+    run(conn, |conn| {
         let case = load(conn, case_id)?;
+        allowed(Command::Approve, &case)?;
         let Some(request) = pending(conn, case.id)? else {
-            return Err(ResolutionError::NothingPending);
+            return Err(CaseError::Refused(Refusal::NothingPending));
         };
         if !who.supervisor {
-            return Err(ResolutionError::Forbidden);
+            return Err(CaseError::Forbidden);
         }
         if !rules::may_approve(who.user_id, who.supervisor, request.resolver_id) {
-            return Err(ResolutionError::OwnRequest);
+            return Err(CaseError::OwnRequest);
         }
         let at = store::to_db(now);
         let n = diesel::update(
@@ -333,13 +290,11 @@ pub fn decide(
         ))
         .execute(conn)?;
         if n == 0 {
-            return Err(ResolutionError::NothingPending);
+            return Err(CaseError::Refused(Refusal::NothingPending));
         }
         let reference = case_ref(case.id);
         if approve {
-            let mut data = details(&request);
-            data["approved_by"] = json!(who.user_id);
-            casework::resolve(
+            clock::resolve(
                 conn,
                 settings,
                 snap,
@@ -348,37 +303,40 @@ pub fn decide(
                 Outcome {
                     resolver: request.resolver_id,
                     disposition: &request.disposition,
-                    details: data,
+                    details: details(&request),
+                    approved_by: Some(who.user_id),
                 },
             )?;
             case_store::add_event(
                 conn,
                 case.id,
                 at,
-                "resolution.approved",
                 Some(who.user_id),
-                &json!({"note": note, "disposition": request.disposition}),
+                &CaseEvent::ClosingApproved(ev::Decision {
+                    note: (!note.is_empty()).then(|| note.to_string()),
+                    disposition: request.disposition.clone(),
+                }),
             )?;
         } else {
-            let status = match (case.assignee_id, case.started_at) {
-                (None, _) => "new",
-                (Some(_), None) => "assigned",
-                (Some(_), Some(_)) => "in_progress",
-            };
-            diesel::update(cases::table.find(case.id))
-                .set((cases::status.eq(status), cases::updated_at.eq(at)))
-                .execute(conn)?;
+            let status = allowed(Command::Reject, &case)?;
+            changed(crate::update_case_if_unchanged!(
+                conn,
+                case,
+                (cases::status.eq(status), cases::updated_at.eq(at))
+            )?)?;
             case_store::add_event(
                 conn,
                 case.id,
                 at,
-                "resolution.rejected",
                 Some(who.user_id),
-                &json!({"note": note, "disposition": request.disposition}),
+                &CaseEvent::ClosingRejected(ev::Decision {
+                    note: Some(note.to_string()),
+                    disposition: request.disposition.clone(),
+                }),
             )?;
         }
         if let Some(resolver) = request.resolver_id {
-            crate::escalation::notify(
+            crate::cases::escalate::notify(
                 conn,
                 &[resolver],
                 now,
@@ -420,11 +378,11 @@ fn restart_clock(
     let queue = snap
         .queues_by_id
         .get(&queue_id)
-        .ok_or(ResolutionError::UnknownQueue)?;
-    let priority: Severity = case.priority.parse().unwrap_or(Severity::Medium);
+        .ok_or(CaseError::UnknownQueue)?;
+    let priority: Severity = case.priority;
     let dues = queue.policy.dues(now, priority, 0);
     let responded = keep_first_response && case.first_responded_at.is_some();
-    let next = casework::next_due_of(responded, dues.first_response, dues.resolution);
+    let next = clock::next_due_of(responded, dues.first_response, dues.resolution);
     let at = store::to_db(now);
     // The customer's open case of that queue, if this one may be it.
     let key = open_key(case.customer_id, queue_id);
@@ -469,21 +427,19 @@ pub fn reopen(
 ) -> Result<Option<i64>, ResolutionError> {
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(ResolutionError::ReasonRequired);
+        return Err(CaseError::ReasonRequired);
     }
-    crate::db::write_tx(conn, |conn| {
+    run(conn, |conn| {
         let case = load(conn, case_id)?;
-        if case.resolved_at.is_none() {
-            return Err(ResolutionError::NotResolved);
-        }
+        let to = allowed(Command::Reopen, &case)?;
         let at = store::to_db(now);
-        diesel::update(
+        let n = diesel::update(
             cases::table
                 .find(case.id)
                 .filter(cases::resolved_at.is_not_null()),
         )
         .set((
-            cases::status.eq("new"),
+            cases::status.eq(to),
             cases::resolved_at.eq(None::<chrono::NaiveDateTime>),
             cases::resolved_by.eq(None::<i64>),
             cases::disposition.eq(None::<String>),
@@ -491,19 +447,20 @@ pub fn reopen(
             cases::assigned_at.eq(None::<chrono::NaiveDateTime>),
             cases::started_at.eq(None::<chrono::NaiveDateTime>),
             cases::reopen_count.eq(cases::reopen_count + 1),
+            cases::waiting_since.eq(Some(at)),
         ))
         .execute(conn)?;
+        changed(n)?;
         let (first, resolution) = restart_clock(conn, snap, &case, case.queue_id, now, false)?;
         case_store::add_event(
             conn,
             case.id,
             at,
-            "case.reopened",
             Some(who.user_id),
-            &json!({
-                "reason": reason,
-                "first_response_due": first.to_rfc3339(),
-                "resolution_due": resolution.to_rfc3339(),
+            &CaseEvent::Reopened(ev::Reopened {
+                reason: reason.to_string(),
+                first_response_due: first,
+                resolution_due: resolution,
             }),
         )?;
         accounts::record(
@@ -514,7 +471,7 @@ pub fn reopen(
             Some(&case_ref(case.id)),
             json!({"reason": reason}),
         )?;
-        Ok(crate::assignment::try_assign(
+        Ok(crate::cases::assign::try_assign(
             conn, snap, case.id, now, None, true,
         )?)
     })
@@ -534,25 +491,20 @@ pub fn hand_off(
 ) -> Result<Option<i64>, ResolutionError> {
     let note = note.trim();
     if note.is_empty() {
-        return Err(ResolutionError::ReasonRequired);
+        return Err(CaseError::ReasonRequired);
     }
     let target = snap
         .queues_by_name
         .get(queue_name.trim())
-        .ok_or(ResolutionError::UnknownQueue)?;
-    crate::db::write_tx(conn, |conn| {
+        .ok_or(CaseError::UnknownQueue)?;
+    run(conn, |conn| {
         let case = load(conn, case_id)?;
-        if case.resolved_at.is_some() {
-            return Err(ResolutionError::Resolved);
-        }
-        if case.status == "pending_approval" {
-            return Err(ResolutionError::AwaitingApproval);
-        }
+        allowed(Command::HandOff, &case)?;
         if !may_work(&case, who) {
-            return Err(ResolutionError::Forbidden);
+            return Err(CaseError::Forbidden);
         }
         if case.queue_id == target.id {
-            return Err(ResolutionError::SameQueue);
+            return Err(CaseError::SameQueue);
         }
         let from = snap
             .queues_by_id
@@ -560,32 +512,30 @@ pub fn hand_off(
             .map(|q| q.name.clone())
             .unwrap_or_default();
         let former = case.assignee_id;
-        crate::assignment::unassign(
+        crate::cases::assign::unassign(
             conn,
             &case,
             now,
             Some(who.user_id),
-            "assignment.returned",
-            json!({"reason": "handed_off"}),
+            Unassigned::Returned(ReturnReason::HandedOff),
         )?;
         let (first, resolution) = restart_clock(conn, snap, &case, target.id, now, true)?;
         case_store::add_event(
             conn,
             case.id,
             store::to_db(now),
-            "case.handed_off",
             Some(who.user_id),
-            &json!({
-                "from": from,
-                "to": target.name,
-                "note": note,
-                "first_response_due": first.to_rfc3339(),
-                "resolution_due": resolution.to_rfc3339(),
+            &CaseEvent::HandedOff(ev::HandedOff {
+                from,
+                to: target.name.clone(),
+                note: note.to_string(),
+                first_response_due: first,
+                resolution_due: resolution,
             }),
         )?;
-        let given = crate::assignment::try_assign(conn, snap, case.id, now, former, true)?;
+        let given = crate::cases::assign::try_assign(conn, snap, case.id, now, former, true)?;
         if let Some(agent) = former {
-            crate::assignment::fill_agent(conn, snap, agent, now, false)?;
+            crate::cases::assign::fill_agent(conn, snap, agent, now, false)?;
         }
         Ok(given)
     })

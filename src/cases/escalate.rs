@@ -4,11 +4,14 @@
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
-use serde_json::json;
 
+use super::CaseError;
+use crate::cases::assign::Unassigned;
 use crate::db::DbConn;
 use crate::db::schema::{case_alarms, cases, notifications, users};
 use crate::dispatch;
+use crate::domain::CaseStatus;
+use crate::domain::events::{self as ev, CaseEvent, ResumeCause};
 use crate::domain::severity::Severity;
 use crate::store::cases::{self as case_store, Case, open_key};
 use crate::store::deskconfig::Snapshot;
@@ -22,15 +25,26 @@ pub struct Alarm {
 }
 
 /// Every alarm a case has now, fired or not.
+///
+/// While the clock is paused, the only alarm is the pause's end: when the policy's
+/// `max_pause_minutes` allowance is used up, the clock runs again by itself.
 pub fn alarms(case: &Case, snap: &Snapshot, unassigned_after: Duration) -> Vec<Alarm> {
-    if case.resolved_at.is_some() || case.paused_since.is_some() {
+    if case.resolved_at.is_some() {
         return Vec::new();
     }
     let Some(queue) = snap.queues_by_id.get(&case.queue_id) else {
         return Vec::new();
     };
     let policy = &queue.policy;
-    let priority: Severity = case.priority.parse().unwrap_or(Severity::Medium);
+    if let Some(since) = case.paused_since {
+        let since = store::from_db(since);
+        let left = (policy.max_pause_minutes - i64::from(case.paused_minutes)).max(0);
+        return vec![Alarm {
+            kind: format!("pause_end:allowance:{}", since.timestamp()),
+            at: policy.calendar.add_business_minutes(since, left).max(since),
+        }];
+    }
+    let priority: Severity = case.priority;
     let targets = policy.targets_for(priority);
     let opened = case.sla_start();
     let paused = i64::from(case.paused_minutes);
@@ -62,13 +76,30 @@ pub fn alarms(case: &Case, snap: &Snapshot, unassigned_after: Duration) -> Vec<A
         targets.resolution,
         store::from_db(case.resolution_due),
     );
+    // Armed again each time the case waits anew (given back, reopened…).
     if case.assignee_id.is_none() {
+        let since = waiting_since(case);
         out.push(Alarm {
-            kind: "unassigned".into(),
-            at: opened + unassigned_after,
+            kind: format!("unassigned:{}", since.timestamp()),
+            at: since + unassigned_after,
         });
     }
     out
+}
+
+/// Since when an unassigned case has waited for an agent.
+pub fn waiting_since(case: &Case) -> DateTime<Utc> {
+    case.waiting_since
+        .map(store::from_db)
+        .unwrap_or_else(|| case.sla_start())
+}
+
+fn clock_of(name: &str) -> ev::Clock {
+    if name == "first_response" {
+        ev::Clock::FirstResponse
+    } else {
+        ev::Clock::Resolution
+    }
 }
 
 /// Looks at every case whose next alarm is due and fires what is due; returns how
@@ -199,8 +230,13 @@ fn fire(
     let reference = case_store::case_ref(case.id);
     match parts.as_slice() {
         ["warn", clock, percent] => {
-            let data = json!({"clock": clock, "percent": percent.parse::<i64>().unwrap_or(0), "case_ref": reference});
-            case_store::add_event(conn, case.id, at, "sla.warning", None, &data)?;
+            let event = ev::Warning {
+                clock: clock_of(clock),
+                percent: percent.parse::<i64>().unwrap_or(0),
+                case_ref: reference,
+            };
+            let data = serde_json::to_value(&event).expect("json");
+            case_store::add_event(conn, case.id, at, None, &CaseEvent::Warning(event))?;
             // The first threshold goes to the assignee; later ones to the supervisors too.
             let first = snap
                 .queues_by_id
@@ -214,18 +250,27 @@ fn fire(
             }
             notify(conn, &to, now, "sla.warning", case.id, &data)?;
         }
-        ["breach", clock] => breach(conn, snap, case, clock, now)?,
-        ["unassigned"] if case.assignee_id.is_none() => {
-            let minutes = (now - case.sla_start()).num_minutes();
-            let data = json!({"minutes": minutes, "case_ref": reference});
-            case_store::add_event(
-                conn,
-                case.id,
-                at,
-                "assignment.waiting_too_long",
-                None,
-                &data,
-            )?;
+        ["breach", clock] => breach(conn, snap, case, clock_of(clock), now)?,
+        ["pause_end", cause, _] => {
+            let cause = if *cause == "expired" {
+                ResumeCause::LinkExpired
+            } else {
+                ResumeCause::AllowanceUsed
+            };
+            match crate::cases::clock::resume_in(conn, case, now, None, cause) {
+                Ok(()) | Err(CaseError::Refused(_)) => {}
+                Err(CaseError::Db(e)) => return Err(e),
+                Err(other) => tracing::warn!(error = %other, "pause not ended"),
+            }
+        }
+        ["unassigned", _] if case.assignee_id.is_none() => {
+            let minutes = (now - waiting_since(case)).num_minutes();
+            let event = ev::WaitingTooLong {
+                minutes,
+                case_ref: reference,
+            };
+            let data = serde_json::to_value(&event).expect("json");
+            case_store::add_event(conn, case.id, at, None, &CaseEvent::WaitingTooLong(event))?;
             let to = supervisors(conn)?;
             notify(
                 conn,
@@ -241,57 +286,64 @@ fn fire(
     Ok(())
 }
 
-/// At breach: mark the case, raise its priority once, and move it to its queue's
-/// escalation queue if there is one, or hand it on when its agent is not online.
+/// At breach: mark the case, raise its priority once (its deadlines and alarms
+/// then follow the new priority's targets, see `clock::raise_priority`), and move it
+/// to its queue's escalation queue if there is one, or hand it on when its agent is
+/// not online. A case whose closing waits for approval stays where it is.
 fn breach(
     conn: &mut DbConn,
     snap: &Snapshot,
     case: &Case,
-    clock: &str,
+    clock: ev::Clock,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
     let at = store::to_db(now);
     let reference = case_store::case_ref(case.id);
     let first_breach = !case.breached;
-    let priority: Severity = case.priority.parse().unwrap_or(Severity::Medium);
-    let raised = if first_breach {
-        priority.raised()
-    } else {
-        priority
-    };
+    let priority: Severity = case.priority;
     diesel::update(cases::table.find(case.id))
-        .set((
-            cases::breached.eq(true),
-            cases::priority.eq(raised.as_str()),
-            cases::updated_at.eq(at),
-        ))
+        .set((cases::breached.eq(true), cases::updated_at.eq(at)))
         .execute(conn)?;
-    let mut data = json!({"clock": clock, "case_ref": reference});
-    if raised != priority {
-        data["priority_from"] = json!(priority);
-        data["priority_to"] = json!(raised);
-    }
     let queue = snap.queues_by_id.get(&case.queue_id);
-    // The queue it breached in, for the weekly brief (the case may move on).
-    if let Some(q) = queue {
-        data["queue"] = json!(q.name);
+    let mut raised = priority;
+    if first_breach
+        && let Some(q) = queue
+        && crate::cases::clock::raise_priority(
+            conn,
+            q,
+            case,
+            priority.raised(),
+            now,
+            crate::cases::clock::Raise::Breach,
+        )?
+    {
+        raised = priority.raised();
     }
+    let mut event = ev::Breached {
+        clock,
+        case_ref: reference,
+        priority_from: (raised != priority).then_some(priority),
+        priority_to: (raised != priority).then_some(raised),
+        // The queue it breached in, for the weekly brief (the case may move on).
+        queue: queue.map(|q| q.name.clone()),
+        moved_to: None,
+        action: ev::BreachAction::None,
+    };
     let escalation = queue
         .and_then(|q| q.escalation_queue_id)
         .and_then(|id| snap.queues_by_id.get(&id));
-    let mut action = "none";
-    if let Some(target) = escalation {
+    let movable = case.status != CaseStatus::PendingApproval;
+    if let Some(target) = escalation.filter(|_| movable) {
         let key = open_key(case.customer_id, target.id);
         let taken = case_store::find_open(conn, &key)?.is_some();
         if !taken {
             let current = case_store::find(conn, case.id)?.unwrap_or_else(|| case.clone());
-            crate::assignment::unassign(
+            crate::cases::assign::unassign(
                 conn,
                 &current,
                 now,
                 None,
-                "assignment.returned",
-                json!({"reason": "escalated"}),
+                Unassigned::Returned(ev::ReturnReason::Escalated),
             )?;
             let dues = target
                 .policy
@@ -302,14 +354,17 @@ fn breach(
                     cases::open_key.eq(Some(key)),
                     cases::first_response_due.eq(store::to_db(dues.first_response)),
                     cases::resolution_due.eq(store::to_db(dues.resolution)),
-                    cases::next_due
-                        .eq(Some(store::to_db(dues.first_response.min(dues.resolution)))),
+                    cases::next_due.eq(Some(store::to_db(crate::cases::clock::next_due_of(
+                        current.first_responded_at.is_some(),
+                        dues.first_response,
+                        dues.resolution,
+                    )))),
                 ))
                 .execute(conn)?;
-            data["moved_to"] = json!(target.name);
-            action = "moved";
+            event.moved_to = Some(target.name.clone());
+            event.action = ev::BreachAction::Moved;
         }
-    } else if let Some(agent) = case.assignee_id {
+    } else if let Some(agent) = case.assignee_id.filter(|_| movable) {
         let online: Option<String> = users::table
             .find(agent)
             .select(users::presence)
@@ -317,21 +372,21 @@ fn breach(
             .optional()?;
         if online.as_deref() != Some("online") {
             let current = case_store::find(conn, case.id)?.unwrap_or_else(|| case.clone());
-            crate::assignment::unassign(
+            crate::cases::assign::unassign(
                 conn,
                 &current,
                 now,
                 None,
-                "assignment.returned",
-                json!({"reason": "breach_agent_not_online"}),
+                Unassigned::Returned(ev::ReturnReason::BreachAgentNotOnline),
             )?;
-            action = "reassigned";
+            event.action = ev::BreachAction::Reassigned;
         }
     }
-    data["action"] = json!(action);
-    case_store::add_event(conn, case.id, at, "sla.breached", None, &data)?;
-    if action != "none" {
-        crate::assignment::try_assign(conn, snap, case.id, now, case.assignee_id, true)?;
+    let action = event.action;
+    let data = serde_json::to_value(&event).expect("json");
+    case_store::add_event(conn, case.id, at, None, &CaseEvent::Breached(event))?;
+    if action != ev::BreachAction::None {
+        crate::cases::assign::try_assign(conn, snap, case.id, now, case.assignee_id, true)?;
     }
     let mut to = supervisors(conn)?;
     to.extend(case.assignee_id);

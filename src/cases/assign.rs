@@ -6,33 +6,19 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use serde_json::json;
 
+use super::{CaseError, allowed, changed, load, run};
 use crate::db::DbConn;
 use crate::db::schema::{cases, queue_members, users};
+use crate::domain::CaseStatus;
 use crate::domain::assignment::{self, Agent, Choice};
-use crate::domain::severity::Severity;
+use crate::domain::events::{self as ev, CaseEvent, ReturnReason};
+use crate::domain::lifecycle::{self, Command};
 use crate::store::cases::{self as case_store, Case};
 use crate::store::deskconfig::Snapshot;
 use crate::store::{self};
 
-/// How a case came to its agent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum How {
-    Auto,
-    TakeNext,
-    Reassigned,
-}
-
-impl How {
-    fn as_str(self) -> &'static str {
-        match self {
-            How::Auto => "auto",
-            How::TakeNext => "take_next",
-            How::Reassigned => "reassigned",
-        }
-    }
-}
+pub use crate::domain::events::How;
 
 /// What the router reads of a user: a narrow row, read often.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -57,7 +43,7 @@ struct LineCase {
     id: i64,
     queue_id: i64,
     weight: i32,
-    priority: String,
+    priority: crate::domain::Priority,
     next_due: Option<chrono::NaiveDateTime>,
     opened_at: chrono::NaiveDateTime,
 }
@@ -146,8 +132,9 @@ fn take(
     )
     .set((
         cases::assignee_id.eq(Some(agent)),
-        cases::status.eq("assigned"),
+        cases::status.eq(CaseStatus::Assigned),
         cases::assigned_at.eq(Some(at)),
+        cases::waiting_since.eq(None::<chrono::NaiveDateTime>),
         cases::started_at.eq(None::<chrono::NaiveDateTime>),
         cases::updated_at.eq(at),
     ))
@@ -235,7 +222,7 @@ pub enum Note<'a> {
     /// Written, `assignment.assigned` or `assignment.waiting` with the reason.
     Write,
     /// Either event handed to the caller, who writes it with its own.
-    Into(&'a mut Vec<(&'static str, serde_json::Value)>),
+    Into(&'a mut Vec<CaseEvent>),
 }
 
 impl Note<'_> {
@@ -244,16 +231,13 @@ impl Note<'_> {
         conn: &mut DbConn,
         case_id: i64,
         at: chrono::NaiveDateTime,
-        kind: &'static str,
-        data: serde_json::Value,
+        event: CaseEvent,
     ) -> QueryResult<()> {
         match self {
-            Note::Quiet if kind == "assignment.waiting" => Ok(()),
-            Note::Quiet | Note::Write => {
-                case_store::add_event(conn, case_id, at, kind, None, &data)
-            }
+            Note::Quiet if matches!(event, CaseEvent::Waiting(_)) => Ok(()),
+            Note::Quiet | Note::Write => case_store::add_event(conn, case_id, at, None, &event),
             Note::Into(events) => {
-                events.push((kind, data));
+                events.push(event);
                 Ok(())
             }
         }
@@ -282,8 +266,7 @@ pub fn try_assign_memo(
             conn,
             case.id,
             store::to_db(now),
-            "assignment.waiting",
-            serde_json::to_value(why).expect("json"),
+            CaseEvent::Waiting(why.clone()),
         )?;
         return Ok(None);
     }
@@ -330,15 +313,14 @@ pub fn try_assign_memo(
                         conn,
                         case.id,
                         at,
-                        "assignment.assigned",
-                        json!({
-                            "to": email,
-                            "how": How::Auto.as_str(),
-                            "reason": "least_loaded",
-                            "eligible": eligible,
-                            "load": load,
-                            "capacity": capacity,
-                            "weight": case.weight,
+                        CaseEvent::Assigned(ev::Assigned {
+                            to: email.clone(),
+                            how: How::Auto,
+                            reason: "least_loaded".into(),
+                            eligible: Some(eligible),
+                            load: Some(load),
+                            capacity: Some(capacity),
+                            weight: case.weight,
                         }),
                     )?;
                     return Ok(Some((id, email)));
@@ -356,13 +338,7 @@ pub fn try_assign_memo(
                 {
                     m.waiting.insert((case.queue_id, case.weight), why.clone());
                 }
-                note.record(
-                    conn,
-                    case.id,
-                    at,
-                    "assignment.waiting",
-                    serde_json::to_value(&why).expect("json"),
-                )?;
+                note.record(conn, case.id, at, CaseEvent::Waiting(why))?;
                 return Ok(None);
             }
         }
@@ -397,7 +373,7 @@ fn global_head(conn: &mut DbConn, skipped: &[i64]) -> QueryResult<(Vec<LineCase>
     const HEAD: i64 = 8;
     let limit = HEAD + skipped.len() as i64;
     let mut head: Vec<LineCase> = cases::table
-        .filter(cases::status.eq("new"))
+        .filter(cases::status.eq(CaseStatus::New))
         .select(LineCase::as_select())
         .order((cases::next_due.asc(), cases::id.asc()))
         .limit(limit)
@@ -436,7 +412,7 @@ fn from_global_head(
     use crate::store::worklist::rank;
     use diesel::dsl::case_when;
     let ties: Vec<LineCase> = cases::table
-        .filter(cases::status.eq("new"))
+        .filter(cases::status.eq(CaseStatus::New))
         .filter(cases::next_due.eq(best_due))
         .select(LineCase::as_select())
         .order((rank!().asc(), cases::opened_at.asc(), cases::id.asc()))
@@ -459,7 +435,7 @@ fn line_head(
     let base = || {
         cases::table
             .filter(cases::queue_id.eq(queue_id))
-            .filter(cases::status.eq("new"))
+            .filter(cases::status.eq(CaseStatus::New))
             .filter(cases::weight.le(room))
             .select(LineCase::as_select())
             .order((cases::next_due.asc(), cases::id.asc()))
@@ -546,12 +522,12 @@ pub fn fill_agent(
             assignment::urgency_cmp(
                 (
                     a.next_due.map(store::from_db),
-                    a.priority.parse().unwrap_or(Severity::Medium),
+                    a.priority,
                     store::from_db(a.opened_at),
                 ),
                 (
                     b.next_due.map(store::from_db),
-                    b.priority.parse().unwrap_or(Severity::Medium),
+                    b.priority,
                     store::from_db(b.opened_at),
                 ),
             )
@@ -564,15 +540,20 @@ pub fn fill_agent(
                 conn,
                 case.id,
                 store::to_db(now),
-                "assignment.assigned",
                 if asked { Some(user_id) } else { None },
-                &json!({
-                    "to": user.email,
-                    "how": if asked { How::TakeNext.as_str() } else { How::Auto.as_str() },
-                    "reason": if asked { "took_next" } else { "most_urgent_waiting" },
-                    "load": me.load,
-                    "capacity": me.capacity,
-                    "weight": case.weight,
+                &CaseEvent::Assigned(ev::Assigned {
+                    to: user.email.clone(),
+                    how: if asked { How::TakeNext } else { How::Auto },
+                    reason: if asked {
+                        "took_next"
+                    } else {
+                        "most_urgent_waiting"
+                    }
+                    .into(),
+                    eligible: None,
+                    load: Some(me.load),
+                    capacity: Some(me.capacity),
+                    weight: case.weight,
                 }),
             )?;
             given.push(case.id);
@@ -587,30 +568,50 @@ pub fn fill_agent(
     Ok(given)
 }
 
+/// Why a case leaves its agent, for its event.
+#[derive(Debug, Clone)]
+pub enum Unassigned {
+    /// Given back: the agent left, the case moved, a supervisor reassigns it.
+    Returned(ReturnReason),
+    /// The agent released it, with a note.
+    Released(String),
+}
+
 /// Takes a case away from its agent (their load drops by its weight); it waits in
-/// its queue again.
+/// its queue again. A case whose closing waits for approval keeps its agent (the
+/// lifecycle refuses to give it back), and so does a case someone else changed
+/// meanwhile: both return false.
 pub fn unassign(
     conn: &mut DbConn,
     case: &Case,
     now: DateTime<Utc>,
     actor: Option<i64>,
-    kind: &str,
-    data: serde_json::Value,
+    why: Unassigned,
 ) -> QueryResult<bool> {
     let Some(agent) = case.assignee_id else {
+        return Ok(false);
+    };
+    let cmd = match why {
+        Unassigned::Released(_) => Command::Release,
+        Unassigned::Returned(_) => Command::GiveBack,
+    };
+    let Ok(to) = lifecycle::transition(cmd, case.status, crate::cases::facts(case)) else {
         return Ok(false);
     };
     let at = store::to_db(now);
     let n = diesel::update(
         cases::table
             .find(case.id)
-            .filter(cases::assignee_id.eq(agent)),
+            .filter(cases::assignee_id.eq(agent))
+            .filter(cases::status.eq(case.status)),
     )
     .set((
         cases::assignee_id.eq(None::<i64>),
-        cases::status.eq("new"),
+        cases::status.eq(to),
         cases::assigned_at.eq(None::<chrono::NaiveDateTime>),
         cases::started_at.eq(None::<chrono::NaiveDateTime>),
+        cases::waiting_since.eq(Some(at)),
+        cases::next_alarm_at.eq(Some(at)),
         cases::updated_at.eq(at),
     ))
     .execute(conn)?;
@@ -620,9 +621,12 @@ pub fn unassign(
     diesel::update(users::table.find(agent))
         .set(users::current_load.eq(users::current_load - case.weight))
         .execute(conn)?;
-    let mut data = data;
-    data["from"] = json!(email_of(conn, agent)?);
-    case_store::add_event(conn, case.id, at, kind, actor, &data)?;
+    let from = email_of(conn, agent)?;
+    let event = match why {
+        Unassigned::Returned(reason) => CaseEvent::Returned(ev::Returned { reason, from }),
+        Unassigned::Released(note) => CaseEvent::Released(ev::Released { note, from }),
+    };
+    case_store::add_event(conn, case.id, at, actor, &event)?;
     Ok(true)
 }
 
@@ -634,7 +638,7 @@ pub fn give_back(
     user_id: i64,
     now: DateTime<Utc>,
     include_started: bool,
-    reason: &str,
+    reason: ReturnReason,
 ) -> QueryResult<Vec<i64>> {
     let mut q = cases::table
         .filter(cases::assignee_id.eq(user_id))
@@ -649,26 +653,19 @@ pub fn give_back(
         assignment::urgency_cmp(
             (
                 a.next_due.map(store::from_db),
-                a.priority.parse().unwrap_or(Severity::Medium),
+                a.priority,
                 store::from_db(a.opened_at),
             ),
             (
                 b.next_due.map(store::from_db),
-                b.priority.parse().unwrap_or(Severity::Medium),
+                b.priority,
                 store::from_db(b.opened_at),
             ),
         )
     });
     let mut returned = Vec::new();
     for case in &mine {
-        if unassign(
-            conn,
-            case,
-            now,
-            None,
-            "assignment.returned",
-            json!({"reason": reason}),
-        )? {
+        if unassign(conn, case, now, None, Unassigned::Returned(reason))? {
             returned.push(case.id);
         }
     }
@@ -700,7 +697,12 @@ pub fn set_presence(
             fill_agent(conn, snap, user_id, now, false)?;
         }
         _ => {
-            give_back(conn, snap, user_id, now, false, presence)?;
+            let reason = if presence == "away" {
+                ReturnReason::Away
+            } else {
+                ReturnReason::Offline
+            };
+            give_back(conn, snap, user_id, now, false, reason)?;
         }
     }
     Ok(())
@@ -724,9 +726,16 @@ pub fn give_to(
         conn,
         case.id,
         store::to_db(now),
-        "assignment.assigned",
         actor,
-        &json!({"to": email, "how": How::Reassigned.as_str(), "reason": reason, "weight": case.weight}),
+        &CaseEvent::Assigned(ev::Assigned {
+            to: email,
+            how: How::Reassigned,
+            reason: reason.to_string(),
+            eligible: None,
+            load: None,
+            capacity: None,
+            weight: case.weight,
+        }),
     )?;
     Ok(true)
 }
@@ -748,4 +757,201 @@ pub fn sweep(conn: &mut DbConn, snap: &Snapshot, now: DateTime<Utc>) -> QueryRes
         given += crate::db::write_tx_retry(conn, |c| fill_agent(c, snap, id, now, false))?.len();
     }
     Ok(given)
+}
+
+/// Why a reassignment did not happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reassigned {
+    Done,
+    /// The agent holds it already.
+    Unchanged,
+    /// The agent has no room for it.
+    NoRoom,
+}
+
+/// The command "start": the case's agent opens it and starts working it.
+/// Returns false when there was nothing to start (not theirs, started already).
+pub fn start(
+    conn: &mut DbConn,
+    case_id: i64,
+    agent: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, CaseError> {
+    run(conn, |conn| {
+        let case = load(conn, case_id)?;
+        if case.assignee_id != Some(agent) || case.started_at.is_some() {
+            return Ok(false);
+        }
+        let Ok(to) = allowed(Command::Start, &case) else {
+            return Ok(false);
+        };
+        let at = store::to_db(now);
+        changed(crate::update_case_if_unchanged!(
+            conn,
+            case,
+            (
+                cases::started_at.eq(Some(at)),
+                cases::status.eq(to),
+                cases::updated_at.eq(at),
+            )
+        )?)?;
+        case_store::add_event(
+            conn,
+            case.id,
+            at,
+            Some(agent),
+            &CaseEvent::Started(ev::Empty {}),
+        )?;
+        Ok(true)
+    })
+}
+
+/// The command "release": the agent hands one case back to its queue with a note;
+/// it goes to another agent if one is free, and the agent gets the next waiting case.
+pub fn release(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    case_id: i64,
+    agent: i64,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<(), CaseError> {
+    let note = note.trim();
+    if note.is_empty() {
+        return Err(CaseError::ReasonRequired);
+    }
+    run(conn, |conn| {
+        let case = load(conn, case_id)?;
+        if case.assignee_id != Some(agent) {
+            return Err(CaseError::Forbidden);
+        }
+        allowed(Command::Release, &case)?;
+        if !unassign(
+            conn,
+            &case,
+            now,
+            Some(agent),
+            Unassigned::Released(note.to_string()),
+        )? {
+            return Err(CaseError::Conflict);
+        }
+        try_assign(conn, snap, case.id, now, Some(agent), false)?;
+        fill_agent(conn, snap, agent, now, false)?;
+        Ok(())
+    })
+}
+
+/// The command "reassign": a supervisor gives the case to another agent with a
+/// reason, within that agent's capacity; the previous agent gets the next waiting
+/// case. All or nothing.
+pub fn reassign(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    case_id: i64,
+    to: i64,
+    supervisor: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Reassigned, CaseError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(CaseError::ReasonRequired);
+    }
+    let result = run(conn, |conn| {
+        let case = load(conn, case_id)?;
+        let previous = case.assignee_id;
+        if previous == Some(to) {
+            return Ok(Reassigned::Unchanged);
+        }
+        allowed(Command::Reassign, &case)?;
+        if previous.is_some()
+            && !unassign(
+                conn,
+                &case,
+                now,
+                Some(supervisor),
+                Unassigned::Returned(ReturnReason::Reassigned),
+            )?
+        {
+            return Err(CaseError::Conflict);
+        }
+        let fresh = load(conn, case.id)?;
+        if !give_to(conn, &fresh, to, now, Some(supervisor), reason)? {
+            // Undo the whole change: the agent had no room.
+            return Err(CaseError::Invalid(Vec::new()));
+        }
+        if let Some(p) = previous {
+            fill_agent(conn, snap, p, now, false)?;
+        }
+        Ok(Reassigned::Done)
+    });
+    match result {
+        Err(CaseError::Invalid(p)) if p.is_empty() => Ok(Reassigned::NoRoom),
+        other => other,
+    }
+}
+
+/// The agent's presence changes (see [`set_presence`]), as one command run again
+/// whole when it deadlocks with another.
+pub fn change_presence(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    user_id: i64,
+    presence: &str,
+    now: DateTime<Utc>,
+) -> Result<(), CaseError> {
+    run(conn, |c| Ok(set_presence(c, snap, user_id, presence, now)?))
+}
+
+/// "Take next": the most urgent case the agent may take, even while automatic
+/// assignment is paused for them.
+pub fn take_next(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, CaseError> {
+    run(conn, |c| {
+        Ok(fill_agent(c, snap, user_id, now, true)?.first().copied())
+    })
+}
+
+/// A heavier alert joined the case: its agent's load grows by the difference, within
+/// their capacity. An agent without room for the heavier case gives it back, and it
+/// goes to someone who has room (or waits), so no agent is ever over capacity.
+pub fn grow(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    case: &Case,
+    weight: i32,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let Some(agent) = case.assignee_id else {
+        return Ok(());
+    };
+    let delta = weight - case.weight;
+    if delta <= 0 {
+        return Ok(());
+    }
+    let n = diesel::update(
+        users::table
+            .find(agent)
+            .filter(users::current_load.le(users::capacity - delta)),
+    )
+    .set(users::current_load.eq(users::current_load + delta))
+    .execute(conn)?;
+    if n == 0 {
+        // The case is given back at its old weight (the load it held), then waits
+        // or goes to another agent at its new one.
+        if unassign(
+            conn,
+            case,
+            now,
+            None,
+            Unassigned::Returned(ReturnReason::OverCapacity),
+        )? {
+            try_assign(conn, snap, case.id, now, Some(agent), true)?;
+        }
+    }
+    Ok(())
 }

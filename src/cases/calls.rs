@@ -2,9 +2,9 @@
 // (the first one also records the case's first response), and the reminders of
 // requested callbacks, each sent once however many instances run.
 
+use crate::domain::events::{self as ev, CaseEvent};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use serde_json::json;
 
 use crate::db::DbConn;
 use crate::db::schema::case_alarms;
@@ -61,21 +61,21 @@ pub fn log(
         conn,
         case.id,
         at,
-        "call.logged",
         Some(agent_id),
-        &json!({
-            "call_id": id,
-            "direction": input.direction,
-            "outcome": input.outcome,
-            "number": number_masked,
-            "duration_seconds": input.duration_seconds,
-            "callback_at": input.callback_at.map(|t| t.to_rfc3339()),
+        &CaseEvent::CallLogged(ev::CallLogged {
+            call_id: id,
+            direction: input.direction.to_string(),
+            outcome: input.outcome.to_string(),
+            number: number_masked.to_string(),
+            duration_seconds: input.duration_seconds,
+            callback_at: input.callback_at,
+            warning: None,
         }),
     )?;
     diesel::update(crate::db::schema::cases::table.find(case.id))
         .set(crate::db::schema::cases::updated_at.eq(at))
         .execute(conn)?;
-    crate::casework::record_first_response(conn, case, now, Some(agent_id), "call")?;
+    crate::cases::clock::record_first_response(conn, case, now, Some(agent_id), "call")?;
     Ok(id)
 }
 
@@ -112,14 +112,15 @@ fn remind(conn: &mut DbConn, call: &call_store::Call, now: DateTime<Utc>) -> Que
     if case.resolved_at.is_some() {
         return Ok(0);
     }
-    let data = json!({
-        "case_ref": case_ref(case.id),
-        "call_id": call.id,
-        "number": call.number_masked,
-        "callback_at": call.callback_at.map(|t| store::from_db(t).to_rfc3339()),
-    });
-    case_store::add_event(conn, case.id, at, "call.callback_due", None, &data)?;
+    let event = ev::CallbackDue {
+        case_ref: case_ref(case.id),
+        call_id: call.id,
+        number: call.number_masked.clone(),
+        callback_at: call.callback_at.map(store::from_db),
+    };
+    let data = serde_json::to_value(&event).expect("json");
+    case_store::add_event(conn, case.id, at, None, &CaseEvent::CallbackDue(event))?;
     let to: Vec<i64> = case.assignee_id.or(call.agent_id).into_iter().collect();
-    crate::escalation::notify(conn, &to, now, "call.callback_due", case.id, &data)?;
+    crate::cases::escalate::notify(conn, &to, now, "call.callback_due", case.id, &data)?;
     Ok(1)
 }

@@ -6,16 +6,18 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::outbox::{self, NewMail};
-use super::templates;
-use crate::casework::{self, CaseError};
+use crate::cases::CaseError;
+use crate::cases::clock;
+use crate::cases::escalate;
 use crate::config::Settings;
 use crate::db::DbConn;
 use crate::db::schema::{cases, customer_tokens, rules, satisfaction, users};
+use crate::domain::events::{self as ev, CaseEvent, ResumeCause};
 use crate::domain::severity::Severity;
 use crate::domain::{Lang, masking, tokens};
-use crate::escalation;
 use crate::i18n::tkey;
+use crate::mail::outbox::{self, NewMail};
+use crate::mail::templates;
 use crate::store::cases::{self as case_store, Case, Customer, case_ref};
 use crate::store::{self};
 
@@ -43,7 +45,9 @@ impl From<CaseError> for LinkError {
     fn from(e: CaseError) -> Self {
         match e {
             CaseError::Db(e) => LinkError::Db(e),
-            CaseError::Resolved => LinkError::Refused(tkey("mail.refused.resolved")),
+            CaseError::Refused(crate::domain::Refusal::Resolved) => {
+                LinkError::Refused(tkey("mail.refused.resolved"))
+            }
             _ => LinkError::Refused(tkey("mail.refused.case_state")),
         }
     }
@@ -177,14 +181,17 @@ fn queue_templated(
             html: None,
         },
     )?;
-    case_store::add_event(
-        conn,
-        case.id,
-        store::to_db(now),
-        &format!("{kind}.email_sent"),
-        actor,
-        &json!({"to": masking::email(to), "template": tpl.name, "lang": tpl.lang}),
-    )?;
+    let sent = ev::EmailSent {
+        to: masking::email(to),
+        template: tpl.name.clone(),
+        lang: tpl.lang.clone(),
+    };
+    let event = if kind == "verification" {
+        CaseEvent::VerificationSent(sent)
+    } else {
+        CaseEvent::SurveySent(sent)
+    };
+    case_store::add_event(conn, case.id, store::to_db(now), actor, &event)?;
     Ok(())
 }
 
@@ -239,9 +246,9 @@ pub fn send_verification(
         Some(actor),
     )?;
     if case.paused_since.is_none() {
-        casework::pause_in(conn, &case, now, Some(actor), "verification e-mail")?;
+        clock::pause_in(conn, &case, now, Some(actor), "verification e-mail")?;
     }
-    casework::record_first_response(conn, &case, now, Some(actor), "verification_email")?;
+    clock::record_first_response(conn, &case, now, Some(actor), "verification_email")?;
     // The case changed even when its clock and first response did not: the reports'
     // facts count the e-mails sent.
     diesel::update(cases::table.find(case_id))
@@ -347,28 +354,7 @@ fn spend(conn: &mut DbConn, link: &Link, now: DateTime<Utc>) -> QueryResult<bool
 }
 
 /// The customer's answer on the verification page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
-    Confirm,
-    Deny,
-}
-
-impl Answer {
-    pub fn parse(s: &str) -> Option<Answer> {
-        match s {
-            "confirm" => Some(Answer::Confirm),
-            "deny" => Some(Answer::Deny),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Answer::Confirm => "confirm",
-            Answer::Deny => "deny",
-        }
-    }
-}
+pub use crate::domain::events::Answer;
 
 /// Records the customer's answer, in the caller's transaction: the timeline and the
 /// assignee learn it, the SLA clock runs again, and "it wasn't me" raises the case
@@ -387,16 +373,17 @@ pub fn answer_verification(
     let case = case_store::find(conn, link.case_id)?.ok_or(LinkError::Unknown)?;
     let at = store::to_db(now);
     let reference = case_ref(case.id);
-    let mut data = json!({"answer": answer.as_str(), "case_ref": reference});
-    if let Some(m) = message {
-        data["message"] = json!(m);
-    }
-    case_store::add_event(conn, case.id, at, "verification.answered", None, &data)?;
+    let event = CaseEvent::VerificationAnswered(ev::Answered {
+        answer,
+        case_ref: reference.clone(),
+        message: message.map(str::to_string),
+    });
+    case_store::add_event(conn, case.id, at, None, &event)?;
     diesel::update(cases::table.find(case.id))
         .set(cases::updated_at.eq(at))
         .execute(conn)?;
     let to: Vec<i64> = case.assignee_id.into_iter().collect();
-    escalation::notify(
+    escalate::notify(
         conn,
         &to,
         now,
@@ -406,18 +393,18 @@ pub fn answer_verification(
     )?;
     if case.resolved_at.is_none() {
         if case.paused_since.is_some() {
-            casework::resume_in(conn, &case, now, None)?;
+            clock::resume_in(conn, &case, now, None, ResumeCause::Answered)?;
         }
         if answer == Answer::Deny {
             let fresh = case_store::find(conn, case.id)?.ok_or(LinkError::Unknown)?;
-            let queue = casework::queue_of(conn, &fresh)?;
-            casework::raise_priority(
+            let queue = clock::queue_of(conn, &fresh)?;
+            clock::raise_priority(
                 conn,
                 &queue,
                 &fresh,
                 Severity::Critical,
                 now,
-                json!({"reason": "customer_denied"}),
+                clock::Raise::CustomerDenied,
             )?;
         }
     }
@@ -449,11 +436,11 @@ pub fn answer_survey(
             satisfaction::answered_at.eq(at),
         ))
         .execute(conn)?;
-    let mut data = json!({"score": score});
-    if let Some(c) = comment {
-        data["comment"] = json!(c);
-    }
-    case_store::add_event(conn, case.id, at, "satisfaction.answered", None, &data)?;
+    let event = CaseEvent::SurveyAnswered(ev::SurveyAnswered {
+        score,
+        comment: comment.map(str::to_string),
+    });
+    case_store::add_event(conn, case.id, at, None, &event)?;
     diesel::update(cases::table.find(case.id))
         .set(cases::updated_at.eq(at))
         .execute(conn)?;
