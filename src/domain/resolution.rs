@@ -55,6 +55,32 @@ impl fmt::Display for Disposition {
     }
 }
 
+/// What a closing says about the rule that raised the case: the label the risk
+/// engine learns from and the reports count by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Label {
+    /// The rule was right: fraud, or money laundering.
+    TruePositive,
+    /// The rule stopped an honest customer.
+    FalsePositive,
+    /// Nobody can tell whether the rule was right (the customer was not reached).
+    Unknown,
+    /// No judgement of the rule at all (the case repeats another).
+    NotCounted,
+}
+
+impl Disposition {
+    /// The label of a case closed with this disposition.
+    pub fn label(self) -> Label {
+        match self {
+            Disposition::ConfirmedFraud | Disposition::EscalatedAml => Label::TruePositive,
+            Disposition::FalsePositive => Label::FalsePositive,
+            Disposition::Unreachable => Label::Unknown,
+            Disposition::Duplicate => Label::NotCounted,
+        }
+    }
+}
+
 /// What was done with the stopped transfer or account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -236,6 +262,24 @@ mod tests {
 
     fn d(s: &str) -> Decimal {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn every_disposition_has_its_label() {
+        let labels: Vec<(&str, Label)> = Disposition::ALL
+            .iter()
+            .map(|d| (d.as_str(), d.label()))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("false_positive", Label::FalsePositive),
+                ("confirmed_fraud", Label::TruePositive),
+                ("escalated_aml", Label::TruePositive),
+                ("unreachable", Label::Unknown),
+                ("duplicate", Label::NotCounted),
+            ]
+        );
     }
 
     #[test]
