@@ -17,6 +17,7 @@ use super::{CurrentUser, Page};
 use crate::app::AppState;
 use crate::domain::Role;
 use crate::error::AppError;
+use crate::i18n::tkey;
 use crate::reports::figures;
 use crate::reports::period::BadParam;
 use crate::reports::store as facts;
@@ -140,7 +141,7 @@ pub async fn compliance(
         sla: true,
         ..Default::default()
     };
-    let tab = ("reports.compliance", "/reports");
+    let tab = (tkey("reports.compliance"), "/reports");
     report(state, page, user, q, reads, tab, |ctx, l, frame| {
         let c = figures::compliance(&l.resolved);
         ReportPage {
@@ -167,7 +168,7 @@ pub async fn outcomes(
         volume: true,
         ..Default::default()
     };
-    let tab = ("reports.outcomes", "/reports/outcomes");
+    let tab = (tkey("reports.outcomes"), "/reports/outcomes");
     report(state, page, user, q, reads, tab, |ctx, l, frame| {
         let o = figures::outcomes(&l.resolved);
         let volume = figures::volume(&l.req.period, &l.opened);

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use super::super::Page;
 use super::query::{Names, PAGE_SIZE, Request, list_pairs};
 use crate::domain::masking;
+use crate::i18n::tkey;
 use crate::reports::figures::{
     Compliance, Key, Line, Outcomes, PRIORITIES, RuleVolume, Satisfaction, ServiceLevel,
 };
@@ -123,11 +124,10 @@ impl Ctx<'_> {
         format!("/reports/export/{table}.csv?{}", self.req.query())
     }
 
-    /// A headline figure labelled with catalog `key`, linking to the cases of
-    /// `measure` when it has one.
-    fn stat(&self, key: &str, value: String, measure: Option<Measure>) -> Stat {
+    /// A headline figure, linking to the cases of `measure` when it has one.
+    fn stat(&self, label: &str, value: String, measure: Option<Measure>) -> Stat {
         Stat {
-            label: self.page.t(key).to_string(),
+            label: label.to_string(),
             value,
             href: measure.and_then(|m| self.href(&Key::All, m)),
         }
@@ -182,9 +182,9 @@ fn cell(text: String, href: Option<String>) -> Cell {
     Cell { text, href }
 }
 
-/// The texts of catalog `keys` in the reader's language.
-fn texts(p: &Page, keys: &[&str]) -> Vec<String> {
-    keys.iter().map(|k| p.t(k).to_string()).collect()
+/// Owned copies of texts of the catalog.
+fn texts(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
 }
 
 /// Yes, no, or a dash when there is nothing to tell.
@@ -201,31 +201,28 @@ fn yes_no(p: &Page, v: Option<bool>) -> String {
 pub fn compliance_table(ctx: &Ctx<'_>, name: &'static str, lines: &[Line]) -> Table {
     let p = ctx.page;
     let (caption, dim) = match name {
-        "compliance_queue" => ("reports.by_queue", "reports.queue"),
-        "compliance_agent" => ("reports.by_agent", "reports.agent"),
-        "compliance_rule" => ("reports.by_rule", "reports.rule"),
-        _ => ("reports.by_priority", "reports.priority"),
+        "compliance_queue" => (p.t("reports.by_queue"), p.t("reports.queue")),
+        "compliance_agent" => (p.t("reports.by_agent"), p.t("reports.agent")),
+        "compliance_rule" => (p.t("reports.by_rule"), p.t("reports.rule")),
+        _ => (p.t("reports.by_priority"), p.t("reports.priority")),
     };
-    let mut headers = texts(
-        p,
-        &[
-            dim,
-            "reports.cases_resolved",
-            "reports.fr_met_share",
-            "reports.fr_missed",
-            "reports.fr_median",
-            "reports.fr_p90",
-            "reports.res_met_share",
-            "reports.res_missed",
-            "reports.res_median",
-            "reports.res_p90",
-        ],
-    );
+    let mut headers = texts(&[
+        dim,
+        p.t("reports.cases_resolved"),
+        p.t("reports.fr_met_share"),
+        p.t("reports.fr_missed"),
+        p.t("reports.fr_median"),
+        p.t("reports.fr_p90"),
+        p.t("reports.res_met_share"),
+        p.t("reports.res_missed"),
+        p.t("reports.res_median"),
+        p.t("reports.res_p90"),
+    ]);
     if name == "compliance_queue" {
-        headers.extend(texts(
-            p,
-            &["reports.service_level_target", "reports.service_level_met"],
-        ));
+        headers.extend(texts(&[
+            p.t("reports.service_level_target"),
+            p.t("reports.service_level_met"),
+        ]));
     }
     let rows = lines
         .iter()
@@ -254,22 +251,19 @@ pub fn compliance_table(ctx: &Ctx<'_>, name: &'static str, lines: &[Line]) -> Ta
             }
         })
         .collect();
-    ctx.table(name, p.t(caption), headers, rows)
+    ctx.table(name, caption, headers, rows)
 }
 
 /// Where breached time went, in all and by queue.
 pub fn breach_table(ctx: &Ctx<'_>, c: &Compliance) -> Table {
     let p = ctx.page;
-    let headers = texts(
-        p,
-        &[
-            "reports.queue",
-            "reports.breached_cases",
-            "reports.held_unassigned",
-            "reports.held_agent",
-            "reports.held_customer",
-        ],
-    );
+    let headers = texts(&[
+        p.t("reports.queue"),
+        p.t("reports.breached_cases"),
+        p.t("reports.held_unassigned"),
+        p.t("reports.held_agent"),
+        p.t("reports.held_customer"),
+    ]);
     let rows = std::iter::once(&c.overall)
         .chain(c.by_queue.iter())
         .map(|l| {
@@ -340,21 +334,18 @@ pub fn volume_table(ctx: &Ctx<'_>, volume: &[RuleVolume]) -> Table {
 
 pub fn rules_table(ctx: &Ctx<'_>, o: &Outcomes) -> Table {
     let p = ctx.page;
-    let headers = texts(
-        p,
-        &[
-            "reports.rule",
-            "reports.cases_resolved",
-            "reports.false_positives",
-            "reports.fp_confirmed",
-            "reports.fp_rate",
-            "reports.fp_confirmed_rate",
-            "disposition.confirmed_fraud",
-            "disposition.escalated_aml",
-            "disposition.unreachable",
-            "disposition.duplicate",
-        ],
-    );
+    let headers = texts(&[
+        p.t("reports.rule"),
+        p.t("reports.cases_resolved"),
+        p.t("reports.false_positives"),
+        p.t("reports.fp_confirmed"),
+        p.t("reports.fp_rate"),
+        p.t("reports.fp_confirmed_rate"),
+        p.t("disposition.confirmed_fraud"),
+        p.t("disposition.escalated_aml"),
+        p.t("disposition.unreachable"),
+        p.t("disposition.duplicate"),
+    ]);
     let rows = o
         .rules
         .iter()
@@ -396,15 +387,12 @@ pub fn rules_table(ctx: &Ctx<'_>, o: &Outcomes) -> Table {
 
 pub fn money_table(ctx: &Ctx<'_>, o: &Outcomes) -> Table {
     let p = ctx.page;
-    let headers = texts(
-        p,
-        &[
-            "reports.currency",
-            "reports.cases_with_amount",
-            "reports.amount_protected",
-            "reports.amount_on_fraud",
-        ],
-    );
+    let headers = texts(&[
+        p.t("reports.currency"),
+        p.t("reports.cases_with_amount"),
+        p.t("reports.amount_protected"),
+        p.t("reports.amount_on_fraud"),
+    ]);
     let rows = o
         .money
         .iter()
@@ -424,15 +412,12 @@ pub fn money_table(ctx: &Ctx<'_>, o: &Outcomes) -> Table {
 pub fn reach_table(ctx: &Ctx<'_>, o: &Outcomes) -> Table {
     let p = ctx.page;
     let r = &o.reach;
-    let headers = texts(
-        p,
-        &[
-            "reports.channel",
-            "reports.reached",
-            "reports.attempted",
-            "reports.reach_rate",
-        ],
-    );
+    let headers = texts(&[
+        p.t("reports.channel"),
+        p.t("reports.reached"),
+        p.t("reports.attempted"),
+        p.t("reports.reach_rate"),
+    ]);
     let row = |label: &str, reached: u64, of: u64, href: Option<String>| TableRow {
         label: label.to_string(),
         href: None,
@@ -463,20 +448,17 @@ pub fn reach_table(ctx: &Ctx<'_>, o: &Outcomes) -> Table {
 pub fn satisfaction_table(ctx: &Ctx<'_>, name: &'static str, lines: &[Satisfaction]) -> Table {
     let p = ctx.page;
     let (caption, dim) = match name {
-        "satisfaction_agent" => ("reports.sat_by_agent", "reports.agent"),
-        "satisfaction_queue" => ("reports.sat_by_queue", "reports.queue"),
-        _ => ("reports.sat_by_rule", "reports.rule"),
+        "satisfaction_agent" => (p.t("reports.sat_by_agent"), p.t("reports.agent")),
+        "satisfaction_queue" => (p.t("reports.sat_by_queue"), p.t("reports.queue")),
+        _ => (p.t("reports.sat_by_rule"), p.t("reports.rule")),
     };
-    let headers = texts(
-        p,
-        &[
-            dim,
-            "reports.surveys_sent",
-            "reports.surveys_answered",
-            "reports.response_rate",
-            "reports.average_score",
-        ],
-    );
+    let headers = texts(&[
+        dim,
+        p.t("reports.surveys_sent"),
+        p.t("reports.surveys_answered"),
+        p.t("reports.response_rate"),
+        p.t("reports.average_score"),
+    ]);
     let rows = lines
         .iter()
         .map(|s| TableRow {
@@ -490,7 +472,7 @@ pub fn satisfaction_table(ctx: &Ctx<'_>, name: &'static str, lines: &[Satisfacti
             ],
         })
         .collect();
-    ctx.table(name, p.t(caption), headers, rows)
+    ctx.table(name, caption, headers, rows)
 }
 
 fn score_text(centi: Option<u64>) -> String {
@@ -548,8 +530,8 @@ pub fn picker(page: &Page, req: &Request, names: &Names, action: &str, filters: 
 pub fn tabs(req: &Request, current: &str) -> Vec<Tab> {
     let q = serde_urlencoded::to_string(req.period.query_pairs()).unwrap_or_default();
     [
-        ("reports.compliance", "/reports"),
-        ("reports.outcomes", "/reports/outcomes"),
+        (tkey("reports.compliance"), "/reports"),
+        (tkey("reports.outcomes"), "/reports/outcomes"),
     ]
     .into_iter()
     .map(|(label, path)| Tab {
@@ -561,58 +543,60 @@ pub fn tabs(req: &Request, current: &str) -> Vec<Tab> {
 }
 
 pub fn compliance_stats(ctx: &Ctx<'_>, c: &Compliance) -> Vec<Stat> {
+    let p = ctx.page;
     let all = &c.overall;
     vec![
         ctx.stat(
-            "reports.cases_resolved",
+            p.t("reports.cases_resolved"),
             all.cases.to_string(),
             Some(Measure::Resolved),
         ),
         ctx.stat(
-            "reports.fr_met_share",
+            p.t("reports.fr_met_share"),
             ctx.pct(all.fr_rate()),
             Some(Measure::FrMissed),
         ),
         ctx.stat(
-            "reports.res_met_share",
+            p.t("reports.res_met_share"),
             ctx.pct(all.res_rate()),
             Some(Measure::ResMissed),
         ),
-        ctx.stat("reports.fr_median", duration_text(all.fr_p50), None),
-        ctx.stat("reports.res_median", duration_text(all.res_p50), None),
-        ctx.stat("reports.res_p90", duration_text(all.res_p90), None),
+        ctx.stat(p.t("reports.fr_median"), duration_text(all.fr_p50), None),
+        ctx.stat(p.t("reports.res_median"), duration_text(all.res_p50), None),
+        ctx.stat(p.t("reports.res_p90"), duration_text(all.res_p90), None),
     ]
 }
 
 pub fn outcome_stats(ctx: &Ctx<'_>, o: &Outcomes) -> Vec<Stat> {
+    let p = ctx.page;
     vec![
         ctx.stat(
-            "reports.cases_resolved",
+            p.t("reports.cases_resolved"),
             o.resolved.to_string(),
             Some(Measure::Resolved),
         ),
         ctx.stat(
-            "disposition.confirmed_fraud",
+            p.t("disposition.confirmed_fraud"),
             o.confirmed_fraud.to_string(),
             Some(Measure::ConfirmedFraud),
         ),
         ctx.stat(
-            "reports.reopen_rate",
+            p.t("reports.reopen_rate"),
             ctx.pct(o.reopen_rate()),
             Some(Measure::Reopened),
         ),
         ctx.stat(
-            "reports.response_rate",
+            p.t("reports.response_rate"),
             ctx.pct(o.satisfaction.response_rate()),
             Some(Measure::Surveyed),
         ),
         ctx.stat(
-            "reports.average_score",
+            p.t("reports.average_score"),
             score_text(o.satisfaction.average_centi()),
             Some(Measure::Answered),
         ),
         ctx.stat(
-            "reports.reach_rate",
+            p.t("reports.reach_rate"),
             ctx.pct(per_mille(o.reach.reached, o.reach.attempted)),
             Some(Measure::Reached),
         ),
@@ -703,28 +687,25 @@ pub fn case_view(page: &Page, names: &Names, r: &facts::CaseRow) -> CaseView {
 }
 
 pub fn case_headers(page: &Page) -> Vec<String> {
-    texts(
-        page,
-        &[
-            "reports.case",
-            "reports.rule",
-            "reports.queue",
-            "reports.agent",
-            "reports.priority",
-            "reports.status",
-            "reports.customer",
-            "reports.opened",
-            "reports.resolved",
-            "reports.fr_time",
-            "reports.res_time",
-            "reports.fr_met",
-            "reports.res_met",
-            "reports.disposition",
-            "reports.amount_protected",
-            "reports.reopened",
-            "reports.score",
-        ],
-    )
+    texts(&[
+        page.t("reports.case"),
+        page.t("reports.rule"),
+        page.t("reports.queue"),
+        page.t("reports.agent"),
+        page.t("reports.priority"),
+        page.t("reports.status"),
+        page.t("reports.customer"),
+        page.t("reports.opened"),
+        page.t("reports.resolved"),
+        page.t("reports.fr_time"),
+        page.t("reports.res_time"),
+        page.t("reports.fr_met"),
+        page.t("reports.res_met"),
+        page.t("reports.disposition"),
+        page.t("reports.amount_protected"),
+        page.t("reports.reopened"),
+        page.t("reports.score"),
+    ])
 }
 
 fn measure_label(page: &Page, m: Measure) -> &'static str {
