@@ -270,7 +270,8 @@ pub fn trend_chart(ctx: &Ctx<'_>, volume: &[RuleVolume]) -> TrendChart {
     }
 }
 
-/// The false-positive rate of each rule, the customer-confirmed part darker.
+/// The false-positive rate of each rule, the customer-confirmed part darker, the
+/// unknowns beside it.
 pub fn fp_chart(ctx: &Ctx<'_>, o: &Outcomes) -> BarChart {
     let p = ctx.page;
     let bars: Vec<Bar> = o
@@ -282,11 +283,13 @@ pub fn fp_chart(ctx: &Ctx<'_>, o: &Outcomes) -> BarChart {
             y: bar_y(i),
             width: bar_width(r.fp_rate()),
             confirmed: bar_width(r.fp_confirmed_rate()),
-            value: format!(
-                "{} ({} {})",
-                ctx.pct(r.fp_rate()),
-                ctx.pct(r.fp_confirmed_rate()),
-                p.t("reports.confirmed_short")
+            value: p.tf(
+                "reports.fp_bar",
+                &[
+                    ("rate", &ctx.pct(r.fp_rate())),
+                    ("confirmed", &ctx.pct(r.fp_confirmed_rate())),
+                    ("unknown", &r.labels.unknown.to_string()),
+                ],
             ),
         })
         .collect();

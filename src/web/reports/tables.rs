@@ -341,9 +341,9 @@ pub fn rules_table(ctx: &Ctx<'_>, o: &Outcomes) -> Table {
         p.t("reports.fp_confirmed"),
         p.t("reports.fp_rate"),
         p.t("reports.fp_confirmed_rate"),
+        p.t("reports.unknown"),
         p.t("disposition.confirmed_fraud"),
         p.t("disposition.escalated_aml"),
-        p.t("disposition.unreachable"),
         p.t("disposition.duplicate"),
     ]);
     let rows = o
@@ -357,7 +357,7 @@ pub fn rules_table(ctx: &Ctx<'_>, o: &Outcomes) -> Table {
                 cells: vec![
                     cell(r.resolved.to_string(), ctx.href(&k, Measure::Resolved)),
                     cell(
-                        r.false_positive.to_string(),
+                        r.labels.false_positive.to_string(),
                         ctx.href(&k, Measure::FalsePositive),
                     ),
                     cell(
@@ -366,12 +366,12 @@ pub fn rules_table(ctx: &Ctx<'_>, o: &Outcomes) -> Table {
                     ),
                     cell(ctx.pct(r.fp_rate()), None),
                     cell(ctx.pct(r.fp_confirmed_rate()), None),
+                    cell(r.labels.unknown.to_string(), ctx.href(&k, Measure::Unknown)),
                     cell(
                         r.confirmed_fraud.to_string(),
                         ctx.href(&k, Measure::ConfirmedFraud),
                     ),
                     cell(r.escalated_aml.to_string(), None),
-                    cell(r.unreachable.to_string(), None),
                     cell(r.duplicate.to_string(), None),
                 ],
             }
@@ -718,6 +718,7 @@ fn measure_label(page: &Page, m: Measure) -> &'static str {
         Measure::ResMissed => page.t("reports.m.res_missed"),
         Measure::Breached => page.t("reports.m.breached"),
         Measure::FalsePositive => page.t("reports.m.false_positive"),
+        Measure::Unknown => page.t("reports.m.unknown"),
         Measure::CustomerConfirmed => page.t("reports.m.customer_confirmed"),
         Measure::ConfirmedFraud => page.t("reports.m.confirmed_fraud"),
         Measure::Reopened => page.t("reports.m.reopened"),
@@ -771,6 +772,7 @@ impl ListLinks {
             req.measure,
             Measure::Opened
                 | Measure::FalsePositive
+                | Measure::Unknown
                 | Measure::CustomerConfirmed
                 | Measure::ConfirmedFraud
                 | Measure::Reopened
