@@ -19,6 +19,7 @@ use crate::dispatch;
 use crate::domain::Lang;
 use crate::domain::masking;
 use crate::domain::money::Decimal;
+use crate::domain::resolution::{Disposition, Label, Tally};
 use crate::domain::week::IsoWeek;
 use crate::i18n::Tr;
 use crate::store::{self, cases::case_ref};
@@ -44,6 +45,14 @@ pub struct RuleFigures {
     /// … this many (the verification answer "it was me" or a verified call).
     pub fp_customer_confirmed: i64,
     pub confirmed_fraud: i64,
+    /// Closings that proved the rule right (confirmed fraud, escalated to AML), and
+    /// those that cannot tell (the customer was unreachable): the false-positive
+    /// rate's other term and what stands beside it. `None` in a brief kept before
+    /// they were counted.
+    #[serde(default)]
+    pub true_positives: Option<i64>,
+    #[serde(default)]
+    pub unknown: Option<i64>,
 }
 
 /// A case the brief names, personal data masked.
@@ -88,6 +97,11 @@ pub struct Figures {
     pub resolved: i64,
     pub false_positives: i64,
     pub fp_customer_confirmed: i64,
+    /// As in [`RuleFigures`], over every rule.
+    #[serde(default)]
+    pub true_positives: Option<i64>,
+    #[serde(default)]
+    pub unknown: Option<i64>,
     pub rules: Vec<RuleFigures>,
     pub breaches: i64,
     pub breached_cases: i64,
@@ -277,6 +291,8 @@ pub fn compute(
     let rule = |code: &str| -> RuleFigures {
         RuleFigures {
             rule: code.to_string(),
+            true_positives: Some(0),
+            unknown: Some(0),
             ..Default::default()
         }
     };
@@ -311,15 +327,21 @@ pub fn compute(
     for c in &closed {
         let r = rules.entry(c.rule.clone()).or_insert_with(|| rule(&c.rule));
         r.resolved += 1;
-        match c.disposition.as_str() {
-            "false_positive" => {
+        let disposition = c.disposition.parse::<Disposition>().ok();
+        let count = |n: &mut Option<i64>| *n.get_or_insert(0) += 1;
+        match disposition.map(Disposition::label) {
+            Some(Label::TruePositive) => count(&mut r.true_positives),
+            Some(Label::FalsePositive) => {
                 r.false_positives += 1;
                 if c.confirmed {
                     r.fp_customer_confirmed += 1;
                 }
             }
-            "confirmed_fraud" => r.confirmed_fraud += 1,
-            _ => {}
+            Some(Label::Unknown) => count(&mut r.unknown),
+            Some(Label::NotCounted) | None => {}
+        }
+        if disposition == Some(Disposition::ConfirmedFraud) {
+            r.confirmed_fraud += 1;
         }
         if let Some(a) = c.amount.as_deref().and_then(|a| a.parse::<Decimal>().ok())
             && a > Decimal::ZERO
@@ -392,6 +414,8 @@ pub fn compute(
         resolved: sum(|r| r.resolved),
         false_positives: sum(|r| r.false_positives),
         fp_customer_confirmed: sum(|r| r.fp_customer_confirmed),
+        true_positives: rules.iter().map(|r| r.true_positives).sum(),
+        unknown: rules.iter().map(|r| r.unknown).sum(),
         breaches: breach_events.len() as i64,
         breached_cases: breached_ids.len() as i64,
         breaches_by_queue,
@@ -578,6 +602,26 @@ pub fn percent(n: i64, of: i64) -> String {
     }
 }
 
+/// The false-positive rate in whole per cent: false positives ÷ (true + false
+/// positives), as the closings' labels count them ([`Tally::fp_fraction`]); "–" when
+/// no closing tells, or for a brief kept before true positives were counted.
+pub fn fp_rate(false_positives: i64, true_positives: Option<i64>) -> String {
+    let tally = true_positives.map(|tp| Tally {
+        true_positive: tp.max(0) as u64,
+        false_positive: false_positives.max(0) as u64,
+        ..Tally::default()
+    });
+    match tally.and_then(|t| t.fp_fraction()) {
+        Some((n, of)) => percent(n as i64, of as i64),
+        None => "–".to_string(),
+    }
+}
+
+/// A count kept in a brief, or "–" for one kept before it was counted.
+pub fn count_text(n: Option<i64>) -> String {
+    n.map_or_else(|| "–".to_string(), |n| n.to_string())
+}
+
 /// The change from `before` to `now` as `+12 (+40%)`, `−3 (−10%)` or `+5 (new)`.
 pub fn change(now: i64, before: i64) -> String {
     let d = now - before;
@@ -619,15 +663,31 @@ pub fn mail_text(tr: &Tr, f: &Figures, public_url: &str) -> (String, String) {
         ));
         text.push('\n');
     }
-    text.push_str(&tr.tf(
-        "brief.mail.false_positives",
-        &[
-            ("n", &f.false_positives.to_string()),
-            ("resolved", &f.resolved.to_string()),
-            ("rate", &percent(f.false_positives, f.resolved)),
-            ("confirmed", &f.fp_customer_confirmed.to_string()),
-        ],
-    ));
+    let (n, confirmed) = (
+        f.false_positives.to_string(),
+        f.fp_customer_confirmed.to_string(),
+    );
+    text.push_str(&match (f.true_positives, f.unknown) {
+        (Some(tp), Some(unknown)) => tr.tf(
+            "brief.mail.false_positives",
+            &[
+                ("n", &n),
+                ("decided", &(tp + f.false_positives).to_string()),
+                ("rate", &fp_rate(f.false_positives, Some(tp))),
+                ("confirmed", &confirmed),
+                ("unknown", &unknown.to_string()),
+            ],
+        ),
+        // A brief kept before the labels were counted: no rate to give.
+        _ => tr.tf(
+            "brief.mail.false_positives_unlabelled",
+            &[
+                ("n", &n),
+                ("resolved", &f.resolved.to_string()),
+                ("confirmed", &confirmed),
+            ],
+        ),
+    });
     text.push('\n');
     text.push_str(&tr.tf(
         "brief.mail.breaches",
@@ -664,5 +724,14 @@ mod tests {
         assert_eq!(percent(1, 3), "33%");
         assert_eq!(percent(2, 3), "67%");
         assert_eq!(percent(0, 0), "–");
+        // One false positive and one true positive: 50 %, whatever else was closed.
+        assert_eq!(fp_rate(1, Some(1)), "50%");
+        assert_eq!(fp_rate(2, Some(1)), "67%");
+        assert_eq!(fp_rate(0, Some(3)), "0%");
+        // Nothing that tells, or a brief kept before true positives were counted.
+        assert_eq!(fp_rate(0, Some(0)), "–");
+        assert_eq!(fp_rate(4, None), "–");
+        assert_eq!(count_text(Some(0)), "0");
+        assert_eq!(count_text(None), "–");
     }
 }

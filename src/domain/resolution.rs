@@ -55,6 +55,74 @@ impl fmt::Display for Disposition {
     }
 }
 
+/// What a closing says about the rule that raised the case: the label the risk
+/// engine learns from and the reports count by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Label {
+    /// The rule was right: fraud, or money laundering.
+    TruePositive,
+    /// The rule stopped an honest customer.
+    FalsePositive,
+    /// Nobody can tell whether the rule was right (the customer was not reached).
+    Unknown,
+    /// No judgement of the rule at all (the case repeats another).
+    NotCounted,
+}
+
+impl Disposition {
+    /// The label of a case closed with this disposition.
+    pub fn label(self) -> Label {
+        match self {
+            Disposition::ConfirmedFraud | Disposition::EscalatedAml => Label::TruePositive,
+            Disposition::FalsePositive => Label::FalsePositive,
+            Disposition::Unreachable => Label::Unknown,
+            Disposition::Duplicate => Label::NotCounted,
+        }
+    }
+}
+
+impl Label {
+    /// The dispositions that carry this label.
+    pub fn dispositions(self) -> impl Iterator<Item = Disposition> {
+        Disposition::ALL
+            .into_iter()
+            .filter(move |d| d.label() == self)
+    }
+}
+
+/// Closings counted by label: what a false-positive rate is computed from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub true_positive: u64,
+    pub false_positive: u64,
+    pub unknown: u64,
+    pub not_counted: u64,
+}
+
+impl Tally {
+    pub fn add(&mut self, label: Label) {
+        match label {
+            Label::TruePositive => self.true_positive += 1,
+            Label::FalsePositive => self.false_positive += 1,
+            Label::Unknown => self.unknown += 1,
+            Label::NotCounted => self.not_counted += 1,
+        }
+    }
+
+    /// The closings that tell whether the rule was right: true and false positives.
+    pub fn decided(&self) -> u64 {
+        self.true_positive + self.false_positive
+    }
+
+    /// The false-positive rate as a fraction, `(false positives, true + false
+    /// positives)`: unknowns and closings not counted are in neither. `None` when no
+    /// closing tells, so that no rate is shown where there is nothing to divide.
+    pub fn fp_fraction(&self) -> Option<(u64, u64)> {
+        let of = self.decided();
+        (of > 0).then_some((self.false_positive, of))
+    }
+}
+
 /// What was done with the stopped transfer or account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -236,6 +304,77 @@ mod tests {
 
     fn d(s: &str) -> Decimal {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn every_disposition_has_its_label() {
+        let labels: Vec<(&str, Label)> = Disposition::ALL
+            .iter()
+            .map(|d| (d.as_str(), d.label()))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("false_positive", Label::FalsePositive),
+                ("confirmed_fraud", Label::TruePositive),
+                ("escalated_aml", Label::TruePositive),
+                ("unreachable", Label::Unknown),
+                ("duplicate", Label::NotCounted),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_false_positive_rate_counts_only_the_closings_that_tell() {
+        let tally = |ds: &[Disposition]| {
+            let mut t = Tally::default();
+            for d in ds {
+                t.add(d.label());
+            }
+            t
+        };
+        // One false positive, one fraud, one duplicate, one unreachable: wrong in 1
+        // of the 2 that tell, 1 unknown.
+        let four = tally(&[
+            Disposition::FalsePositive,
+            Disposition::ConfirmedFraud,
+            Disposition::Duplicate,
+            Disposition::Unreachable,
+        ]);
+        assert_eq!(
+            four,
+            Tally {
+                true_positive: 1,
+                false_positive: 1,
+                unknown: 1,
+                not_counted: 1,
+            }
+        );
+        assert_eq!(four.fp_fraction(), Some((1, 2)));
+        // AML escalations are true positives too.
+        let aml = tally(&[
+            Disposition::EscalatedAml,
+            Disposition::EscalatedAml,
+            Disposition::FalsePositive,
+        ]);
+        assert_eq!(aml.fp_fraction(), Some((1, 3)));
+        assert_eq!(
+            tally(&[Disposition::FalsePositive]).fp_fraction(),
+            Some((1, 1))
+        );
+        // Nothing that tells: no rate, not 0 %.
+        let none = tally(&[Disposition::Duplicate, Disposition::Unreachable]);
+        assert_eq!(none.decided(), 0);
+        assert_eq!(none.fp_fraction(), None);
+        assert_eq!(Tally::default().fp_fraction(), None);
+        assert_eq!(
+            Label::Unknown.dispositions().collect::<Vec<_>>(),
+            [Disposition::Unreachable]
+        );
+        assert_eq!(
+            Label::TruePositive.dispositions().collect::<Vec<_>>(),
+            [Disposition::ConfirmedFraud, Disposition::EscalatedAml]
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::case_facts;
 use crate::domain::calendar::Calendar;
+use crate::domain::resolution::{Disposition, Label};
 use crate::store::cases::Case;
 use crate::store::{from_db, to_db};
 
@@ -280,8 +281,14 @@ pub fn compute(input: &Input<'_>) -> FactRow {
         breach_agent_secs: after[Holder::Agent as usize],
         breach_customer_secs: after[Holder::Customer as usize],
         disposition: case.disposition.clone(),
+        // Confirmed by the customer: only a false positive can be.
         customer_confirmed: closed
-            && case.disposition.as_deref() == Some("false_positive")
+            && case
+                .disposition
+                .as_deref()
+                .and_then(|d| d.parse().ok())
+                .map(Disposition::label)
+                == Some(Label::FalsePositive)
             && closing.customer_confirmed,
         amount_protected: closing.amount_protected.filter(|_| closed),
         currency: closing.currency.filter(|_| closed),

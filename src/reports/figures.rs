@@ -12,6 +12,7 @@ use super::period::Period;
 use super::stats::{median_p90, per_mille};
 use crate::db::schema::case_facts;
 use crate::domain::money::Decimal;
+use crate::domain::resolution::{Disposition, Label, Tally};
 
 /// The facts of one case as the period figures read them.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -268,28 +269,31 @@ pub fn volume(period: &Period, counts: &[DayCount]) -> Vec<RuleVolume> {
     by_rule.into_values().collect()
 }
 
-/// Dispositions of a rule's resolved cases.
+/// Outcomes of a rule's resolved cases.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RuleOutcome {
     pub rule: String,
     pub resolved: u64,
-    pub false_positive: u64,
+    /// The closings by label (the false positives, the unknowns, …).
+    pub labels: Tally,
     /// False positives the customer confirmed ("it was me", a verified call).
     pub fp_confirmed: u64,
+    /// Closings of these dispositions.
     pub confirmed_fraud: u64,
     pub escalated_aml: u64,
-    pub unreachable: u64,
     pub duplicate: u64,
 }
 
 impl RuleOutcome {
-    /// False positives among the resolved cases, per mille.
+    /// The false-positive rate, per mille: false positives ÷ (true + false
+    /// positives); `None` when no closing tells whether the rule was right.
     pub fn fp_rate(&self) -> Option<u64> {
-        per_mille(self.false_positive, self.resolved)
+        let (n, of) = self.labels.fp_fraction()?;
+        per_mille(n, of)
     }
-    /// Customer-confirmed false positives among the resolved cases, per mille.
+    /// Customer-confirmed false positives on the same basis, per mille.
     pub fn fp_confirmed_rate(&self) -> Option<u64> {
-        per_mille(self.fp_confirmed, self.resolved)
+        per_mille(self.fp_confirmed, self.labels.decided())
     }
 }
 
@@ -409,22 +413,25 @@ pub fn outcomes<'a>(facts: impl IntoIterator<Item = &'a PeriodFact>) -> Outcomes
             ..Default::default()
         });
         r.resolved += 1;
-        let fraud = f.disposition.as_deref() == Some("confirmed_fraud");
-        match f.disposition.as_deref() {
-            Some("false_positive") => {
-                r.false_positive += 1;
-                if f.customer_confirmed {
-                    r.fp_confirmed += 1;
-                }
-            }
-            Some("confirmed_fraud") => {
+        // The disposition as the facts keep it (text); one the desk does not know
+        // counts in no outcome.
+        let disposition = f.disposition.as_deref().and_then(|d| d.parse().ok());
+        if let Some(d) = disposition {
+            r.labels.add(Disposition::label(d));
+        }
+        if f.customer_confirmed && disposition.map(Disposition::label) == Some(Label::FalsePositive)
+        {
+            r.fp_confirmed += 1;
+        }
+        let fraud = disposition == Some(Disposition::ConfirmedFraud);
+        match disposition {
+            Some(Disposition::ConfirmedFraud) => {
                 r.confirmed_fraud += 1;
                 confirmed_fraud += 1;
             }
-            Some("escalated_aml") => r.escalated_aml += 1,
-            Some("unreachable") => r.unreachable += 1,
-            Some("duplicate") => r.duplicate += 1,
-            _ => {}
+            Some(Disposition::EscalatedAml) => r.escalated_aml += 1,
+            Some(Disposition::Duplicate) => r.duplicate += 1,
+            Some(Disposition::FalsePositive | Disposition::Unreachable) | None => {}
         }
         if let (Some(amount), Some(currency)) = (&f.amount_protected, &f.currency)
             && let Ok(value) = Decimal::from_str(amount)
@@ -571,9 +578,12 @@ mod tests {
         facts[0].survey_score = Some(4);
         let o = outcomes(&facts);
         assert_eq!(o.rules[0].resolved, 4);
-        assert_eq!(o.rules[0].false_positive, 3);
+        assert_eq!(o.rules[0].labels.false_positive, 3);
+        assert_eq!(o.rules[0].labels.true_positive, 1);
         assert_eq!(o.rules[0].fp_confirmed, 1);
+        // 3 false positives of the 4 cases that tell.
         assert_eq!(o.rules[0].fp_rate(), Some(750));
+        assert_eq!(o.rules[0].fp_confirmed_rate(), Some(250));
         assert_eq!(o.confirmed_fraud, 1);
         assert_eq!(o.money.len(), 2);
         assert_eq!(o.money[0].currency, "CNY");
@@ -586,6 +596,43 @@ mod tests {
         assert_eq!(o.satisfaction.response_rate(), Some(667));
         assert_eq!(o.satisfaction.average_centi(), Some(450));
         assert_eq!(o.reopen_rate(), Some(250));
+    }
+
+    #[test]
+    fn the_false_positive_rate_leaves_out_what_does_not_tell() {
+        let mut facts: Vec<PeriodFact> = (1..=6).map(fact).collect();
+        facts[1].disposition = Some("confirmed_fraud".into());
+        facts[2].disposition = Some("duplicate".into());
+        facts[3].disposition = Some("unreachable".into());
+        for f in &mut facts[4..] {
+            f.rule_code = "NEW_ACCOUNT_BURST".into();
+        }
+        facts[4].disposition = Some("unreachable".into());
+        // A disposition the desk does not know counts in no outcome.
+        facts[5].disposition = Some("maybe".into());
+        let o = outcomes(&facts);
+        let lt = &o.rules[0];
+        assert_eq!(lt.rule, "LARGE_TRANSFER");
+        assert_eq!(lt.resolved, 4);
+        assert_eq!(
+            lt.labels,
+            Tally {
+                true_positive: 1,
+                false_positive: 1,
+                unknown: 1,
+                not_counted: 1,
+            }
+        );
+        // Wrong in 1 of the 2 that tell: 50 %, not 1 in 4.
+        assert_eq!(lt.fp_rate(), Some(500));
+        assert_eq!(lt.fp_confirmed_rate(), Some(0));
+        assert_eq!((lt.confirmed_fraud, lt.duplicate), (1, 1));
+        let burst = &o.rules[1];
+        assert_eq!(burst.resolved, 2);
+        assert_eq!(burst.labels.unknown, 1);
+        assert_eq!(burst.labels.decided(), 0);
+        assert_eq!(burst.fp_rate(), None);
+        assert_eq!(burst.fp_confirmed_rate(), None);
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::db::schema::{
 use crate::db::{DbConn, write_tx_retry};
 use crate::dispatch;
 use crate::domain::calendar::Calendar;
+use crate::domain::resolution::{Disposition, Label};
 use crate::store::cases::Case;
 use crate::store::deskconfig::Snapshot;
 use crate::store::{from_db, to_db};
@@ -638,6 +639,8 @@ pub enum Measure {
     ResMissed,
     Breached,
     FalsePositive,
+    /// Closings that cannot tell whether the rule was right (label unknown).
+    Unknown,
     CustomerConfirmed,
     ConfirmedFraud,
     Reopened,
@@ -647,7 +650,7 @@ pub enum Measure {
 }
 
 impl Measure {
-    pub const ALL: [Measure; 14] = [
+    pub const ALL: [Measure; 15] = [
         Measure::Resolved,
         Measure::Opened,
         Measure::FrMet,
@@ -656,6 +659,7 @@ impl Measure {
         Measure::ResMissed,
         Measure::Breached,
         Measure::FalsePositive,
+        Measure::Unknown,
         Measure::CustomerConfirmed,
         Measure::ConfirmedFraud,
         Measure::Reopened,
@@ -674,6 +678,7 @@ impl Measure {
             Measure::ResMissed => "res_missed",
             Measure::Breached => "breached",
             Measure::FalsePositive => "false_positive",
+            Measure::Unknown => "unknown",
             Measure::CustomerConfirmed => "customer_confirmed",
             Measure::ConfirmedFraud => "confirmed_fraud",
             Measure::Reopened => "reopened",
@@ -744,6 +749,11 @@ pub struct CaseQuery {
     pub day: Option<chrono::NaiveDate>,
 }
 
+/// The disposition codes of the closings labelled `label`.
+fn labelled(label: Label) -> Vec<&'static str> {
+    label.dispositions().map(Disposition::as_str).collect()
+}
+
 /// A page of a drill-down list after `cursor`; the next cursor when there is more.
 pub fn cases_page(
     conn: &mut DbConn,
@@ -799,11 +809,14 @@ pub fn cases_page(
                 .eq(false)
                 .or(f::resolution_met.eq(false)),
         ),
-        Measure::FalsePositive => b.filter(f::disposition.eq("false_positive")),
+        Measure::FalsePositive => b.filter(f::disposition.eq_any(labelled(Label::FalsePositive))),
+        Measure::Unknown => b.filter(f::disposition.eq_any(labelled(Label::Unknown))),
         Measure::CustomerConfirmed => b
-            .filter(f::disposition.eq("false_positive"))
+            .filter(f::disposition.eq_any(labelled(Label::FalsePositive)))
             .filter(f::customer_confirmed.eq(true)),
-        Measure::ConfirmedFraud => b.filter(f::disposition.eq("confirmed_fraud")),
+        Measure::ConfirmedFraud => {
+            b.filter(f::disposition.eq(Disposition::ConfirmedFraud.as_str()))
+        }
         Measure::Reopened => b.filter(f::reopen_count.gt(0)),
         Measure::Surveyed => b.filter(f::survey_sent.eq(true)),
         Measure::Answered => b.filter(f::survey_score.is_not_null()),

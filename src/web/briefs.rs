@@ -101,6 +101,7 @@ pub struct RuleLine {
     pub false_positives: i64,
     pub fp_customer_confirmed: i64,
     pub fp_rate: String,
+    pub unknown: String,
     pub confirmed_fraud: i64,
 }
 
@@ -116,6 +117,7 @@ struct Show {
     alerts_change: String,
     cases_change: String,
     fp_rate: String,
+    unknown: String,
     rules: Vec<RuleLine>,
     previous: String,
     next: Option<String>,
@@ -167,7 +169,8 @@ pub async fn show(
             resolved: r.resolved,
             false_positives: r.false_positives,
             fp_customer_confirmed: r.fp_customer_confirmed,
-            fp_rate: briefs::percent(r.false_positives, r.resolved),
+            fp_rate: briefs::fp_rate(r.false_positives, r.true_positives),
+            unknown: briefs::count_text(r.unknown),
             confirmed_fraud: r.confirmed_fraud,
         })
         .collect();
@@ -179,7 +182,8 @@ pub async fn show(
         computed_at: page.time(&store::to_db(f.computed_at)),
         alerts_change: briefs::change(f.alerts, f.alerts_previous),
         cases_change: briefs::change(f.cases, f.cases_previous),
-        fp_rate: briefs::percent(f.false_positives, f.resolved),
+        fp_rate: briefs::fp_rate(f.false_positives, f.true_positives),
+        unknown: briefs::count_text(f.unknown),
         rules,
         previous: week.previous().to_string(),
         next: (next.range(tz).0 <= now).then(|| next.to_string()),

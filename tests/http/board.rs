@@ -537,14 +537,35 @@ fn a_sampled_case_is_scored_once_by_someone_other_than_its_resolver() {
     assert!(!pending(&d).contains(&id_of(&r)));
 }
 
-#[test]
-fn the_weekly_brief_counts_two_hand_made_weeks_and_is_mailed_once() {
-    let d = Desk::with(|s| {
+/// The figure of the brief's headline tile `id`.
+fn tile<'a>(html: &'a str, id: &str) -> &'a str {
+    let marker = format!("<span class=\"tile-n\" id=\"{id}\">");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no tile {id}")) + marker.len();
+    &html[start..start + html[start..].find("</span>").unwrap()]
+}
+
+/// The figures kept for `week`, as stored (JSON).
+fn kept_figures(d: &Desk, week: &str) -> String {
+    weekly_briefs::table
+        .find(week)
+        .select(weekly_briefs::figures)
+        .first(&mut *d.app.conn())
+        .unwrap()
+}
+
+/// The desk of the brief's tests: weeks in Shanghai.
+fn brief_desk() -> Desk {
+    Desk::with(|s| {
         s.desk_timezone = "Asia/Shanghai".parse().unwrap();
-        // The test's clock crosses a week; its sessions last that long.
+        // The tests' clocks cross a week; their sessions last that long.
         s.session_idle = Duration::days(30);
         s.session_max = Duration::days(30);
-    });
+    })
+}
+
+#[test]
+fn the_weekly_brief_counts_two_hand_made_weeks_and_is_mailed_once() {
+    let d = brief_desk();
     let (sup, sup_id) = d.supervisor("sup@bank.example", "en");
     let (zh_sup, _) = d.supervisor("zhu@bank.example", "zh-CN");
     let (agent, _) = d
@@ -642,11 +663,7 @@ fn the_weekly_brief_counts_two_hand_made_weeks_and_is_mailed_once() {
     assert_eq!(riskdesk::jobs::weekly_brief(&d.app.state).unwrap(), None);
 
     // The kept figures, as computed by hand.
-    let json: String = weekly_briefs::table
-        .find("2026-W48")
-        .select(weekly_briefs::figures)
-        .first(&mut *d.app.conn())
-        .unwrap();
+    let json = kept_figures(&d, "2026-W48");
     let f: Figures = serde_json::from_str(&json).unwrap();
     assert_eq!((f.alerts, f.alerts_previous), (5, 3));
     assert_eq!((f.cases, f.cases_previous), (4, 3));
@@ -719,11 +736,11 @@ fn the_weekly_brief_counts_two_hand_made_weeks_and_is_mailed_once() {
             .2
             .contains("https://desk.bank.example/briefs/2026-W48")
     );
-    assert!(
-        mails[0]
-            .2
-            .contains("False positives: 2 of 3 closings (67%); 1 confirmed by the customer")
-    );
+    assert!(mails[0].2.contains(
+        "False positives: 2 of 3 closings that tell (confirmed fraud, escalated to \
+                 AML or false positive): 67%; 1 confirmed by the customer; unknown \
+                 (unreachable): 0"
+    ));
     assert_eq!(mails[1].0, "zhu@bank.example");
     assert_eq!(mails[1].1, "每周风险简报 2026-W48");
     assert!(
@@ -773,4 +790,85 @@ fn the_weekly_brief_counts_two_hand_made_weeks_and_is_mailed_once() {
     assert_eq!(agent.get("/briefs/2026-W48").status(), 403);
     let zh = zh_sup.get("/briefs/2026-W48").text().unwrap();
     assert!(zh.contains("每周风险简报") && zh.contains("误拦率"), "{zh}");
+}
+
+/// The brief's false-positive rate counts the closings that tell whether the rule
+/// was right: of a false positive, a confirmed fraud, a duplicate and an unreachable
+/// customer, 50 % (not 1 in 4), with 1 unknown beside it, on the page and in the
+/// e-mail. A brief kept before the unknowns were counted shows no rate.
+#[test]
+fn the_brief_rate_counts_only_the_closings_that_tell() {
+    let d = brief_desk();
+    let (sup, sup_id) = d.supervisor("sup@bank.example", "en");
+    let refs: Vec<String> = (1..=4)
+        .map(|i| d.transfer(&format!("fp-{i}"), &format!("C-{i}")))
+        .collect();
+    d.close(sup_id, &refs[0], "false_positive", "released", "");
+    d.close(sup_id, &refs[1], "confirmed_fraud", "blocked", "");
+    d.close(sup_id, &refs[2], "duplicate", "no_action", "");
+    d.close(sup_id, &refs[3], "unreachable", "blocked", "");
+
+    let (status, live) = text(&sup, "/briefs/2026-W48");
+    assert_eq!(status, 200, "{live}");
+    assert_eq!(tile(&live, "brief-fp-rate"), "50%", "{live}");
+    assert_eq!(tile(&live, "brief-unknown"), "1", "{live}");
+    let row = section(&live, "brief-rules");
+    let row = &row[row.find("data-rule=\"LARGE_TRANSFER\"").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    // Resolved 4, false positives 1 (0 confirmed), the rate, 1 unknown, 1 fraud.
+    assert!(
+        row.contains(
+            "<td class=\"num\">4</td>\n      <td class=\"num\">1</td>\n      \
+             <td class=\"num\">0</td>\n      <td class=\"num\">50%</td>\n      \
+             <td class=\"num\">1</td>\n      <td class=\"num\">1</td>"
+        ),
+        "{row}"
+    );
+
+    // Monday 2026-11-30 06:00 in Shanghai: the brief is kept and mailed.
+    let monday = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 29, 22, 0, 0).unwrap();
+    let now = d.app.clock.now();
+    d.app.clock.advance(monday - now);
+    assert!(
+        riskdesk::jobs::weekly_brief(&d.app.state)
+            .unwrap()
+            .is_some()
+    );
+    let body: String = outbox::table
+        .filter(outbox::kind.eq("weekly_brief"))
+        .select(outbox::body_text)
+        .first(&mut *d.app.conn())
+        .unwrap();
+    assert!(
+        body.contains(
+            "False positives: 1 of 2 closings that tell (confirmed fraud, escalated to AML \
+             or false positive): 50%; 0 confirmed by the customer; unknown (unreachable): 1"
+        ),
+        "{body}"
+    );
+    let json = kept_figures(&d, "2026-W48");
+    let f: Figures = serde_json::from_str(&json).unwrap();
+    assert_eq!((f.resolved, f.false_positives), (4, 1));
+    assert_eq!((f.true_positives, f.unknown), (Some(1), Some(1)));
+
+    // A brief kept before the true positives and unknowns were counted: the kept
+    // figures cannot tell the rate, so none is shown (not the old share).
+    let mut old: Value = serde_json::from_str(&json).unwrap();
+    let strip = |v: &mut Value| {
+        let o = v.as_object_mut().unwrap();
+        o.remove("true_positives");
+        o.remove("unknown");
+    };
+    strip(&mut old);
+    for r in old["rules"].as_array_mut().unwrap() {
+        strip(r);
+    }
+    diesel::update(weekly_briefs::table.find("2026-W48"))
+        .set(weekly_briefs::figures.eq(old.to_string()))
+        .execute(&mut *d.app.conn())
+        .unwrap();
+    let (status, kept) = text(&sup, "/briefs/2026-W48");
+    assert_eq!(status, 200, "{kept}");
+    assert_eq!(tile(&kept, "brief-fp-rate"), "–", "{kept}");
+    assert_eq!(tile(&kept, "brief-unknown"), "–", "{kept}");
 }

@@ -631,3 +631,127 @@ fn a_service_level_goes_through_the_configuration_file() {
     assert!(format!("{err:?}").contains("service_level"), "{err:?}");
     let _: Value = json!(null);
 }
+
+/// The texts of the cells of `rule`'s row in the table under `<h2 id="{table}">`.
+fn table_row(html: &str, table: &str, rule: &str) -> Vec<String> {
+    let start = html
+        .find(&format!("<h2 id=\"{table}\">"))
+        .unwrap_or_else(|| panic!("no table {table}: {html}"));
+    let tbl = &html[start..];
+    let tbl = &tbl[..tbl.find("</table>").unwrap()];
+    let row = tbl
+        .find(&format!("<th scope=\"row\">{rule}</th>"))
+        .map(|i| &tbl[i..])
+        .unwrap_or_else(|| panic!("no row {rule}: {tbl}"));
+    let row = &row[..row.find("</tr>").unwrap()];
+    row.split("<td>")
+        .skip(1)
+        .map(|c| {
+            // The cell's text without its link.
+            let c = &c[..c.find("</td>").unwrap()];
+            let mut text = String::new();
+            let mut in_tag = false;
+            for ch in c.chars() {
+                match ch {
+                    '<' => in_tag = true,
+                    '>' => in_tag = false,
+                    _ if !in_tag => text.push(ch),
+                    _ => {}
+                }
+            }
+            text
+        })
+        .collect()
+}
+
+/// One rule, four closings: a false positive, confirmed fraud, a duplicate and a
+/// customer who could not be reached. The rule was wrong in 1 of the 2 cases that
+/// tell: 50 %, with 1 unknown beside it — not 1 in 4 (25 %). A rule with no case
+/// that tells has no rate at all.
+#[test]
+fn the_false_positive_rate_counts_only_the_cases_that_tell() {
+    let (app, key) = desk();
+    let (li, _) = app.agent("li@bank.example", &["Transfers"], &["fraud"], 5);
+    presence(&li, "online");
+    let boss = app.signed_in("supervisor");
+    let refs: Vec<String> = (1..=4)
+        .map(|i| {
+            let (id, customer) = (format!("fp-{i}"), format!("C-{i}"));
+            post(&app, &key, &id, "LARGE_TRANSFER", &customer, None)
+        })
+        .collect();
+    let burst = post(&app, &key, "fp-5", "NEW_ACCOUNT_BURST", "C-5", None);
+    app.clock.advance(Duration::minutes(10));
+    resolve(&li, &refs[0], "false_positive", "released", "");
+    resolve(&li, &refs[1], "confirmed_fraud", "blocked", "");
+    resolve(&li, &refs[2], "duplicate", "no_action", "");
+    resolve(&li, &refs[3], "unreachable", "blocked", "");
+    // The burst rule's only case repeats another: nothing tells about that rule.
+    let wang = app.signed_in("supervisor");
+    resolve(&wang, &burst, "duplicate", "no_action", "");
+    catch_up(&app);
+
+    let (status, html) = text(&boss, &format!("/reports/outcomes?{PERIOD}"));
+    assert_eq!(status, 200, "{html}");
+    // Resolved, false positives, of which customer-confirmed, the rate, the
+    // confirmed rate, unknown (unreachable), confirmed fraud, AML, duplicates.
+    assert_eq!(
+        table_row(&html, "false_positives", "LARGE_TRANSFER"),
+        ["4", "1", "0", "50.0 %", "0.0 %", "1", "1", "0", "1"],
+        "{html}"
+    );
+    assert_eq!(
+        table_row(&html, "false_positives", "NEW_ACCOUNT_BURST"),
+        ["1", "0", "0", "–", "–", "0", "0", "0", "1"],
+        "{html}"
+    );
+    assert!(html.contains("Unknown (unreachable)"), "{html}");
+    // The bar says the same, with the unknown beside it.
+    assert!(
+        html.contains(">50.0 % (0.0 % confirmed) · 1 unknown<"),
+        "{html}"
+    );
+    // The unknown count leads to the unreachable case.
+    let (_, unknown) = text(&boss, &format!("/reports/cases?{PERIOD}&measure=unknown"));
+    assert!(
+        unknown.contains(&format!("/cases/{}\"", refs[3])),
+        "{unknown}"
+    );
+    for other in [&refs[0], &refs[1], &refs[2]] {
+        assert!(!unknown.contains(&format!("/cases/{other}\"")), "{unknown}");
+    }
+
+    let csv = boss
+        .get(&format!("/reports/export/false_positives.csv?{PERIOD}"))
+        .text()
+        .unwrap();
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(
+        lines[0],
+        "Rule,Cases resolved,False positives,False positives confirmed by the customer,\
+         False-positive rate,Customer-confirmed false-positive rate,Unknown (unreachable),\
+         Confirmed fraud,Escalated to AML,Duplicate",
+        "{csv}"
+    );
+    assert!(
+        lines.contains(&"LARGE_TRANSFER,4,1,0,50.0 %,0.0 %,1,1,0,1"),
+        "{csv}"
+    );
+    assert!(
+        lines.contains(&"NEW_ACCOUNT_BURST,1,0,0,–,–,0,0,0,1"),
+        "{csv}"
+    );
+    // In Chinese too.
+    let zh = boss
+        .get_lang(
+            &format!("/reports/export/false_positives.csv?{PERIOD}"),
+            "zh-CN",
+        )
+        .text()
+        .unwrap();
+    assert!(zh.contains("未知（无法联系）"), "{zh}");
+    assert!(
+        zh.contains("LARGE_TRANSFER,4,1,0,50.0 %,0.0 %,1,1,0,1"),
+        "{zh}"
+    );
+}
