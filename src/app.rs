@@ -55,7 +55,9 @@ impl AppState {
         let identifier_key = store::identifiers::IdentifierKey::derive(&secret_key);
         {
             let mut conn = pool.get()?;
-            if let Some(done) = store::identifiers::rekey(&mut conn, &identifier_key)? {
+            if let Some(done) = store::identifiers::rekey(&mut conn, &identifier_key)?
+                && done.before > 0
+            {
                 tracing::info!(
                     from_unkeyed = done.from_unkeyed,
                     before = done.before,

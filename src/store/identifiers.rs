@@ -195,6 +195,13 @@ pub fn rekey(conn: &mut DbConn, key: &IdentifierKey) -> QueryResult<Option<Rekey
         let before: i64 = customer_identifiers::table
             .select(count_star())
             .first(conn)?;
+        if before > 0 {
+            tracing::info!(
+                rows = before,
+                from_unkeyed,
+                "re-deriving the customer identifiers' digests from the alerts and customers"
+            );
+        }
         // Set the old digests apart: they cannot collide with the new ones.
         diesel::update(customer_identifiers::table)
             .set(
