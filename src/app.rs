@@ -28,6 +28,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub clock: Clock,
     pub secret_key: Arc<String>,
+    /// The key of the customer identifiers' digests, derived from the secret key.
+    pub identifier_key: crate::store::identifiers::IdentifierKey,
     pub metrics: Arc<Metrics>,
     pub login_throttle: Arc<LoginThrottle>,
     pub intake: Intake,
@@ -50,6 +52,20 @@ impl AppState {
             }
         };
         settings.qa_salt = crate::domain::qa::salt(&secret_key);
+        let identifier_key = store::identifiers::IdentifierKey::derive(&secret_key);
+        {
+            let mut conn = pool.get()?;
+            if let Some(done) = store::identifiers::rekey(&mut conn, &identifier_key)?
+                && done.before > 0
+            {
+                tracing::info!(
+                    from_unkeyed = done.from_unkeyed,
+                    before = done.before,
+                    after = done.after,
+                    "customer identifiers re-derived under the desk's identifier key"
+                );
+            }
+        }
         let writers = match settings.database {
             db::DatabaseUrl::Sqlite(_) => 1,
             db::DatabaseUrl::Postgres(_) => (settings.pool_size as usize / 2).clamp(1, 8),
@@ -65,7 +81,8 @@ impl AppState {
             secret_key: Arc::new(secret_key),
             metrics: Arc::new(Metrics::default()),
             login_throttle: Arc::new(LoginThrottle::default()),
-            intake: Intake::start(pool.clone(), clock.clone(), writers),
+            intake: Intake::start(pool.clone(), clock.clone(), identifier_key.clone(), writers),
+            identifier_key,
             api_key_use: Arc::new(Mutex::new(HashMap::new())),
             desk: Arc::new(Default::default()),
         })

@@ -33,9 +33,21 @@ struct Cli {
 enum Command {
     /// Run the server and its background workers (the default).
     Serve {
-        /// Seed a demo desk first if the database holds no users.
+        /// Seed a demo desk first if the database holds no users and no alerts.
         #[arg(long)]
         demo: bool,
+        /// With --demo: file a sample alert every 20 to 60 seconds. Only a desk
+        /// seeded as a demo desk gets them, whatever this says.
+        #[arg(
+            long,
+            env = "RISKDESK_DEMO_STREAM",
+            value_name = "BOOL",
+            default_value_t = true,
+            default_missing_value = "true",
+            num_args = 0..=1,
+            action = clap::ArgAction::Set
+        )]
+        demo_stream: bool,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -112,8 +124,12 @@ pub fn run() -> ExitCode {
         Err(e) => return fail(&e.to_string()),
     };
     init_logging(settings.log_format);
-    let result = match cli.command.unwrap_or(Command::Serve { demo: false }) {
-        Command::Serve { demo } => serve(settings, demo),
+    let default = Command::Serve {
+        demo: false,
+        demo_stream: true,
+    };
+    let result = match cli.command.unwrap_or(default) {
+        Command::Serve { demo, demo_stream } => serve(settings, demo, demo_stream),
         Command::Migrate => migrate(&settings),
         Command::User(UserCommand::Add {
             email,
@@ -174,18 +190,20 @@ fn open(settings: &Settings) -> Result<AppState, Failure> {
     AppState::open(settings.clone(), Clock::System).map_err(|e| e.to_string())
 }
 
-fn serve(settings: Settings, demo: bool) -> Result<(), Failure> {
+fn serve(settings: Settings, demo: bool, demo_stream: bool) -> Result<(), Failure> {
     let listener = TcpListener::bind(&settings.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let database = settings.database.redacted();
     let state = open(&settings)?;
+    let mut stream = false;
     if demo {
         crate::demo::seed_if_empty(&state).map_err(|e| format!("demo seeding failed: {e}"))?;
+        stream = crate::demo::stream_for(&state, demo_stream)? == crate::demo::Stream::Runs;
     }
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(state.clone(), listener).map_err(|e| e.to_string())?;
-        if demo {
+        if stream {
             actix_web::rt::spawn(crate::demo::alert_stream(state.clone()));
         }
         crate::jobs::spawn(state);

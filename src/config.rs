@@ -49,7 +49,8 @@ pub struct SettingsArgs {
     )]
     pub mail_from: String,
 
-    /// Secret for signing; by default generated once and kept in the database.
+    /// Secret of the desk (the QA salt and the key of the customer identifiers'
+    /// digests are derived from it); by default generated once and kept in the database.
     #[arg(
         long,
         env = "RISKDESK_SECRET_KEY",

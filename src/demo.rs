@@ -1,6 +1,6 @@
-// The demo desk: seeded by `serve --demo` when the database holds no users, so a
-// newcomer has a working desk to look at: people, queues, rules, SLA policies,
-// calendars, and a stream of sample alerts through the real intake.
+// The demo desk: seeded by `serve --demo` into an empty database, so a newcomer has
+// a working desk to look at: people, queues, rules, SLA policies, calendars, and a
+// stream of sample alerts through the real intake (only into a desk seeded so).
 
 use chrono::Duration;
 
@@ -11,7 +11,7 @@ use crate::domain::alert::{Amount, CustomerInput, NewAlert};
 use crate::domain::password::NewPassword;
 use crate::domain::severity::Severity;
 use crate::intake;
-use crate::store::{deskconfig, users};
+use crate::store::{deskconfig, settings, users};
 
 /// The demo desk's configuration, in the file format.
 pub const DESK: &str = include_str!("demo_desk.toml");
@@ -91,14 +91,34 @@ const ROUTING: &[(&str, &[&str], &[&str], i32)] = &[
 /// Sample alerts filed when the demo is seeded, spread over the past hours.
 const BACKLOG: usize = 80;
 
-/// Seeds the demo desk if there are no users yet; returns whether it did.
+/// The `app_settings` entry that marks a desk seeded as a demo desk (its value is
+/// when): only such a desk gets the sample alert stream.
+pub const SEEDED_SETTING: &str = "demo_seeded_at";
+
+/// Seeds the demo desk if the database holds no users and no alerts yet, and marks it
+/// as a demo desk; returns whether it did.
 pub fn seed_if_empty(state: &AppState) -> Result<bool, String> {
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     if users::count(&mut conn).map_err(|e| e.to_string())? > 0 {
         println!("demo: the database has users already; nothing seeded");
         return Ok(false);
     }
+    let alerts: i64 = {
+        use crate::db::schema::alerts;
+        use diesel::prelude::*;
+        alerts::table
+            .count()
+            .get_result(&mut conn)
+            .map_err(|e| e.to_string())?
+    };
+    if alerts > 0 {
+        println!("demo: the database holds alerts already; nothing seeded");
+        return Ok(false);
+    }
     let now = state.now();
+    // Marked first: whatever demo data lands in this database, it is a demo desk.
+    settings::get_or_insert(&mut conn, SEEDED_SETTING, &now.to_rfc3339())
+        .map_err(|e| e.to_string())?;
     crate::desk::apply_text(&mut conn, now, &Actor::cli(), DESK, false)
         .map_err(|e| format!("demo configuration: {e}"))?;
     seed_playbooks(&mut conn, now)?;
@@ -142,7 +162,7 @@ pub fn seed_if_empty(state: &AppState) -> Result<bool, String> {
         let at = now - Duration::minutes(((BACKLOG - i) * 4) as i64);
         let alert = samples.next_alert();
         write_tx(&mut conn, |c| {
-            intake::ingest_one(c, &snap, &alert, None, at)
+            intake::ingest_one(c, &snap, &state.identifier_key, &alert, None, at)
         })
         .map_err(|e| format!("demo alert: {e}"))?;
     }
@@ -152,6 +172,54 @@ pub fn seed_if_empty(state: &AppState) -> Result<bool, String> {
     }
     println!("(these passwords are shown only now; delete the data directory to seed again)");
     Ok(true)
+}
+
+/// Whether `serve --demo` files sample alerts, and if not, why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// A sample alert every 20 to 60 seconds.
+    Runs,
+    /// `--demo-stream=false` (or `RISKDESK_DEMO_STREAM=false`).
+    SwitchedOff,
+    /// The database was not seeded as a demo desk: its alerts are not samples, and
+    /// none are added to them.
+    NotADemoDesk,
+}
+
+/// The decision: the stream runs only when it is wanted and the desk was seeded as a
+/// demo desk.
+pub fn stream_decision(wanted: bool, seeded_as_demo: bool) -> Stream {
+    match (wanted, seeded_as_demo) {
+        (false, _) => Stream::SwitchedOff,
+        (true, false) => Stream::NotADemoDesk,
+        (true, true) => Stream::Runs,
+    }
+}
+
+/// Decides for this database (after [`seed_if_empty`]) and says what was decided.
+pub fn stream_for(state: &AppState, wanted: bool) -> Result<Stream, String> {
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let seeded = settings::get(&mut conn, SEEDED_SETTING).map_err(|e| e.to_string())?;
+    let decision = stream_decision(wanted, seeded.is_some());
+    match decision {
+        Stream::Runs => {
+            println!(
+                "demo: a sample alert arrives every 20 to 60 seconds (--demo-stream=false stops them)"
+            );
+        }
+        Stream::SwitchedOff => {
+            println!("demo: the sample alert stream is switched off (--demo-stream=false)");
+        }
+        Stream::NotADemoDesk => {
+            println!(
+                "demo: this database was not seeded as a demo desk; no sample alerts are filed into it"
+            );
+            tracing::warn!(
+                "serve --demo on a database not seeded as a demo desk: the sample alert stream does not run"
+            );
+        }
+    }
+    Ok(decision)
 }
 
 /// While the demo runs, a new sample alert arrives every 20 to 60 seconds.
@@ -358,6 +426,14 @@ impl SampleAlerts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stream_runs_only_on_a_demo_desk_and_can_be_switched_off() {
+        assert_eq!(stream_decision(true, true), Stream::Runs);
+        assert_eq!(stream_decision(true, false), Stream::NotADemoDesk);
+        assert_eq!(stream_decision(false, true), Stream::SwitchedOff);
+        assert_eq!(stream_decision(false, false), Stream::SwitchedOff);
+    }
 
     #[test]
     fn the_demo_desk_is_a_valid_configuration() {

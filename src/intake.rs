@@ -20,6 +20,7 @@ use crate::domain::severity::Severity;
 use crate::domain::{CaseEvent, CaseStatus};
 use crate::store::cases::{self as case_store, Case, case_ref, open_key};
 use crate::store::deskconfig::{self, Snapshot};
+use crate::store::identifiers::IdentifierKey;
 use crate::store::{self};
 
 /// What the API answers for an alert (and answers again for a duplicate).
@@ -52,17 +53,19 @@ pub enum IntakeError {
 pub fn ingest_one(
     conn: &mut DbConn,
     snap: &Snapshot,
+    key: &IdentifierKey,
     alert: &NewAlert,
     api_key_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<AlertResult, IntakeError> {
-    ingest(conn, snap, alert, api_key_id, now, None)
+    ingest(conn, snap, key, alert, api_key_id, now, None)
 }
 
 /// [`ingest_one`] as the writer runs it, with its batch's memo of waiting queues.
 fn ingest(
     conn: &mut DbConn,
     snap: &Snapshot,
+    key: &IdentifierKey,
     alert: &NewAlert,
     api_key_id: Option<i64>,
     now: DateTime<Utc>,
@@ -118,6 +121,7 @@ fn ingest(
     // Device, address and phone link this customer to others (linked cases).
     crate::store::identifiers::record(
         conn,
+        key,
         customer_id,
         &crate::store::identifiers::of_alert(&alert.attributes, alert.customer.phone.as_deref()),
     )?;
@@ -418,14 +422,14 @@ const MAX_BATCH: usize = 512;
 impl Intake {
     /// Starts the writers: one on SQLite (it has one writer anyway), several on
     /// PostgreSQL, whose row locks and unique constraints keep them apart.
-    pub fn start(pool: DbPool, clock: Clock, writers: usize) -> Intake {
+    pub fn start(pool: DbPool, clock: Clock, key: IdentifierKey, writers: usize) -> Intake {
         let (tx, rx) = mpsc::sync_channel::<Job>(4096);
         let rx = Arc::new(Mutex::new(rx));
         for n in 0..writers.max(1) {
-            let (pool, clock, rx) = (pool.clone(), clock.clone(), rx.clone());
+            let (pool, clock, key, rx) = (pool.clone(), clock.clone(), key.clone(), rx.clone());
             thread::Builder::new()
                 .name(format!("intake-writer-{n}"))
-                .spawn(move || writer(pool, clock, rx))
+                .spawn(move || writer(pool, clock, key, rx))
                 .expect("start the intake writer");
         }
         Intake { tx }
@@ -452,7 +456,7 @@ impl Intake {
     }
 }
 
-fn writer(pool: DbPool, clock: Clock, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
+fn writer(pool: DbPool, clock: Clock, key: IdentifierKey, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
     let mut snap: Option<Snapshot> = None;
     loop {
         // Take whatever is waiting: the first job (waiting for it), then the rest.
@@ -472,7 +476,7 @@ fn writer(pool: DbPool, clock: Clock, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
             }
             (jobs, count)
         };
-        let answers = match run_batch(&pool, &clock, &mut snap, &jobs) {
+        let answers = match run_batch(&pool, &clock, &key, &mut snap, &jobs) {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, alerts = count, "intake batch failed");
@@ -493,6 +497,7 @@ type BatchAnswers = Vec<Vec<Result<AlertResult, String>>>;
 fn run_batch(
     pool: &DbPool,
     clock: &Clock,
+    key: &IdentifierKey,
     snap: &mut Option<Snapshot>,
     jobs: &[Job],
 ) -> Result<BatchAnswers, IntakeError> {
@@ -523,7 +528,8 @@ fn run_batch(
                     job.alerts
                         .iter()
                         .map(|alert| {
-                            ingest(conn, snap, alert, job.api_key_id, now, Some(&mut memo)).map(Ok)
+                            ingest(conn, snap, key, alert, job.api_key_id, now, Some(&mut memo))
+                                .map(Ok)
                         })
                         .collect::<Result<Vec<_>, IntakeError>>()
                 })
@@ -551,7 +557,7 @@ fn run_batch(
                 let r = loop {
                     attempt += 1;
                     let r = conn.transaction(|c| {
-                        ingest(c, snap, alert, job.api_key_id, now, Some(&mut memo))
+                        ingest(c, snap, key, alert, job.api_key_id, now, Some(&mut memo))
                     });
                     match &r {
                         Err(IntakeError::Db(e)) if attempt < 10 && crate::db::is_retryable(e) => {

@@ -1,22 +1,67 @@
 // Identifiers that link customers (device ids, IP addresses, phone numbers), kept as
-// SHA-256 digests with a masked form for display, so the link table holds no plain data.
+// HMAC-SHA-256 digests under a key of the desk, with a masked form for display.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
 
+use diesel::dsl::count_star;
 use diesel::prelude::*;
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::db::DbConn;
-use crate::db::schema::customer_identifiers;
+use crate::db::schema::{alerts, app_settings, customer_identifiers, customers};
+use crate::db::{DbConn, write_tx};
 use crate::dispatch;
 use crate::domain::masking;
+use crate::store::settings;
 
 /// The kinds of identifier that link customers.
 pub const KINDS: [&str; 3] = ["device_id", "ip", "phone"];
 
-/// The digest of one identifier: the kind is part of it, so equal digests mean the
-/// same kind and the same (normalised) value.
-pub fn digest(kind: &str, value: &str) -> Option<String> {
+type HmacSha256 = Hmac<Sha256>;
+
+/// The key identifier digests are made with. It is derived from the desk's secret
+/// key with a label of its own, as the QA salt is with another, so it serves no other
+/// use. Without it a digest cannot be tested against guessed values, as a phone
+/// number's bare SHA-256 could be by trying every number.
+#[derive(Clone)]
+pub struct IdentifierKey(HmacSha256);
+
+impl IdentifierKey {
+    /// The key of a desk whose secret key is `secret_key`.
+    pub fn derive(secret_key: &str) -> Self {
+        let key = Sha256::digest(format!("customer-identifiers:{secret_key}").as_bytes());
+        IdentifierKey(HmacSha256::new_from_slice(&key).expect("HMAC takes a key of any length"))
+    }
+
+    fn mac(&self, parts: &[&[u8]]) -> Vec<u8> {
+        // The keyed state is computed once; each digest starts from a copy of it.
+        let mut mac = self.0.clone();
+        for p in parts {
+            mac.update(p);
+        }
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// What `app_settings` keeps to tell which key made the stored digests: the
+    /// digest of a fixed text, which tells nothing of the key.
+    fn mark(&self) -> String {
+        format!(
+            "hmac-sha256:{}",
+            hex::encode(&self.mac(&[b"riskdesk identifier key check"])[..16])
+        )
+    }
+}
+
+impl fmt::Debug for IdentifierKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IdentifierKey(…)")
+    }
+}
+
+/// The normal form of a value: phones keep their digits only, other values are
+/// trimmed and lower-cased. None when nothing is left.
+fn normalise(kind: &str, value: &str) -> Option<String> {
     let normal = match kind {
         "phone" => value
             .chars()
@@ -24,14 +69,27 @@ pub fn digest(kind: &str, value: &str) -> Option<String> {
             .collect::<String>(),
         _ => value.trim().to_lowercase(),
     };
-    if normal.is_empty() {
-        return None;
-    }
-    let mut h = Sha256::new();
-    h.update(kind.as_bytes());
-    h.update(b":");
-    h.update(normal.as_bytes());
-    Some(hex::encode(h.finalize()))
+    (!normal.is_empty()).then_some(normal)
+}
+
+/// The digest of one identifier: HMAC-SHA-256 under `key` of `kind:normalised value`.
+/// The kind is part of it, so equal digests mean the same kind and the same value.
+pub fn digest(key: &IdentifierKey, kind: &str, value: &str) -> Option<String> {
+    let normal = normalise(kind, value)?;
+    Some(hex::encode(key.mac(&[
+        kind.as_bytes(),
+        b":",
+        normal.as_bytes(),
+    ])))
+}
+
+/// The digest earlier versions stored: the bare SHA-256 of `kind:normalised value`.
+/// Only [`rekey`] uses it, to carry over what those versions recorded.
+pub fn unkeyed_digest(kind: &str, value: &str) -> Option<String> {
+    let normal = normalise(kind, value)?;
+    Some(hex::encode(Sha256::digest(
+        format!("{kind}:{normal}").as_bytes(),
+    )))
 }
 
 fn masked(kind: &str, value: &str) -> String {
@@ -63,11 +121,16 @@ pub fn of_alert<'a>(
 
 /// Records that `customer_id` uses each of `ids` (kind, plain value); known pairs are
 /// left as they are. One statement, inside the caller's transaction.
-pub fn record(conn: &mut DbConn, customer_id: i64, ids: &[(&str, &str)]) -> QueryResult<()> {
+pub fn record(
+    conn: &mut DbConn,
+    key: &IdentifierKey,
+    customer_id: i64,
+    ids: &[(&str, &str)],
+) -> QueryResult<()> {
     let rows: Vec<_> = ids
         .iter()
         .filter_map(|(kind, value)| {
-            digest(kind, value).map(|h| {
+            digest(key, kind, value).map(|h| {
                 (
                     customer_identifiers::kind.eq(kind.to_string()),
                     customer_identifiers::value_hash.eq(h),
@@ -86,6 +149,164 @@ pub fn record(conn: &mut DbConn, customer_id: i64, ids: &[(&str, &str)]) -> Quer
         .on_conflict_do_nothing()
         .execute(c))?;
     Ok(())
+}
+
+/// The `app_settings` entry naming the key the stored digests were made with.
+pub const KEY_SETTING: &str = "customer_identifiers_key";
+
+/// What [`rekey`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rekeyed {
+    /// The digests were bare SHA-256 (an earlier version), not those of another key.
+    pub from_unkeyed: bool,
+    /// Rows before and after.
+    pub before: i64,
+    pub after: i64,
+}
+
+/// Alerts read at a time while re-deriving.
+const PAGE: i64 = 2_000;
+
+/// Makes the stored digests those of `key`, once: a database whose digests were made
+/// by an earlier version (bare SHA-256) or under another secret key has them derived
+/// again from what it keeps in plain: the alerts' `device_id` and `ip` attributes and
+/// the customers' phones. Returns None when they already are `key`'s (one read).
+///
+/// All of it is one transaction, so a failure leaves the old digests. On
+/// PostgreSQL the table is locked first, so instances starting together do it once.
+/// From bare SHA-256, a customer's earlier phone that is now another customer's
+/// keeps linking the two; from another key it cannot be recognised, and the
+/// customer's links by a phone number no longer held by anyone are dropped.
+pub fn rekey(conn: &mut DbConn, key: &IdentifierKey) -> QueryResult<Option<Rekeyed>> {
+    let mark = key.mark();
+    if settings::get(conn, KEY_SETTING)?.as_deref() == Some(mark.as_str()) {
+        return Ok(None);
+    }
+    write_tx(conn, |conn| {
+        if let DbConn::Postgresql(c) = conn {
+            diesel::sql_query("LOCK TABLE customer_identifiers IN SHARE ROW EXCLUSIVE MODE")
+                .execute(c)?;
+        }
+        let stored = settings::get(conn, KEY_SETTING)?;
+        if stored.as_deref() == Some(mark.as_str()) {
+            return Ok(None);
+        }
+        let from_unkeyed = stored.is_none();
+        let before: i64 = customer_identifiers::table
+            .select(count_star())
+            .first(conn)?;
+        if before > 0 {
+            tracing::info!(
+                rows = before,
+                from_unkeyed,
+                "re-deriving the customer identifiers' digests from the alerts and customers"
+            );
+        }
+        // Set the old digests apart: they cannot collide with the new ones.
+        diesel::update(customer_identifiers::table)
+            .set(
+                customer_identifiers::value_hash.eq("old:"
+                    .into_sql::<diesel::sql_types::Text>()
+                    .concat(customer_identifiers::value_hash)),
+            )
+            .execute(conn)?;
+        // Every alert's device and address, as intake records them.
+        let mut after_id = 0i64;
+        loop {
+            let page: Vec<(i64, i64, String)> = alerts::table
+                .filter(alerts::id.gt(after_id))
+                .order(alerts::id)
+                .select((alerts::id, alerts::customer_id, alerts::attributes))
+                .limit(PAGE)
+                .load(conn)?;
+            let Some(last) = page.last() else { break };
+            after_id = last.0;
+            for (_, customer_id, attributes) in &page {
+                let attributes: BTreeMap<String, String> =
+                    serde_json::from_str(attributes).unwrap_or_default();
+                record(conn, key, *customer_id, &of_alert(&attributes, None))?;
+            }
+        }
+        // Every customer's phone; from bare SHA-256, also the customers who had that
+        // number before (their old rows carry its bare digest).
+        let mut carried: HashSet<String> = HashSet::new();
+        let mut after_id = 0i64;
+        loop {
+            let page: Vec<(i64, Option<String>)> = customers::table
+                .filter(customers::id.gt(after_id))
+                .filter(customers::phone.is_not_null())
+                .order(customers::id)
+                .select((customers::id, customers::phone))
+                .limit(PAGE)
+                .load(conn)?;
+            let Some(last) = page.last() else { break };
+            after_id = last.0;
+            for (customer_id, phone) in &page {
+                let Some(phone) = phone.as_deref() else {
+                    continue;
+                };
+                record(conn, key, *customer_id, &[("phone", phone)])?;
+                if !from_unkeyed {
+                    continue;
+                }
+                let (Some(old), Some(new)) =
+                    (unkeyed_digest("phone", phone), digest(key, "phone", phone))
+                else {
+                    continue;
+                };
+                if !carried.insert(old.clone()) {
+                    continue;
+                }
+                let holders: Vec<(i64, String)> = customer_identifiers::table
+                    .filter(customer_identifiers::value_hash.eq(format!("old:{old}")))
+                    .select((
+                        customer_identifiers::customer_id,
+                        customer_identifiers::masked,
+                    ))
+                    .load(conn)?;
+                let rows: Vec<_> = holders
+                    .into_iter()
+                    .map(|(holder, masked)| {
+                        (
+                            customer_identifiers::kind.eq("phone"),
+                            customer_identifiers::value_hash.eq(new.clone()),
+                            customer_identifiers::customer_id.eq(holder),
+                            customer_identifiers::masked.eq(masked),
+                        )
+                    })
+                    .collect();
+                if !rows.is_empty() {
+                    dispatch!(conn, |c| diesel::insert_into(customer_identifiers::table)
+                        .values(&rows)
+                        .on_conflict_do_nothing()
+                        .execute(c))?;
+                }
+            }
+        }
+        diesel::delete(
+            customer_identifiers::table.filter(customer_identifiers::value_hash.like("old:%")),
+        )
+        .execute(conn)?;
+        let after: i64 = customer_identifiers::table
+            .select(count_star())
+            .first(conn)?;
+        let n = diesel::update(app_settings::table.find(KEY_SETTING))
+            .set(app_settings::value.eq(&mark))
+            .execute(conn)?;
+        if n == 0 {
+            diesel::insert_into(app_settings::table)
+                .values((
+                    app_settings::key.eq(KEY_SETTING),
+                    app_settings::value.eq(&mark),
+                ))
+                .execute(conn)?;
+        }
+        Ok(Some(Rekeyed {
+            from_unkeyed,
+            before,
+            after,
+        }))
+    })
 }
 
 /// One identifier this customer shares with another customer.
@@ -137,17 +358,76 @@ pub fn shared_with(conn: &mut DbConn, customer_id: i64, limit: i64) -> QueryResu
 mod tests {
     use super::*;
 
+    const SECRET: &str = "a secret key of the desk, at least 32 chars";
+
     #[test]
     fn digests_normalise_and_keep_kinds_apart() {
+        let k = IdentifierKey::derive(SECRET);
         assert_eq!(
-            digest("phone", "+86 138-0013-8000"),
-            digest("phone", "+8613800138000")
+            digest(&k, "phone", "+86 138-0013-8000"),
+            digest(&k, "phone", "+8613800138000")
         );
-        assert_eq!(digest("ip", " 203.0.113.7 "), digest("ip", "203.0.113.7"));
-        assert_ne!(digest("ip", "d-1"), digest("device_id", "d-1"));
-        assert_eq!(digest("phone", "--"), None);
-        let d = digest("device_id", "d-91ab").unwrap();
+        assert_eq!(
+            digest(&k, "ip", " 203.0.113.7 "),
+            digest(&k, "ip", "203.0.113.7")
+        );
+        assert_ne!(digest(&k, "ip", "d-1"), digest(&k, "device_id", "d-1"));
+        assert_eq!(digest(&k, "phone", "--"), None);
+        let d = digest(&k, "device_id", "d-91ab").unwrap();
         assert_eq!(d.len(), 64);
         assert!(!d.contains("91ab"));
+    }
+
+    #[test]
+    fn digests_depend_on_the_key_and_are_not_bare_sha256() {
+        let k = IdentifierKey::derive(SECRET);
+        // The same value under the same key (derived again) is the same digest.
+        let again = IdentifierKey::derive(SECRET);
+        assert_eq!(
+            digest(&k, "phone", "+8613800138000"),
+            digest(&again, "phone", "+8613800138000")
+        );
+        // Another desk's key gives another digest.
+        let other = IdentifierKey::derive("another desk's secret key, also 32 chars");
+        assert_ne!(
+            digest(&k, "phone", "+8613800138000"),
+            digest(&other, "phone", "+8613800138000")
+        );
+        // Not what anyone can compute from the number alone.
+        let bare = hex::encode(Sha256::digest(b"phone:8613800138000"));
+        assert_eq!(
+            unkeyed_digest("phone", "+86 138 0013 8000").as_deref(),
+            Some(bare.as_str())
+        );
+        assert_ne!(digest(&k, "phone", "+8613800138000").unwrap(), bare);
+        // The key is not the QA salt's, nor the secret itself.
+        let qa = crate::domain::qa::salt(SECRET);
+        let with_qa_salt = HmacSha256::new_from_slice(&hex::decode(&qa).unwrap())
+            .unwrap()
+            .chain_update(b"phone:8613800138000")
+            .finalize()
+            .into_bytes();
+        assert_ne!(
+            digest(&k, "phone", "+8613800138000").unwrap(),
+            hex::encode(with_qa_salt)
+        );
+        let with_secret = HmacSha256::new_from_slice(SECRET.as_bytes())
+            .unwrap()
+            .chain_update(b"phone:8613800138000")
+            .finalize()
+            .into_bytes();
+        assert_ne!(
+            digest(&k, "phone", "+8613800138000").unwrap(),
+            hex::encode(with_secret)
+        );
+    }
+
+    #[test]
+    fn the_mark_names_the_key_without_showing_it() {
+        let k = IdentifierKey::derive(SECRET);
+        assert_eq!(k.mark(), IdentifierKey::derive(SECRET).mark());
+        assert_ne!(k.mark(), IdentifierKey::derive(&SECRET.repeat(2)).mark());
+        assert!(!k.mark().contains(SECRET));
+        assert_eq!(format!("{k:?}"), "IdentifierKey(…)");
     }
 }

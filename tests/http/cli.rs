@@ -1,5 +1,6 @@
 // The command line as an operator uses it: migrate, user add, apikey create, serve
-// (with --demo), exit codes and messages, and a graceful stop on SIGTERM.
+// (with --demo and its sample alert stream), exit codes and messages, and a graceful
+// stop on SIGTERM.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -296,10 +297,20 @@ impl Drop for Running {
 /// Starts `serve` on a free port and returns the process, its address, and what it
 /// printed before listening.
 pub fn serve(d: &Desk, extra: &[&str]) -> (Running, String, Vec<String>) {
+    serve_with_env(d, extra, &[])
+}
+
+/// [`serve`] with environment variables set.
+pub fn serve_with_env(
+    d: &Desk,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (Running, String, Vec<String>) {
     let mut args = vec!["serve", "--bind", "127.0.0.1:0"];
     args.extend_from_slice(extra);
     let mut child = Running(
         d.cmd(&args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -353,16 +364,84 @@ fn serve_demo_seeds_logins_that_work_and_stops_on_sigterm() {
     assert_eq!(res.status(), 303);
     let home = b.get("/").text().unwrap();
     assert!(home.contains("Alex Admin"));
+    // The desk was seeded as a demo desk: the sample alerts flow.
+    assert!(
+        printed.iter().any(|l| l.contains(STREAM_RUNS)),
+        "{printed:?}"
+    );
     let status = terminate(&mut child);
     assert!(status.success(), "graceful stop exits 0: {status:?}");
 
-    // A second start with --demo seeds nothing and keeps the data.
-    let (mut child, base, printed) = serve(&d, &["--demo"]);
+    // A second start with --demo seeds nothing and keeps the data; the stream can be
+    // switched off.
+    let (mut child, base, printed) = serve(&d, &["--demo", "--demo-stream=false"]);
     assert!(
         printed.iter().any(|l| l.contains("nothing seeded")),
         "{printed:?}"
     );
+    assert!(
+        printed.iter().any(|l| l.contains(STREAM_OFF)),
+        "{printed:?}"
+    );
+    assert!(
+        !printed.iter().any(|l| l.contains(STREAM_RUNS)),
+        "{printed:?}"
+    );
     let b = Browser::new(&base);
     assert_eq!(b.login("admin@riskdesk.demo", password).status(), 303);
+    assert!(terminate(&mut child).success());
+
+    // Also through the environment.
+    let (mut child, base, printed) =
+        serve_with_env(&d, &["--demo"], &[("RISKDESK_DEMO_STREAM", "false")]);
+    // Up and running (its signal handlers too) before it is stopped.
+    assert_eq!(Browser::new(&base).get("/readyz").status(), 200);
+    assert!(
+        printed.iter().any(|l| l.contains(STREAM_OFF)),
+        "{printed:?}"
+    );
+    assert!(
+        !printed.iter().any(|l| l.contains(STREAM_RUNS)),
+        "{printed:?}"
+    );
+    assert!(terminate(&mut child).success());
+}
+
+const STREAM_RUNS: &str = "demo: a sample alert arrives every 20 to 60 seconds";
+const STREAM_OFF: &str = "demo: the sample alert stream is switched off";
+
+#[test]
+fn serve_demo_files_no_sample_alerts_into_a_desk_not_seeded_as_demo() {
+    let d = desk();
+    let (code, _, err) = d.run(
+        &[
+            "user",
+            "add",
+            "--email",
+            "boss@bank.example",
+            "--name",
+            "Boss",
+            "--role",
+            "admin",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let (mut child, base, printed) = serve(&d, &["--demo"]);
+    assert_eq!(Browser::new(&base).get("/readyz").status(), 200);
+    assert!(
+        printed.iter().any(|l| l.contains("nothing seeded")),
+        "{printed:?}"
+    );
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.contains("not seeded as a demo desk; no sample alerts are filed into it")),
+        "{printed:?}"
+    );
+    assert!(
+        !printed.iter().any(|l| l.contains(STREAM_RUNS)),
+        "{printed:?}"
+    );
     assert!(terminate(&mut child).success());
 }

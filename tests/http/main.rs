@@ -16,6 +16,7 @@ mod chromium;
 mod cli;
 mod config;
 mod crash;
+mod identifiers;
 mod intake;
 mod layout;
 mod lifecycle;

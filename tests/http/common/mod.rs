@@ -118,9 +118,14 @@ impl TestApp {
     /// A second instance of the desk on the same database and clock, as a team
     /// running several instances would have.
     pub fn second_instance(&self) -> TestApp {
+        self.second_instance_with(|_| {})
+    }
+
+    /// [`TestApp::second_instance`] after `tweak` has adjusted its settings.
+    pub fn second_instance_with(&self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
         let database = DatabaseUrl::parse(&self.database_url).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        Self::start(database, dir, None, self.clock.clone(), |_| {})
+        Self::start(database, dir, None, self.clock.clone(), tweak)
     }
 
     fn start(
