@@ -7,11 +7,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::page::{FlashKind, redirect_with_flash};
-use super::{CurrentUser, Page, db};
+use super::{Admin, Page, db};
 use crate::accounts::{self, AccountError};
 use crate::app::AppState;
 use crate::db::write_tx;
-use crate::domain::Role;
 use crate::error::AppError;
 use crate::store::{self, apikeys, apikeys::ApiKey};
 
@@ -44,11 +43,10 @@ async fn render(
 }
 
 pub async fn list(
+    _: Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     render(&state, page, None, None, StatusCode::OK).await
 }
 
@@ -59,12 +57,11 @@ pub struct NewKeyForm {
 }
 
 pub async fn create(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     form: web::Form<NewKeyForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let (now, actor) = (state.now(), user.actor());
     let name = form.into_inner().name;
     let result = db(&state, move |conn| {
@@ -88,11 +85,10 @@ pub async fn create(
 }
 
 pub async fn revoke(
+    Admin(user): Admin,
     state: web::Data<AppState>,
-    user: CurrentUser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let id = id.into_inner();
     let (now, actor) = (state.now(), user.actor());
     db(&state, move |conn| {

@@ -4,9 +4,8 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{CurrentUser, Page, db};
+use super::{Admin, Page, db};
 use crate::app::AppState;
-use crate::domain::Role;
 use crate::error::AppError;
 use crate::store::audit::{self, AuditEvent};
 
@@ -26,12 +25,11 @@ pub struct AuditQuery {
 }
 
 pub async fn list(
+    _: Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     q: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let before = q.before;
     let events = db(&state, move |conn| {
         Ok(audit::page(conn, before, PAGE_SIZE + 1)?)

@@ -9,11 +9,11 @@ use askama::Template;
 use serde_json::json;
 
 use super::page::{FlashKind, redirect_with_flash};
-use super::{CurrentUser, Page, db};
+use super::{Page, Supervisor, db};
 use crate::accounts;
 use crate::app::AppState;
 use crate::db::write_tx;
-use crate::domain::{FieldProblem, Role};
+use crate::domain::FieldProblem;
 use crate::error::AppError;
 use crate::mail::templates::{self, MailTemplate, PLACEHOLDERS};
 
@@ -28,11 +28,10 @@ struct ListPage {
 }
 
 pub async fn list(
+    _: Supervisor,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Supervisor, Role::Admin])?;
     let rows = db(&state, |conn| Ok(templates::all(conn)?)).await?;
     page.render(&ListPage {
         rows,
@@ -79,12 +78,11 @@ fn placeholder_list() -> String {
 }
 
 pub async fn edit(
+    _: Supervisor,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Supervisor, Role::Admin])?;
     let name = path.into_inner();
     let n = name.clone();
     let rows = db(&state, move |conn| Ok(templates::by_name(conn, &n)?)).await?;
@@ -137,13 +135,12 @@ fn check(page: &Page, part: &Part, problems: &mut Vec<FieldProblem>) {
 }
 
 pub async fn update(
+    Supervisor(user): Supervisor,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     path: web::Path<String>,
     form: web::Form<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Supervisor, Role::Admin])?;
     let name = path.into_inner();
     let form = form.into_inner();
     let n = name.clone();

@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::page::{FlashKind, redirect_with_flash};
-use super::{CurrentUser, Page, db};
+use super::{Admin, CurrentUser, Page, db};
 use crate::accounts::{self, AccountError, NewUserInput};
 use crate::app::AppState;
 use crate::domain::Role;
@@ -73,11 +73,10 @@ struct PasswordOnce {
 }
 
 pub async fn list(
+    _: Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     render_list(&state, page, NewUserForm::default(), None, StatusCode::OK).await
 }
 
@@ -116,12 +115,11 @@ fn error_key(e: &AccountError) -> Option<&'static str> {
 }
 
 pub async fn create(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     form: web::Form<NewUserForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let form = form.into_inner();
     let now = state.now();
     let actor = user.actor();
@@ -257,12 +255,11 @@ async fn render_edit(
 }
 
 pub async fn edit(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     render_edit(&state, page, &user, id.into_inner(), None, StatusCode::OK).await
 }
 
@@ -273,13 +270,12 @@ pub struct UpdateForm {
 }
 
 pub async fn update(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     id: web::Path<i64>,
     form: web::Form<UpdateForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let id = id.into_inner();
     let form = form.into_inner();
     let (now, actor) = (state.now(), user.actor());
@@ -313,13 +309,12 @@ pub async fn update(
 }
 
 async fn set_active(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     id: i64,
     active: bool,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let (now, actor, st) = (state.now(), user.actor(), state.clone());
     let result = db(&state, move |conn| {
         let r = accounts::set_active(conn, now, &actor, id, active);
@@ -371,30 +366,29 @@ async fn set_active(
 }
 
 pub async fn deactivate(
+    admin: Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    set_active(state, page, user, id.into_inner(), false).await
+    set_active(admin, state, page, id.into_inner(), false).await
 }
 
 pub async fn reactivate(
+    admin: Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    set_active(state, page, user, id.into_inner(), true).await
+    set_active(admin, state, page, id.into_inner(), true).await
 }
 
 pub async fn reset_password(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let id = id.into_inner();
     let (now, actor) = (state.now(), user.actor());
     let (target, password) = db(&state, move |conn| {
@@ -412,13 +406,12 @@ pub async fn reset_password(
 /// The routing form: queues are checkboxes named `queue`, so the body is read as a
 /// list of pairs.
 pub async fn routing(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     id: web::Path<i64>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let id = id.into_inner();
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_bytes(&body).map_err(|e| AppError::BadRequest(e.to_string()))?;

@@ -116,8 +116,8 @@ pub async fn login(
 }
 
 pub async fn logout(
-    state: web::Data<AppState>,
     user: CurrentUser,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let now = state.now();
     let actor = user.actor();

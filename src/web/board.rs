@@ -8,9 +8,9 @@ use askama::Template;
 use chrono::{DateTime, Duration, Utc};
 
 use super::queues::{AT_RISK_WINDOW_MINUTES, OPEN_STATUSES, REFRESH_SECONDS};
-use super::{CurrentUser, Page, db};
+use super::{Page, Supervisor, db};
 use crate::app::AppState;
-use crate::domain::{Role, masking, worklist};
+use crate::domain::{masking, worklist};
 use crate::error::AppError;
 use crate::store::board::{self, AgentLoad, BacklogCount};
 use crate::store::deskconfig::Snapshot;
@@ -293,11 +293,10 @@ async fn load(state: &web::Data<AppState>, now: DateTime<Utc>) -> Result<Loaded,
 
 /// The full board page (also the home page of supervisors and admins).
 pub async fn render(
+    Supervisor(user): Supervisor,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Supervisor, Role::Admin])?;
     let now = state.now();
     let l = load(&state, now).await?;
     let body_html = body(&page, l, now).render()?;
@@ -311,20 +310,19 @@ pub async fn render(
 
 /// `GET /board`.
 pub async fn show(
+    sup: Supervisor,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    render(state, page, user).await
+    render(sup, state, page).await
 }
 
 /// `GET /board/fragment`: the board's body alone, for the page's refresh.
 pub async fn fragment(
+    _: Supervisor,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Supervisor, Role::Admin])?;
     let now = state.now();
     let l = load(&state, now).await?;
     page.render(&body(&page, l, now))

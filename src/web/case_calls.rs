@@ -36,9 +36,9 @@ enum Refused {
 
 /// `POST /cases/{ref}/calls`: logs one call attempt.
 pub async fn log_call(
+    user: CurrentUser,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     path: web::Path<String>,
     form: web::Form<CallFields>,
 ) -> Result<HttpResponse, AppError> {

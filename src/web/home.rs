@@ -3,19 +3,21 @@
 
 use actix_web::web;
 
+use super::access::Supervisor;
 use super::{CurrentUser, Page, board, queues};
-use crate::domain::Role;
 use crate::error::AppError;
 
 pub async fn home(
+    user: CurrentUser,
     state: web::Data<crate::app::AppState>,
     page: Page,
-    user: CurrentUser,
     q: web::Query<queues::ListQuery>,
 ) -> Result<actix_web::HttpResponse, AppError> {
-    if user.role == Role::Agent {
-        let greeting = page.tf("home.greeting", &[("name", &user.user.name)]);
-        return queues::render(state, page, user, q.into_inner(), "/", Some(greeting)).await;
+    match Supervisor::of(user) {
+        Ok(sup) => board::render(sup, state, page).await,
+        Err(agent) => {
+            let greeting = page.tf("home.greeting", &[("name", &agent.user.name)]);
+            queues::render(state, page, *agent, q.into_inner(), "/", Some(greeting)).await
+        }
     }
-    board::render(state, page, user).await
 }

@@ -1,6 +1,7 @@
 // HTTP handlers, one file per feature, and the route table. Handlers stay thin:
 // parse the input, call `accounts`/`store` inside `db`, render a template.
 
+pub mod access;
 pub mod admin_apikeys;
 pub mod admin_audit;
 pub mod admin_desk;
@@ -35,191 +36,147 @@ use crate::app::AppState;
 use crate::db::DbConn;
 use crate::error::AppError;
 
+pub use access::{Access, Admin, RouteSpec, Supervisor};
 pub use page::{CurrentUser, Page};
 
-/// Every route of the desk.
+use access::route_table;
+
+/// Every route of the desk: method, path pattern, who may use it, handler. The app
+/// registers exactly these (see [`routes`]); each handler's first argument is the
+/// extractor of the access named here, or it does not compile (`access.rs`). The
+/// access test walks this table as every role.
+pub static ROUTES: &[RouteSpec] = route_table! {
+    // The JSON API, with API keys (registered in the /api scope).
+    GET "/api/openapi.json" Public => api::openapi::serve;
+    POST "/api/v1/alerts" ApiKey => api::alerts::post_alert;
+    POST "/api/v1/alerts/batch" ApiKey => api::alerts::post_batch;
+    GET "/api/v1/cases" ApiKey => api::cases::list;
+    GET "/api/v1/cases/{case_ref}" ApiKey => api::cases::get;
+    GET "/api/v1/cases/{case_ref}/events" ApiKey => api::cases::events;
+    POST "/api/v1/calendars/preview" ApiKey => api::calendars::preview;
+    // Operations, assets, sign-in.
+    GET "/healthz" Public => ops::healthz;
+    GET "/readyz" Public => ops::readyz;
+    GET "/metrics" Public => ops::metrics;
+    GET "/static/{file}" Public => assets::serve;
+    GET "/login" Public => auth::login_form;
+    POST "/login" Public => auth::login;
+    POST "/logout" Signed => auth::logout;
+    GET "/" Signed => home::home;
+    GET "/profile" Signed => profile::show;
+    POST "/profile" Signed => profile::save;
+    POST "/profile/password" Signed => profile::change_password;
+    // Users, API keys and the audit log.
+    GET "/admin/users" Admin => admin_users::list;
+    POST "/admin/users" Admin => admin_users::create;
+    GET "/admin/users/{id}" Admin => admin_users::edit;
+    POST "/admin/users/{id}" Admin => admin_users::update;
+    POST "/admin/users/{id}/deactivate" Admin => admin_users::deactivate;
+    POST "/admin/users/{id}/reactivate" Admin => admin_users::reactivate;
+    POST "/admin/users/{id}/routing" Admin => admin_users::routing;
+    POST "/admin/users/{id}/reset-password" Admin => admin_users::reset_password;
+    GET "/admin/api-keys" Admin => admin_apikeys::list;
+    POST "/admin/api-keys" Admin => admin_apikeys::create;
+    POST "/admin/api-keys/{id}/revoke" Admin => admin_apikeys::revoke;
+    GET "/admin/audit" Admin => admin_audit::list;
+    // The agent's work: presence, lists, cases, notifications.
+    POST "/presence" Signed => work::presence;
+    POST "/queue/take-next" Signed => work::take_next;
+    GET "/queues" Signed => queues::index;
+    GET "/queues/fragment" Signed => queues::fragment;
+    GET "/cases/{case_ref}" Signed => work::show;
+    POST "/cases/{case_ref}/release" Signed => work::release;
+    POST "/cases/{case_ref}/reassign" Supervisor => work::reassign;
+    POST "/cases/{case_ref}/resolve" Signed => resolution::resolve;
+    POST "/cases/{case_ref}/approval" Supervisor => resolution::decide;
+    POST "/cases/{case_ref}/reopen" Signed => resolution::reopen;
+    POST "/cases/{case_ref}/hand-off" Signed => resolution::hand_off;
+    GET "/approvals" Supervisor => resolution::approvals;
+    POST "/cases/{case_ref}/calls" Signed => case_calls::log_call;
+    POST "/cases/{case_ref}/reveal" Signed => reveal::reveal;
+    GET "/admin/playbooks" Supervisor => playbooks::list;
+    GET "/admin/playbooks/{code}" Supervisor => playbooks::edit;
+    POST "/admin/playbooks/{code}" Supervisor => playbooks::update;
+    GET "/notifications" Signed => work::notifications_list;
+    POST "/notifications/read" Signed => work::notifications_read;
+    // The desk's configuration.
+    GET "/admin/desk" Admin => admin_desk::overview;
+    POST "/admin/desk/triage" Admin => admin_desk::set_triage;
+    GET "/admin/calendars" Admin => admin_desk::calendars::list;
+    POST "/admin/calendars" Admin => admin_desk::calendars::create;
+    GET "/admin/calendars/{name}" Admin => admin_desk::calendars::edit;
+    POST "/admin/calendars/{name}" Admin => admin_desk::calendars::update;
+    POST "/admin/calendars/{name}/delete" Admin => admin_desk::calendars::delete;
+    GET "/admin/sla-policies" Admin => admin_desk::policies::list;
+    POST "/admin/sla-policies" Admin => admin_desk::policies::create;
+    GET "/admin/sla-policies/{name}" Admin => admin_desk::policies::edit;
+    POST "/admin/sla-policies/{name}" Admin => admin_desk::policies::update;
+    POST "/admin/sla-policies/{name}/delete" Admin => admin_desk::policies::delete;
+    GET "/admin/queues" Admin => admin_desk::queues::list;
+    POST "/admin/queues" Admin => admin_desk::queues::create;
+    GET "/admin/queues/{name}" Admin => admin_desk::queues::edit;
+    POST "/admin/queues/{name}" Admin => admin_desk::queues::update;
+    POST "/admin/queues/{name}/delete" Admin => admin_desk::queues::delete;
+    GET "/admin/rules" Admin => admin_desk::rules::list;
+    POST "/admin/rules" Admin => admin_desk::rules::create;
+    GET "/admin/rules/{code}" Admin => admin_desk::rules::edit;
+    POST "/admin/rules/{code}" Admin => admin_desk::rules::update;
+    POST "/admin/rules/{code}/delete" Admin => admin_desk::rules::delete;
+    GET "/admin/routes" Admin => admin_desk::routes::list;
+    POST "/admin/routes" Admin => admin_desk::routes::create;
+    GET "/admin/routes/{position}" Admin => admin_desk::routes::edit;
+    POST "/admin/routes/{position}" Admin => admin_desk::routes::update;
+    POST "/admin/routes/{position}/delete" Admin => admin_desk::routes::delete;
+    POST "/admin/routes/{position}/move" Admin => admin_desk::routes::move_route;
+    // Verification e-mails, the customers' pages behind their links, and the
+    // response templates.
+    GET "/cases/{case_ref}/verify-email" Signed => verify::send_form;
+    POST "/cases/{case_ref}/verify-email" Signed => verify::send;
+    GET "/v/{token}" Public => verify::verify_page;
+    POST "/v/{token}" Public => verify::verify_answer;
+    GET "/s/{token}" Public => verify::survey_page;
+    POST "/s/{token}" Public => verify::survey_answer;
+    GET "/admin/templates" Supervisor => admin_templates::list;
+    GET "/admin/templates/{name}" Supervisor => admin_templates::edit;
+    POST "/admin/templates/{name}" Supervisor => admin_templates::update;
+    // The supervisor's board, QA review and the weekly brief.
+    GET "/board" Supervisor => board::show;
+    GET "/board/fragment" Supervisor => board::fragment;
+    GET "/qa" Supervisor => qa::list;
+    GET "/qa/{case_ref}" Supervisor => qa::show;
+    POST "/qa/{case_ref}" Supervisor => qa::score;
+    GET "/briefs" Supervisor => briefs::list;
+    GET "/briefs/{week}" Supervisor => briefs::show;
+    // The period reports, the cases behind their figures, and their CSV exports
+    // (an agent may read their own figures only: the handler answers 404 for
+    // anyone else's).
+    GET "/reports" Supervisor => reports::compliance;
+    GET "/reports/outcomes" Supervisor => reports::outcomes;
+    GET "/reports/agents/{id}" Signed => reports::agent;
+    GET "/reports/cases" Supervisor => reports::cases;
+    GET "/reports/export/{file}" Supervisor => reports::export;
+};
+
+/// Registers every route of [`ROUTES`], those under /api in one scope that limits
+/// the size of their bodies.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    api::routes(cfg);
-    cfg.route("/healthz", web::get().to(ops::healthz))
-        .route("/readyz", web::get().to(ops::readyz))
-        .route("/metrics", web::get().to(ops::metrics))
-        .route("/static/{file}", web::get().to(assets::serve))
-        .route("/login", web::get().to(auth::login_form))
-        .route("/login", web::post().to(auth::login))
-        .route("/logout", web::post().to(auth::logout))
-        .route("/", web::get().to(home::home))
-        .route("/profile", web::get().to(profile::show))
-        .route("/profile", web::post().to(profile::save))
-        .route(
-            "/profile/password",
-            web::post().to(profile::change_password),
-        )
-        .route("/admin/users", web::get().to(admin_users::list))
-        .route("/admin/users", web::post().to(admin_users::create))
-        .route("/admin/users/{id}", web::get().to(admin_users::edit))
-        .route("/admin/users/{id}", web::post().to(admin_users::update))
-        .route(
-            "/admin/users/{id}/deactivate",
-            web::post().to(admin_users::deactivate),
-        )
-        .route(
-            "/admin/users/{id}/reactivate",
-            web::post().to(admin_users::reactivate),
-        )
-        .route(
-            "/admin/users/{id}/routing",
-            web::post().to(admin_users::routing),
-        )
-        .route(
-            "/admin/users/{id}/reset-password",
-            web::post().to(admin_users::reset_password),
-        )
-        .route("/admin/api-keys", web::get().to(admin_apikeys::list))
-        .route("/admin/api-keys", web::post().to(admin_apikeys::create))
-        .route(
-            "/admin/api-keys/{id}/revoke",
-            web::post().to(admin_apikeys::revoke),
-        )
-        .route("/admin/audit", web::get().to(admin_audit::list))
-        .route("/presence", web::post().to(work::presence))
-        .route("/queue/take-next", web::post().to(work::take_next))
-        .route("/queues", web::get().to(queues::index))
-        .route("/queues/fragment", web::get().to(queues::fragment))
-        .route("/cases/{case_ref}", web::get().to(work::show))
-        .route("/cases/{case_ref}/release", web::post().to(work::release))
-        .route("/cases/{case_ref}/reassign", web::post().to(work::reassign))
-        .route(
-            "/cases/{case_ref}/resolve",
-            web::post().to(resolution::resolve),
-        )
-        .route(
-            "/cases/{case_ref}/approval",
-            web::post().to(resolution::decide),
-        )
-        .route(
-            "/cases/{case_ref}/reopen",
-            web::post().to(resolution::reopen),
-        )
-        .route(
-            "/cases/{case_ref}/hand-off",
-            web::post().to(resolution::hand_off),
-        )
-        .route("/approvals", web::get().to(resolution::approvals))
-        .route(
-            "/cases/{case_ref}/calls",
-            web::post().to(case_calls::log_call),
-        )
-        .route("/cases/{case_ref}/reveal", web::post().to(reveal::reveal))
-        .route("/admin/playbooks", web::get().to(playbooks::list))
-        .route("/admin/playbooks/{code}", web::get().to(playbooks::edit))
-        .route("/admin/playbooks/{code}", web::post().to(playbooks::update))
-        .route("/notifications", web::get().to(work::notifications_list))
-        .route(
-            "/notifications/read",
-            web::post().to(work::notifications_read),
-        );
-    desk_routes(cfg);
-    mail_routes(cfg);
-    board_routes(cfg);
-    reports_routes(cfg);
-}
-
-/// The supervisor's board, QA review of resolved cases and the weekly brief.
-fn board_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/board", web::get().to(board::show))
-        .route("/board/fragment", web::get().to(board::fragment))
-        .route("/qa", web::get().to(qa::list))
-        .route("/qa/{case_ref}", web::get().to(qa::show))
-        .route("/qa/{case_ref}", web::post().to(qa::score))
-        .route("/briefs", web::get().to(briefs::list))
-        .route("/briefs/{week}", web::get().to(briefs::show));
-}
-
-/// The supervisor's period reports, the cases behind their figures, and their CSV
-/// exports.
-fn reports_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/reports", web::get().to(reports::compliance))
-        .route("/reports/outcomes", web::get().to(reports::outcomes))
-        .route("/reports/agents/{id}", web::get().to(reports::agent))
-        .route("/reports/cases", web::get().to(reports::cases))
-        .route("/reports/export/{file}", web::get().to(reports::export));
-}
-
-/// Verification e-mails, the customers' pages behind their links, and the
-/// response templates' admin pages.
-fn mail_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/cases/{case_ref}/verify-email",
-        web::get().to(verify::send_form),
-    )
-    .route(
-        "/cases/{case_ref}/verify-email",
-        web::post().to(verify::send),
-    )
-    .route("/v/{token}", web::get().to(verify::verify_page))
-    .route("/v/{token}", web::post().to(verify::verify_answer))
-    .route("/s/{token}", web::get().to(verify::survey_page))
-    .route("/s/{token}", web::post().to(verify::survey_answer))
-    .route("/admin/templates", web::get().to(admin_templates::list))
-    .route(
-        "/admin/templates/{name}",
-        web::get().to(admin_templates::edit),
-    )
-    .route(
-        "/admin/templates/{name}",
-        web::post().to(admin_templates::update),
+    let is_api = |r: &&RouteSpec| {
+        r.path
+            .strip_prefix(api::PREFIX)
+            .is_some_and(|rest| rest.starts_with('/'))
+    };
+    cfg.service(
+        web::scope(api::PREFIX)
+            .app_data(web::PayloadConfig::new(api::BODY_LIMIT))
+            .configure(|scope| {
+                for r in ROUTES.iter().filter(is_api) {
+                    (r.mount)(scope, &r.path[api::PREFIX.len()..]);
+                }
+            }),
     );
-}
-
-/// The admin pages of the desk's configuration.
-fn desk_routes(cfg: &mut web::ServiceConfig) {
-    use admin_desk::{calendars, policies, queues, routes, rules};
-    cfg.route("/admin/desk", web::get().to(admin_desk::overview))
-        .route("/admin/desk/triage", web::post().to(admin_desk::set_triage))
-        .route("/admin/calendars", web::get().to(calendars::list))
-        .route("/admin/calendars", web::post().to(calendars::create))
-        .route("/admin/calendars/{name}", web::get().to(calendars::edit))
-        .route("/admin/calendars/{name}", web::post().to(calendars::update))
-        .route(
-            "/admin/calendars/{name}/delete",
-            web::post().to(calendars::delete),
-        )
-        .route("/admin/sla-policies", web::get().to(policies::list))
-        .route("/admin/sla-policies", web::post().to(policies::create))
-        .route("/admin/sla-policies/{name}", web::get().to(policies::edit))
-        .route(
-            "/admin/sla-policies/{name}",
-            web::post().to(policies::update),
-        )
-        .route(
-            "/admin/sla-policies/{name}/delete",
-            web::post().to(policies::delete),
-        )
-        .route("/admin/queues", web::get().to(queues::list))
-        .route("/admin/queues", web::post().to(queues::create))
-        .route("/admin/queues/{name}", web::get().to(queues::edit))
-        .route("/admin/queues/{name}", web::post().to(queues::update))
-        .route(
-            "/admin/queues/{name}/delete",
-            web::post().to(queues::delete),
-        )
-        .route("/admin/rules", web::get().to(rules::list))
-        .route("/admin/rules", web::post().to(rules::create))
-        .route("/admin/rules/{code}", web::get().to(rules::edit))
-        .route("/admin/rules/{code}", web::post().to(rules::update))
-        .route("/admin/rules/{code}/delete", web::post().to(rules::delete))
-        .route("/admin/routes", web::get().to(routes::list))
-        .route("/admin/routes", web::post().to(routes::create))
-        .route("/admin/routes/{position}", web::get().to(routes::edit))
-        .route("/admin/routes/{position}", web::post().to(routes::update))
-        .route(
-            "/admin/routes/{position}/delete",
-            web::post().to(routes::delete),
-        )
-        .route(
-            "/admin/routes/{position}/move",
-            web::post().to(routes::move_route),
-        );
+    for r in ROUTES.iter().filter(|r| !is_api(r)) {
+        (r.mount)(cfg, r.path);
+    }
 }
 
 /// Runs `f` with a pooled connection on the blocking thread pool.

@@ -1,5 +1,6 @@
 // What every page knows about its request: the signed-in user, the language, the
-// CSRF token, a flash message; and the extractor that demands a signed-in user.
+// CSRF token, a flash message; and the extractor that demands a signed-in user
+// (the ones that demand a role are in `access.rs`).
 
 use std::future::{Ready, ready};
 
@@ -74,8 +75,9 @@ pub fn lang_of_request(req: &HttpRequest, user: Option<&User>) -> Lang {
         .unwrap_or_default()
 }
 
-/// The signed-in user; extracting it on an anonymous request answers 401, which the
-/// error-page middleware turns into a redirect to the sign-in page.
+/// The signed-in user, whatever their role: the guard of routes any signed-in user
+/// may use. Extracting it on an anonymous request answers 401, which the error-page
+/// middleware turns into a redirect to the sign-in page.
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
     pub user: User,
@@ -85,12 +87,17 @@ pub struct CurrentUser {
 }
 
 impl CurrentUser {
-    /// Refuses with 403 unless the user has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
+    /// The user the session middleware found for `req`, or 401.
+    pub fn of(req: &HttpRequest) -> Result<CurrentUser, AppError> {
+        let ctx = RequestCtx::of(req);
+        match ctx.session {
+            Some(s) => Ok(CurrentUser {
+                user: s.user,
+                role: s.role,
+                session_id: s.session_id,
+                ip: ctx.ip,
+            }),
+            None => Err(AppError::Unauthorized),
         }
     }
 
@@ -104,16 +111,7 @@ impl FromRequest for CurrentUser {
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let ctx = RequestCtx::of(req);
-        ready(match ctx.session {
-            Some(s) => Ok(CurrentUser {
-                user: s.user,
-                role: s.role,
-                session_id: s.session_id,
-                ip: ctx.ip,
-            }),
-            None => Err(AppError::Unauthorized),
-        })
+        ready(CurrentUser::of(req))
     }
 }
 

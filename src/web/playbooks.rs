@@ -7,10 +7,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::page::{FlashKind, redirect_with_flash};
-use super::{CurrentUser, Page, db};
+use super::{Page, Supervisor, db};
 use crate::app::AppState;
 use crate::db::write_tx;
-use crate::domain::Role;
 use crate::error::AppError;
 use crate::store::{self, playbooks};
 
@@ -45,11 +44,10 @@ struct EditPage {
 
 /// `GET /admin/playbooks`: every rule and the languages its playbook has.
 pub async fn list(
+    _: Supervisor,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Supervisor, Role::Admin])?;
     let st = state.clone();
     let rules = db(&state, move |conn| {
         let snap = st.desk.get(conn)?;
@@ -76,12 +74,11 @@ pub async fn list(
 
 /// `GET /admin/playbooks/{code}`: the rule's playbook in both languages.
 pub async fn edit(
+    _: Supervisor,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Supervisor, Role::Admin])?;
     let code = path.into_inner();
     let st = state.clone();
     let (code, name, books) = db(&state, move |conn| {
@@ -129,12 +126,11 @@ pub struct PlaybookForm {
 /// `POST /admin/playbooks/{code}`: saves both languages at once; an empty language
 /// is removed.
 pub async fn update(
+    Supervisor(user): Supervisor,
     state: web::Data<AppState>,
-    user: CurrentUser,
     path: web::Path<String>,
     form: web::Form<PlaybookForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Supervisor, Role::Admin])?;
     let code = path.into_inner();
     let back = format!("/admin/playbooks/{code}");
     let f = form.into_inner();

@@ -36,7 +36,7 @@ fn profile_page(page: &Page, user: &CurrentUser, error_key: Option<&'static str>
     }
 }
 
-pub async fn show(page: Page, user: CurrentUser) -> Result<HttpResponse, AppError> {
+pub async fn show(user: CurrentUser, page: Page) -> Result<HttpResponse, AppError> {
     page.render(&profile_page(&page, &user, None))
 }
 
@@ -47,9 +47,9 @@ pub struct PrefsForm {
 }
 
 pub async fn save(
+    user: CurrentUser,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     form: web::Form<PrefsForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
@@ -95,9 +95,9 @@ pub struct PasswordForm {
 }
 
 pub async fn change_password(
+    user: CurrentUser,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();

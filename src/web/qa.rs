@@ -8,12 +8,12 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::page::{FlashKind, redirect_with_flash};
-use super::{CurrentUser, Page, db};
+use super::{CurrentUser, Page, Supervisor, db};
 use crate::app::AppState;
 use crate::cases::closing::Resolution;
 use crate::db::schema::users;
+use crate::domain::FieldProblem;
 use crate::domain::qa::{ITEMS, MAX_COMMENT, Scorecard};
-use crate::domain::{FieldProblem, Role};
 use crate::error::AppError;
 use crate::i18n::tkey;
 use crate::qa::{self, Cursor, QaError, Rates, Review};
@@ -75,12 +75,11 @@ fn pct(rates: &Rates, n: i64) -> String {
 
 /// `GET /qa`: the sampled cases waiting for review and the pass rates.
 pub async fn list(
+    _: Supervisor,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Supervisor, Role::Admin])?;
     let raw = q.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty());
     let cursor = raw.map(|c| Cursor::parse(c).ok_or(c.to_string()));
     let bad = match &cursor {
@@ -300,12 +299,11 @@ fn empty_form() -> Vec<FormItem> {
 
 /// `GET /qa/{case_ref}`: the case's closing and its checklist (or its review).
 pub async fn show(
+    Supervisor(user): Supervisor,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Supervisor, Role::Admin])?;
     let reference = path.into_inner();
     let l = load(&state, &reference).await?;
     let b = blocked(&l, &user);
@@ -341,13 +339,12 @@ pub struct ReviewForm {
 /// problem named (400); a refusal (reviewed already, the resolver's own case, open
 /// again) is shown with its reason, and nothing changes.
 pub async fn score(
+    Supervisor(user): Supervisor,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     path: web::Path<String>,
     form: web::Form<ReviewForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Supervisor, Role::Admin])?;
     let reference = path.into_inner();
     let l = load(&state, &reference).await?;
     let f = form.into_inner();

@@ -462,9 +462,9 @@ pub async fn render(
 
 /// `GET /queues`: the lists.
 pub async fn index(
+    user: CurrentUser,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     render(state, page, user, q.into_inner(), "/queues", None).await
@@ -473,9 +473,9 @@ pub async fn index(
 /// `GET /queues/fragment`: only the list body of the same query, for the page's
 /// refresh. Links in it lead to `/queues` pages.
 pub async fn fragment(
+    user: CurrentUser,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let default_view = if user.role.is_supervisor_or_admin() {

@@ -7,13 +7,13 @@ use diesel::prelude::*;
 use serde::Deserialize;
 
 use super::page::{FlashKind, redirect_with_flash};
-use super::{CurrentUser, Page, db};
+use super::{CurrentUser, Page, Supervisor, db};
 use crate::app::AppState;
 use crate::cases::closing::{self as closing, Closed, Closer, Resolution, ResolutionError};
 use crate::db::DbConn;
 use crate::db::schema::{cases, resolutions, users};
+use crate::domain::Refusal;
 use crate::domain::resolution::{Action, Closing, Disposition};
-use crate::domain::{Refusal, Role};
 use crate::error::AppError;
 use crate::store::cases::{Case, case_ref};
 use crate::store::deskconfig::Snapshot;
@@ -173,8 +173,8 @@ pub struct CloseForm {
 
 /// The agent (or a supervisor) closes the case.
 pub async fn resolve(
-    state: web::Data<AppState>,
     user: CurrentUser,
+    state: web::Data<AppState>,
     path: web::Path<String>,
     form: web::Form<CloseForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -232,12 +232,11 @@ pub struct DecisionForm {
 
 /// A supervisor approves or rejects the waiting closing.
 pub async fn decide(
+    Supervisor(user): Supervisor,
     state: web::Data<AppState>,
-    user: CurrentUser,
     path: web::Path<String>,
     form: web::Form<DecisionForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Supervisor, Role::Admin])?;
     let reference = path.into_inner();
     let back = format!("/cases/{reference}");
     let approve = match form.decision.as_str() {
@@ -295,8 +294,8 @@ pub struct ReopenForm {
 
 /// Reopens a resolved case on a complaint.
 pub async fn reopen(
-    state: web::Data<AppState>,
     user: CurrentUser,
+    state: web::Data<AppState>,
     path: web::Path<String>,
     form: web::Form<ReopenForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -332,8 +331,8 @@ pub struct HandOffForm {
 
 /// Hands the case off to another department's queue.
 pub async fn hand_off(
-    state: web::Data<AppState>,
     user: CurrentUser,
+    state: web::Data<AppState>,
     path: web::Path<String>,
     form: web::Form<HandOffForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -388,11 +387,10 @@ struct ApprovalsPage {
 
 /// Supervisors: the closings waiting for a second pair of eyes, oldest first.
 pub async fn approvals(
+    Supervisor(user): Supervisor,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Supervisor, Role::Admin])?;
     let me = user.user.id;
     let rows = db(&state, move |conn| {
         let rows: Vec<(Resolution, String, Option<String>)> = resolutions::table

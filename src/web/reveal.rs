@@ -39,9 +39,9 @@ struct RevealPage {
 
 /// `POST /cases/{ref}/reveal`: shows one unmasked field, with a reason on record.
 pub async fn reveal(
+    user: CurrentUser,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     path: web::Path<String>,
     form: web::Form<RevealForm>,
 ) -> Result<HttpResponse, AppError> {

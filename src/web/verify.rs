@@ -33,9 +33,9 @@ struct SendPage {
 /// The verification e-mail's page: which templates there are, in the customer's
 /// language, or why this customer cannot be e-mailed.
 pub async fn send_form(
+    user: CurrentUser,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let reference = path.into_inner();
@@ -88,8 +88,8 @@ pub struct SendForm {
 
 /// Sends the verification e-mail: the assignee or a supervisor.
 pub async fn send(
-    state: web::Data<AppState>,
     user: CurrentUser,
+    state: web::Data<AppState>,
     path: web::Path<String>,
     form: web::Form<SendForm>,
 ) -> Result<HttpResponse, AppError> {

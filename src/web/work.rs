@@ -10,11 +10,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::page::{FlashKind, redirect_with_flash};
-use super::{CurrentUser, Page, db};
+use super::{CurrentUser, Page, Supervisor, db};
 use crate::app::AppState;
 use crate::cases::assign as assignment;
 use crate::db::schema::{notifications, queue_members, users};
-use crate::domain::{Role, masking};
+use crate::domain::masking;
 use crate::error::AppError;
 use crate::store::cases::{self as case_store, Case, EventRow, case_ref, parse_case_ref};
 use crate::store::{self};
@@ -27,8 +27,8 @@ pub struct PresenceForm {
 
 /// The agent's own presence: online, away or offline.
 pub async fn presence(
-    state: web::Data<AppState>,
     user: CurrentUser,
+    state: web::Data<AppState>,
     form: web::Form<PresenceForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
@@ -55,8 +55,8 @@ pub async fn presence(
 /// "Take next": the most urgent case the agent may take, even while automatic
 /// assignment is paused for them.
 pub async fn take_next(
-    state: web::Data<AppState>,
     user: CurrentUser,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let now = state.now();
     let (id, st) = (user.user.id, state.clone());
@@ -139,9 +139,9 @@ struct CasePage {
 }
 
 pub async fn show(
+    user: CurrentUser,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let reference = path.into_inner();
@@ -237,8 +237,8 @@ pub struct ReasonForm {
 
 /// The assignee gives a case back to its queue, with a reason.
 pub async fn release(
-    state: web::Data<AppState>,
     user: CurrentUser,
+    state: web::Data<AppState>,
     path: web::Path<String>,
     form: web::Form<ReasonForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -273,12 +273,11 @@ pub async fn release(
 
 /// A supervisor gives a case to another agent, with a required reason.
 pub async fn reassign(
+    Supervisor(user): Supervisor,
     state: web::Data<AppState>,
-    user: CurrentUser,
     path: web::Path<String>,
     form: web::Form<ReasonForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Supervisor, Role::Admin])?;
     let reference = path.into_inner();
     let back = format!("/cases/{reference}");
     let reason = form.reason.trim().to_string();
@@ -345,9 +344,9 @@ struct NotificationsPage {
 }
 
 pub async fn notifications_list(
+    user: CurrentUser,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
     let id = user.user.id;
     let rows: Vec<NotificationTuple> = db(&state, move |conn| {
@@ -384,8 +383,8 @@ pub async fn notifications_list(
 }
 
 pub async fn notifications_read(
-    state: web::Data<AppState>,
     user: CurrentUser,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let (id, now) = (user.user.id, state.now());
     db(&state, move |conn| {

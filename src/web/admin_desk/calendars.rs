@@ -9,15 +9,14 @@ use askama::Template;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
-use super::{change, done, load, local_input, local_time, parse_instant, position, segment};
+use super::{Admin, change, done, load, local_input, local_time, parse_instant, position, segment};
 use crate::app::AppState;
 use crate::domain::FieldProblem;
-use crate::domain::Role;
 use crate::domain::calendar::{BusinessCalendar, Calendar, CalendarInput};
 use crate::domain::deskconfig::{CalendarDef, DeskConfig};
 use crate::error::AppError;
 use crate::i18n::{Tr, tkey};
-use crate::web::{CurrentUser, Page};
+use crate::web::Page;
 
 /// The weekdays as the file names them, with the catalog keys of their labels.
 const DAYS: [(&str, &str); 7] = [
@@ -235,11 +234,10 @@ async fn render_list(
 }
 
 pub async fn list(
+    _: Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let form = CalendarForm {
         timezone: page.tz.name().to_string(),
         ..Default::default()
@@ -248,12 +246,11 @@ pub async fn list(
 }
 
 pub async fn create(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     form: web::Form<CalendarForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let form = form.into_inner();
     let (typed, tr) = (form.clone(), page.tr);
     let outcome = change(&state, &user, move |cfg| {
@@ -403,13 +400,12 @@ async fn render_edit(
 }
 
 pub async fn edit(
+    _: Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     name: web::Path<String>,
     query: web::Query<PreviewQuery>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     render_edit(
         &state,
         page,
@@ -423,13 +419,12 @@ pub async fn edit(
 }
 
 pub async fn update(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     name: web::Path<String>,
     form: web::Form<CalendarForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let name = name.into_inner();
     let form = form.into_inner();
     let (typed, tr, target) = (form.clone(), page.tr, name.clone());
@@ -461,12 +456,11 @@ pub async fn update(
 }
 
 pub async fn delete(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let name = name.into_inner();
     let target = name.clone();
     let outcome = change(&state, &user, move |cfg| {

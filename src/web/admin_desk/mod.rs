@@ -15,11 +15,11 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use super::page::{FlashKind, redirect_with_flash};
-use super::{CurrentUser, Page, db};
+use super::{Admin, CurrentUser, Page, db};
 use crate::app::AppState;
 use crate::desk::{self, ConfigError};
 use crate::domain::deskconfig::DeskConfig;
-use crate::domain::{FieldProblem, Role, Severity};
+use crate::domain::{FieldProblem, Severity};
 use crate::error::AppError;
 use crate::i18n::{Tr, tkey};
 use crate::store::deskconfig::{self, Change};
@@ -257,11 +257,10 @@ async fn render_overview(
 }
 
 pub async fn overview(
+    _: Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     render_overview(&state, page, None, Vec::new(), StatusCode::OK).await
 }
 
@@ -272,12 +271,11 @@ pub struct TriageForm {
 }
 
 pub async fn set_triage(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     form: web::Form<TriageForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let queue = form.into_inner().triage_queue.trim().to_string();
     let typed = queue.clone();
     let outcome = change(&state, &user, move |cfg| {

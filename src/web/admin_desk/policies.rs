@@ -8,14 +8,14 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{change, done, load, position, segment, severity_key, split_list, whole_number};
+use super::{Admin, change, done, load, position, segment, severity_key, split_list, whole_number};
 use crate::app::AppState;
 use crate::domain::deskconfig::{ALWAYS_OPEN, DeskConfig, PolicyDef};
 use crate::domain::sla::Targets;
-use crate::domain::{FieldProblem, Role, Severity};
+use crate::domain::{FieldProblem, Severity};
 use crate::error::AppError;
 use crate::i18n::Tr;
-use crate::web::{CurrentUser, Page};
+use crate::web::Page;
 
 /// A policy as its form holds it: text, exactly as typed.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -251,11 +251,10 @@ async fn render_list(
 }
 
 pub async fn list(
+    _: Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     render_list(
         &state,
         page,
@@ -267,12 +266,11 @@ pub async fn list(
 }
 
 pub async fn create(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     form: web::Form<PolicyForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let form = form.into_inner();
     let (typed, tr) = (form.clone(), page.tr);
     let outcome = change(&state, &user, move |cfg| {
@@ -342,12 +340,11 @@ async fn render_edit(
 }
 
 pub async fn edit(
+    _: Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     render_edit(
         &state,
         page,
@@ -360,13 +357,12 @@ pub async fn edit(
 }
 
 pub async fn update(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     name: web::Path<String>,
     form: web::Form<PolicyForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let name = name.into_inner();
     let form = form.into_inner();
     let (typed, tr, target) = (form.clone(), page.tr, name.clone());
@@ -397,12 +393,11 @@ pub async fn update(
 }
 
 pub async fn delete(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let name = name.into_inner();
     let target = name.clone();
     let outcome = change(&state, &user, move |cfg| {

@@ -6,12 +6,12 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Refusal, change, done, load, position, segment, split_list};
+use super::{Admin, Refusal, change, done, load, position, segment, split_list};
 use crate::app::AppState;
+use crate::domain::FieldProblem;
 use crate::domain::deskconfig::{DeskConfig, QueueDef};
-use crate::domain::{FieldProblem, Role};
 use crate::error::AppError;
-use crate::web::{CurrentUser, Page};
+use crate::web::Page;
 
 /// A queue as its form holds it.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -132,11 +132,10 @@ async fn render_list(
 }
 
 pub async fn list(
+    _: Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     render_list(
         &state,
         page,
@@ -148,12 +147,11 @@ pub async fn list(
 }
 
 pub async fn create(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     form: web::Form<QueueForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let form = form.into_inner();
     if let Err(problem) = form.service_level() {
         return render_list(
@@ -236,12 +234,11 @@ async fn render_edit(
 }
 
 pub async fn edit(
+    _: Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     render_edit(
         &state,
         page,
@@ -254,13 +251,12 @@ pub async fn edit(
 }
 
 pub async fn update(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     name: web::Path<String>,
     form: web::Form<QueueForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let name = name.into_inner();
     let form = form.into_inner();
     if let Err(problem) = form.service_level() {
@@ -306,12 +302,11 @@ pub async fn update(
 }
 
 pub async fn delete(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let name = name.into_inner();
     let target = name.clone();
     let outcome = change(&state, &user, move |cfg| {

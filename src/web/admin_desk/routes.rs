@@ -9,17 +9,17 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use super::{
-    Choice, InstantError, Refusal, change, done, load, local_input, local_time, parse_instant,
-    segment, severity_choices, severity_key,
+    Admin, Choice, InstantError, Refusal, change, done, load, local_input, local_time,
+    parse_instant, segment, severity_choices, severity_key,
 };
 use crate::app::AppState;
 use crate::domain::deskconfig::DeskConfig;
 use crate::domain::money::{Decimal, parse_currency};
 use crate::domain::routing::RouteDef;
-use crate::domain::{FieldProblem, Role, Severity};
+use crate::domain::{FieldProblem, Severity};
 use crate::error::AppError;
 use crate::i18n::{Tr, tkey};
-use crate::web::{CurrentUser, Page};
+use crate::web::Page;
 
 /// A route as its form holds it; times as `datetime-local` values in the admin's
 /// time zone (RFC 3339 with an offset is accepted too).
@@ -250,11 +250,10 @@ async fn render_list(
 }
 
 pub async fn list(
+    _: Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     render_list(
         &state,
         page,
@@ -266,12 +265,11 @@ pub async fn list(
 }
 
 pub async fn create(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     form: web::Form<RouteForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let form = form.into_inner();
     let (typed, tr, tz) = (form.clone(), page.tr, page.tz);
     let outcome = change(&state, &user, move |cfg| {
@@ -339,12 +337,11 @@ fn index(cfg: &DeskConfig, position: usize) -> Result<usize, Refusal> {
 }
 
 pub async fn edit(
+    _: Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     position: web::Path<usize>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     render_edit(
         &state,
         page,
@@ -357,13 +354,12 @@ pub async fn edit(
 }
 
 pub async fn update(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     position: web::Path<usize>,
     form: web::Form<RouteForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let position = position.into_inner();
     let form = form.into_inner();
     let (typed, tr, tz) = (form.clone(), page.tr, page.tz);
@@ -394,12 +390,11 @@ pub async fn update(
 }
 
 pub async fn delete(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     position: web::Path<usize>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let position = position.into_inner();
     let outcome = change(&state, &user, move |cfg| {
         let i = index(cfg, position)?;
@@ -429,13 +424,12 @@ pub struct MoveForm {
 }
 
 pub async fn move_route(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     position: web::Path<usize>,
     form: web::Form<MoveForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let position = position.into_inner();
     let up = match form.direction.as_str() {
         "up" => true,

@@ -7,15 +7,16 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{
-    Choice, change, done, load, position, segment, severity_choices, severity_key, whole_number,
+    Admin, Choice, change, done, load, position, segment, severity_choices, severity_key,
+    whole_number,
 };
 use crate::app::AppState;
 use crate::domain::deskconfig::DeskConfig;
 use crate::domain::routing::RuleDef;
-use crate::domain::{FieldProblem, Role, Severity};
+use crate::domain::{FieldProblem, Severity};
 use crate::error::AppError;
 use crate::i18n::Tr;
-use crate::web::{CurrentUser, Page};
+use crate::web::Page;
 
 /// A rule as its form holds it.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -169,11 +170,10 @@ async fn render_list(
 }
 
 pub async fn list(
+    _: Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     render_list(
         &state,
         page,
@@ -185,12 +185,11 @@ pub async fn list(
 }
 
 pub async fn create(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     form: web::Form<RuleForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let form = form.into_inner();
     let (typed, tr) = (form.clone(), page.tr);
     let outcome = change(&state, &user, move |cfg| {
@@ -258,12 +257,11 @@ async fn render_edit(
 }
 
 pub async fn edit(
+    _: Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     code: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     render_edit(
         &state,
         page,
@@ -276,13 +274,12 @@ pub async fn edit(
 }
 
 pub async fn update(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     code: web::Path<String>,
     form: web::Form<RuleForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let code = code.into_inner();
     let form = form.into_inner();
     let (typed, tr, target) = (form.clone(), page.tr, code.clone());
@@ -313,12 +310,11 @@ pub async fn update(
 }
 
 pub async fn delete(
+    Admin(user): Admin,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     code: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
     let code = code.into_inner();
     let target = code.clone();
     let outcome = change(&state, &user, move |cfg| {

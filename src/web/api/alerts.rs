@@ -102,8 +102,8 @@ pub struct BatchResults {
     )
 )]
 pub async fn post_alert(
-    state: web::Data<AppState>,
     key: ApiKeyId,
+    state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let value = parse_json(&body)?;
@@ -140,8 +140,8 @@ pub async fn post_alert(
     )
 )]
 pub async fn post_batch(
-    state: web::Data<AppState>,
     key: ApiKeyId,
+    state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let value = parse_json(&body)?;

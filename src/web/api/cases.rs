@@ -178,8 +178,8 @@ fn load_case(conn: &mut DbConn, reference: &str) -> Result<Case, ApiError> {
     )
 )]
 pub async fn get(
-    state: web::Data<AppState>,
     _key: ApiKeyId,
+    state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let reference = path.into_inner();
@@ -249,8 +249,8 @@ fn decode_cursor(s: &str) -> Option<(NaiveDateTime, i64)> {
     )
 )]
 pub async fn list(
-    state: web::Data<AppState>,
     _key: ApiKeyId,
+    state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
@@ -418,8 +418,8 @@ pub struct EventList {
     )
 )]
 pub async fn events(
-    state: web::Data<AppState>,
     _key: ApiKeyId,
+    state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let reference = path.into_inner();

@@ -23,19 +23,8 @@ use crate::store::{self, apikeys};
 /// Largest request body the API reads.
 pub const BODY_LIMIT: usize = 1 << 20;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/api")
-            .app_data(web::PayloadConfig::new(BODY_LIMIT))
-            .route("/openapi.json", web::get().to(openapi::serve))
-            .route("/v1/alerts", web::post().to(alerts::post_alert))
-            .route("/v1/alerts/batch", web::post().to(alerts::post_batch))
-            .route("/v1/cases", web::get().to(cases::list))
-            .route("/v1/cases/{case_ref}", web::get().to(cases::get))
-            .route("/v1/cases/{case_ref}/events", web::get().to(cases::events))
-            .route("/v1/calendars/preview", web::post().to(calendars::preview)),
-    );
-}
+/// Where the API lives; its routes are in the desk's route table (`web::ROUTES`).
+pub const PREFIX: &str = "/api";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

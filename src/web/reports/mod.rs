@@ -13,9 +13,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{CurrentUser, Page};
+use super::{CurrentUser, Page, Supervisor};
 use crate::app::AppState;
-use crate::domain::Role;
 use crate::error::AppError;
 use crate::i18n::tkey;
 use crate::reports::figures;
@@ -91,10 +90,6 @@ impl ReportPage {
     }
 }
 
-fn supervisor(user: &CurrentUser) -> Result<(), AppError> {
-    user.require(&[Role::Supervisor, Role::Admin])
-}
-
 /// What the tables and charts of the loaded period are built with.
 fn ctx<'a>(page: &'a Page, l: &'a Loaded, links: bool) -> Ctx<'a> {
     Ctx {
@@ -108,15 +103,14 @@ fn ctx<'a>(page: &'a Page, l: &'a Loaded, links: bool) -> Ctx<'a> {
 /// A supervisors' report page (`tab`, served at `action`): reads `reads` for the
 /// query and lets `fill` put the figures in the page's frame.
 async fn report(
+    _: Supervisor,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     q: web::Query<ReportQuery>,
     reads: facts::Reads,
     (tab, action): (&'static str, &str),
     fill: impl FnOnce(&Ctx<'_>, &Loaded, ReportPage) -> ReportPage,
 ) -> Result<HttpResponse, AppError> {
-    supervisor(&user)?;
     let l = match load(&state, &page, q.into_inner(), None, reads).await? {
         Ok(l) => l,
         Err(bad) => return bad_request(&page, &bad),
@@ -132,9 +126,9 @@ async fn report(
 
 /// `GET /reports`: SLA compliance of the cases resolved in the period.
 pub async fn compliance(
+    sup: Supervisor,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, AppError> {
     let reads = facts::Reads {
@@ -142,7 +136,7 @@ pub async fn compliance(
         ..Default::default()
     };
     let tab = (tkey("reports.compliance"), "/reports");
-    report(state, page, user, q, reads, tab, |ctx, l, frame| {
+    report(sup, state, page, q, reads, tab, |ctx, l, frame| {
         let c = figures::compliance(&l.resolved);
         ReportPage {
             stats: compliance_stats(ctx, &c),
@@ -158,9 +152,9 @@ pub async fn compliance(
 /// `GET /reports/outcomes`: volume, false positives, fraud and money, reach,
 /// satisfaction and reopenings.
 pub async fn outcomes(
+    sup: Supervisor,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, AppError> {
     let reads = facts::Reads {
@@ -169,7 +163,7 @@ pub async fn outcomes(
         ..Default::default()
     };
     let tab = (tkey("reports.outcomes"), "/reports/outcomes");
-    report(state, page, user, q, reads, tab, |ctx, l, frame| {
+    report(sup, state, page, q, reads, tab, |ctx, l, frame| {
         let o = figures::outcomes(&l.resolved);
         let volume = figures::volume(&l.req.period, &l.opened);
         ReportPage {
@@ -186,9 +180,9 @@ pub async fn outcomes(
 /// `GET /reports/agents/{id}`: one agent's figures, for supervisors and for that
 /// agent (any other agent: 404).
 pub async fn agent(
+    user: CurrentUser,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     id: web::Path<i64>,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -261,12 +255,11 @@ struct CasesPage {
 
 /// `GET /reports/cases`: the cases behind a figure, newest first, keyset pages.
 pub async fn cases(
+    _: Supervisor,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, AppError> {
-    supervisor(&user)?;
     let list = match load_cases(&state, &page, q.into_inner()).await? {
         Ok(l) => l,
         Err(bad) => return bad_request(&page, &bad),
@@ -293,13 +286,12 @@ pub async fn cases(
 /// `GET /reports/export/{table}.csv`: one report table as CSV (UTF-8 with a BOM),
 /// streamed; `cases` is the drill-down list with the same parameters.
 pub async fn export(
+    _: Supervisor,
     state: web::Data<AppState>,
     page: Page,
-    user: CurrentUser,
     file: web::Path<String>,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, AppError> {
-    supervisor(&user)?;
     let table = export::table_of(&file.into_inner()).ok_or(AppError::NotFound)?;
     let l = match load(&state, &page, q.into_inner(), None, export::reads(table)).await? {
         Ok(l) => l,
