@@ -1,9 +1,20 @@
-// Who gets in where: every route walked as anonymous, agent, supervisor and admin.
+// Who gets in where: every route of the app's own route table (`web::ROUTES`) walked
+// as anonymous, agent, supervisor and admin (and with an API key under /api), each
+// answer checked against the access the table declares; and CSRF refusals.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use reqwest::blocking::{Client, Response};
+use serde_json::{Value, json};
 
 use crate::admin_desk::{TARGETS, apply_config};
-use crate::common::{Browser, TestApp, location};
+use crate::auth::user_id;
+use crate::common::{Browser, TestApp, extract_csrf, location};
+use riskdesk::domain::Role;
+use riskdesk::web::{Access, ROUTES};
 
-/// What the desk pages of the walk work on; the `-2` objects are there to be deleted.
+/// What the walk works on; the `-2` objects are there to be deleted, the routes send
+/// every alert to "Walk queue".
 fn walk_desk() -> String {
     format!(
         r#"triage_queue = "Triage"
@@ -73,111 +84,284 @@ const POLICY_TARGETS: [(&str, &str); 8] = [
     ("low_resolution", "4320"),
 ];
 
-#[derive(Clone, Copy)]
+/// Who makes a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Who {
-    Anon,
+    Anonymous,
+    /// A client with an API key and no browser session (walks /api only).
+    Key,
     Agent,
     Supervisor,
     Admin,
 }
 
-/// Expected outcome: Ok(status) or a redirect to sign-in.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Expect {
-    Status(u16),
-    ToLogin,
+impl Who {
+    fn role(self) -> Option<Role> {
+        match self {
+            Who::Anonymous | Who::Key => None,
+            Who::Agent => Some(Role::Agent),
+            Who::Supervisor => Some(Role::Supervisor),
+            Who::Admin => Some(Role::Admin),
+        }
+    }
 }
 
-use Expect::{Status, ToLogin};
+/// An answer as the walk tells them apart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Answer {
+    /// A page or document with this status.
+    Status(u16),
+    /// `303 See Other` to exactly this address.
+    SeeOther(String),
+    /// The HTML "forbidden" page, 403.
+    Forbidden,
+    /// The API's 401: problem+json asking for a bearer key.
+    KeyRequired,
+}
 
-fn check(b: &Browser, who: &str, method: &str, path: &str, token_page: &str, expect: Expect) {
-    let res = match method {
-        "GET" => b.get(path),
-        _ => {
-            let fields: &[(&str, &str)] = match path {
-                "/admin/users" => &[
-                    ("email", "walk.new@bank.example"),
-                    ("name", "Walk"),
-                    ("role", "agent"),
-                ],
-                p if p.starts_with("/admin/users/") && p.matches('/').count() == 3 => {
-                    &[("name", "Target Renamed"), ("role", "agent")]
-                }
-                "/admin/api-keys" => &[("name", "walk key")],
-                "/admin/desk/triage" => &[("triage_queue", "Triage")],
-                "/admin/calendars" => &[
-                    ("name", "walk-new"),
-                    ("timezone", "UTC"),
-                    ("hours_mon", "09:00-17:00"),
-                ],
-                "/admin/calendars/walk-cal" => &[("timezone", "UTC"), ("hours_mon", "08:00-18:00")],
-                "/admin/sla-policies" => &[
-                    ("name", "walk-new"),
-                    ("calendar", "24/7"),
-                    POLICY_TARGETS[0],
-                    POLICY_TARGETS[1],
-                    POLICY_TARGETS[2],
-                    POLICY_TARGETS[3],
-                    POLICY_TARGETS[4],
-                    POLICY_TARGETS[5],
-                    POLICY_TARGETS[6],
-                    POLICY_TARGETS[7],
-                ],
-                "/admin/sla-policies/walk-policy" => &POLICY_TARGETS,
-                "/admin/queues" => &[("name", "Walk new"), ("sla_policy", "walk-policy")],
-                "/admin/queues/Walk%20queue" => &[("sla_policy", "walk-policy"), ("skills", "x")],
-                "/admin/rules" => &[
-                    ("code", "WALK_NEW"),
-                    ("category", "walk"),
-                    ("default_severity", "low"),
-                ],
-                "/admin/rules/WALK" => &[
-                    ("name", "Walk"),
-                    ("category", "walk"),
-                    ("default_severity", "medium"),
-                ],
-                "/admin/routes" => &[("queue", "Walk queue")],
-                "/admin/routes/1" => &[("rule", "WALK"), ("queue", "Walk queue")],
-                "/admin/routes/1/move" => &[("direction", "down")],
-                "/profile" => &[("language", "en"), ("timezone", "Asia/Shanghai")],
-                "/profile/password" => &[
-                    ("current_password", "wrong-wrong-wrong"),
-                    ("new_password", "another-long-password"),
-                    ("confirm_password", "another-long-password"),
-                ],
-                _ => &[],
-            };
-            b.submit(token_page, path, fields)
+use Answer::{Forbidden, KeyRequired, SeeOther, Status};
+
+fn answer_of(res: Response) -> Answer {
+    let status = res.status().as_u16();
+    let header = |name: &str| {
+        res.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    let content_type = header("content-type");
+    match status {
+        303 => SeeOther(location(&res)),
+        403 if content_type.starts_with("text/html") => Forbidden,
+        401 if content_type == "application/problem+json"
+            && header("www-authenticate") == "Bearer" =>
+        {
+            KeyRequired
         }
+        s => Status(s),
+    }
+}
+
+/// What a route's request sends.
+enum Body {
+    None,
+    Form(Vec<(&'static str, String)>),
+    Json(Value),
+}
+
+/// One request per route of the table, and how it goes for those the route admits.
+struct Sample {
+    path: String,
+    body: Body,
+    /// The answer to everyone the route admits…
+    ok: Answer,
+    /// …except these.
+    except: Vec<(Who, Answer)>,
+}
+
+fn sample(path: impl Into<String>, ok: Answer) -> Sample {
+    Sample {
+        path: path.into(),
+        body: Body::None,
+        ok,
+        except: Vec::new(),
+    }
+}
+
+impl Sample {
+    fn form(mut self, fields: &[(&'static str, &str)]) -> Self {
+        self.body = Body::Form(fields.iter().map(|(k, v)| (*k, v.to_string())).collect());
+        self
+    }
+
+    fn json(mut self, body: Value) -> Self {
+        self.body = Body::Json(body);
+        self
+    }
+
+    fn except(mut self, who: Who, answer: Answer) -> Self {
+        self.except.push((who, answer));
+        self
+    }
+}
+
+/// What `who` must get from a route of `access` at `path`: the sample's answer when
+/// the route admits them, else the refusal the app gives.
+fn expected(who: Who, access: Access, method: &str, sample: &Sample) -> Answer {
+    let admitted = match (access, who.role()) {
+        (Access::Public, _) => true,
+        (Access::ApiKey, _) => who == Who::Key,
+        (_, None) => false,
+        (access, Some(role)) => access.admits(role),
     };
-    let got = if res.status() == 303 && location(&res).starts_with("/login") {
-        ToLogin
+    if admitted {
+        return sample
+            .except
+            .iter()
+            .find(|(w, _)| *w == who)
+            .map(|(_, a)| a.clone())
+            .unwrap_or_else(|| sample.ok.clone());
+    }
+    match (access, who) {
+        (Access::ApiKey, _) => KeyRequired,
+        (_, Who::Anonymous) if method == "GET" && sample.path != "/" => {
+            SeeOther(format!("/login?next={}", form_encoded(&sample.path)))
+        }
+        (_, Who::Anonymous) => SeeOther("/login".into()),
+        _ => Forbidden,
+    }
+}
+
+/// `text` as a value of an `application/x-www-form-urlencoded` query.
+fn form_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_string(),
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A client of the walk: a browser with its CSRF token, or the API key's client.
+struct Walker {
+    client: Client,
+    base: String,
+    csrf: String,
+    key: Option<String>,
+}
+
+impl Walker {
+    fn browser(who: Who, b: Browser, app: &TestApp) -> Walker {
+        let csrf = fresh_token(&b, who);
+        Walker {
+            client: b.client,
+            base: app.base.clone(),
+            csrf,
+            key: None,
+        }
+    }
+
+    fn send(&self, method: &str, path: &str, body: &Body) -> Response {
+        let url = format!("{}{path}", self.base);
+        let mut req = match method {
+            "GET" => self.client.get(url),
+            "POST" => self.client.post(url),
+            other => panic!("the walk does not send {other}"),
+        };
+        if let Some(key) = &self.key {
+            req = req.bearer_auth(key);
+        }
+        req = match body {
+            Body::None if method == "POST" => req.form(&[("csrf_token", &self.csrf)]),
+            Body::None => req,
+            Body::Form(fields) => {
+                let mut all: Vec<(&str, &str)> =
+                    fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                all.push(("csrf_token", &self.csrf));
+                req.form(&all)
+            }
+            Body::Json(v) => req.json(v),
+        };
+        req.send().unwrap()
+    }
+}
+
+fn fresh_token(b: &Browser, who: Who) -> String {
+    let page = if who == Who::Anonymous {
+        "/login"
     } else {
-        Status(res.status().as_u16())
+        "/profile"
     };
-    // A created user answers 200 with the one-time password; duplicates are 422.
-    let got = match (expect, got) {
-        (Status(200), Status(422)) if path == "/admin/users" => Status(200),
-        _ => got,
-    };
-    assert_eq!(got, expect, "{who} {method} {path}");
+    extract_csrf(&b.get(page).text().unwrap()).expect("a CSRF token")
+}
+
+/// An alert of the walk's rule for `customer`, opening a case of its own.
+fn walk_alert(id: &str, customer: &str) -> Value {
+    json!({
+        "external_id": id,
+        "rule": "WALK",
+        "amount": {"value": "1500.00", "currency": "CNY"},
+        "customer": {"external_id": customer, "name": "王伟", "email": "wei@example.com", "phone": "+8613800138000"},
+        "attributes": {"device_id": "d-91ab", "ip": "203.0.113.7"}
+    })
 }
 
 #[test]
-fn every_route_checks_who_may_use_it() {
+fn every_route_in_the_table_admits_exactly_whom_it_declares() {
     let app = TestApp::spawn();
+    apply_config(&app, &walk_desk());
+    let key = app.api_key();
+    let new_case = |n: usize| {
+        let (s, r) = app.post_api(
+            &key,
+            "/api/v1/alerts",
+            &walk_alert(&format!("walk-{n}"), &format!("C-{n}")),
+        );
+        assert_eq!(s, 201, "{r}");
+        r["case_ref"].as_str().unwrap().to_string()
+    };
+    let [
+        show,
+        release,
+        reassign,
+        resolve,
+        reopen,
+        hand_off,
+        approval,
+        qa,
+    ] = std::array::from_fn(new_case);
+    // The case to reopen is resolved before the walk.
+    let closer = app.signed_in("supervisor");
+    let res = closer.submit(
+        &format!("/cases/{reopen}"),
+        &format!("/cases/{reopen}/resolve"),
+        &[
+            ("disposition", "false_positive"),
+            ("action", "released"),
+            ("note", "Closed before the walk."),
+        ],
+    );
+    assert_eq!(location(&res), format!("/cases/{reopen}"));
+    assert_eq!(
+        app.get_api(&key, &format!("/api/v1/cases/{reopen}")).1["status"],
+        "resolved"
+    );
+
+    let passwords: BTreeMap<Who, String> = [
+        (Who::Agent, "agent"),
+        (Who::Supervisor, "supervisor"),
+        (Who::Admin, "admin"),
+    ]
+    .into_iter()
+    .map(|(who, role)| {
+        (
+            who,
+            app.create_user(&format!("walk.{role}@bank.example"), role),
+        )
+    })
+    .collect();
+    let email = |who: Who| format!("walk.{}@bank.example", who.role().unwrap().as_str());
+    // The case to give back is the walk agent's.
+    let res = closer.submit(
+        &format!("/cases/{release}"),
+        &format!("/cases/{release}/reassign"),
+        &[
+            ("to", &user_id(&app, &email(Who::Agent)).to_string()),
+            ("reason", "Theirs for the walk."),
+        ],
+    );
+    assert_eq!(location(&res), format!("/cases/{release}"));
+    assert_eq!(
+        app.get_api(&key, &format!("/api/v1/cases/{release}")).1["assignee"],
+        email(Who::Agent)
+    );
     let target_pw = app.create_user("target@bank.example", "agent");
     assert!(!target_pw.is_empty());
-    let target_id: i64 = {
-        use diesel::prelude::*;
-        use riskdesk::db::schema::users::dsl::*;
-        users
-            .filter(email.eq("target@bank.example"))
-            .select(id)
-            .first(&mut *app.conn())
-            .unwrap()
-    };
-    let key_id: i64 = {
+    let target = user_id(&app, "target@bank.example");
+    let revoked_key = {
         let mut conn = app.conn();
         riskdesk::accounts::create_api_key(
             &mut conn,
@@ -189,145 +373,696 @@ fn every_route_checks_who_may_use_it() {
         .0
         .id
     };
-    apply_config(&app, &walk_desk());
-    let user_page = format!("/admin/users/{target_id}");
-    let deactivate = format!("/admin/users/{target_id}/deactivate");
-    let reactivate = format!("/admin/users/{target_id}/reactivate");
-    let reset = format!("/admin/users/{target_id}/reset-password");
-    let revoke = format!("/admin/api-keys/{key_id}/revoke");
+    let case = |r: &str| format!("/cases/{r}");
+    let static_file = riskdesk::web::assets::url("app.css");
+    assert_ne!(static_file, "/static/app.css", "app.css is a known asset");
 
-    // (method, path, anonymous, agent, supervisor, admin)
-    let admin_only_get = [ToLogin, Status(403), Status(403), Status(200)];
-    let admin_only_post = [ToLogin, Status(403), Status(403), Status(303)];
-    let supervisors_get = [ToLogin, Status(403), Status(200), Status(200)];
-    let table: Vec<(&str, &str, [Expect; 4])> = vec![
-        ("GET", "/healthz", [Status(200); 4]),
-        ("GET", "/readyz", [Status(200); 4]),
-        ("GET", "/metrics", [Status(200); 4]),
-        (
-            "GET",
-            "/login",
-            [Status(200), Status(303), Status(303), Status(303)],
+    // One sample per route of the table, keyed by method and pattern.
+    let mut samples: BTreeMap<(&str, &str), Sample> = BTreeMap::new();
+    let mut add = |method: &'static str, pattern: &'static str, s: Sample| {
+        assert!(
+            samples.insert((method, pattern), s).is_none(),
+            "{method} {pattern} twice"
+        );
+    };
+    let json_cases = Status(200);
+    add(
+        "GET",
+        "/api/openapi.json",
+        sample("/api/openapi.json", Status(200)),
+    );
+    add(
+        "POST",
+        "/api/v1/alerts",
+        sample("/api/v1/alerts", Status(201)).json(walk_alert("walk-api", "C-api")),
+    );
+    add(
+        "POST",
+        "/api/v1/alerts/batch",
+        sample("/api/v1/alerts/batch", Status(200))
+            .json(json!({"alerts": [walk_alert("walk-batch", "C-batch")]})),
+    );
+    add(
+        "GET",
+        "/api/v1/cases",
+        sample("/api/v1/cases", json_cases.clone()),
+    );
+    add(
+        "GET",
+        "/api/v1/cases/{case_ref}",
+        sample(format!("/api/v1/cases/{show}"), json_cases.clone()),
+    );
+    add(
+        "GET",
+        "/api/v1/cases/{case_ref}/events",
+        sample(format!("/api/v1/cases/{show}/events"), json_cases),
+    );
+    add(
+        "POST",
+        "/api/v1/calendars/preview",
+        sample("/api/v1/calendars/preview", Status(200))
+            .json(json!({"calendar": "24/7", "start": "2026-11-24T15:30:00Z", "minutes": 90})),
+    );
+    add("GET", "/healthz", sample("/healthz", Status(200)));
+    add("GET", "/readyz", sample("/readyz", Status(200)));
+    add("GET", "/metrics", sample("/metrics", Status(200)));
+    add("GET", "/static/{file}", sample(&static_file, Status(200)));
+    add(
+        "GET",
+        "/login",
+        sample("/login", SeeOther("/".into())).except(Who::Anonymous, Status(200)),
+    );
+    // Signed in, each posts their own credentials (a new session); anonymous, wrong
+    // ones.
+    add(
+        "POST",
+        "/login",
+        sample("/login", SeeOther("/".into())).except(Who::Anonymous, Status(401)),
+    );
+    add(
+        "POST",
+        "/logout",
+        sample("/logout", SeeOther("/login".into())),
+    );
+    add("GET", "/", sample("/", Status(200)));
+    add("GET", "/profile", sample("/profile", Status(200)));
+    add(
+        "POST",
+        "/profile",
+        sample("/profile", SeeOther("/profile".into()))
+            .form(&[("language", "en"), ("timezone", "Asia/Shanghai")]),
+    );
+    add(
+        "POST",
+        "/profile/password",
+        sample("/profile/password", Status(422)).form(&[
+            ("current_password", "wrong-wrong-wrong"),
+            ("new_password", "another-long-password"),
+            ("confirm_password", "another-long-password"),
+        ]),
+    );
+    let user_page = format!("/admin/users/{target}");
+    add("GET", "/admin/users", sample("/admin/users", Status(200)));
+    add(
+        "POST",
+        "/admin/users",
+        sample("/admin/users", Status(200)).form(&[
+            ("email", "walk.new@bank.example"),
+            ("name", "Walk"),
+            ("role", "agent"),
+        ]),
+    );
+    add("GET", "/admin/users/{id}", sample(&user_page, Status(200)));
+    add(
+        "POST",
+        "/admin/users/{id}",
+        sample(&user_page, SeeOther(user_page.clone()))
+            .form(&[("name", "Target Renamed"), ("role", "agent")]),
+    );
+    add(
+        "POST",
+        "/admin/users/{id}/deactivate",
+        sample(
+            format!("{user_page}/deactivate"),
+            SeeOther(user_page.clone()),
         ),
-        ("GET", "/", [ToLogin, Status(200), Status(200), Status(200)]),
-        (
-            "GET",
-            "/profile",
-            [ToLogin, Status(200), Status(200), Status(200)],
+    );
+    add(
+        "POST",
+        "/admin/users/{id}/reactivate",
+        sample(
+            format!("{user_page}/reactivate"),
+            SeeOther(user_page.clone()),
         ),
-        (
-            "POST",
-            "/profile",
-            [ToLogin, Status(303), Status(303), Status(303)],
+    );
+    add(
+        "POST",
+        "/admin/users/{id}/routing",
+        sample(format!("{user_page}/routing"), SeeOther(user_page.clone()))
+            .form(&[("queue", "Walk queue"), ("capacity", "3")]),
+    );
+    add(
+        "POST",
+        "/admin/users/{id}/reset-password",
+        sample(format!("{user_page}/reset-password"), Status(200)),
+    );
+    add(
+        "GET",
+        "/admin/api-keys",
+        sample("/admin/api-keys", Status(200)),
+    );
+    add(
+        "POST",
+        "/admin/api-keys",
+        sample("/admin/api-keys", Status(200)).form(&[("name", "walk key")]),
+    );
+    add(
+        "POST",
+        "/admin/api-keys/{id}/revoke",
+        sample(
+            format!("/admin/api-keys/{revoked_key}/revoke"),
+            SeeOther("/admin/api-keys".into()),
         ),
-        (
-            "POST",
-            "/profile/password",
-            [ToLogin, Status(422), Status(422), Status(422)],
-        ),
-        ("GET", "/admin/users", admin_only_get),
-        (
-            "POST",
-            "/admin/users",
-            [ToLogin, Status(403), Status(403), Status(200)],
-        ),
-        ("GET", &user_page, admin_only_get),
-        ("POST", &user_page, admin_only_post),
-        ("POST", &deactivate, admin_only_post),
-        ("POST", &reactivate, admin_only_post),
-        (
-            "POST",
-            &reset,
-            [ToLogin, Status(403), Status(403), Status(200)],
-        ),
-        ("GET", "/admin/api-keys", admin_only_get),
-        (
-            "POST",
-            "/admin/api-keys",
-            [ToLogin, Status(403), Status(403), Status(200)],
-        ),
-        ("POST", &revoke, admin_only_post),
-        ("GET", "/admin/audit", admin_only_get),
-        ("GET", "/board", supervisors_get),
-        ("GET", "/board/fragment", supervisors_get),
-        ("GET", "/qa", supervisors_get),
-        (
-            "GET",
-            "/qa/RC-000001",
-            [ToLogin, Status(403), Status(404), Status(404)],
-        ),
-        ("GET", "/briefs", supervisors_get),
-        ("GET", "/briefs/2026-W47", supervisors_get),
-        ("GET", "/admin/desk", admin_only_get),
-        ("POST", "/admin/desk/triage", admin_only_post),
-        ("GET", "/admin/calendars", admin_only_get),
-        ("POST", "/admin/calendars", admin_only_post),
-        ("GET", "/admin/calendars/walk-cal", admin_only_get),
-        ("POST", "/admin/calendars/walk-cal", admin_only_post),
-        (
-            "POST",
+    );
+    add("GET", "/admin/audit", sample("/admin/audit", Status(200)));
+    add(
+        "POST",
+        "/presence",
+        sample("/presence", SeeOther("/".into())).form(&[("status", "online")]),
+    );
+    add(
+        "POST",
+        "/queue/take-next",
+        sample("/queue/take-next", SeeOther("/".into())),
+    );
+    add("GET", "/queues", sample("/queues", Status(200)));
+    add(
+        "GET",
+        "/queues/fragment",
+        sample("/queues/fragment", Status(200)),
+    );
+    // An agent sees only their queues' cases: the walk's agent has none.
+    add(
+        "GET",
+        "/cases/{case_ref}",
+        sample(case(&show), Status(200)).except(Who::Agent, Status(404)),
+    );
+    // Only the assignee (the walk's agent) may give a case back (and goes home);
+    // anyone else is sent back to the case with the refusal.
+    add(
+        "POST",
+        "/cases/{case_ref}/release",
+        sample(
+            format!("{}/release", case(&release)),
+            SeeOther(case(&release)),
+        )
+        .form(&[("reason", "Walk")])
+        .except(Who::Agent, SeeOther("/".into())),
+    );
+    add(
+        "POST",
+        "/cases/{case_ref}/reassign",
+        sample(
+            format!("{}/reassign", case(&reassign)),
+            SeeOther(case(&reassign)),
+        )
+        .form(&[("to", &target.to_string()), ("reason", "Walk")]),
+    );
+    add(
+        "POST",
+        "/cases/{case_ref}/resolve",
+        sample(
+            format!("{}/resolve", case(&resolve)),
+            SeeOther(case(&resolve)),
+        )
+        .form(&[
+            ("disposition", "false_positive"),
+            ("action", "released"),
+            ("note", "Walk"),
+        ])
+        .except(Who::Agent, Status(404)),
+    );
+    add(
+        "POST",
+        "/cases/{case_ref}/approval",
+        sample(
+            format!("{}/approval", case(&approval)),
+            SeeOther(case(&approval)),
+        )
+        .form(&[("decision", "approve")]),
+    );
+    add(
+        "POST",
+        "/cases/{case_ref}/reopen",
+        sample(format!("{}/reopen", case(&reopen)), SeeOther(case(&reopen)))
+            .form(&[("reason", "The customer complained.")])
+            .except(Who::Agent, Status(404)),
+    );
+    add(
+        "POST",
+        "/cases/{case_ref}/hand-off",
+        sample(
+            format!("{}/hand-off", case(&hand_off)),
+            SeeOther(case(&hand_off)),
+        )
+        .form(&[("queue", "Triage"), ("note", "Walk")])
+        .except(Who::Agent, Status(404)),
+    );
+    add("GET", "/approvals", sample("/approvals", Status(200)));
+    add(
+        "POST",
+        "/cases/{case_ref}/calls",
+        sample(format!("{}/calls", case(&show)), SeeOther(case(&show)))
+            .form(&[
+                ("number", "+8613800138000"),
+                ("direction", "outbound"),
+                ("outcome", "no_answer"),
+            ])
+            .except(Who::Agent, Status(404)),
+    );
+    add(
+        "POST",
+        "/cases/{case_ref}/reveal",
+        sample(format!("{}/reveal", case(&show)), Status(200))
+            .form(&[("field", "phone"), ("reason", "Walk")])
+            .except(Who::Agent, Status(404)),
+    );
+    add(
+        "GET",
+        "/admin/playbooks",
+        sample("/admin/playbooks", Status(200)),
+    );
+    add(
+        "GET",
+        "/admin/playbooks/{code}",
+        sample("/admin/playbooks/WALK", Status(200)),
+    );
+    add(
+        "POST",
+        "/admin/playbooks/{code}",
+        sample(
+            "/admin/playbooks/WALK",
+            SeeOther("/admin/playbooks/WALK".into()),
+        )
+        .form(&[("steps_en", "Call the customer.")]),
+    );
+    add(
+        "GET",
+        "/notifications",
+        sample("/notifications", Status(200)),
+    );
+    add(
+        "POST",
+        "/notifications/read",
+        sample("/notifications/read", SeeOther("/notifications".into())),
+    );
+    add("GET", "/admin/desk", sample("/admin/desk", Status(200)));
+    add(
+        "POST",
+        "/admin/desk/triage",
+        sample("/admin/desk/triage", SeeOther("/admin/desk".into()))
+            .form(&[("triage_queue", "Triage")]),
+    );
+    add(
+        "GET",
+        "/admin/calendars",
+        sample("/admin/calendars", Status(200)),
+    );
+    add(
+        "POST",
+        "/admin/calendars",
+        sample("/admin/calendars", SeeOther("/admin/calendars".into())).form(&[
+            ("name", "walk-new"),
+            ("timezone", "UTC"),
+            ("hours_mon", "09:00-17:00"),
+        ]),
+    );
+    add(
+        "GET",
+        "/admin/calendars/{name}",
+        sample("/admin/calendars/walk-cal", Status(200)),
+    );
+    add(
+        "POST",
+        "/admin/calendars/{name}",
+        sample(
+            "/admin/calendars/walk-cal",
+            SeeOther("/admin/calendars/walk-cal".into()),
+        )
+        .form(&[("timezone", "UTC"), ("hours_mon", "08:00-18:00")]),
+    );
+    add(
+        "POST",
+        "/admin/calendars/{name}/delete",
+        sample(
             "/admin/calendars/walk-cal-2/delete",
-            admin_only_post,
+            SeeOther("/admin/calendars".into()),
         ),
-        (
-            "GET",
-            "/admin/calendars/no-such-calendar",
-            [ToLogin, Status(403), Status(403), Status(404)],
-        ),
-        ("GET", "/admin/sla-policies", admin_only_get),
-        ("POST", "/admin/sla-policies", admin_only_post),
-        ("GET", "/admin/sla-policies/walk-policy", admin_only_get),
-        ("POST", "/admin/sla-policies/walk-policy", admin_only_post),
-        (
-            "POST",
+    );
+    let mut new_policy = vec![("name", "walk-new"), ("calendar", "24/7")];
+    new_policy.extend(POLICY_TARGETS);
+    add(
+        "GET",
+        "/admin/sla-policies",
+        sample("/admin/sla-policies", Status(200)),
+    );
+    add(
+        "POST",
+        "/admin/sla-policies",
+        sample(
+            "/admin/sla-policies",
+            SeeOther("/admin/sla-policies".into()),
+        )
+        .form(&new_policy),
+    );
+    add(
+        "GET",
+        "/admin/sla-policies/{name}",
+        sample("/admin/sla-policies/walk-policy", Status(200)),
+    );
+    add(
+        "POST",
+        "/admin/sla-policies/{name}",
+        sample(
+            "/admin/sla-policies/walk-policy",
+            SeeOther("/admin/sla-policies/walk-policy".into()),
+        )
+        .form(&POLICY_TARGETS),
+    );
+    add(
+        "POST",
+        "/admin/sla-policies/{name}/delete",
+        sample(
             "/admin/sla-policies/walk-policy-2/delete",
-            admin_only_post,
+            SeeOther("/admin/sla-policies".into()),
         ),
-        ("GET", "/admin/queues", admin_only_get),
-        ("POST", "/admin/queues", admin_only_post),
-        ("GET", "/admin/queues/Walk%20queue", admin_only_get),
-        ("POST", "/admin/queues/Walk%20queue", admin_only_post),
-        (
-            "POST",
+    );
+    add("GET", "/admin/queues", sample("/admin/queues", Status(200)));
+    add(
+        "POST",
+        "/admin/queues",
+        sample("/admin/queues", SeeOther("/admin/queues".into()))
+            .form(&[("name", "Walk new"), ("sla_policy", "walk-policy")]),
+    );
+    add(
+        "GET",
+        "/admin/queues/{name}",
+        sample("/admin/queues/Walk%20queue", Status(200)),
+    );
+    add(
+        "POST",
+        "/admin/queues/{name}",
+        sample(
+            "/admin/queues/Walk%20queue",
+            SeeOther("/admin/queues/Walk%20queue".into()),
+        )
+        .form(&[("sla_policy", "walk-policy"), ("skills", "x")]),
+    );
+    add(
+        "POST",
+        "/admin/queues/{name}/delete",
+        sample(
             "/admin/queues/Walk%20queue%202/delete",
-            admin_only_post,
+            SeeOther("/admin/queues".into()),
         ),
-        ("GET", "/admin/rules", admin_only_get),
-        ("POST", "/admin/rules", admin_only_post),
-        ("GET", "/admin/rules/WALK", admin_only_get),
-        ("POST", "/admin/rules/WALK", admin_only_post),
-        ("POST", "/admin/rules/WALK2/delete", admin_only_post),
-        ("GET", "/admin/routes", admin_only_get),
-        ("POST", "/admin/routes", admin_only_post),
-        ("GET", "/admin/routes/1", admin_only_get),
-        ("POST", "/admin/routes/1", admin_only_post),
-        ("POST", "/admin/routes/1/move", admin_only_post),
-        ("POST", "/admin/routes/2/delete", admin_only_post),
-        ("GET", "/no/such/page", [Status(404); 4]),
-        ("POST", "/logout", [ToLogin; 4]),
-    ];
+    );
+    add("GET", "/admin/rules", sample("/admin/rules", Status(200)));
+    add(
+        "POST",
+        "/admin/rules",
+        sample("/admin/rules", SeeOther("/admin/rules".into())).form(&[
+            ("code", "WALK_NEW"),
+            ("category", "walk"),
+            ("default_severity", "low"),
+        ]),
+    );
+    add(
+        "GET",
+        "/admin/rules/{code}",
+        sample("/admin/rules/WALK", Status(200)),
+    );
+    add(
+        "POST",
+        "/admin/rules/{code}",
+        sample("/admin/rules/WALK", SeeOther("/admin/rules/WALK".into())).form(&[
+            ("name", "Walk"),
+            ("category", "walk"),
+            ("default_severity", "medium"),
+        ]),
+    );
+    add(
+        "POST",
+        "/admin/rules/{code}/delete",
+        sample("/admin/rules/WALK2/delete", SeeOther("/admin/rules".into())),
+    );
+    add("GET", "/admin/routes", sample("/admin/routes", Status(200)));
+    add(
+        "POST",
+        "/admin/routes",
+        sample("/admin/routes", SeeOther("/admin/routes".into())).form(&[("queue", "Walk queue")]),
+    );
+    add(
+        "GET",
+        "/admin/routes/{position}",
+        sample("/admin/routes/1", Status(200)),
+    );
+    add(
+        "POST",
+        "/admin/routes/{position}",
+        sample("/admin/routes/1", SeeOther("/admin/routes/1".into()))
+            .form(&[("rule", "WALK"), ("queue", "Walk queue")]),
+    );
+    add(
+        "POST",
+        "/admin/routes/{position}/delete",
+        sample("/admin/routes/3/delete", SeeOther("/admin/routes".into())),
+    );
+    add(
+        "POST",
+        "/admin/routes/{position}/move",
+        sample("/admin/routes/1/move", SeeOther("/admin/routes".into()))
+            .form(&[("direction", "down")]),
+    );
+    add(
+        "GET",
+        "/cases/{case_ref}/verify-email",
+        sample(format!("{}/verify-email", case(&show)), Status(200))
+            .except(Who::Agent, Status(404)),
+    );
+    add(
+        "POST",
+        "/cases/{case_ref}/verify-email",
+        sample(
+            format!("{}/verify-email", case(&show)),
+            SeeOther(case(&show)),
+        )
+        .form(&[("template", "verification")])
+        .except(Who::Agent, Status(404)),
+    );
+    let forged = "A".repeat(43);
+    add(
+        "GET",
+        "/v/{token}",
+        sample(format!("/v/{forged}"), Status(404)),
+    );
+    add(
+        "POST",
+        "/v/{token}",
+        sample(format!("/v/{forged}"), Status(404)).form(&[("answer", "yes")]),
+    );
+    add(
+        "GET",
+        "/s/{token}",
+        sample(format!("/s/{forged}"), Status(404)),
+    );
+    add(
+        "POST",
+        "/s/{token}",
+        sample(format!("/s/{forged}"), Status(404)).form(&[("score", "5")]),
+    );
+    add(
+        "GET",
+        "/admin/templates",
+        sample("/admin/templates", Status(200)),
+    );
+    add(
+        "GET",
+        "/admin/templates/{name}",
+        sample("/admin/templates/verification", Status(200)),
+    );
+    add(
+        "POST",
+        "/admin/templates/{name}",
+        sample(
+            "/admin/templates/verification",
+            SeeOther("/admin/templates/verification".into()),
+        ),
+    );
+    add("GET", "/board", sample("/board", Status(200)));
+    add(
+        "GET",
+        "/board/fragment",
+        sample("/board/fragment", Status(200)),
+    );
+    add("GET", "/qa", sample("/qa", Status(200)));
+    // The walk's cases were not sampled for QA.
+    add(
+        "GET",
+        "/qa/{case_ref}",
+        sample(format!("/qa/{qa}"), Status(404)),
+    );
+    add(
+        "POST",
+        "/qa/{case_ref}",
+        sample(format!("/qa/{qa}"), Status(404)).form(&[("identity_verified", "yes")]),
+    );
+    add("GET", "/briefs", sample("/briefs", Status(200)));
+    add(
+        "GET",
+        "/briefs/{week}",
+        sample("/briefs/2026-W47", Status(200)),
+    );
+    add("GET", "/reports", sample("/reports", Status(200)));
+    add(
+        "GET",
+        "/reports/outcomes",
+        sample("/reports/outcomes", Status(200)),
+    );
+    // An agent may read their own figures, not another agent's.
+    add(
+        "GET",
+        "/reports/agents/{id}",
+        sample(format!("/reports/agents/{target}"), Status(200)).except(Who::Agent, Status(404)),
+    );
+    add(
+        "GET",
+        "/reports/cases",
+        sample("/reports/cases", Status(200)),
+    );
+    add(
+        "GET",
+        "/reports/export/{file}",
+        sample("/reports/export/compliance_queue.csv", Status(200)),
+    );
 
-    for (i, who) in [Who::Anon, Who::Agent, Who::Supervisor, Who::Admin]
-        .into_iter()
-        .enumerate()
-    {
-        let (b, name, token_page) = match who {
-            Who::Anon => (app.browser(), "anonymous", "/login"),
-            Who::Agent => (app.signed_in("agent"), "agent", "/profile"),
-            Who::Supervisor => (app.signed_in("supervisor"), "supervisor", "/profile"),
-            Who::Admin => (app.signed_in("admin"), "admin", "/profile"),
+    // The table and the samples name the same routes: a new route needs a sample.
+    let table: BTreeSet<(&str, &str)> =
+        ROUTES.iter().map(|r| (r.method.as_str(), r.path)).collect();
+    assert_eq!(table.len(), ROUTES.len(), "a route is in the table twice");
+    let sampled: BTreeSet<(&str, &str)> = samples.keys().copied().collect();
+    assert_eq!(
+        table.difference(&sampled).collect::<Vec<_>>(),
+        Vec::<&(&str, &str)>::new(),
+        "routes of the table without a sample in this walk"
+    );
+    assert_eq!(
+        sampled.difference(&table).collect::<Vec<_>>(),
+        Vec::<&(&str, &str)>::new(),
+        "samples of routes the table does not have"
+    );
+
+    // The walk: each client through the whole table, in its order, except that
+    // signing in and out come last.
+    let last = [("POST", "/login"), ("POST", "/logout")];
+    let order: Vec<_> = ROUTES
+        .iter()
+        .filter(|r| !last.contains(&(r.method.as_str(), r.path)))
+        .chain(last.iter().map(|(m, p)| {
+            ROUTES
+                .iter()
+                .find(|r| r.method.as_str() == *m && r.path == *p)
+                .unwrap()
+        }))
+        .collect();
+    let mut wrong = Vec::new();
+    for who in [
+        Who::Anonymous,
+        Who::Key,
+        Who::Agent,
+        Who::Supervisor,
+        Who::Admin,
+    ] {
+        let mut walker = match who {
+            Who::Anonymous => Walker::browser(who, app.browser(), &app),
+            Who::Key => Walker {
+                client: Client::new(),
+                base: app.base.clone(),
+                csrf: String::new(),
+                key: Some(key.clone()),
+            },
+            _ => {
+                let b = app.browser();
+                assert_eq!(b.login(&email(who), &passwords[&who]).status(), 303);
+                Walker::browser(who, b, &app)
+            }
         };
-        for (method, path, expect) in &table {
-            if *path == "/logout" {
+        for r in &order {
+            let method = r.method.as_str();
+            if who == Who::Key && !r.path.starts_with("/api/") {
                 continue;
             }
-            check(&b, name, method, path, token_page, expect[i]);
+            let s = &samples[&(method, r.path)];
+            let body = match (method, r.path, who) {
+                ("POST", "/login", Who::Anonymous) => Body::Form(vec![
+                    ("email", "nobody@bank.example".into()),
+                    ("password", "wrong-wrong-wrong".into()),
+                ]),
+                ("POST", "/login", _) => Body::Form(vec![
+                    ("email", email(who)),
+                    ("password", passwords[&who].clone()),
+                ]),
+                _ => match &s.body {
+                    Body::None => Body::None,
+                    Body::Form(f) => Body::Form(f.clone()),
+                    Body::Json(v) => Body::Json(v.clone()),
+                },
+            };
+            let got = answer_of(walker.send(method, &s.path, &body));
+            let want = expected(who, r.access, method, s);
+            if got != want {
+                wrong.push(format!(
+                    "{who:?} {method} {} ({:?}): got {got:?}, want {want:?}",
+                    s.path, r.access
+                ));
+            }
+            if (method, r.path) == ("POST", "/login") && who.role().is_some() {
+                // A new session, a new token.
+                walker.csrf = extract_csrf(
+                    &walker
+                        .client
+                        .get(format!("{}/profile", app.base))
+                        .send()
+                        .unwrap()
+                        .text()
+                        .unwrap(),
+                )
+                .expect("signed in again");
+            }
         }
-        // Sign out last, so the walk above ran signed in.
-        let (_, _, expect) = table.iter().find(|(_, p, _)| *p == "/logout").unwrap();
-        check(&b, name, "POST", "/logout", token_page, expect[i]);
-        assert_eq!(location(&b.get("/")), "/login", "{name} is signed out");
+        if who.role().is_some() {
+            let res = walker.send("GET", "/", &Body::None);
+            assert_eq!(
+                answer_of(res),
+                SeeOther("/login".into()),
+                "{who:?} is signed out"
+            );
+        }
     }
+    assert!(
+        wrong.is_empty(),
+        "{} wrong answers:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+
+    // Every route of the table was matched by the router as its own pattern (the
+    // metrics count requests by the pattern they matched), and nothing the walk sent
+    // was matched by a pattern the table does not have.
+    let metrics = app.browser().get("/metrics").text().unwrap();
+    let mut seen = BTreeSet::new();
+    for line in metrics
+        .lines()
+        .filter(|l| l.starts_with("riskdesk_http_requests_total{"))
+    {
+        let label = |name: &str| {
+            let start = line.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+            line[start..start + line[start..].find('"').unwrap()].to_string()
+        };
+        seen.insert((label("method"), label("route")));
+    }
+    for r in ROUTES {
+        assert!(
+            seen.contains(&(r.method.to_string(), r.path.to_string())),
+            "{} {} was never matched: {seen:?}",
+            r.method,
+            r.path
+        );
+    }
+    let unknown: Vec<_> = seen
+        .iter()
+        .filter(|(m, p)| p != "unmatched" && !table.contains(&(m.as_str(), p.as_str())))
+        .collect();
+    assert!(unknown.is_empty(), "served outside the table: {unknown:?}");
 }
 
 #[test]
