@@ -40,6 +40,7 @@ pub use access::{Access, Admin, RouteSpec, Supervisor};
 pub use page::{CurrentUser, Page};
 
 use access::route_table;
+use admin_desk::{Calendars, Policies, Queues, Routes, Rules};
 
 /// Every route of the desk: method, path pattern, who may use it, handler. The app
 /// registers exactly these (see [`routes`]); each handler's first argument is the
@@ -102,31 +103,31 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     // The desk's configuration.
     GET "/admin/desk" Admin => admin_desk::overview;
     POST "/admin/desk/triage" Admin => admin_desk::set_triage;
-    GET "/admin/calendars" Admin => admin_desk::calendars::list;
-    POST "/admin/calendars" Admin => admin_desk::calendars::create;
-    GET "/admin/calendars/{name}" Admin => admin_desk::calendars::edit;
-    POST "/admin/calendars/{name}" Admin => admin_desk::calendars::update;
-    POST "/admin/calendars/{name}/delete" Admin => admin_desk::calendars::delete;
-    GET "/admin/sla-policies" Admin => admin_desk::policies::list;
-    POST "/admin/sla-policies" Admin => admin_desk::policies::create;
-    GET "/admin/sla-policies/{name}" Admin => admin_desk::policies::edit;
-    POST "/admin/sla-policies/{name}" Admin => admin_desk::policies::update;
-    POST "/admin/sla-policies/{name}/delete" Admin => admin_desk::policies::delete;
-    GET "/admin/queues" Admin => admin_desk::queues::list;
-    POST "/admin/queues" Admin => admin_desk::queues::create;
-    GET "/admin/queues/{name}" Admin => admin_desk::queues::edit;
-    POST "/admin/queues/{name}" Admin => admin_desk::queues::update;
-    POST "/admin/queues/{name}/delete" Admin => admin_desk::queues::delete;
-    GET "/admin/rules" Admin => admin_desk::rules::list;
-    POST "/admin/rules" Admin => admin_desk::rules::create;
-    GET "/admin/rules/{code}" Admin => admin_desk::rules::edit;
-    POST "/admin/rules/{code}" Admin => admin_desk::rules::update;
-    POST "/admin/rules/{code}/delete" Admin => admin_desk::rules::delete;
-    GET "/admin/routes" Admin => admin_desk::routes::list;
-    POST "/admin/routes" Admin => admin_desk::routes::create;
-    GET "/admin/routes/{position}" Admin => admin_desk::routes::edit;
-    POST "/admin/routes/{position}" Admin => admin_desk::routes::update;
-    POST "/admin/routes/{position}/delete" Admin => admin_desk::routes::delete;
+    GET "/admin/calendars" Admin => admin_desk::list::<Calendars>;
+    POST "/admin/calendars" Admin => admin_desk::create::<Calendars>;
+    GET "/admin/calendars/{name}" Admin => admin_desk::edit::<Calendars>;
+    POST "/admin/calendars/{name}" Admin => admin_desk::update::<Calendars>;
+    POST "/admin/calendars/{name}/delete" Admin => admin_desk::delete::<Calendars>;
+    GET "/admin/sla-policies" Admin => admin_desk::list::<Policies>;
+    POST "/admin/sla-policies" Admin => admin_desk::create::<Policies>;
+    GET "/admin/sla-policies/{name}" Admin => admin_desk::edit::<Policies>;
+    POST "/admin/sla-policies/{name}" Admin => admin_desk::update::<Policies>;
+    POST "/admin/sla-policies/{name}/delete" Admin => admin_desk::delete::<Policies>;
+    GET "/admin/queues" Admin => admin_desk::list::<Queues>;
+    POST "/admin/queues" Admin => admin_desk::create::<Queues>;
+    GET "/admin/queues/{name}" Admin => admin_desk::edit::<Queues>;
+    POST "/admin/queues/{name}" Admin => admin_desk::update::<Queues>;
+    POST "/admin/queues/{name}/delete" Admin => admin_desk::delete::<Queues>;
+    GET "/admin/rules" Admin => admin_desk::list::<Rules>;
+    POST "/admin/rules" Admin => admin_desk::create::<Rules>;
+    GET "/admin/rules/{code}" Admin => admin_desk::edit::<Rules>;
+    POST "/admin/rules/{code}" Admin => admin_desk::update::<Rules>;
+    POST "/admin/rules/{code}/delete" Admin => admin_desk::delete::<Rules>;
+    GET "/admin/routes" Admin => admin_desk::list::<Routes>;
+    POST "/admin/routes" Admin => admin_desk::create::<Routes>;
+    GET "/admin/routes/{position}" Admin => admin_desk::edit::<Routes>;
+    POST "/admin/routes/{position}" Admin => admin_desk::update::<Routes>;
+    POST "/admin/routes/{position}/delete" Admin => admin_desk::delete::<Routes>;
     POST "/admin/routes/{position}/move" Admin => admin_desk::routes::move_route;
     // Verification e-mails, the customers' pages behind their links, and the
     // response templates.

@@ -1,20 +1,18 @@
-// Admin pages for business calendars: list, create, edit (time zone, weekly hours,
-// holidays), delete, and a preview of a deadline under the saved calendar.
+// Business calendars on their admin pages (the handlers are `object.rs`'s): the form
+// (time zone, weekly hours, holidays), list, edit page and a deadline preview.
 
 use std::collections::BTreeMap;
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
 use askama::Template;
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
-use super::{Admin, change, done, load, local_input, local_time, parse_instant, position, segment};
-use crate::app::AppState;
+use super::object::{DeskObject, FormCtx, href};
+use super::{local_input, local_time, parse_instant};
 use crate::domain::FieldProblem;
 use crate::domain::calendar::{BusinessCalendar, Calendar, CalendarInput};
 use crate::domain::deskconfig::{CalendarDef, DeskConfig};
-use crate::error::AppError;
 use crate::i18n::{Tr, tkey};
 use crate::web::Page;
 
@@ -185,7 +183,7 @@ fn rows(cfg: &DeskConfig) -> Vec<Row> {
         .map(|c| {
             let hours = c.calendar.hours_map();
             Row {
-                href: format!("/admin/calendars/{}", segment(&c.name)),
+                href: href::<Calendars>(&c.name),
                 name: c.name.clone(),
                 timezone: c.calendar.timezone_name().to_string(),
                 hours: DAYS
@@ -205,74 +203,12 @@ fn timezones() -> Vec<&'static str> {
 
 #[derive(Template)]
 #[template(path = "admin/calendars.html")]
-struct ListPage {
+pub struct ListPage {
     page: Page,
     calendars: Vec<Row>,
     form: CalendarForm,
     timezones: Vec<&'static str>,
     problems: Vec<FieldProblem>,
-}
-
-async fn render_list(
-    state: &AppState,
-    page: Page,
-    form: CalendarForm,
-    problems: Vec<FieldProblem>,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let cfg = load(state).await?;
-    page.render_status(
-        status,
-        &ListPage {
-            calendars: rows(&cfg),
-            form,
-            timezones: timezones(),
-            problems,
-            page: page.clone(),
-        },
-    )
-}
-
-pub async fn list(
-    _: Admin,
-    state: web::Data<AppState>,
-    page: Page,
-) -> Result<HttpResponse, AppError> {
-    let form = CalendarForm {
-        timezone: page.tz.name().to_string(),
-        ..Default::default()
-    };
-    render_list(&state, page, form, Vec::new(), StatusCode::OK).await
-}
-
-pub async fn create(
-    Admin(user): Admin,
-    state: web::Data<AppState>,
-    page: Page,
-    form: web::Form<CalendarForm>,
-) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    let (typed, tr) = (form.clone(), page.tr);
-    let outcome = change(&state, &user, move |cfg| {
-        let path = format!("calendars[{}]", cfg.calendars.len());
-        let def = form.to_def(&form.name, &path, tr)?;
-        cfg.calendars.push(def);
-        Ok(())
-    })
-    .await?;
-    match outcome {
-        Ok(changes) => Ok(done("/admin/calendars", &changes, "flash.calendar_created")),
-        Err(problems) => {
-            render_list(
-                &state,
-                page,
-                typed,
-                problems,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
 }
 
 /// The preview's query: a target in business minutes and a start.
@@ -300,12 +236,7 @@ pub struct PreviewResult {
     pub due_calendar: String,
 }
 
-fn preview(
-    calendar: &BusinessCalendar,
-    q: &PreviewQuery,
-    now: chrono::DateTime<chrono::Utc>,
-    mine: Tz,
-) -> Preview {
+fn preview(calendar: &BusinessCalendar, q: &PreviewQuery, now: DateTime<Utc>, mine: Tz) -> Preview {
     let minutes_text = q
         .preview_minutes
         .as_deref()
@@ -356,7 +287,7 @@ fn preview(
 
 #[derive(Template)]
 #[template(path = "admin/calendar_edit.html")]
-struct EditPage {
+pub struct EditPage {
     page: Page,
     name: String,
     href: String,
@@ -368,120 +299,87 @@ struct EditPage {
     problems: Vec<FieldProblem>,
 }
 
-async fn render_edit(
-    state: &AppState,
-    page: Page,
-    name: String,
-    typed: Option<CalendarForm>,
-    query: &PreviewQuery,
-    problems: Vec<FieldProblem>,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let cfg = load(state).await?;
-    let def = cfg
-        .calendars
-        .iter()
-        .find(|c| c.name == name)
-        .ok_or(AppError::NotFound)?;
-    page.render_status(
-        status,
-        &EditPage {
-            href: format!("/admin/calendars/{}", segment(&name)),
+/// The pages of business calendars.
+pub struct Calendars;
+
+impl DeskObject for Calendars {
+    type Form = CalendarForm;
+    type Key = String;
+    type Query = PreviewQuery;
+    type Def = CalendarDef;
+    type ListPage = ListPage;
+    type EditPage = EditPage;
+
+    const LIST: &'static str = "/admin/calendars";
+    const IN_FILE: &'static str = "calendars";
+    const CREATED: &'static str = "flash.calendar_created";
+    const SAVED: &'static str = "flash.calendar_saved";
+    const DELETED: &'static str = "flash.calendar_deleted";
+
+    fn items(cfg: &DeskConfig) -> &[CalendarDef] {
+        &cfg.calendars
+    }
+
+    fn items_mut(cfg: &mut DeskConfig) -> &mut Vec<CalendarDef> {
+        &mut cfg.calendars
+    }
+
+    fn index(items: &[CalendarDef], name: &String) -> Option<usize> {
+        items.iter().position(|c| c.name == *name)
+    }
+
+    fn parse(
+        form: &CalendarForm,
+        name: Option<&String>,
+        at: &str,
+        ctx: FormCtx,
+    ) -> Result<CalendarDef, Vec<FieldProblem>> {
+        form.to_def(name.unwrap_or(&form.name), at, ctx.tr)
+    }
+
+    fn blank(page: &Page) -> CalendarForm {
+        CalendarForm {
+            timezone: page.tz.name().to_string(),
+            ..Default::default()
+        }
+    }
+
+    fn list_page(
+        cfg: &DeskConfig,
+        page: &Page,
+        _now: DateTime<Utc>,
+        form: CalendarForm,
+        problems: Vec<FieldProblem>,
+    ) -> ListPage {
+        ListPage {
+            calendars: rows(cfg),
+            form,
+            timezones: timezones(),
+            problems,
+            page: page.clone(),
+        }
+    }
+
+    fn edit_page(
+        cfg: &DeskConfig,
+        page: &Page,
+        now: DateTime<Utc>,
+        name: String,
+        def: &CalendarDef,
+        typed: Option<CalendarForm>,
+        query: &PreviewQuery,
+        problems: Vec<FieldProblem>,
+    ) -> EditPage {
+        EditPage {
+            href: href::<Self>(&name),
             timezone: def.calendar.timezone_name().to_string(),
             form: typed.unwrap_or_else(|| CalendarForm::of(def)),
             timezones: timezones(),
-            used_by: used_by(&cfg, &name),
-            preview: preview(&def.calendar, query, state.now(), page.tz),
+            used_by: used_by(cfg, &name),
+            preview: preview(&def.calendar, query, now, page.tz),
             problems,
             name,
             page: page.clone(),
-        },
-    )
-}
-
-pub async fn edit(
-    _: Admin,
-    state: web::Data<AppState>,
-    page: Page,
-    name: web::Path<String>,
-    query: web::Query<PreviewQuery>,
-) -> Result<HttpResponse, AppError> {
-    render_edit(
-        &state,
-        page,
-        name.into_inner(),
-        None,
-        &query,
-        Vec::new(),
-        StatusCode::OK,
-    )
-    .await
-}
-
-pub async fn update(
-    Admin(user): Admin,
-    state: web::Data<AppState>,
-    page: Page,
-    name: web::Path<String>,
-    form: web::Form<CalendarForm>,
-) -> Result<HttpResponse, AppError> {
-    let name = name.into_inner();
-    let form = form.into_inner();
-    let (typed, tr, target) = (form.clone(), page.tr, name.clone());
-    let outcome = change(&state, &user, move |cfg| {
-        let i = position(&cfg.calendars, |x| &x.name, &target)?;
-        cfg.calendars[i] = form.to_def(&target, &format!("calendars[{i}]"), tr)?;
-        Ok(())
-    })
-    .await?;
-    match outcome {
-        Ok(changes) => Ok(done(
-            &format!("/admin/calendars/{}", segment(&name)),
-            &changes,
-            "flash.calendar_saved",
-        )),
-        Err(problems) => {
-            render_edit(
-                &state,
-                page,
-                name,
-                Some(typed),
-                &PreviewQuery::default(),
-                problems,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
-}
-
-pub async fn delete(
-    Admin(user): Admin,
-    state: web::Data<AppState>,
-    page: Page,
-    name: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let name = name.into_inner();
-    let target = name.clone();
-    let outcome = change(&state, &user, move |cfg| {
-        let i = position(&cfg.calendars, |x| &x.name, &target)?;
-        cfg.calendars.remove(i);
-        Ok(())
-    })
-    .await?;
-    match outcome {
-        Ok(changes) => Ok(done("/admin/calendars", &changes, "flash.calendar_deleted")),
-        Err(problems) => {
-            render_edit(
-                &state,
-                page,
-                name,
-                None,
-                &PreviewQuery::default(),
-                problems,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
         }
     }
 }

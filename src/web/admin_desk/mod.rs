@@ -1,11 +1,20 @@
 // Admin pages for the desk's configuration: the overview (triage queue, the file as
-// exported) and the one path every change of these pages takes to the database.
+// exported), the one path every change of these pages takes to the database, and
+// (in `object.rs`) the one set of handlers of its five kinds of object.
 
 pub mod calendars;
+pub mod object;
 pub mod policies;
 pub mod queues;
 pub mod routes;
 pub mod rules;
+
+pub use calendars::Calendars;
+pub use object::{DeskObject, create, delete, edit, list, update};
+pub use policies::Policies;
+pub use queues::Queues;
+pub use routes::Routes;
+pub use rules::Rules;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -69,15 +78,6 @@ where
         }
     })
     .await
-}
-
-/// The place of the object named `name` in one of the configuration's lists, or
-/// "not found".
-pub fn position<T>(items: &[T], key: impl Fn(&T) -> &str, name: &str) -> Result<usize, Refusal> {
-    items
-        .iter()
-        .position(|item| key(item) == name)
-        .ok_or(Refusal::NotFound)
 }
 
 /// The configuration as it stands.

@@ -1,19 +1,17 @@
-// Admin pages for SLA policies: list, create, edit (calendar, warning thresholds,
-// longest pause, the eight targets), delete.
+// SLA policies on their admin pages (the handlers are `object.rs`'s): the form
+// (calendar, warning thresholds, longest pause, the eight targets), list, edit page.
 
 use std::collections::BTreeMap;
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
 use askama::Template;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{Admin, change, done, load, position, segment, severity_key, split_list, whole_number};
-use crate::app::AppState;
+use super::object::{DeskObject, FormCtx, NoQuery, href};
+use super::{severity_key, split_list, whole_number};
 use crate::domain::deskconfig::{ALWAYS_OPEN, DeskConfig, PolicyDef};
 use crate::domain::sla::Targets;
 use crate::domain::{FieldProblem, Severity};
-use crate::error::AppError;
 use crate::i18n::Tr;
 use crate::web::Page;
 
@@ -194,7 +192,7 @@ fn rows(cfg: &DeskConfig) -> Vec<Row> {
     cfg.sla_policies
         .iter()
         .map(|p| Row {
-            href: format!("/admin/sla-policies/{}", segment(&p.name)),
+            href: href::<Policies>(&p.name),
             name: p.name.clone(),
             always_open: p.calendar == ALWAYS_OPEN,
             calendar: p.calendar.clone(),
@@ -222,7 +220,7 @@ fn calendar_names(cfg: &DeskConfig) -> Vec<String> {
 
 #[derive(Template)]
 #[template(path = "admin/sla_policies.html")]
-struct ListPage {
+pub struct ListPage {
     page: Page,
     policies: Vec<Row>,
     form: PolicyForm,
@@ -230,78 +228,9 @@ struct ListPage {
     problems: Vec<FieldProblem>,
 }
 
-async fn render_list(
-    state: &AppState,
-    page: Page,
-    form: PolicyForm,
-    problems: Vec<FieldProblem>,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let cfg = load(state).await?;
-    page.render_status(
-        status,
-        &ListPage {
-            policies: rows(&cfg),
-            calendars: calendar_names(&cfg),
-            form,
-            problems,
-            page: page.clone(),
-        },
-    )
-}
-
-pub async fn list(
-    _: Admin,
-    state: web::Data<AppState>,
-    page: Page,
-) -> Result<HttpResponse, AppError> {
-    render_list(
-        &state,
-        page,
-        PolicyForm::new_default(),
-        Vec::new(),
-        StatusCode::OK,
-    )
-    .await
-}
-
-pub async fn create(
-    Admin(user): Admin,
-    state: web::Data<AppState>,
-    page: Page,
-    form: web::Form<PolicyForm>,
-) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    let (typed, tr) = (form.clone(), page.tr);
-    let outcome = change(&state, &user, move |cfg| {
-        let path = format!("sla_policies[{}]", cfg.sla_policies.len());
-        let def = form.to_def(&form.name, &path, tr)?;
-        cfg.sla_policies.push(def);
-        Ok(())
-    })
-    .await?;
-    match outcome {
-        Ok(changes) => Ok(done(
-            "/admin/sla-policies",
-            &changes,
-            "flash.policy_created",
-        )),
-        Err(problems) => {
-            render_list(
-                &state,
-                page,
-                typed,
-                problems,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "admin/sla_policy_edit.html")]
-struct EditPage {
+pub struct EditPage {
     page: Page,
     name: String,
     href: String,
@@ -311,117 +240,82 @@ struct EditPage {
     problems: Vec<FieldProblem>,
 }
 
-async fn render_edit(
-    state: &AppState,
-    page: Page,
-    name: String,
-    typed: Option<PolicyForm>,
-    problems: Vec<FieldProblem>,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let cfg = load(state).await?;
-    let def = cfg
-        .sla_policies
-        .iter()
-        .find(|p| p.name == name)
-        .ok_or(AppError::NotFound)?;
-    page.render_status(
-        status,
-        &EditPage {
-            href: format!("/admin/sla-policies/{}", segment(&name)),
+/// The pages of SLA policies.
+pub struct Policies;
+
+impl DeskObject for Policies {
+    type Form = PolicyForm;
+    type Key = String;
+    type Query = NoQuery;
+    type Def = PolicyDef;
+    type ListPage = ListPage;
+    type EditPage = EditPage;
+
+    const LIST: &'static str = "/admin/sla-policies";
+    const IN_FILE: &'static str = "sla_policies";
+    const CREATED: &'static str = "flash.policy_created";
+    const SAVED: &'static str = "flash.policy_saved";
+    const DELETED: &'static str = "flash.policy_deleted";
+
+    fn items(cfg: &DeskConfig) -> &[PolicyDef] {
+        &cfg.sla_policies
+    }
+
+    fn items_mut(cfg: &mut DeskConfig) -> &mut Vec<PolicyDef> {
+        &mut cfg.sla_policies
+    }
+
+    fn index(items: &[PolicyDef], name: &String) -> Option<usize> {
+        items.iter().position(|p| p.name == *name)
+    }
+
+    fn parse(
+        form: &PolicyForm,
+        name: Option<&String>,
+        at: &str,
+        ctx: FormCtx,
+    ) -> Result<PolicyDef, Vec<FieldProblem>> {
+        form.to_def(name.unwrap_or(&form.name), at, ctx.tr)
+    }
+
+    fn blank(_: &Page) -> PolicyForm {
+        PolicyForm::new_default()
+    }
+
+    fn list_page(
+        cfg: &DeskConfig,
+        page: &Page,
+        _now: DateTime<Utc>,
+        form: PolicyForm,
+        problems: Vec<FieldProblem>,
+    ) -> ListPage {
+        ListPage {
+            policies: rows(cfg),
+            calendars: calendar_names(cfg),
+            form,
+            problems,
+            page: page.clone(),
+        }
+    }
+
+    fn edit_page(
+        cfg: &DeskConfig,
+        page: &Page,
+        _now: DateTime<Utc>,
+        name: String,
+        def: &PolicyDef,
+        typed: Option<PolicyForm>,
+        _: &NoQuery,
+        problems: Vec<FieldProblem>,
+    ) -> EditPage {
+        EditPage {
+            href: href::<Self>(&name),
             form: typed.unwrap_or_else(|| PolicyForm::of(def)),
-            calendars: calendar_names(&cfg),
-            used_by: used_by(&cfg, &name),
+            calendars: calendar_names(cfg),
+            used_by: used_by(cfg, &name),
             problems,
             name,
             page: page.clone(),
-        },
-    )
-}
-
-pub async fn edit(
-    _: Admin,
-    state: web::Data<AppState>,
-    page: Page,
-    name: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    render_edit(
-        &state,
-        page,
-        name.into_inner(),
-        None,
-        Vec::new(),
-        StatusCode::OK,
-    )
-    .await
-}
-
-pub async fn update(
-    Admin(user): Admin,
-    state: web::Data<AppState>,
-    page: Page,
-    name: web::Path<String>,
-    form: web::Form<PolicyForm>,
-) -> Result<HttpResponse, AppError> {
-    let name = name.into_inner();
-    let form = form.into_inner();
-    let (typed, tr, target) = (form.clone(), page.tr, name.clone());
-    let outcome = change(&state, &user, move |cfg| {
-        let i = position(&cfg.sla_policies, |x| &x.name, &target)?;
-        cfg.sla_policies[i] = form.to_def(&target, &format!("sla_policies[{i}]"), tr)?;
-        Ok(())
-    })
-    .await?;
-    match outcome {
-        Ok(changes) => Ok(done(
-            &format!("/admin/sla-policies/{}", segment(&name)),
-            &changes,
-            "flash.policy_saved",
-        )),
-        Err(problems) => {
-            render_edit(
-                &state,
-                page,
-                name,
-                Some(typed),
-                problems,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
-}
-
-pub async fn delete(
-    Admin(user): Admin,
-    state: web::Data<AppState>,
-    page: Page,
-    name: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let name = name.into_inner();
-    let target = name.clone();
-    let outcome = change(&state, &user, move |cfg| {
-        let i = position(&cfg.sla_policies, |x| &x.name, &target)?;
-        cfg.sla_policies.remove(i);
-        Ok(())
-    })
-    .await?;
-    match outcome {
-        Ok(changes) => Ok(done(
-            "/admin/sla-policies",
-            &changes,
-            "flash.policy_deleted",
-        )),
-        Err(problems) => {
-            render_edit(
-                &state,
-                page,
-                name,
-                None,
-                problems,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
         }
     }
 }

@@ -1,16 +1,15 @@
-// Admin pages for queues: list, create, edit (SLA policy, required skills), delete
-// (refused while a route or the triage setting names the queue, or it holds cases).
+// Queues on their admin pages (the handlers are `object.rs`'s): the form (SLA policy,
+// skills, escalation queue, service level), list and edit page.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
 use askama::Template;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{Admin, Refusal, change, done, load, position, segment, split_list};
-use crate::app::AppState;
+use super::object::{DeskObject, FormCtx, NoQuery, href};
+use super::policies::Policies;
+use super::split_list;
 use crate::domain::FieldProblem;
 use crate::domain::deskconfig::{DeskConfig, QueueDef};
-use crate::error::AppError;
 use crate::web::Page;
 
 /// A queue as its form holds it.
@@ -84,8 +83,8 @@ fn rows(cfg: &DeskConfig) -> Vec<Row> {
     cfg.queues
         .iter()
         .map(|q| Row {
-            href: format!("/admin/queues/{}", segment(&q.name)),
-            policy_href: format!("/admin/sla-policies/{}", segment(&q.sla_policy)),
+            href: href::<Queues>(&q.name),
+            policy_href: href::<Policies>(&q.sla_policy),
             name: q.name.clone(),
             sla_policy: q.sla_policy.clone(),
             skills: q.skills.clone(),
@@ -101,7 +100,7 @@ fn policy_names(cfg: &DeskConfig) -> Vec<String> {
 
 #[derive(Template)]
 #[template(path = "admin/queues.html")]
-struct ListPage {
+pub struct ListPage {
     page: Page,
     queues: Vec<Row>,
     form: QueueForm,
@@ -110,83 +109,9 @@ struct ListPage {
     problems: Vec<FieldProblem>,
 }
 
-async fn render_list(
-    state: &AppState,
-    page: Page,
-    form: QueueForm,
-    problems: Vec<FieldProblem>,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let cfg = load(state).await?;
-    page.render_status(
-        status,
-        &ListPage {
-            queues: rows(&cfg),
-            policies: policy_names(&cfg),
-            queue_names: cfg.queues.iter().map(|q| q.name.clone()).collect(),
-            form,
-            problems,
-            page: page.clone(),
-        },
-    )
-}
-
-pub async fn list(
-    _: Admin,
-    state: web::Data<AppState>,
-    page: Page,
-) -> Result<HttpResponse, AppError> {
-    render_list(
-        &state,
-        page,
-        QueueForm::default(),
-        Vec::new(),
-        StatusCode::OK,
-    )
-    .await
-}
-
-pub async fn create(
-    Admin(user): Admin,
-    state: web::Data<AppState>,
-    page: Page,
-    form: web::Form<QueueForm>,
-) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    if let Err(problem) = form.service_level() {
-        return render_list(
-            &state,
-            page,
-            form,
-            vec![problem],
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    let def = form.to_def(&form.name);
-    let outcome = change(&state, &user, move |cfg| {
-        cfg.queues.push(def);
-        Ok(())
-    })
-    .await?;
-    match outcome {
-        Ok(changes) => Ok(done("/admin/queues", &changes, "flash.queue_created")),
-        Err(problems) => {
-            render_list(
-                &state,
-                page,
-                form,
-                problems,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "admin/queue_edit.html")]
-struct EditPage {
+pub struct EditPage {
     page: Page,
     name: String,
     href: String,
@@ -198,26 +123,81 @@ struct EditPage {
     problems: Vec<FieldProblem>,
 }
 
-async fn render_edit(
-    state: &AppState,
-    page: Page,
-    name: String,
-    typed: Option<QueueForm>,
-    problems: Vec<FieldProblem>,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let cfg = load(state).await?;
-    let def = cfg
-        .queues
-        .iter()
-        .find(|q| q.name == name)
-        .ok_or(AppError::NotFound)?;
-    page.render_status(
-        status,
-        &EditPage {
-            href: format!("/admin/queues/{}", segment(&name)),
+/// The pages of queues.
+pub struct Queues;
+
+impl DeskObject for Queues {
+    type Form = QueueForm;
+    type Key = String;
+    type Query = NoQuery;
+    type Def = QueueDef;
+    type ListPage = ListPage;
+    type EditPage = EditPage;
+
+    const LIST: &'static str = "/admin/queues";
+    const IN_FILE: &'static str = "queues";
+    const CREATED: &'static str = "flash.queue_created";
+    const SAVED: &'static str = "flash.queue_saved";
+    const DELETED: &'static str = "flash.queue_deleted";
+
+    fn items(cfg: &DeskConfig) -> &[QueueDef] {
+        &cfg.queues
+    }
+
+    fn items_mut(cfg: &mut DeskConfig) -> &mut Vec<QueueDef> {
+        &mut cfg.queues
+    }
+
+    fn index(items: &[QueueDef], name: &String) -> Option<usize> {
+        items.iter().position(|q| q.name == *name)
+    }
+
+    /// Only the service level can be wrong as typed; the rest is the validator's.
+    fn parse(
+        form: &QueueForm,
+        name: Option<&String>,
+        _at: &str,
+        _: FormCtx,
+    ) -> Result<QueueDef, Vec<FieldProblem>> {
+        form.service_level().map_err(|p| vec![p])?;
+        Ok(form.to_def(name.unwrap_or(&form.name)))
+    }
+
+    fn blank(_: &Page) -> QueueForm {
+        QueueForm::default()
+    }
+
+    fn list_page(
+        cfg: &DeskConfig,
+        page: &Page,
+        _now: DateTime<Utc>,
+        form: QueueForm,
+        problems: Vec<FieldProblem>,
+    ) -> ListPage {
+        ListPage {
+            queues: rows(cfg),
+            policies: policy_names(cfg),
+            queue_names: cfg.queues.iter().map(|q| q.name.clone()).collect(),
+            form,
+            problems,
+            page: page.clone(),
+        }
+    }
+
+    fn edit_page(
+        cfg: &DeskConfig,
+        page: &Page,
+        _now: DateTime<Utc>,
+        name: String,
+        def: &QueueDef,
+        typed: Option<QueueForm>,
+        _: &NoQuery,
+        problems: Vec<FieldProblem>,
+    ) -> EditPage {
+        EditPage {
+            href: href::<Self>(&name),
             form: typed.unwrap_or_else(|| QueueForm::of(def)),
-            policies: policy_names(&cfg),
+            policies: policy_names(cfg),
             queue_names: cfg
                 .queues
                 .iter()
@@ -225,108 +205,10 @@ async fn render_edit(
                 .filter(|q| *q != name)
                 .collect(),
             triage: cfg.triage_queue == name,
-            routes: routes_to(&cfg, &name),
+            routes: routes_to(cfg, &name),
             problems,
             name,
             page: page.clone(),
-        },
-    )
-}
-
-pub async fn edit(
-    _: Admin,
-    state: web::Data<AppState>,
-    page: Page,
-    name: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    render_edit(
-        &state,
-        page,
-        name.into_inner(),
-        None,
-        Vec::new(),
-        StatusCode::OK,
-    )
-    .await
-}
-
-pub async fn update(
-    Admin(user): Admin,
-    state: web::Data<AppState>,
-    page: Page,
-    name: web::Path<String>,
-    form: web::Form<QueueForm>,
-) -> Result<HttpResponse, AppError> {
-    let name = name.into_inner();
-    let form = form.into_inner();
-    if let Err(problem) = form.service_level() {
-        return render_edit(
-            &state,
-            page,
-            name,
-            Some(form),
-            vec![problem],
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    let (def, target) = (form.to_def(&name), name.clone());
-    let outcome = change(&state, &user, move |cfg| {
-        let q = cfg
-            .queues
-            .iter_mut()
-            .find(|q| q.name == target)
-            .ok_or(Refusal::NotFound)?;
-        *q = def;
-        Ok(())
-    })
-    .await?;
-    match outcome {
-        Ok(changes) => Ok(done(
-            &format!("/admin/queues/{}", segment(&name)),
-            &changes,
-            "flash.queue_saved",
-        )),
-        Err(problems) => {
-            render_edit(
-                &state,
-                page,
-                name,
-                Some(form),
-                problems,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
-}
-
-pub async fn delete(
-    Admin(user): Admin,
-    state: web::Data<AppState>,
-    page: Page,
-    name: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let name = name.into_inner();
-    let target = name.clone();
-    let outcome = change(&state, &user, move |cfg| {
-        let i = position(&cfg.queues, |x| &x.name, &target)?;
-        cfg.queues.remove(i);
-        Ok(())
-    })
-    .await?;
-    match outcome {
-        Ok(changes) => Ok(done("/admin/queues", &changes, "flash.queue_deleted")),
-        Err(problems) => {
-            render_edit(
-                &state,
-                page,
-                name,
-                None,
-                problems,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
         }
     }
 }

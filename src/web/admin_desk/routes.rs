@@ -1,5 +1,5 @@
-// Admin pages for routing: the ordered list of routes (the first that matches wins),
-// adding one at the end, editing, deleting and moving one up or down.
+// Routing on its admin pages: the ordered list of routes (the first that matches
+// wins), their form and pages (handlers in `object.rs`), and moving one up or down.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -8,9 +8,11 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+use super::object::{DeskObject, FormCtx, NoQuery, href, render_list};
+use super::queues::Queues;
 use super::{
-    Admin, Choice, InstantError, Refusal, change, done, load, local_input, local_time,
-    parse_instant, segment, severity_choices, severity_key,
+    Admin, Choice, InstantError, Refusal, change, done, local_input, local_time, parse_instant,
+    severity_choices, severity_key,
 };
 use crate::app::AppState;
 use crate::domain::deskconfig::DeskConfig;
@@ -173,7 +175,7 @@ fn rows(cfg: &DeskConfig, now: DateTime<Utc>, tz: Tz) -> Vec<Row> {
                 min_severity: r.min_severity.map(severity_key),
                 min_amount: r.min_amount.map(|a| a.to_string()),
                 currency: r.currency.clone(),
-                queue_href: format!("/admin/queues/{}", segment(&r.queue)),
+                queue_href: href::<Queues>(&r.queue),
                 queue: r.queue.clone(),
                 priority: r
                     .priority
@@ -219,7 +221,7 @@ fn options(cfg: &DeskConfig) -> Options {
 
 #[derive(Template)]
 #[template(path = "admin/routes.html")]
-struct ListPage {
+pub struct ListPage {
     page: Page,
     routes: Vec<Row>,
     triage_queue: String,
@@ -228,74 +230,9 @@ struct ListPage {
     problems: Vec<FieldProblem>,
 }
 
-async fn render_list(
-    state: &AppState,
-    page: Page,
-    form: RouteForm,
-    problems: Vec<FieldProblem>,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let cfg = load(state).await?;
-    page.render_status(
-        status,
-        &ListPage {
-            routes: rows(&cfg, state.now(), page.tz),
-            triage_queue: cfg.triage_queue.clone(),
-            options: options(&cfg),
-            form,
-            problems,
-            page: page.clone(),
-        },
-    )
-}
-
-pub async fn list(
-    _: Admin,
-    state: web::Data<AppState>,
-    page: Page,
-) -> Result<HttpResponse, AppError> {
-    render_list(
-        &state,
-        page,
-        RouteForm::default(),
-        Vec::new(),
-        StatusCode::OK,
-    )
-    .await
-}
-
-pub async fn create(
-    Admin(user): Admin,
-    state: web::Data<AppState>,
-    page: Page,
-    form: web::Form<RouteForm>,
-) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    let (typed, tr, tz) = (form.clone(), page.tr, page.tz);
-    let outcome = change(&state, &user, move |cfg| {
-        let path = format!("routes[{}]", cfg.routes.len());
-        cfg.routes.push(form.to_def(&path, tr, tz)?);
-        Ok(())
-    })
-    .await?;
-    match outcome {
-        Ok(changes) => Ok(done("/admin/routes", &changes, "flash.route_created")),
-        Err(problems) => {
-            render_list(
-                &state,
-                page,
-                typed,
-                problems,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "admin/route_edit.html")]
-struct EditPage {
+pub struct EditPage {
     page: Page,
     position: usize,
     form: RouteForm,
@@ -303,116 +240,82 @@ struct EditPage {
     problems: Vec<FieldProblem>,
 }
 
-async fn render_edit(
-    state: &AppState,
-    page: Page,
-    position: usize,
-    typed: Option<RouteForm>,
-    problems: Vec<FieldProblem>,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let cfg = load(state).await?;
-    let def = position
-        .checked_sub(1)
-        .and_then(|i| cfg.routes.get(i))
-        .ok_or(AppError::NotFound)?;
-    page.render_status(
-        status,
-        &EditPage {
+/// The pages of routes, each named by its position in the list (counted from 1).
+pub struct Routes;
+
+impl DeskObject for Routes {
+    type Form = RouteForm;
+    type Key = usize;
+    type Query = NoQuery;
+    type Def = RouteDef;
+    type ListPage = ListPage;
+    type EditPage = EditPage;
+
+    const LIST: &'static str = "/admin/routes";
+    const IN_FILE: &'static str = "routes";
+    const CREATED: &'static str = "flash.route_created";
+    const SAVED: &'static str = "flash.route_saved";
+    const DELETED: &'static str = "flash.route_deleted";
+    const DELETE_PROBLEMS_ON_LIST: bool = true;
+
+    fn items(cfg: &DeskConfig) -> &[RouteDef] {
+        &cfg.routes
+    }
+
+    fn items_mut(cfg: &mut DeskConfig) -> &mut Vec<RouteDef> {
+        &mut cfg.routes
+    }
+
+    fn index(items: &[RouteDef], position: &usize) -> Option<usize> {
+        position.checked_sub(1).filter(|&i| i < items.len())
+    }
+
+    fn parse(
+        form: &RouteForm,
+        _: Option<&usize>,
+        at: &str,
+        ctx: FormCtx,
+    ) -> Result<RouteDef, Vec<FieldProblem>> {
+        form.to_def(at, ctx.tr, ctx.tz)
+    }
+
+    fn blank(_: &Page) -> RouteForm {
+        RouteForm::default()
+    }
+
+    fn list_page(
+        cfg: &DeskConfig,
+        page: &Page,
+        now: DateTime<Utc>,
+        form: RouteForm,
+        problems: Vec<FieldProblem>,
+    ) -> ListPage {
+        ListPage {
+            routes: rows(cfg, now, page.tz),
+            triage_queue: cfg.triage_queue.clone(),
+            options: options(cfg),
+            form,
+            problems,
+            page: page.clone(),
+        }
+    }
+
+    fn edit_page(
+        cfg: &DeskConfig,
+        page: &Page,
+        _now: DateTime<Utc>,
+        position: usize,
+        def: &RouteDef,
+        typed: Option<RouteForm>,
+        _: &NoQuery,
+        problems: Vec<FieldProblem>,
+    ) -> EditPage {
+        EditPage {
             form: typed.unwrap_or_else(|| RouteForm::of(def, page.tz)),
-            options: options(&cfg),
+            options: options(cfg),
             problems,
             position,
             page: page.clone(),
-        },
-    )
-}
-
-/// The index of route `position` (counted from 1), if there is one.
-fn index(cfg: &DeskConfig, position: usize) -> Result<usize, Refusal> {
-    position
-        .checked_sub(1)
-        .filter(|&i| i < cfg.routes.len())
-        .ok_or(Refusal::NotFound)
-}
-
-pub async fn edit(
-    _: Admin,
-    state: web::Data<AppState>,
-    page: Page,
-    position: web::Path<usize>,
-) -> Result<HttpResponse, AppError> {
-    render_edit(
-        &state,
-        page,
-        position.into_inner(),
-        None,
-        Vec::new(),
-        StatusCode::OK,
-    )
-    .await
-}
-
-pub async fn update(
-    Admin(user): Admin,
-    state: web::Data<AppState>,
-    page: Page,
-    position: web::Path<usize>,
-    form: web::Form<RouteForm>,
-) -> Result<HttpResponse, AppError> {
-    let position = position.into_inner();
-    let form = form.into_inner();
-    let (typed, tr, tz) = (form.clone(), page.tr, page.tz);
-    let outcome = change(&state, &user, move |cfg| {
-        let i = index(cfg, position)?;
-        cfg.routes[i] = form.to_def(&format!("routes[{i}]"), tr, tz)?;
-        Ok(())
-    })
-    .await?;
-    match outcome {
-        Ok(changes) => Ok(done(
-            &format!("/admin/routes/{position}"),
-            &changes,
-            "flash.route_saved",
-        )),
-        Err(problems) => {
-            render_edit(
-                &state,
-                page,
-                position,
-                Some(typed),
-                problems,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
-}
-
-pub async fn delete(
-    Admin(user): Admin,
-    state: web::Data<AppState>,
-    page: Page,
-    position: web::Path<usize>,
-) -> Result<HttpResponse, AppError> {
-    let position = position.into_inner();
-    let outcome = change(&state, &user, move |cfg| {
-        let i = index(cfg, position)?;
-        cfg.routes.remove(i);
-        Ok(())
-    })
-    .await?;
-    match outcome {
-        Ok(changes) => Ok(done("/admin/routes", &changes, "flash.route_deleted")),
-        Err(problems) => {
-            render_list(
-                &state,
-                page,
-                RouteForm::default(),
-                problems,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
         }
     }
 }
@@ -437,7 +340,7 @@ pub async fn move_route(
         _ => return Err(AppError::BadRequest("direction must be up or down".into())),
     };
     let outcome = change(&state, &user, move |cfg| {
-        let i = index(cfg, position)?;
+        let i = Routes::index(&cfg.routes, &position).ok_or(Refusal::NotFound)?;
         let other = if up { i.checked_sub(1) } else { Some(i + 1) };
         if let Some(j) = other.filter(|&j| j < cfg.routes.len()) {
             cfg.routes.swap(i, j);
@@ -448,7 +351,7 @@ pub async fn move_route(
     match outcome {
         Ok(changes) => Ok(done("/admin/routes", &changes, "flash.route_moved")),
         Err(problems) => {
-            render_list(
+            render_list::<Routes>(
                 &state,
                 page,
                 RouteForm::default(),

@@ -1,20 +1,15 @@
-// Admin pages for the risk engine's rules as the desk knows them: list, create, edit
-// (name, category, default severity, weight), delete.
+// The risk engine's rules as the desk knows them, on their admin pages (the handlers
+// are `object.rs`'s): the form (name, category, default severity, weight), the pages.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
 use askama::Template;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{
-    Admin, Choice, change, done, load, position, segment, severity_choices, severity_key,
-    whole_number,
-};
-use crate::app::AppState;
+use super::object::{DeskObject, FormCtx, NoQuery, href};
+use super::{Choice, severity_choices, severity_key, whole_number};
 use crate::domain::deskconfig::DeskConfig;
 use crate::domain::routing::RuleDef;
 use crate::domain::{FieldProblem, Severity};
-use crate::error::AppError;
 use crate::i18n::Tr;
 use crate::web::Page;
 
@@ -118,7 +113,7 @@ fn rows(cfg: &DeskConfig) -> Vec<Row> {
     cfg.rules
         .iter()
         .map(|r| Row {
-            href: format!("/admin/rules/{}", segment(&r.code)),
+            href: href::<Rules>(&r.code),
             code: r.code.clone(),
             name: r.name.clone(),
             category: r.category.clone(),
@@ -139,7 +134,7 @@ pub fn categories(cfg: &DeskConfig) -> Vec<String> {
 
 #[derive(Template)]
 #[template(path = "admin/rules.html")]
-struct ListPage {
+pub struct ListPage {
     page: Page,
     rules: Vec<Row>,
     form: RuleForm,
@@ -148,75 +143,9 @@ struct ListPage {
     problems: Vec<FieldProblem>,
 }
 
-async fn render_list(
-    state: &AppState,
-    page: Page,
-    form: RuleForm,
-    problems: Vec<FieldProblem>,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let cfg = load(state).await?;
-    page.render_status(
-        status,
-        &ListPage {
-            rules: rows(&cfg),
-            categories: categories(&cfg),
-            severities: severity_choices(),
-            form,
-            problems,
-            page: page.clone(),
-        },
-    )
-}
-
-pub async fn list(
-    _: Admin,
-    state: web::Data<AppState>,
-    page: Page,
-) -> Result<HttpResponse, AppError> {
-    render_list(
-        &state,
-        page,
-        RuleForm::new_default(),
-        Vec::new(),
-        StatusCode::OK,
-    )
-    .await
-}
-
-pub async fn create(
-    Admin(user): Admin,
-    state: web::Data<AppState>,
-    page: Page,
-    form: web::Form<RuleForm>,
-) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    let (typed, tr) = (form.clone(), page.tr);
-    let outcome = change(&state, &user, move |cfg| {
-        let path = format!("rules[{}]", cfg.rules.len());
-        let def = form.to_def(&form.code, &path, tr)?;
-        cfg.rules.push(def);
-        Ok(())
-    })
-    .await?;
-    match outcome {
-        Ok(changes) => Ok(done("/admin/rules", &changes, "flash.rule_created")),
-        Err(problems) => {
-            render_list(
-                &state,
-                page,
-                typed,
-                problems,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "admin/rule_edit.html")]
-struct EditPage {
+pub struct EditPage {
     page: Page,
     code: String,
     href: String,
@@ -227,114 +156,84 @@ struct EditPage {
     problems: Vec<FieldProblem>,
 }
 
-async fn render_edit(
-    state: &AppState,
-    page: Page,
-    code: String,
-    typed: Option<RuleForm>,
-    problems: Vec<FieldProblem>,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let cfg = load(state).await?;
-    let def = cfg
-        .rules
-        .iter()
-        .find(|r| r.code == code)
-        .ok_or(AppError::NotFound)?;
-    page.render_status(
-        status,
-        &EditPage {
-            href: format!("/admin/rules/{}", segment(&code)),
+/// The pages of rules.
+pub struct Rules;
+
+impl DeskObject for Rules {
+    type Form = RuleForm;
+    type Key = String;
+    type Query = NoQuery;
+    type Def = RuleDef;
+    type ListPage = ListPage;
+    type EditPage = EditPage;
+
+    const LIST: &'static str = "/admin/rules";
+    const IN_FILE: &'static str = "rules";
+    const CREATED: &'static str = "flash.rule_created";
+    const SAVED: &'static str = "flash.rule_saved";
+    const DELETED: &'static str = "flash.rule_deleted";
+
+    fn items(cfg: &DeskConfig) -> &[RuleDef] {
+        &cfg.rules
+    }
+
+    fn items_mut(cfg: &mut DeskConfig) -> &mut Vec<RuleDef> {
+        &mut cfg.rules
+    }
+
+    fn index(items: &[RuleDef], code: &String) -> Option<usize> {
+        items.iter().position(|r| r.code == *code)
+    }
+
+    fn parse(
+        form: &RuleForm,
+        code: Option<&String>,
+        at: &str,
+        ctx: FormCtx,
+    ) -> Result<RuleDef, Vec<FieldProblem>> {
+        form.to_def(code.unwrap_or(&form.code), at, ctx.tr)
+    }
+
+    fn blank(_: &Page) -> RuleForm {
+        RuleForm::new_default()
+    }
+
+    fn list_page(
+        cfg: &DeskConfig,
+        page: &Page,
+        _now: DateTime<Utc>,
+        form: RuleForm,
+        problems: Vec<FieldProblem>,
+    ) -> ListPage {
+        ListPage {
+            rules: rows(cfg),
+            categories: categories(cfg),
+            severities: severity_choices(),
+            form,
+            problems,
+            page: page.clone(),
+        }
+    }
+
+    fn edit_page(
+        cfg: &DeskConfig,
+        page: &Page,
+        _now: DateTime<Utc>,
+        code: String,
+        def: &RuleDef,
+        typed: Option<RuleForm>,
+        _: &NoQuery,
+        problems: Vec<FieldProblem>,
+    ) -> EditPage {
+        EditPage {
+            href: href::<Self>(&code),
             form: typed.unwrap_or_else(|| RuleForm::of(def)),
             severities: severity_choices(),
-            categories: categories(&cfg),
-            routes: routes_of(&cfg, &code),
+            categories: categories(cfg),
+            routes: routes_of(cfg, &code),
             problems,
             code,
             page: page.clone(),
-        },
-    )
-}
-
-pub async fn edit(
-    _: Admin,
-    state: web::Data<AppState>,
-    page: Page,
-    code: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    render_edit(
-        &state,
-        page,
-        code.into_inner(),
-        None,
-        Vec::new(),
-        StatusCode::OK,
-    )
-    .await
-}
-
-pub async fn update(
-    Admin(user): Admin,
-    state: web::Data<AppState>,
-    page: Page,
-    code: web::Path<String>,
-    form: web::Form<RuleForm>,
-) -> Result<HttpResponse, AppError> {
-    let code = code.into_inner();
-    let form = form.into_inner();
-    let (typed, tr, target) = (form.clone(), page.tr, code.clone());
-    let outcome = change(&state, &user, move |cfg| {
-        let i = position(&cfg.rules, |x| &x.code, &target)?;
-        cfg.rules[i] = form.to_def(&target, &format!("rules[{i}]"), tr)?;
-        Ok(())
-    })
-    .await?;
-    match outcome {
-        Ok(changes) => Ok(done(
-            &format!("/admin/rules/{}", segment(&code)),
-            &changes,
-            "flash.rule_saved",
-        )),
-        Err(problems) => {
-            render_edit(
-                &state,
-                page,
-                code,
-                Some(typed),
-                problems,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
-}
-
-pub async fn delete(
-    Admin(user): Admin,
-    state: web::Data<AppState>,
-    page: Page,
-    code: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let code = code.into_inner();
-    let target = code.clone();
-    let outcome = change(&state, &user, move |cfg| {
-        let i = position(&cfg.rules, |x| &x.code, &target)?;
-        cfg.rules.remove(i);
-        Ok(())
-    })
-    .await?;
-    match outcome {
-        Ok(changes) => Ok(done("/admin/rules", &changes, "flash.rule_deleted")),
-        Err(problems) => {
-            render_edit(
-                &state,
-                page,
-                code,
-                None,
-                problems,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
         }
     }
 }
