@@ -855,6 +855,19 @@ fn the_desk_pages_speak_chinese() {
             .unwrap()
             .contains("路由顺序已调整。")
     );
+    // A service level typed in words is named in the reader's language, and the
+    // queue is left as it was.
+    let page = "/admin/queues/Transfers";
+    let res = admin.submit(
+        page,
+        page,
+        &[("sla_policy", "default"), ("service_level", "八十")],
+    );
+    assert_eq!(res.status(), 422);
+    let html = res.text().unwrap();
+    assert!(html.contains("queues[1].service_level"), "{html}");
+    assert!(html.contains("“八十”不是整数"), "{html}");
+    assert_eq!(config(&app).queues[1].service_level, None);
 }
 
 #[test]

@@ -7,9 +7,10 @@ use serde::Deserialize;
 
 use super::object::{DeskObject, FormCtx, NoQuery, href};
 use super::policies::Policies;
-use super::split_list;
+use super::{split_list, whole_number};
 use crate::domain::FieldProblem;
 use crate::domain::deskconfig::{DeskConfig, QueueDef};
+use crate::i18n::Tr;
 use crate::web::Page;
 
 /// A queue as its form holds it.
@@ -34,27 +35,29 @@ impl QueueForm {
         }
     }
 
-    /// The service level as typed: empty is unset; anything but a whole number is a
-    /// problem (the range is checked with the rest of the configuration).
-    fn service_level(&self) -> Result<Option<i64>, FieldProblem> {
-        let text = self.service_level.trim();
-        if text.is_empty() {
-            return Ok(None);
+    /// The queue the form describes. Only a service level that is not a whole
+    /// number is refused here (named as in the file, below `path`); its range and
+    /// the references are left to the configuration's validator.
+    fn to_def(&self, name: &str, path: &str, tr: Tr) -> Result<QueueDef, Vec<FieldProblem>> {
+        let mut problems = Vec::new();
+        let service_level = whole_number(
+            &self.service_level,
+            format!("{path}.service_level"),
+            false,
+            tr,
+            &mut problems,
+        );
+        if !problems.is_empty() {
+            return Err(problems);
         }
-        text.parse().map(Some).map_err(|_| {
-            FieldProblem::new("service_level", format!("'{text}' is not a whole number"))
-        })
-    }
-
-    fn to_def(&self, name: &str) -> QueueDef {
-        QueueDef {
+        Ok(QueueDef {
             name: name.trim().to_string(),
             sla_policy: self.sla_policy.trim().to_string(),
             skills: split_list(&self.skills),
             escalation_queue: Some(self.escalation_queue.trim().to_string())
                 .filter(|q| !q.is_empty()),
-            service_level: self.service_level().ok().flatten(),
-        }
+            service_level,
+        })
     }
 }
 
@@ -152,15 +155,13 @@ impl DeskObject for Queues {
         items.iter().position(|q| q.name == *name)
     }
 
-    /// Only the service level can be wrong as typed; the rest is the validator's.
     fn parse(
         form: &QueueForm,
         name: Option<&String>,
-        _at: &str,
-        _: FormCtx,
+        at: &str,
+        ctx: FormCtx,
     ) -> Result<QueueDef, Vec<FieldProblem>> {
-        form.service_level().map_err(|p| vec![p])?;
-        Ok(form.to_def(name.unwrap_or(&form.name)))
+        form.to_def(name.unwrap_or(&form.name), at, ctx.tr)
     }
 
     fn blank(_: &Page) -> QueueForm {
