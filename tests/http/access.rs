@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::admin_desk::{TARGETS, apply_config};
 use crate::auth::user_id;
-use crate::common::{Browser, TestApp, extract_csrf, location};
+use crate::common::{Browser, TestApp, extract_csrf, location, query_value};
 use riskdesk::domain::Role;
 use riskdesk::web::{Access, ROUTES};
 
@@ -205,24 +205,11 @@ fn expected(who: Who, access: Access, method: &str, sample: &Sample) -> Answer {
     match (access, who) {
         (Access::ApiKey, _) => KeyRequired,
         (_, Who::Anonymous) if method == "GET" && sample.path != "/" => {
-            SeeOther(format!("/login?next={}", form_encoded(&sample.path)))
+            SeeOther(format!("/login?next={}", query_value(&sample.path)))
         }
         (_, Who::Anonymous) => SeeOther("/login".into()),
         _ => Forbidden,
     }
-}
-
-/// `text` as a value of an `application/x-www-form-urlencoded` query.
-fn form_encoded(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
-                (b as char).to_string()
-            }
-            b' ' => "+".to_string(),
-            b => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// A client of the walk: a browser with its CSRF token, or the API key's client.

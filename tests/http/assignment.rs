@@ -556,7 +556,7 @@ fn invariants_hold_under_a_storm_of_alerts_and_presence_changes() {
                         .send()
                         .unwrap();
                     let status = res.status();
-                    assert!(status.is_success(), "{status}: {}", res.text().unwrap());
+                    assert_eq!(status, 201, "{}", res.text().unwrap());
                 }
             })
         })
@@ -682,7 +682,7 @@ fn two_instances_on_one_database_keep_the_invariants() {
                         .send()
                         .unwrap();
                     let status = res.status();
-                    assert!(status.is_success(), "{status}: {}", res.text().unwrap());
+                    assert_eq!(status, 201, "{}", res.text().unwrap());
                 }
             })
         })

@@ -309,10 +309,7 @@ fn playbooks_are_edited_by_supervisors_and_shown_in_the_readers_language() {
 
     // The case page shows the reader's language.
     let en = page(&agent, &format!("/cases/{reference}"));
-    assert!(
-        en.contains("Confirm the transfer&#39;s payee")
-            || en.contains("Confirm the transfer's payee")
-    );
+    assert!(en.contains("Confirm the transfer&#39;s payee"), "{en}");
     assert!(!en.contains(SCRIPT_ZH));
     let zh = agent
         .get_lang(&format!("/cases/{reference}"), "zh-CN")
@@ -430,10 +427,7 @@ fn revealing_needs_a_reason_is_audited_and_shows_the_value_once() {
     // The page afterwards is masked again, and names the reveal on the timeline.
     let html = page(&agent, &case_path);
     assert!(!html.contains("+8613800138000"));
-    assert!(
-        html.contains("Revealed the customer&#39;s Phone")
-            || html.contains("Revealed the customer's Phone")
-    );
+    assert!(html.contains("Revealed the customer&#39;s Phone"), "{html}");
     let (_, api) = d.app.get_api(&d.key, &format!("/api/v1/cases/{reference}"));
     assert!(!api.to_string().contains("13800138000"));
 }
@@ -493,10 +487,7 @@ fn calls_are_logged_with_each_outcome_and_bad_ones_refused() {
         let res = agent.submit(&case_path, &calls, &all);
         assert_eq!(res.status(), 303, "{fields:?}");
         let html = page(&agent, &case_path);
-        assert!(
-            html.contains(message) || html.contains(&message.replace("&#39;", "'")),
-            "{fields:?}: no '{message}'"
-        );
+        assert!(html.contains(message), "{fields:?}: no '{message}'");
     }
     assert_eq!(d.calls(), 0);
     assert!(!d.kinds(&reference).contains(&"call.logged".to_string()));

@@ -124,8 +124,5 @@ fn output_is_escaped() {
     assert_eq!(res.status(), 200);
     let list = admin.get("/admin/users").text().unwrap();
     assert!(!list.contains("<script>alert(1)</script>"));
-    assert!(
-        list.contains("&#60;script&#62;alert(1)&#60;/script&#62;")
-            || list.contains("&lt;script&gt;")
-    );
+    assert!(list.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
 }

@@ -443,6 +443,20 @@ pub fn extract_csrf(html: &str) -> Option<String> {
     Some(rest[..rest.find('"')?].to_string())
 }
 
+/// `text` as a value in an `application/x-www-form-urlencoded` query, as the desk
+/// writes the `next` of its sign-in redirects.
+pub fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_string(),
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 pub fn location(res: &Response) -> String {
     res.headers()
         .get("location")
