@@ -119,12 +119,14 @@ pub struct SettingsArgs {
     )]
     pub unassigned_alert_minutes: u32,
 
-    /// Releasing a held amount above this (the case's largest alert amount, in its
-    /// own currency) needs a supervisor's approval.
+    /// Releasing a held amount above its currency's threshold needs a supervisor's
+    /// approval: `AMOUNT CUR` pairs separated by commas, and optionally one bare
+    /// amount for every other currency; an amount in a currency not covered always
+    /// needs approval.
     #[arg(
         long,
         env = "RISKDESK_APPROVAL_RELEASE_THRESHOLD",
-        default_value = "50000.00",
+        default_value = DEFAULT_RELEASE_THRESHOLDS,
         global = true
     )]
     pub approval_release_threshold: String,
@@ -205,7 +207,7 @@ pub struct Settings {
     pub away_after: chrono::Duration,
     pub reassign_started_after: Option<chrono::Duration>,
     pub unassigned_alert_after: chrono::Duration,
-    pub approval_release_threshold: crate::domain::money::Decimal,
+    pub approval_release_thresholds: crate::domain::resolution::ReleaseThresholds,
     pub verify_link: chrono::Duration,
     pub survey_link: chrono::Duration,
     pub call_attempts_before_email: u32,
@@ -219,12 +221,19 @@ pub struct Settings {
     pub desk_timezone: chrono_tz::Tz,
 }
 
+/// The release thresholds when none is configured: about the same value in the
+/// currencies a Chinese payment app most often holds.
+pub const DEFAULT_RELEASE_THRESHOLDS: &str =
+    "50000 CNY, 55000 HKD, 7000 USD, 6500 EUR, 5500 GBP, 1000000 JPY";
+
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error(transparent)]
     Database(#[from] DbSetupError),
-    #[error("--approval-release-threshold must be an amount such as 50000.00, not '{0}'")]
-    Threshold(String),
+    #[error(
+        "--approval-release-threshold must list amounts such as '50000 CNY, 7000 USD', not '{0}': {1}"
+    )]
+    Threshold(String, String),
     #[error("--public-url must start with http:// or https://, not '{0}'")]
     PublicUrl(String),
     #[error("--session-idle-minutes and --session-max-hours must be at least 1")]
@@ -302,14 +311,12 @@ impl SettingsArgs {
             unassigned_alert_after: chrono::Duration::minutes(
                 self.unassigned_alert_minutes.max(1).into(),
             ),
-            approval_release_threshold: match self.approval_release_threshold.parse() {
-                Ok(t) if !crate::domain::money::Decimal::is_negative(t) => t,
-                _ => {
-                    return Err(SettingsError::Threshold(
-                        self.approval_release_threshold.clone(),
-                    ));
-                }
-            },
+            approval_release_thresholds: crate::domain::resolution::ReleaseThresholds::parse(
+                &self.approval_release_threshold,
+            )
+            .map_err(|why| {
+                SettingsError::Threshold(self.approval_release_threshold.clone(), why)
+            })?,
             verify_link: chrono::Duration::hours(self.verify_link_hours.max(1).into()),
             survey_link: chrono::Duration::days(self.survey_link_days.max(1).into()),
             call_attempts_before_email: self.call_attempts_before_email.max(1),
@@ -338,7 +345,10 @@ impl Settings {
             away_after: chrono::Duration::minutes(15),
             reassign_started_after: None,
             unassigned_alert_after: chrono::Duration::minutes(15),
-            approval_release_threshold: "50000".parse().expect("decimal"),
+            approval_release_thresholds: crate::domain::resolution::ReleaseThresholds::parse(
+                DEFAULT_RELEASE_THRESHOLDS,
+            )
+            .expect("default thresholds"),
             verify_link: chrono::Duration::hours(72),
             survey_link: chrono::Duration::days(14),
             call_attempts_before_email: 3,

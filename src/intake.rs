@@ -559,6 +559,11 @@ fn run_batch(
                     let r = conn.transaction(|c| {
                         ingest(c, snap, key, alert, job.api_key_id, now, Some(&mut memo))
                     });
+                    if r.is_err() {
+                        // The savepoint's writes are undone: so is what the memo
+                        // learnt from them (loads it raised, queues it saw waiting).
+                        memo = crate::cases::assign::WaitMemo::new();
+                    }
                     match &r {
                         Err(IntakeError::Db(e)) if attempt < 10 && crate::db::is_retryable(e) => {
                             thread::sleep(Duration::from_millis(2 * attempt));

@@ -2,7 +2,9 @@
 // (the first one also records the case's first response), and the reminders of
 // requested callbacks, each sent once however many instances run.
 
+use super::{CaseError, allowed, load, run};
 use crate::domain::events::{self as ev, CaseEvent};
+use crate::domain::lifecycle::Command;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
@@ -44,15 +46,42 @@ pub fn masked_number(customer: &Customer, key: &str) -> Option<String> {
         .map(|(_, n)| masking::phone(&n))
 }
 
-/// Logs a call on `case` inside the caller's transaction: the call row, its
-/// `call.logged` event and, for the case's first call, its first response.
-/// Returns the call's id.
+/// The command "log a call": the call row, its `call.logged` event (with the
+/// warning the agent was shown, if any) and, for the case's first call, its first
+/// response, in one transaction. Returns the call's id.
+pub fn log_call(
+    conn: &mut DbConn,
+    case_id: i64,
+    agent_id: i64,
+    number_masked: &str,
+    input: &CallInput,
+    now: DateTime<Utc>,
+) -> Result<i64, CaseError> {
+    run(conn, |conn| {
+        let case = load(conn, case_id)?;
+        allowed(Command::LogCall, &case)?;
+        let customer = case_store::customer(conn, case.customer_id)?;
+        let warning = crate::cases::verify::call_warning(conn, &case, &customer)?;
+        Ok(log(
+            conn,
+            &case,
+            agent_id,
+            number_masked,
+            input,
+            warning,
+            now,
+        )?)
+    })
+}
+
+/// [`log_call`] inside the caller's transaction.
 pub fn log(
     conn: &mut DbConn,
     case: &Case,
     agent_id: i64,
     number_masked: &str,
     input: &CallInput,
+    warning: Option<&str>,
     now: DateTime<Utc>,
 ) -> QueryResult<i64> {
     let at = store::to_db(now);
@@ -69,7 +98,7 @@ pub fn log(
             number: number_masked.to_string(),
             duration_seconds: input.duration_seconds,
             callback_at: input.callback_at,
-            warning: None,
+            warning: warning.map(|w| w.trim_start_matches("calls.").to_string()),
         }),
     )?;
     diesel::update(crate::db::schema::cases::table.find(case.id))

@@ -73,11 +73,11 @@ fn may_work(case: &Case, who: &Closer) -> bool {
     who.supervisor || case.assignee_id == Some(who.user_id)
 }
 
-/// The largest amount stopped by the case's alerts, with its currency.
-fn held_amount(
+/// The amounts stopped by the case's alerts, each with its currency.
+fn held_amounts(
     conn: &mut DbConn,
     case_id: i64,
-) -> Result<(Option<Decimal>, Option<String>), ResolutionError> {
+) -> Result<Vec<(Decimal, Option<String>)>, ResolutionError> {
     let rows: Vec<(Option<String>, Option<String>)> = alerts::table
         .filter(alerts::case_id.eq(case_id))
         .select((alerts::amount, alerts::currency))
@@ -85,8 +85,7 @@ fn held_amount(
     Ok(rows
         .into_iter()
         .filter_map(|(a, c)| Some((a?.parse::<Decimal>().ok()?, c)))
-        .max_by_key(|(a, _)| *a)
-        .map_or((None, None), |(a, c)| (Some(a), c)))
+        .collect())
 }
 
 /// Whether the customer said it was them: a verification answer "confirm" or a
@@ -141,13 +140,25 @@ pub fn close(
         if !may_work(&case, who) {
             return Err(CaseError::Forbidden);
         }
-        let (held, currency) = held_amount(conn, case.id)?;
+        let amounts = held_amounts(conn, case.id)?;
         let approval = rules::approval_needed(
             closing,
-            held,
-            settings.approval_release_threshold,
+            &amounts,
+            &settings.approval_release_thresholds,
             is_aml(snap, &case),
         );
+        // The amount the closing is about: the first over its threshold, else the
+        // largest.
+        let (held, currency) = amounts
+            .iter()
+            .find(|(a, c)| {
+                settings
+                    .approval_release_thresholds
+                    .exceeded(*a, c.as_deref())
+            })
+            .or_else(|| amounts.iter().max_by_key(|(a, _)| *a))
+            .cloned()
+            .map_or((None, None), |(a, c)| (Some(a), c));
         let confirmed =
             closing.disposition == Disposition::FalsePositive && customer_confirmed(conn, case.id)?;
         let at = store::to_db(now);

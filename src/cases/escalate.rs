@@ -87,6 +87,34 @@ pub fn alarms(case: &Case, snap: &Snapshot, unassigned_after: Duration) -> Vec<A
     out
 }
 
+/// [`alarms`], and for a paused case the expiry of the verification link it waits
+/// on: when the link expires unanswered, the clock runs again.
+fn alarms_of(
+    conn: &mut DbConn,
+    case: &Case,
+    snap: &Snapshot,
+    unassigned_after: Duration,
+) -> QueryResult<Vec<Alarm>> {
+    let mut out = alarms(case, snap, unassigned_after);
+    if let (Some(since), None) = (case.paused_since, case.resolved_at) {
+        use crate::db::schema::customer_tokens;
+        let expiry: Option<chrono::NaiveDateTime> = customer_tokens::table
+            .filter(customer_tokens::case_id.eq(case.id))
+            .filter(customer_tokens::purpose.eq(crate::cases::verify::VERIFY))
+            .filter(customer_tokens::used_at.is_null())
+            .filter(customer_tokens::created_at.ge(since))
+            .select(diesel::dsl::max(customer_tokens::expires_at))
+            .first(conn)?;
+        if let Some(at) = expiry {
+            out.push(Alarm {
+                kind: format!("pause_end:expired:{}", store::from_db(since).timestamp()),
+                at: store::from_db(at),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// Since when an unassigned case has waited for an agent.
 pub fn waiting_since(case: &Case) -> DateTime<Utc> {
     case.waiting_since
@@ -142,7 +170,7 @@ fn check_case(
         .load(conn)?;
     let at = store::to_db(now);
     let mut fired = 0;
-    for alarm in alarms(&case, snap, unassigned_after) {
+    for alarm in alarms_of(conn, &case, snap, unassigned_after)? {
         if alarm.at > now || already.contains(&alarm.kind) {
             continue;
         }
@@ -170,13 +198,14 @@ fn check_case(
         .filter(case_alarms::case_id.eq(id))
         .select(case_alarms::kind)
         .load(conn)?;
-    let next = after.as_ref().and_then(|c| {
-        alarms(c, snap, unassigned_after)
+    let next = match &after {
+        Some(c) => alarms_of(conn, c, snap, unassigned_after)?
             .into_iter()
             .filter(|a| !fired_now.contains(&a.kind))
             .map(|a| a.at.max(now))
-            .min()
-    });
+            .min(),
+        None => None,
+    };
     diesel::update(cases::table.find(id))
         .set(cases::next_alarm_at.eq(next.map(store::to_db)))
         .execute(conn)?;

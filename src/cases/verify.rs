@@ -70,11 +70,49 @@ fn rule_category(conn: &mut DbConn, code: &str) -> QueryResult<Option<String>> {
         .optional()
 }
 
-/// True when the case is an anti-money-laundering case: the customer must not be
-/// tipped off.
+/// True when the case is an anti-money-laundering case, or its customer is under
+/// one (an open case of an AML rule, or any case escalated to AML): the customer
+/// must not be tipped off, from whichever of their cases.
 pub fn is_aml(conn: &mut DbConn, case: &Case) -> QueryResult<bool> {
     Ok(case.disposition.as_deref() == Some("escalated_aml")
-        || rule_category(conn, &case.rule_code)?.as_deref() == Some("aml"))
+        || rule_category(conn, &case.rule_code)?.as_deref() == Some("aml")
+        || customer_under_aml(conn, case.customer_id)?)
+}
+
+/// Whether the customer has an open case of an AML rule or a case escalated to AML.
+pub fn customer_under_aml(conn: &mut DbConn, customer_id: i64) -> QueryResult<bool> {
+    let aml_rules: Vec<String> = rules::table
+        .filter(rules::category.eq("aml"))
+        .select(rules::code)
+        .load(conn)?;
+    let found: Option<i64> = cases::table
+        .filter(cases::customer_id.eq(customer_id))
+        .filter(
+            cases::disposition.eq("escalated_aml").or(cases::resolved_at
+                .is_null()
+                .and(cases::rule_code.eq_any(aml_rules))),
+        )
+        .select(cases::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// What an agent about to call the customer of `case` must know: the translation
+/// key of a warning, when the customer asked not to be contacted or is under an
+/// AML case (say nothing of it).
+pub fn call_warning(
+    conn: &mut DbConn,
+    case: &Case,
+    customer: &Customer,
+) -> QueryResult<Option<&'static str>> {
+    Ok(if is_aml(conn, case)? {
+        Some(tkey("calls.warn_aml"))
+    } else if customer.do_not_contact {
+        Some(tkey("calls.warn_do_not_contact"))
+    } else {
+        None
+    })
 }
 
 /// Why the customer of `case` may not be e-mailed, if they may not.

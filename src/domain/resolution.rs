@@ -274,19 +274,86 @@ impl ApprovalReason {
     }
 }
 
-/// Whether a closing needs a second pair of eyes: releasing a held amount over
-/// `threshold` (the case's largest alert amount), or closing an AML case as a false
-/// positive.
+/// Above what amount, per currency, releasing a held amount needs a supervisor's
+/// approval: `50000 CNY, 7000 USD` with, optionally, one bare amount for every other
+/// currency. An amount in a currency the thresholds do not name (and no bare amount
+/// covers) always needs approval: the desk cannot tell whether it is large.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseThresholds {
+    by_currency: std::collections::BTreeMap<String, Decimal>,
+    other: Option<Decimal>,
+}
+
+impl ReleaseThresholds {
+    /// The thresholds a list such as `50000 CNY, 7000 USD` (or a bare `50000`) names.
+    pub fn parse(s: &str) -> Result<ReleaseThresholds, String> {
+        let mut out = ReleaseThresholds {
+            by_currency: Default::default(),
+            other: None,
+        };
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let mut words = part.split_whitespace();
+            let amount = words.next().unwrap_or_default();
+            let amount: Decimal = amount
+                .parse()
+                .ok()
+                .filter(|a: &Decimal| !a.is_negative())
+                .ok_or_else(|| format!("'{part}' is not an amount such as 50000.00 CNY"))?;
+            match (words.next(), words.next()) {
+                (None, _) if out.other.is_none() => out.other = Some(amount),
+                (None, _) => {
+                    return Err(format!(
+                        "'{part}': only one amount may go without a currency"
+                    ));
+                }
+                (Some(cur), None) => {
+                    let cur = super::money::parse_currency(cur)?;
+                    if out.by_currency.insert(cur.clone(), amount).is_some() {
+                        return Err(format!("{cur} is named twice"));
+                    }
+                }
+                _ => return Err(format!("'{part}' is not an amount such as 50000.00 CNY")),
+            }
+        }
+        if out.by_currency.is_empty() && out.other.is_none() {
+            return Err("no threshold is given".to_string());
+        }
+        Ok(out)
+    }
+
+    /// The threshold for `currency` (an amount without one counts as "other").
+    pub fn for_currency(&self, currency: Option<&str>) -> Option<Decimal> {
+        currency
+            .and_then(|c| self.by_currency.get(c).copied())
+            .or(self.other)
+    }
+
+    /// Whether releasing `amount` in `currency` needs approval.
+    pub fn exceeded(&self, amount: Decimal, currency: Option<&str>) -> bool {
+        match self.for_currency(currency) {
+            Some(t) => amount > t,
+            None => true,
+        }
+    }
+}
+
+/// Whether a closing needs a second pair of eyes: releasing a held amount over its
+/// currency's threshold (any of the case's alert amounts), or closing an AML case as
+/// a false positive.
 pub fn approval_needed(
     closing: &Closing,
-    held: Option<Decimal>,
-    threshold: Decimal,
+    held: &[(Decimal, Option<String>)],
+    thresholds: &ReleaseThresholds,
     aml_case: bool,
 ) -> Option<ApprovalReason> {
     if aml_case && closing.disposition == Disposition::FalsePositive {
         return Some(ApprovalReason::AmlFalsePositive);
     }
-    if closing.action == Action::Released && held.is_some_and(|h| h > threshold) {
+    if closing.action == Action::Released
+        && held
+            .iter()
+            .any(|(a, c)| thresholds.exceeded(*a, c.as_deref()))
+    {
         return Some(ApprovalReason::ReleaseOverThreshold);
     }
     None
@@ -405,19 +472,67 @@ mod tests {
     #[test]
     fn risky_closings_need_approval() {
         let release = Closing::parse("false_positive", "released", "", "ok").unwrap();
-        let t = d("50000");
+        let t = ReleaseThresholds::parse("50000").unwrap();
+        let cny = |a: &str| vec![(d(a), Some("CNY".to_string()))];
         assert_eq!(
-            approval_needed(&release, Some(d("50000.01")), t, false),
+            approval_needed(&release, &cny("50000.01"), &t, false),
             Some(ApprovalReason::ReleaseOverThreshold)
         );
-        assert_eq!(approval_needed(&release, Some(d("50000")), t, false), None);
-        assert_eq!(approval_needed(&release, None, t, false), None);
+        assert_eq!(approval_needed(&release, &cny("50000"), &t, false), None);
+        assert_eq!(approval_needed(&release, &[], &t, false), None);
         assert_eq!(
-            approval_needed(&release, None, t, true),
+            approval_needed(&release, &[], &t, true),
             Some(ApprovalReason::AmlFalsePositive)
         );
         let block = Closing::parse("confirmed_fraud", "blocked", "", "ok").unwrap();
-        assert_eq!(approval_needed(&block, Some(d("900000")), t, true), None);
+        assert_eq!(approval_needed(&block, &cny("900000"), &t, true), None);
+    }
+
+    #[test]
+    fn the_release_threshold_is_per_currency() {
+        let release = Closing::parse("false_positive", "released", "", "ok").unwrap();
+        let t = ReleaseThresholds::parse("50000 CNY, 7000 USD").unwrap();
+        let held = |a: &str, c: &str| vec![(d(a), Some(c.to_string()))];
+        // 8,000 is small in yuan and large in dollars.
+        assert_eq!(
+            approval_needed(&release, &held("8000", "CNY"), &t, false),
+            None
+        );
+        assert_eq!(
+            approval_needed(&release, &held("8000", "USD"), &t, false),
+            Some(ApprovalReason::ReleaseOverThreshold)
+        );
+        // A currency the desk has no threshold for always asks.
+        assert_eq!(
+            approval_needed(&release, &held("1", "JPY"), &t, false),
+            Some(ApprovalReason::ReleaseOverThreshold)
+        );
+        // Any alert over its threshold is enough.
+        let mixed = vec![
+            (d("100"), Some("USD".to_string())),
+            (d("60000"), Some("CNY".to_string())),
+        ];
+        assert_eq!(
+            approval_needed(&release, &mixed, &t, false),
+            Some(ApprovalReason::ReleaseOverThreshold)
+        );
+        // A bare amount covers the currencies not named.
+        let t = ReleaseThresholds::parse("50000 CNY, 1000000").unwrap();
+        assert_eq!(
+            approval_needed(&release, &held("900", "JPY"), &t, false),
+            None
+        );
+        for bad in [
+            "",
+            "lots",
+            "50000 CNY, 70000 CNY",
+            "1 2",
+            "50000 yuan",
+            "-1 USD",
+            "5 USD X",
+        ] {
+            assert!(ReleaseThresholds::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -266,14 +266,23 @@ pub fn describe(tr: &Tr, event: &CaseEvent) -> String {
             "mail.event.survey_answered",
             &[("score", &e.score.to_string())],
         ),
-        CaseEvent::CallLogged(e) => tr.tf(
-            "event.call_logged",
-            &[
-                ("direction", &direction_label(tr, &e.direction)),
-                ("outcome", &outcome_label(tr, &e.outcome)),
-                ("number", &e.number),
-            ],
-        ),
+        CaseEvent::CallLogged(e) => {
+            let text = tr.tf(
+                "event.call_logged",
+                &[
+                    ("direction", &direction_label(tr, &e.direction)),
+                    ("outcome", &outcome_label(tr, &e.outcome)),
+                    ("number", &e.number),
+                ],
+            );
+            match e.warning.as_deref() {
+                Some("warn_aml") => format!("{text} ({})", tr.t("calls.warned_aml")),
+                Some("warn_do_not_contact") => {
+                    format!("{text} ({})", tr.t("calls.warned_do_not_contact"))
+                }
+                _ => text,
+            }
+        }
         CaseEvent::CallbackDue(e) => tr.tf(
             "event.callback_due",
             &[("number", &e.number), ("case", &e.case_ref)],

@@ -8,7 +8,6 @@ use super::page::{FlashKind, redirect_with_flash};
 use super::work::visible_case;
 use super::{CurrentUser, Page, db};
 use crate::app::AppState;
-use crate::db::write_tx;
 use crate::domain::calls::{self as call_rules, CallForm, CallProblem};
 use crate::error::AppError;
 use crate::store::cases as case_store;
@@ -32,6 +31,7 @@ pub struct CallFields {
 enum Refused {
     Problem(CallProblem),
     Resolved,
+    Case(crate::cases::CaseError),
 }
 
 /// `POST /cases/{ref}/calls`: logs one call attempt.
@@ -71,12 +71,15 @@ pub async fn log_call(
         let Some(number) = crate::cases::calls::masked_number(&customer, f.number.trim()) else {
             return Ok(Err(Refused::Problem(CallProblem::UnknownNumber)));
         };
-        write_tx(conn, |c| {
-            let fresh = case_store::find(c, case.id)?.ok_or(AppError::NotFound)?;
-            crate::cases::calls::log(c, &fresh, u.user.id, &number, &input, now)?;
-            Ok::<_, AppError>(())
-        })?;
-        Ok(Ok(()))
+        Ok(
+            match crate::cases::calls::log_call(conn, case.id, u.user.id, &number, &input, now) {
+                Ok(_) => Ok(()),
+                Err(crate::cases::CaseError::Refused(crate::domain::Refusal::Resolved)) => {
+                    Err(Refused::Resolved)
+                }
+                Err(e) => Err(Refused::Case(e)),
+            },
+        )
     })
     .await?;
     Ok(match done {
@@ -85,5 +88,6 @@ pub async fn log_call(
         Err(Refused::Resolved) => {
             redirect_with_flash(&back, FlashKind::Error, "flash.call_case_resolved")
         }
+        Err(Refused::Case(e)) => return super::work::refused(&back, e),
     })
 }

@@ -96,6 +96,8 @@ pub struct CaseDetail {
     pub failed_calls: i64,
     /// Enough failed attempts: suggest the e-mail route or escalation.
     pub suggest_other_route: bool,
+    /// A warning for whoever calls the customer (AML, do not contact).
+    pub call_warning: Option<&'static str>,
     pub attempts_before_email: u32,
 }
 
@@ -322,5 +324,6 @@ pub fn load(
             && case.resolved_at.is_none()
             && failed_calls >= i64::from(attempts_before_email),
         attempts_before_email,
+        call_warning: crate::cases::verify::call_warning(conn, case, customer)?,
     })
 }

@@ -197,3 +197,28 @@ fn a_heavier_alert_makes_the_case_weigh_more_within_capacity() {
         .expect("given back");
     assert_eq!(back["data"]["reason"], "over_capacity");
 }
+
+#[test]
+fn the_release_threshold_follows_the_currency() {
+    let d = Desk::new();
+    let (li, _) = d.agent("li@bank.example", &["Transfers"], &["fraud"], 5);
+    presence(&li, "online");
+    let release = [
+        ("disposition", "false_positive"),
+        ("action", "released"),
+        ("note", "Customer confirmed on the phone."),
+    ];
+    // 8,000: small in yuan, large in dollars (the default thresholds are 50,000 CNY
+    // and 7,000 USD).
+    let mut out = Vec::new();
+    for (id, currency) in [("cur-1", "CNY"), ("cur-2", "USD")] {
+        let mut a = alert(id, "LARGE_TRANSFER", &format!("C-{id}"));
+        a["amount"] = serde_json::json!({"value": "8000.00", "currency": currency});
+        let (s, r) = d.app.post_api(&d.key, "/api/v1/alerts", &a);
+        assert_eq!(s, 201, "{r}");
+        let reference = r["case_ref"].as_str().unwrap().to_string();
+        assert_eq!(resolve(&li, &reference, &release).status(), 303);
+        out.push(d.case(&reference)["status"].clone());
+    }
+    assert_eq!(out, ["resolved", "pending_approval"]);
+}

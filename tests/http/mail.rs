@@ -889,3 +889,82 @@ fn supervisors_edit_templates_and_unknown_placeholders_are_refused() {
     assert_eq!(res.status(), 403);
     assert_eq!(sup.get("/admin/templates/nope").status(), 404);
 }
+
+#[test]
+fn a_customer_under_aml_is_neither_emailed_nor_called_unwarned_from_another_case() {
+    let desk = Desk::new(None);
+    let (agent, _) = desk.agent("li.na@bank.example");
+    // The same customer has an AML case and a transfer case.
+    let mut c = customer("C-20");
+    c["phone"] = json!("+8613800138000");
+    let transfer = desk.alert("t-1", "LARGE_TRANSFER", c.clone());
+    let aml = desk.alert("t-2", "AML_WATCHLIST", c);
+    assert_ne!(transfer, aml);
+    // The transfer case's verification page refuses, naming AML.
+    let page = agent
+        .get(&format!("/cases/{transfer}/verify-email"))
+        .text()
+        .unwrap();
+    assert!(page.contains("anti-money-laundering"), "{page}");
+    agent.get(&format!("/cases/{transfer}"));
+    let before = desk.kinds(&transfer).len();
+    let res = send_verification_raw(&agent, &transfer);
+    assert_eq!(res.status(), 303);
+    assert_eq!(desk.kinds(&transfer).len(), before, "nothing changed");
+    assert_eq!(desk.app.count("outbox"), 0);
+    // The case page warns whoever calls, and the logged call says they were warned.
+    let case_page = agent.get(&format!("/cases/{transfer}")).text().unwrap();
+    assert!(case_page.contains("no tipping off"), "{case_page}");
+    let res = agent.submit(
+        &format!("/cases/{transfer}"),
+        &format!("/cases/{transfer}/calls"),
+        &[
+            ("number", "phone"),
+            ("direction", "outbound"),
+            ("outcome", "no_answer"),
+        ],
+    );
+    assert_eq!(res.status(), 303);
+    let case_page = agent.get(&format!("/cases/{transfer}")).text().unwrap();
+    assert!(
+        case_page.contains("the agent was warned of an AML review"),
+        "{case_page}"
+    );
+    // A customer with no AML case gets neither refusal nor warning.
+    let other = desk.alert("t-3", "LARGE_TRANSFER", customer("C-21"));
+    let page = agent.get(&format!("/cases/{other}")).text().unwrap();
+    assert!(!page.contains("no tipping off"), "{page}");
+}
+
+#[test]
+fn a_pause_ends_when_the_verification_link_expires_unanswered() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let _sink = SmtpSink::start(listener.try_clone().unwrap());
+    let port = listener.local_addr().unwrap().port();
+    let app = TestApp::spawn_with(|s| {
+        s.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+        s.public_url = "https://desk.bank.example".into();
+        s.verify_link = chrono::Duration::minutes(30);
+    });
+    // The policy's pause allowance is larger than the link's life.
+    app.apply_config(&desk_config().replace("max_pause_minutes = 60", "max_pause_minutes = 600"));
+    let key = app.api_key();
+    let desk = Desk { app, key };
+    let (agent, _) = desk.agent("li.na@bank.example");
+    let reference = desk.alert("x-1", "LARGE_TRANSFER", customer("C-30"));
+    assert_eq!(send_verification(&agent, &reference).status(), 303);
+    assert_eq!(desk.case(&reference)["sla"]["paused"], true);
+    desk.app.clock.advance(chrono::Duration::minutes(29));
+    riskdesk::jobs::watch_sla(&desk.app.state).unwrap();
+    assert_eq!(desk.case(&reference)["sla"]["paused"], true);
+    desk.app.clock.advance(chrono::Duration::minutes(2));
+    riskdesk::jobs::watch_sla(&desk.app.state).unwrap();
+    let case = desk.case(&reference);
+    assert_eq!(case["sla"]["paused"], false, "{case}");
+    let kinds = desk.kinds(&reference);
+    assert!(kinds.contains(&"sla.resumed".to_string()), "{kinds:?}");
+    // (The agent's session has gone idle by now: a supervisor reads the timeline.)
+    let sup = desk.app.signed_in("supervisor");
+    let page = sup.get(&format!("/cases/{reference}")).text().unwrap();
+    assert!(page.contains("link expired unanswered"), "{page}");
+}
