@@ -1,118 +1,15 @@
-// Builds the application from settings: the database pool, shared state, routes,
-// middleware and background workers. Tests start the same thing on port 0.
+// Builds the server from the shared state: routes and middleware over a listener.
+// Tests start the same thing on port 0.
 
-use std::collections::HashMap;
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
-
-use chrono::{DateTime, Utc};
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware};
 
-use crate::clock::Clock;
-use crate::config::Settings;
-use crate::db::{self, DbPool};
-use crate::domain::tokens;
-use crate::intake::Intake;
-use crate::metrics::Metrics;
-use crate::store;
-use crate::throttle::LoginThrottle;
+pub use crate::state::AppState;
+pub use crate::state::anyhow_lite;
 use crate::web;
 use actix_web::web::Data;
-
-/// What every request handler and worker shares.
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: DbPool,
-    pub settings: Arc<Settings>,
-    pub clock: Clock,
-    pub secret_key: Arc<String>,
-    /// The key of the customer identifiers' digests, derived from the secret key.
-    pub identifier_key: crate::store::identifiers::IdentifierKey,
-    pub metrics: Arc<Metrics>,
-    pub login_throttle: Arc<LoginThrottle>,
-    pub intake: Intake,
-    pub desk: Arc<crate::store::deskconfig::SnapshotCache>,
-    /// When each API key's last use was last written, to write it at most once a minute.
-    pub api_key_use: Arc<Mutex<HashMap<i64, DateTime<Utc>>>>,
-    /// Session rows read recently, reused for `settings.session_cache`.
-    pub session_cache: Arc<crate::web::session_cache::SessionCache>,
-}
-
-impl AppState {
-    /// Opens the database (migrating it) and resolves the secret key.
-    pub fn open(mut settings: Settings, clock: Clock) -> anyhow_lite::Result<Self> {
-        let pool = db::connect(&settings.database, settings.pool_size)?;
-        let secret_key = match &settings.secret_key {
-            Some(k) => k.clone(),
-            None => {
-                let mut conn = pool.get()?;
-                store::settings::get_or_insert(&mut conn, "secret_key", &tokens::random_token(48))?
-            }
-        };
-        settings.qa_salt = crate::domain::qa::salt(&secret_key);
-        let identifier_key = store::identifiers::IdentifierKey::derive(&secret_key);
-        {
-            let mut conn = pool.get()?;
-            if let Some(done) = store::identifiers::rekey(&mut conn, &identifier_key)?
-                && done.before > 0
-            {
-                tracing::info!(
-                    from_unkeyed = done.from_unkeyed,
-                    before = done.before,
-                    after = done.after,
-                    "customer identifiers re-derived under the desk's identifier key"
-                );
-            }
-        }
-        let writers = match settings.database {
-            db::DatabaseUrl::Sqlite(_) => 1,
-            db::DatabaseUrl::Postgres(_) => (settings.pool_size as usize / 2).clamp(1, 8),
-        };
-        let session_cache = Arc::new(crate::web::session_cache::SessionCache::new(
-            settings.session_cache,
-        ));
-        Ok(AppState {
-            session_cache,
-            pool: pool.clone(),
-            settings: Arc::new(settings),
-            clock: clock.clone(),
-            secret_key: Arc::new(secret_key),
-            metrics: Arc::new(Metrics::default()),
-            login_throttle: Arc::new(LoginThrottle::default()),
-            intake: Intake::start(pool.clone(), clock.clone(), identifier_key.clone(), writers),
-            identifier_key,
-            api_key_use: Arc::new(Mutex::new(HashMap::new())),
-            desk: Arc::new(Default::default()),
-        })
-    }
-
-    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.clock.now()
-    }
-
-    /// Records that an API key was used, writing it at most once a minute per key.
-    pub fn note_api_key_use(&self, key_id: i64, last_written: Option<DateTime<Utc>>) {
-        let now = self.now();
-        {
-            let mut seen = self.api_key_use.lock().expect("api key lock");
-            let last = seen.get(&key_id).copied().or(last_written);
-            if last.is_some_and(|t| now - t < chrono::Duration::minutes(1)) {
-                return;
-            }
-            seen.insert(key_id, now);
-        }
-        let pool = self.pool.clone();
-        actix_web::rt::spawn(async move {
-            let _ = actix_web::web::block(move || {
-                let mut conn = pool.get().ok()?;
-                store::apikeys::mark_used(&mut conn, key_id, store::to_db(now)).ok()
-            })
-            .await;
-        });
-    }
-}
 
 /// A server bound to its listener, not yet running.
 pub struct Application {
@@ -158,10 +55,4 @@ impl Application {
             state,
         })
     }
-}
-
-/// A small boxed error for start-up paths, where the message is all that matters.
-pub mod anyhow_lite {
-    pub type Error = Box<dyn std::error::Error + Send + Sync>;
-    pub type Result<T> = std::result::Result<T, Error>;
 }

@@ -5,12 +5,12 @@
 use chrono::Duration;
 
 use crate::accounts::{self, Actor, NewUserInput};
-use crate::app::AppState;
 use crate::db::write_tx;
 use crate::domain::alert::{Amount, CustomerInput, NewAlert};
 use crate::domain::password::NewPassword;
 use crate::domain::severity::Severity;
 use crate::intake;
+use crate::state::AppState;
 use crate::store::{deskconfig, settings, users};
 
 /// The demo desk's configuration, in the file format.

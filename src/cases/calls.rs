@@ -150,6 +150,6 @@ fn remind(conn: &mut DbConn, call: &call_store::Call, now: DateTime<Utc>) -> Que
     let data = serde_json::to_value(&event).expect("json");
     case_store::add_event(conn, case.id, at, None, &CaseEvent::CallbackDue(event))?;
     let to: Vec<i64> = case.assignee_id.or(call.agent_id).into_iter().collect();
-    crate::cases::escalate::notify(conn, &to, now, "call.callback_due", case.id, &data)?;
+    crate::cases::notices::notify(conn, &to, now, "call.callback_due", case.id, &data)?;
     Ok(1)
 }

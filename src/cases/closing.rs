@@ -197,11 +197,11 @@ pub fn close(
                     held: held.map(|h| h.to_string()),
                 });
                 case_store::add_event(conn, case.id, at, Some(who.user_id), &data)?;
-                let supervisors: Vec<i64> = crate::cases::escalate::supervisors(conn)?
+                let supervisors: Vec<i64> = crate::cases::notices::supervisors(conn)?
                     .into_iter()
                     .filter(|s| *s != who.user_id)
                     .collect();
-                crate::cases::escalate::notify(
+                crate::cases::notices::notify(
                     conn,
                     &supervisors,
                     now,
@@ -347,7 +347,7 @@ pub fn decide(
             )?;
         }
         if let Some(resolver) = request.resolver_id {
-            crate::cases::escalate::notify(
+            crate::cases::notices::notify(
                 conn,
                 &[resolver],
                 now,

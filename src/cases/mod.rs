@@ -8,6 +8,7 @@ pub mod calls;
 pub mod clock;
 pub mod closing;
 pub mod escalate;
+pub mod notices;
 pub mod verify;
 
 use diesel::prelude::*;

@@ -8,7 +8,6 @@ use serde_json::json;
 
 use crate::cases::CaseError;
 use crate::cases::clock;
-use crate::cases::escalate;
 use crate::config::Settings;
 use crate::db::DbConn;
 use crate::db::schema::{cases, customer_tokens, rules, satisfaction, users};
@@ -421,7 +420,7 @@ pub fn answer_verification(
         .set(cases::updated_at.eq(at))
         .execute(conn)?;
     let to: Vec<i64> = case.assignee_id.into_iter().collect();
-    escalate::notify(
+    crate::cases::notices::notify(
         conn,
         &to,
         now,

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 
-use crate::app::AppState;
 use crate::db::schema::users;
+use crate::state::AppState;
 use crate::store::{self, sessions};
 
 /// Starts the workers on the current actix runtime; they stop with it.

@@ -8,6 +8,7 @@ pub mod calls;
 pub mod cases;
 pub mod deskconfig;
 pub mod identifiers;
+pub mod notifications;
 pub mod playbooks;
 pub mod sessions;
 pub mod settings;

@@ -246,3 +246,39 @@ pub fn set_routing(
     }
     Ok(())
 }
+
+/// Whether the user is a member of the queue.
+pub fn is_member(conn: &mut DbConn, queue_id: i64, user_id: i64) -> QueryResult<bool> {
+    use crate::db::schema::queue_members;
+    let n: i64 = queue_members::table
+        .filter(queue_members::queue_id.eq(queue_id))
+        .filter(queue_members::user_id.eq(user_id))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// The e-mail of each of `ids` that names a user.
+pub fn emails_of(
+    conn: &mut DbConn,
+    ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, String>> {
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::email))
+        .load(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// The active members of a queue: (id, name, e-mail), by name.
+pub fn queue_agents(conn: &mut DbConn, queue_id: i64) -> QueryResult<Vec<(i64, String, String)>> {
+    use crate::db::schema::queue_members;
+    users::table
+        .inner_join(queue_members::table)
+        .filter(queue_members::queue_id.eq(queue_id))
+        .filter(users::active.eq(true))
+        .select((users::id, users::name, users::email))
+        .order(users::name.asc())
+        .load(conn)
+}

@@ -9,9 +9,9 @@ use serde_json::json;
 use super::page::{FlashKind, redirect_with_flash};
 use super::{Admin, Page, db};
 use crate::accounts::{self, AccountError};
-use crate::app::AppState;
 use crate::db::write_tx;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::{self, apikeys, apikeys::ApiKey};
 
 #[derive(Template)]

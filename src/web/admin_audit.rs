@@ -5,8 +5,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{Admin, Page, db};
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent};
 
 const PAGE_SIZE: i64 = 100;

@@ -11,11 +11,11 @@ use serde_json::json;
 use super::page::{FlashKind, redirect_with_flash};
 use super::{Page, Supervisor, db};
 use crate::accounts;
-use crate::app::AppState;
 use crate::db::write_tx;
 use crate::domain::FieldProblem;
 use crate::error::AppError;
 use crate::mail::templates::{self, MailTemplate, PLACEHOLDERS};
+use crate::state::AppState;
 
 const MAX_SUBJECT: usize = 200;
 const MAX_BODY: usize = 10_000;

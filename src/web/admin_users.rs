@@ -9,10 +9,10 @@ use serde::Deserialize;
 use super::page::{FlashKind, redirect_with_flash};
 use super::{Admin, CurrentUser, Page, db};
 use crate::accounts::{self, AccountError, NewUserInput};
-use crate::app::AppState;
 use crate::domain::Role;
 use crate::domain::password::NewPassword;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::{self, users, users::User};
 use diesel::prelude::*;
 

@@ -10,8 +10,8 @@ use super::middleware::{session_cookie, session_removal};
 use super::page::{FlashKind, RequestCtx, redirect_with_flash};
 use super::{CurrentUser, Page, db, see_other};
 use crate::accounts::{self, LoginOutcome};
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::sessions;
 
 #[derive(Template)]

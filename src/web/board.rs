@@ -9,9 +9,9 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::queues::{AT_RISK_WINDOW_MINUTES, OPEN_STATUSES, REFRESH_SECONDS};
 use super::{Page, Supervisor, db};
-use crate::app::AppState;
 use crate::domain::{masking, worklist};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::board::{self, AgentLoad, BacklogCount};
 use crate::store::deskconfig::Snapshot;
 use crate::store::worklist::Row;

@@ -8,10 +8,10 @@ use askama::Template;
 use chrono::{DateTime, Duration, Utc};
 
 use super::{Page, Supervisor, db};
-use crate::app::AppState;
 use crate::briefs::{self, Figures};
 use crate::domain::week::IsoWeek;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store;
 
 /// How many weeks back the list offers, besides the stored ones.

@@ -5,11 +5,11 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::page::{FlashKind, redirect_with_flash};
-use super::work::visible_case;
+use super::scope::visible_case;
 use super::{CurrentUser, Page, db};
-use crate::app::AppState;
 use crate::domain::calls::{self as call_rules, CallForm, CallProblem};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::cases as case_store;
 
 #[derive(Deserialize)]
@@ -88,6 +88,6 @@ pub async fn log_call(
         Err(Refused::Resolved) => {
             redirect_with_flash(&back, FlashKind::Error, "flash.call_case_resolved")
         }
-        Err(Refused::Case(e)) => return super::work::refused(&back, e),
+        Err(Refused::Case(e)) => return super::scope::refused(&back, e),
     })
 }

@@ -8,8 +8,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::CurrentUser;
-use crate::app::AppState;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use super::{CurrentUser, Page, db};
 use crate::db::DbConn;
 use crate::db::schema::{cases, queue_members};
 use crate::domain::calls::is_failed;
@@ -17,7 +19,8 @@ use crate::domain::masking;
 use crate::domain::money::Decimal;
 use crate::error::AppError;
 use crate::i18n::Tr;
-use crate::store::cases::{self as case_store, Case, Customer, case_ref};
+use crate::state::AppState;
+use crate::store::cases::{self as case_store, Case, Customer, EventRow, case_ref};
 use crate::store::{self, calls as call_store, identifiers, playbooks};
 
 /// One alert as "why it fired" shows it.
@@ -325,5 +328,112 @@ pub fn load(
             && failed_calls >= i64::from(attempts_before_email),
         attempts_before_email,
         call_warning: crate::cases::verify::call_warning(conn, case, customer)?,
+    })
+}
+
+/// One line of the timeline as the page shows it.
+pub struct TimelineRow {
+    pub at: chrono::NaiveDateTime,
+    pub text: String,
+    pub actor: Option<String>,
+    pub kind: String,
+}
+
+#[derive(Template)]
+#[template(path = "cases/show.html")]
+struct CasePage {
+    page: Page,
+    reference: String,
+    case: Case,
+    queue: String,
+    assignee: Option<String>,
+    customer_name: String,
+    customer_email: String,
+    customer_phone: String,
+    customer_id: String,
+    timeline: Vec<TimelineRow>,
+    is_assignee: bool,
+    can_reassign: bool,
+    agents: Vec<(i64, String, String)>,
+    resolution: super::resolution::ResolutionPanel,
+    detail: super::casepage::CaseDetail,
+}
+
+pub async fn show(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    page: Page,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let reference = path.into_inner();
+    let now = state.now();
+    let u = user.clone();
+    let (lang, st) = (page.tr, state.clone());
+    let (case, queue, assignee, customer, events, actors, agents, resolution, detail) =
+        db(&state, move |conn| {
+            let mut case = super::scope::visible_case(conn, &u, &reference)?;
+            // The assignee opening the case starts it.
+            if case.assignee_id == Some(u.user.id)
+                && case.started_at.is_none()
+                && crate::cases::assign::start(conn, case.id, u.user.id, now)?
+            {
+                case = case_store::find(conn, case.id)?.ok_or(AppError::NotFound)?;
+            }
+            let queue = case_store::queue_name(conn, case.queue_id)?;
+            let assignee = case_store::assignee_email(conn, case.assignee_id)?;
+            let customer = case_store::customer(conn, case.customer_id)?;
+            let events: Vec<EventRow> = case_store::events_of(conn, case.id)?;
+            let actor_ids: Vec<i64> = events.iter().filter_map(|e| e.actor_user_id).collect();
+            let actors = crate::store::users::emails_of(conn, &actor_ids)?;
+            let agents: Vec<(i64, String, String)> = if u.role.is_supervisor_or_admin() {
+                crate::store::users::queue_agents(conn, case.queue_id)?
+            } else {
+                Vec::new()
+            };
+            let snap = st.desk.get(conn)?;
+            let resolution = super::resolution::panel(conn, &snap, &u, &case)?;
+            let detail = super::casepage::load(conn, &st, &u, &case, &customer, lang)?;
+            Ok((
+                case, queue, assignee, customer, events, actors, agents, resolution, detail,
+            ))
+        })
+        .await?;
+    let timeline = events
+        .iter()
+        .map(|e| TimelineRow {
+            at: e.at,
+            text: crate::i18n::events::describe_stored(&page.tr, &e.kind, &e.data),
+            actor: e.actor_user_id.and_then(|id| actors.get(&id).cloned()),
+            kind: e.kind.clone(),
+        })
+        .collect();
+    page.render(&CasePage {
+        reference: case_ref(case.id),
+        is_assignee: case.assignee_id == Some(user.user.id),
+        can_reassign: user.role.is_supervisor_or_admin() && case.resolved_at.is_none(),
+        queue,
+        assignee,
+        customer_name: customer
+            .name
+            .as_deref()
+            .map(masking::name)
+            .unwrap_or_default(),
+        customer_email: customer
+            .email
+            .as_deref()
+            .map(masking::email)
+            .unwrap_or_default(),
+        customer_phone: customer
+            .phone
+            .as_deref()
+            .map(masking::phone)
+            .unwrap_or_default(),
+        customer_id: customer.external_id,
+        case,
+        timeline,
+        agents,
+        resolution,
+        detail,
+        page: page.clone(),
     })
 }

@@ -9,7 +9,7 @@ use crate::error::AppError;
 
 pub async fn home(
     user: CurrentUser,
-    state: web::Data<crate::app::AppState>,
+    state: web::Data<crate::state::AppState>,
     page: Page,
     q: web::Query<queues::ListQuery>,
 ) -> Result<actix_web::HttpResponse, AppError> {

@@ -15,9 +15,9 @@ use chrono::Duration;
 use tracing::Instrument;
 
 use super::page::{CSRF_COOKIE, Page, RequestCtx, SESSION_COOKIE, SignedIn, lang_of_request};
-use crate::app::AppState;
 use crate::domain::{Role, tokens};
 use crate::error::{ErrorMarker, Problem, default_detail};
+use crate::state::AppState;
 use crate::store::{self, sessions};
 
 /// The request's id, also sent back as `X-Request-Id`.
@@ -204,7 +204,7 @@ pub async fn session_and_csrf(
                     let unread = crate::store::users::unread_notifications(conn, user.id)?;
                     cache.put(
                         key,
-                        super::session_cache::Cached {
+                        crate::state::session_cache::Cached {
                             session: s.clone(),
                             user: user.clone(),
                             unread,

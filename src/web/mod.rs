@@ -17,6 +17,7 @@ pub mod casepage;
 pub mod csv;
 pub mod home;
 pub mod middleware;
+pub mod notifications;
 pub mod ops;
 pub mod page;
 pub mod playbooks;
@@ -26,15 +27,15 @@ pub mod queues;
 pub mod reports;
 pub mod resolution;
 pub mod reveal;
-pub mod session_cache;
+pub mod scope;
 pub mod verify;
 pub mod work;
 
 use actix_web::{HttpRequest, web};
 
-use crate::app::AppState;
 use crate::db::DbConn;
 use crate::error::AppError;
+use crate::state::AppState;
 
 pub use access::{Access, Admin, RouteSpec, Supervisor};
 pub use page::{CurrentUser, Page};
@@ -85,7 +86,7 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     POST "/queue/take-next" Signed => work::take_next;
     GET "/queues" Signed => queues::index;
     GET "/queues/fragment" Signed => queues::fragment;
-    GET "/cases/{case_ref}" Signed => work::show;
+    GET "/cases/{case_ref}" Signed => casepage::show;
     POST "/cases/{case_ref}/release" Signed => work::release;
     POST "/cases/{case_ref}/reassign" Supervisor => work::reassign;
     POST "/cases/{case_ref}/resolve" Signed => resolution::resolve;
@@ -98,8 +99,8 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     GET "/admin/playbooks" Supervisor => playbooks::list;
     GET "/admin/playbooks/{code}" Supervisor => playbooks::edit;
     POST "/admin/playbooks/{code}" Supervisor => playbooks::update;
-    GET "/notifications" Signed => work::notifications_list;
-    POST "/notifications/read" Signed => work::notifications_read;
+    GET "/notifications" Signed => notifications::notifications_list;
+    POST "/notifications/read" Signed => notifications::notifications_read;
     // The desk's configuration.
     GET "/admin/desk" Admin => admin_desk::overview;
     POST "/admin/desk/triage" Admin => admin_desk::set_triage;

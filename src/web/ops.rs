@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
 
-use crate::app::AppState;
 use crate::db;
+use crate::state::AppState;
 
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok()

@@ -8,9 +8,9 @@ use serde_json::json;
 
 use super::page::{FlashKind, redirect_with_flash};
 use super::{Page, Supervisor, db};
-use crate::app::AppState;
 use crate::db::write_tx;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::{self, playbooks};
 
 /// The longest steps or script kept, in characters.

@@ -7,9 +7,9 @@ use serde::Deserialize;
 use super::page::{FlashKind, redirect_with_flash};
 use super::{CurrentUser, Page, db};
 use crate::accounts::{self, AccountError};
-use crate::app::AppState;
 use crate::domain::Lang;
 use crate::error::AppError;
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "profile.html")]

@@ -9,7 +9,6 @@ use serde::Deserialize;
 
 use super::page::{FlashKind, redirect_with_flash};
 use super::{CurrentUser, Page, Supervisor, db};
-use crate::app::AppState;
 use crate::cases::closing::Resolution;
 use crate::db::schema::users;
 use crate::domain::FieldProblem;
@@ -17,6 +16,7 @@ use crate::domain::qa::{ITEMS, MAX_COMMENT, Scorecard};
 use crate::error::AppError;
 use crate::i18n::tkey;
 use crate::qa::{self, Cursor, QaError, Rates, Review};
+use crate::state::AppState;
 use crate::store::cases::{Case, case_ref, parse_case_ref};
 use diesel::prelude::*;
 

@@ -11,11 +11,11 @@ use diesel::prelude::*;
 use serde::Deserialize;
 
 use super::{CurrentUser, Page, db_quick};
-use crate::app::AppState;
 use crate::db::schema::queue_members;
 use crate::domain::CaseStatus;
 use crate::domain::{masking, worklist};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::deskconfig::Snapshot;
 use crate::store::worklist::{self as list, Cursor, Filter, Scope, View};
 use crate::store::{self, cases::case_ref};

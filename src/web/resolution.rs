@@ -8,13 +8,13 @@ use serde::Deserialize;
 
 use super::page::{FlashKind, redirect_with_flash};
 use super::{CurrentUser, Page, Supervisor, db};
-use crate::app::AppState;
 use crate::cases::closing::{self as closing, Closed, Closer, Resolution, ResolutionError};
 use crate::db::DbConn;
 use crate::db::schema::{cases, resolutions, users};
 use crate::domain::Refusal;
 use crate::domain::resolution::{Action, Closing, Disposition};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::cases::{Case, case_ref};
 use crate::store::deskconfig::Snapshot;
 
@@ -156,7 +156,7 @@ fn refused(back: &str, e: ResolutionError) -> Result<HttpResponse, AppError> {
 
 /// Checks that `user` may see the case (else 404, as for the page).
 fn visible(conn: &mut DbConn, user: &CurrentUser, reference: &str) -> Result<Case, AppError> {
-    super::work::visible_case(conn, user, reference)
+    super::scope::visible_case(conn, user, reference)
 }
 
 #[derive(Deserialize)]

@@ -8,11 +8,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::page::{FlashKind, redirect_with_flash};
-use super::work::visible_case;
+use super::scope::visible_case;
 use super::{CurrentUser, Page, db};
-use crate::app::AppState;
 use crate::db::write_tx;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::cases::{self as case_store, case_ref};
 use crate::store::{self};
 

@@ -7,15 +7,15 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::page::{FlashKind, redirect_with_flash};
-use super::work::visible_case;
+use super::scope::visible_case;
 use super::{CurrentUser, Page, db};
-use crate::app::AppState;
 use crate::cases::verify::{self, Answer, LinkError, MAX_MESSAGE};
 use crate::db::write_tx;
 use crate::domain::{Lang, masking};
 use crate::error::AppError;
 use crate::i18n::{Tr, tkey};
 use crate::mail::templates;
+use crate::state::AppState;
 use crate::store::cases::{self as case_store, case_ref};
 
 #[derive(Template)]

@@ -1,23 +1,16 @@
-// Working cases: presence, "take next", the case page with its explained timeline,
-// releasing and reassigning with a reason, and in-app notifications.
-
-use std::collections::HashMap;
+// Working cases: an agent's presence, "take next", releasing a case and a
+// supervisor's reassignment, each one command of `crate::cases::assign`.
 
 use actix_web::{HttpResponse, web};
-use askama::Template;
-use diesel::prelude::*;
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::page::{FlashKind, redirect_with_flash};
-use super::{CurrentUser, Page, Supervisor, db};
-use crate::app::AppState;
+use super::scope::{refused, visible_case};
+use super::{CurrentUser, Supervisor, db};
 use crate::cases::assign as assignment;
-use crate::db::schema::{notifications, queue_members, users};
-use crate::domain::masking;
 use crate::error::AppError;
-use crate::store::cases::{self as case_store, Case, EventRow, case_ref, parse_case_ref};
-use crate::store::{self};
+use crate::state::AppState;
+use crate::store::cases::case_ref;
 
 #[derive(Deserialize)]
 pub struct PresenceForm {
@@ -68,163 +61,6 @@ pub async fn take_next(
     Ok(match taken {
         Some(case) => super::see_other(&format!("/cases/{}", case_ref(case))),
         None => redirect_with_flash("/", FlashKind::Error, "flash.nothing_to_take"),
-    })
-}
-
-/// A case the user may see: supervisors and admins see all; agents the cases of
-/// their queues and their own. Anything else is "not found".
-pub fn visible_case(
-    conn: &mut crate::db::DbConn,
-    user: &CurrentUser,
-    reference: &str,
-) -> Result<Case, AppError> {
-    let id = parse_case_ref(reference).ok_or(AppError::NotFound)?;
-    let case = case_store::find(conn, id)?.ok_or(AppError::NotFound)?;
-    if user.role.is_supervisor_or_admin() || case.assignee_id == Some(user.user.id) {
-        return Ok(case);
-    }
-    let member: i64 = queue_members::table
-        .filter(queue_members::queue_id.eq(case.queue_id))
-        .filter(queue_members::user_id.eq(user.user.id))
-        .count()
-        .get_result(conn)?;
-    if member > 0 {
-        Ok(case)
-    } else {
-        Err(AppError::NotFound)
-    }
-}
-
-/// A command's refusal as a flash on the page the user came from; a missing case
-/// is a 404, a database failure a server error.
-pub fn refused(back: &str, e: crate::cases::CaseError) -> Result<HttpResponse, AppError> {
-    use crate::cases::CaseError;
-    match e {
-        CaseError::NotFound => Err(AppError::NotFound),
-        CaseError::Db(e) => Err(e.into()),
-        other => Ok(redirect_with_flash(
-            back,
-            FlashKind::Error,
-            other.key().unwrap_or("lifecycle.conflict"),
-        )),
-    }
-}
-
-/// One line of the timeline as the page shows it.
-pub struct TimelineRow {
-    pub at: chrono::NaiveDateTime,
-    pub text: String,
-    pub actor: Option<String>,
-    pub kind: String,
-}
-
-#[derive(Template)]
-#[template(path = "cases/show.html")]
-struct CasePage {
-    page: Page,
-    reference: String,
-    case: Case,
-    queue: String,
-    assignee: Option<String>,
-    customer_name: String,
-    customer_email: String,
-    customer_phone: String,
-    customer_id: String,
-    timeline: Vec<TimelineRow>,
-    is_assignee: bool,
-    can_reassign: bool,
-    agents: Vec<(i64, String, String)>,
-    resolution: super::resolution::ResolutionPanel,
-    detail: super::casepage::CaseDetail,
-}
-
-pub async fn show(
-    user: CurrentUser,
-    state: web::Data<AppState>,
-    page: Page,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let reference = path.into_inner();
-    let now = state.now();
-    let u = user.clone();
-    let (lang, st) = (page.tr, state.clone());
-    let (case, queue, assignee, customer, events, actors, agents, resolution, detail) =
-        db(&state, move |conn| {
-            let mut case = visible_case(conn, &u, &reference)?;
-            // The assignee opening the case starts it.
-            if case.assignee_id == Some(u.user.id)
-                && case.started_at.is_none()
-                && assignment::start(conn, case.id, u.user.id, now)?
-            {
-                case = case_store::find(conn, case.id)?.ok_or(AppError::NotFound)?;
-            }
-            let queue = case_store::queue_name(conn, case.queue_id)?;
-            let assignee = case_store::assignee_email(conn, case.assignee_id)?;
-            let customer = case_store::customer(conn, case.customer_id)?;
-            let events: Vec<EventRow> = case_store::events_of(conn, case.id)?;
-            let actor_ids: Vec<i64> = events.iter().filter_map(|e| e.actor_user_id).collect();
-            let actors: HashMap<i64, String> = users::table
-                .filter(users::id.eq_any(&actor_ids))
-                .select((users::id, users::email))
-                .load(conn)?
-                .into_iter()
-                .collect();
-            let agents: Vec<(i64, String, String)> = if u.role.is_supervisor_or_admin() {
-                users::table
-                    .inner_join(queue_members::table)
-                    .filter(queue_members::queue_id.eq(case.queue_id))
-                    .filter(users::active.eq(true))
-                    .select((users::id, users::name, users::email))
-                    .order(users::name.asc())
-                    .load(conn)?
-            } else {
-                Vec::new()
-            };
-            let snap = st.desk.get(conn)?;
-            let resolution = super::resolution::panel(conn, &snap, &u, &case)?;
-            let detail = super::casepage::load(conn, &st, &u, &case, &customer, lang)?;
-            Ok((
-                case, queue, assignee, customer, events, actors, agents, resolution, detail,
-            ))
-        })
-        .await?;
-    let timeline = events
-        .iter()
-        .map(|e| TimelineRow {
-            at: e.at,
-            text: crate::i18n::events::describe_stored(&page.tr, &e.kind, &e.data),
-            actor: e.actor_user_id.and_then(|id| actors.get(&id).cloned()),
-            kind: e.kind.clone(),
-        })
-        .collect();
-    page.render(&CasePage {
-        reference: case_ref(case.id),
-        is_assignee: case.assignee_id == Some(user.user.id),
-        can_reassign: user.role.is_supervisor_or_admin() && case.resolved_at.is_none(),
-        queue,
-        assignee,
-        customer_name: customer
-            .name
-            .as_deref()
-            .map(masking::name)
-            .unwrap_or_default(),
-        customer_email: customer
-            .email
-            .as_deref()
-            .map(masking::email)
-            .unwrap_or_default(),
-        customer_phone: customer
-            .phone
-            .as_deref()
-            .map(masking::phone)
-            .unwrap_or_default(),
-        customer_id: customer.external_id,
-        case,
-        timeline,
-        agents,
-        resolution,
-        detail,
-        page: page.clone(),
     })
 }
 
@@ -318,85 +154,4 @@ pub async fn reassign(
         )),
         Err(e) => refused(&back, e),
     }
-}
-
-/// (at, kind, case, data, read at) of a stored notification.
-type NotificationTuple = (
-    chrono::NaiveDateTime,
-    String,
-    Option<i64>,
-    String,
-    Option<chrono::NaiveDateTime>,
-);
-
-pub struct NotificationRow {
-    pub at: chrono::NaiveDateTime,
-    pub text: String,
-    pub case_ref: Option<String>,
-    pub unread: bool,
-}
-
-#[derive(Template)]
-#[template(path = "notifications.html")]
-struct NotificationsPage {
-    page: Page,
-    rows: Vec<NotificationRow>,
-}
-
-pub async fn notifications_list(
-    user: CurrentUser,
-    state: web::Data<AppState>,
-    page: Page,
-) -> Result<HttpResponse, AppError> {
-    let id = user.user.id;
-    let rows: Vec<NotificationTuple> = db(&state, move |conn| {
-        Ok(notifications::table
-            .filter(notifications::user_id.eq(id))
-            .select((
-                notifications::at,
-                notifications::kind,
-                notifications::case_id,
-                notifications::data,
-                notifications::read_at,
-            ))
-            .order(notifications::id.desc())
-            .limit(200)
-            .load(conn)?)
-    })
-    .await?;
-    let rows = rows
-        .into_iter()
-        .map(|(at, kind, case_id, data, read_at)| {
-            let data: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
-            NotificationRow {
-                at,
-                text: crate::i18n::events::describe_notice(&page.tr, &kind, &data),
-                case_ref: case_id.map(case_ref),
-                unread: read_at.is_none(),
-            }
-        })
-        .collect();
-    page.render(&NotificationsPage {
-        rows,
-        page: page.clone(),
-    })
-}
-
-pub async fn notifications_read(
-    user: CurrentUser,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, AppError> {
-    let (id, now) = (user.user.id, state.now());
-    db(&state, move |conn| {
-        diesel::update(
-            notifications::table
-                .filter(notifications::user_id.eq(id))
-                .filter(notifications::read_at.is_null()),
-        )
-        .set(notifications::read_at.eq(Some(store::to_db(now))))
-        .execute(conn)?;
-        Ok(())
-    })
-    .await?;
-    Ok(super::see_other("/notifications"))
 }

@@ -25,12 +25,12 @@ use serde::Deserialize;
 
 use super::page::{FlashKind, redirect_with_flash};
 use super::{Admin, CurrentUser, Page, db};
-use crate::app::AppState;
 use crate::desk::{self, ConfigError};
 use crate::domain::deskconfig::DeskConfig;
 use crate::domain::{FieldProblem, Severity};
 use crate::error::AppError;
 use crate::i18n::{Tr, tkey};
+use crate::state::AppState;
 use crate::store::deskconfig::{self, Change};
 
 /// Why an edit of the configuration was not made.

@@ -13,11 +13,11 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{Admin, Refusal, change, done, load, segment};
-use crate::app::AppState;
 use crate::domain::FieldProblem;
 use crate::domain::deskconfig::DeskConfig;
 use crate::error::AppError;
 use crate::i18n::Tr;
+use crate::state::AppState;
 use crate::web::Page;
 
 /// What reading a form may depend on: the reader's language (for problems) and time

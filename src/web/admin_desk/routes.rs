@@ -14,13 +14,13 @@ use super::{
     Admin, Choice, InstantError, Refusal, change, done, local_input, local_time, parse_instant,
     severity_choices, severity_key,
 };
-use crate::app::AppState;
 use crate::domain::deskconfig::DeskConfig;
 use crate::domain::money::{Decimal, parse_currency};
 use crate::domain::routing::RouteDef;
 use crate::domain::{FieldProblem, Severity};
 use crate::error::AppError;
 use crate::i18n::{Tr, tkey};
+use crate::state::AppState;
 use crate::web::Page;
 
 /// A route as its form holds it; times as `datetime-local` values in the admin's

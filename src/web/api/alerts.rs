@@ -6,10 +6,10 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{ApiError, ApiKeyId, parse_json};
-use crate::app::AppState;
 use crate::domain::FieldProblem;
 use crate::domain::alert::{NewAlert, parse_alert};
 use crate::intake::AlertResult;
+use crate::state::AppState;
 
 /// Alerts one batch may hold.
 pub const MAX_BATCH: usize = 1000;

@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{ApiError, ApiKeyId};
-use crate::app::AppState;
 use crate::db::DbConn;
 use crate::db::schema::{customers, queues, users};
 use crate::domain::CaseStatus;
 use crate::domain::{FieldProblem, masking};
+use crate::state::AppState;
 use crate::store::cases::{
     self as case_store, Alert, Case, Customer, EventRow, case_ref, parse_case_ref,
 };

@@ -15,9 +15,9 @@ use actix_web::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use serde_json::Value;
 
-use crate::app::AppState;
 use crate::domain::{FieldProblem, tokens};
 use crate::error::{FieldError, Problem};
+use crate::state::AppState;
 use crate::store::{self, apikeys};
 
 /// Largest request body the API reads.

@@ -14,12 +14,12 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::{CurrentUser, Page, Supervisor};
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::i18n::tkey;
 use crate::reports::figures;
 use crate::reports::period::BadParam;
 use crate::reports::store as facts;
+use crate::state::AppState;
 use charts::{BarChart, Gauge, StackChart, TrendChart, fp_chart, gauge, stack_chart, trend_chart};
 use query::{Loaded, load, load_cases};
 use tables::{

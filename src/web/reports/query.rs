@@ -10,7 +10,6 @@ use diesel::prelude::*;
 use serde::Deserialize;
 
 use super::super::{Page, db};
-use crate::app::AppState;
 use crate::db::DbConn;
 use crate::db::schema::users;
 use crate::error::AppError;
@@ -18,6 +17,7 @@ use crate::i18n::tkey;
 use crate::reports::figures::{self, PRIORITIES};
 use crate::reports::period::{BadParam, Period};
 use crate::reports::store::{self as facts, CaseQuery, Cursor, Filter, Measure};
+use crate::state::AppState;
 use crate::store::deskconfig::Snapshot;
 
 /// Rows of a drill-down page unless `limit` asks for another number (10 to 200).
