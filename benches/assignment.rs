@@ -127,6 +127,7 @@ fn main() {
                     shift_calendar: None,
                     auto_assign: true,
                 },
+                |_| Ok(()),
             )
             .unwrap();
             riskdesk::db::write_tx_retry(&mut conn, |c| {

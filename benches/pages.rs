@@ -110,6 +110,7 @@ fn build(n: u64) -> Desk {
                 shift_calendar: None,
                 auto_assign: false,
             },
+            |_| Ok(()),
         )
         .unwrap();
         agents.push(u.id);

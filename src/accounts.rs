@@ -205,13 +205,16 @@ pub fn update_user(
     })
 }
 
-/// Deactivates (ending every session at once) or reactivates a user.
+/// Deactivates (ending every session at once) or reactivates a user. `then` runs
+/// in the same transaction once the change is written (the case commands hand a
+/// deactivated agent's cases to others there; see `cases::assign::set_active`).
 pub fn set_active(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     actor: &Actor,
     id: i64,
     active: bool,
+    then: impl FnOnce(&mut DbConn) -> Result<(), AccountError>,
 ) -> Result<User, AccountError> {
     write_tx(conn, |conn| {
         let user = load(conn, id)?;
@@ -247,6 +250,7 @@ pub fn set_active(
             Some(&user.email),
             json!({"sessions_ended": ended}),
         )?;
+        then(conn)?;
         load(conn, id)
     })
 }
@@ -547,13 +551,15 @@ pub fn parse_skill(s: &str) -> Result<String, String> {
 }
 
 /// Sets a user's routing profile, refusing unknown queues and calendars and a
-/// capacity below what they carry now.
+/// capacity below what they carry now. `then` runs in the same transaction once the
+/// profile is written (see `cases::assign::set_routing`).
 pub fn set_routing(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     actor: &Actor,
     id: i64,
     input: &RoutingInput,
+    then: impl FnOnce(&mut DbConn) -> Result<(), AccountError>,
 ) -> Result<User, AccountError> {
     use crate::db::schema::{calendars, queues};
     use diesel::prelude::*;
@@ -630,6 +636,7 @@ pub fn set_routing(
                 "auto_assign": input.auto_assign,
             }),
         )?;
+        then(conn)?;
         load(conn, id)
     })
 }

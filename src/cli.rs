@@ -280,8 +280,15 @@ fn user_add(
         &password,
     )
     .map_err(|e| e.to_string())?;
-    accounts::set_routing(&mut conn, state.now(), &Actor::cli(), user.id, &routing)
-        .map_err(|e| e.to_string())?;
+    accounts::set_routing(
+        &mut conn,
+        state.now(),
+        &Actor::cli(),
+        user.id,
+        &routing,
+        |_| Ok(()), // a new account is offline: nothing to give it yet
+    )
+    .map_err(|e| e.to_string())?;
     println!("created {} {} ({})", user.role, user.email, user.name);
     if !routing.queues.is_empty() {
         println!(

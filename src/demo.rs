@@ -151,6 +151,7 @@ pub fn seed_if_empty(state: &AppState) -> Result<bool, String> {
                     shift_calendar: None,
                     auto_assign: true,
                 },
+                |_| Ok(()),
             )
             .map_err(|e| e.to_string())?;
         }

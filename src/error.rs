@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::accounts::AccountError;
+use crate::domain::FieldProblem;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -150,5 +151,94 @@ pub fn default_detail(status: StatusCode) -> &'static str {
         415 => "The body must be application/json.",
         429 => "Too many requests; slow down and retry later.",
         _ => "The server could not answer the request.",
+    }
+}
+
+/// The API's errors, each answered as an RFC 9457 problem.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the request breaks the rules")]
+    Invalid(Vec<FieldProblem>),
+    #[error("missing or wrong API key")]
+    Unauthorized,
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<crate::error::AppError> for ApiError {
+    fn from(e: crate::error::AppError) -> Self {
+        match e {
+            crate::error::AppError::NotFound => ApiError::NotFound("not found".into()),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl ApiError {
+    pub fn problem(&self) -> Problem {
+        match self {
+            ApiError::BadRequest(d) => Problem::new(StatusCode::BAD_REQUEST, d.clone()),
+            ApiError::Invalid(problems) => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "{} field{} broke the rules: {}",
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" },
+                    problems
+                        .iter()
+                        .map(|p| p.field.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+            .with_errors(
+                problems
+                    .iter()
+                    .map(|p| FieldError {
+                        field: p.field.clone(),
+                        message: p.message.clone(),
+                    })
+                    .collect(),
+            ),
+            ApiError::Unauthorized => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "An API key is required: send Authorization: Bearer <key> with a key that is not revoked.",
+            ),
+            ApiError::NotFound(what) => Problem::new(StatusCode::NOT_FOUND, what.clone()),
+            ApiError::Internal(_) => Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The server could not answer the request; it has been logged.",
+            ),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.problem().status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(cause) = self {
+            tracing::error!(error = %cause, "API request failed");
+        }
+        let mut res = self.problem().response();
+        if matches!(self, ApiError::Unauthorized) {
+            res.headers_mut().insert(
+                actix_web::http::header::WWW_AUTHENTICATE,
+                actix_web::http::header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        res
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        ApiError::Internal(e.to_string())
     }
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::{CaseError, allowed, changed, load, run};
+use crate::accounts::{self, AccountError, Actor, RoutingInput};
 use crate::db::DbConn;
 use crate::db::schema::{cases, queue_members, users};
 use crate::domain::CaseStatus;
@@ -16,6 +17,7 @@ use crate::domain::events::{self as ev, CaseEvent, ReturnReason};
 use crate::domain::lifecycle::{self, Command};
 use crate::store::cases::{self as case_store, Case};
 use crate::store::deskconfig::Snapshot;
+use crate::store::users::User;
 use crate::store::{self};
 
 pub use crate::domain::events::How;
@@ -954,4 +956,65 @@ pub fn grow(
         }
     }
     Ok(())
+}
+
+/// An account command that hands an agent's cases on, run again whole when its
+/// transaction is chosen as a deadlock's or serialization failure's victim.
+fn account_command(
+    conn: &mut DbConn,
+    mut f: impl FnMut(&mut DbConn) -> Result<User, AccountError>,
+) -> Result<User, AccountError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match f(conn) {
+            Err(AccountError::Db(e)) if attempt < 5 && crate::db::is_retryable(&e) => {
+                tracing::debug!(error = %e, attempt, "account command run again");
+                std::thread::sleep(std::time::Duration::from_millis(3 * attempt));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Deactivates or reactivates a user (see [`accounts::set_active`]). A deactivated
+/// agent goes offline and their open cases, started or not, go to others in the same
+/// transaction, so no case is ever held by someone who can no longer sign in.
+pub fn set_active(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    id: i64,
+    active: bool,
+) -> Result<User, AccountError> {
+    account_command(conn, |conn| {
+        accounts::set_active(conn, now, actor, id, active, |c| {
+            if !active {
+                diesel::update(users::table.find(id))
+                    .set(users::presence.eq("offline"))
+                    .execute(c)?;
+                give_back(c, snap, id, now, true, ReturnReason::Deactivated)?;
+            }
+            Ok(())
+        })
+    })
+}
+
+/// Sets an agent's routing profile (see [`accounts::set_routing`]); more room or new
+/// queues give them waiting cases in the same transaction.
+pub fn set_routing(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    id: i64,
+    input: &RoutingInput,
+) -> Result<User, AccountError> {
+    account_command(conn, |conn| {
+        accounts::set_routing(conn, now, actor, id, input, |c| {
+            fill_agent(c, snap, id, now, false)?;
+            Ok(())
+        })
+    })
 }

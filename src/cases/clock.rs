@@ -221,6 +221,25 @@ pub fn resume(
     })
 }
 
+/// The case's agent or a supervisor starts a paused clock again by hand (the
+/// customer answered on the phone, say): the pause is counted as any other.
+pub fn resume_by_hand(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    user_id: i64,
+    supervisor: bool,
+    case_id: i64,
+) -> Result<Case, CaseError> {
+    run(conn, |conn| {
+        let case = load(conn, case_id)?;
+        if !supervisor && case.assignee_id != Some(user_id) {
+            return Err(CaseError::Forbidden);
+        }
+        resume_in(conn, &case, now, Some(user_id), ResumeCause::Manual)?;
+        load(conn, case_id)
+    })
+}
+
 /// [`resume`] inside the caller's transaction.
 pub fn resume_in(
     conn: &mut DbConn,
@@ -294,10 +313,10 @@ pub struct Outcome<'a> {
 
 /// Closes a case with a disposition: the agent's load drops by its weight, the
 /// customer may have a new case in the queue again, and the agent gets the next
-/// waiting case. (The full resolution workflow builds on this.)
+/// waiting case. (The full resolution workflow builds on this; `cases::closing`
+/// queues the satisfaction survey with it.)
 ///
-/// The customer gets the satisfaction survey where it applies, and the case may be
-/// picked for QA review (`settings.qa_sample_percent`).
+/// The case may be picked for QA review (`settings.qa_sample_percent`).
 pub fn resolve(
     conn: &mut DbConn,
     settings: &crate::config::Settings,
@@ -377,6 +396,5 @@ pub fn resolve(
         updated_at: at,
         ..case
     };
-    crate::cases::verify::queue_survey(conn, settings, now, &resolved)?;
     Ok(resolved)
 }

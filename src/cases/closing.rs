@@ -212,7 +212,7 @@ pub fn close(
                 Ok(Closed::AwaitingApproval(reason))
             }
             None => {
-                clock::resolve(
+                resolve(
                     conn,
                     settings,
                     snap,
@@ -231,6 +231,21 @@ pub fn close(
     })
 }
 
+/// Closes the case (see [`clock::resolve`]) and queues its satisfaction survey in
+/// the same transaction: how [`close`] and an approval end a case.
+pub fn resolve(
+    conn: &mut DbConn,
+    settings: &Settings,
+    snap: &Snapshot,
+    now: DateTime<Utc>,
+    case_id: i64,
+    outcome: Outcome<'_>,
+) -> Result<Case, CaseError> {
+    let resolved = clock::resolve(conn, settings, snap, now, case_id, outcome)?;
+    crate::cases::verify::queue_survey(conn, settings, now, &resolved)?;
+    Ok(resolved)
+}
+
 /// The closing of a case that waits for approval, if any.
 pub fn pending(conn: &mut DbConn, case_id: i64) -> QueryResult<Option<Resolution>> {
     resolutions::table
@@ -239,6 +254,27 @@ pub fn pending(conn: &mut DbConn, case_id: i64) -> QueryResult<Option<Resolution
         .select(Resolution::as_select())
         .first(conn)
         .optional()
+}
+
+/// The closings that wait for a supervisor's decision, oldest first (at most
+/// `limit`), each with its case's rule and the e-mail of the agent who asked.
+pub fn waiting_approval(
+    conn: &mut DbConn,
+    limit: i64,
+) -> QueryResult<Vec<(Resolution, String, Option<String>)>> {
+    use crate::db::schema::users;
+    resolutions::table
+        .inner_join(cases::table)
+        .left_join(users::table.on(users::id.nullable().eq(resolutions::resolver_id)))
+        .filter(resolutions::state.eq("pending"))
+        .order(resolutions::created_at.asc())
+        .limit(limit)
+        .select((
+            Resolution::as_select(),
+            cases::rule_code,
+            users::email.nullable(),
+        ))
+        .load(conn)
 }
 
 /// The closings of a case, newest first.
@@ -305,7 +341,7 @@ pub fn decide(
         }
         let reference = case_ref(case.id);
         if approve {
-            clock::resolve(
+            resolve(
                 conn,
                 settings,
                 snap,

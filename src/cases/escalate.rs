@@ -323,6 +323,8 @@ fn breach(
         queue: queue.map(|q| q.name.clone()),
         moved_to: None,
         action: ev::BreachAction::None,
+        first_response_due: None,
+        resolution_due: None,
     };
     let escalation = queue
         .and_then(|q| q.escalation_queue_id)
@@ -358,6 +360,8 @@ fn breach(
                 .execute(conn)?;
             event.moved_to = Some(target.name.clone());
             event.action = ev::BreachAction::Moved;
+            event.first_response_due = Some(dues.first_response);
+            event.resolution_due = Some(dues.resolution);
         }
     } else if let Some(agent) = case.assignee_id.filter(|_| movable) {
         let online: Option<String> = users::table

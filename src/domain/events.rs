@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::assignment::Waiting;
+use super::lifecycle::{CaseStatus, Facts, settled_status};
 use super::severity::Priority;
 
 /// One event of a case's timeline. The serde form (`kind` + `data`) is what the
@@ -346,6 +347,11 @@ pub struct Breached {
     pub moved_to: Option<String>,
     #[serde(default)]
     pub action: BreachAction,
+    /// The deadlines under the escalation queue's policy, when the case moved there.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "rfc3339_opt")]
+    pub first_response_due: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "rfc3339_opt")]
+    pub resolution_due: Option<DateTime<Utc>>,
 }
 
 /// How a case came to its agent.
@@ -579,6 +585,136 @@ pub struct QaReviewed {
     pub failed: Vec<String>,
     #[serde(default)]
     pub comment: Option<String>,
+}
+
+/// What a case's timeline says of it: the fold of its events, oldest first. The
+/// timeline is the truth: this equals the case's row (a test holds them together).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Folded {
+    /// `None` before the case was opened.
+    pub status: Option<CaseStatus>,
+    /// The e-mail of the agent who holds the case.
+    pub owner: Option<String>,
+    pub started: bool,
+    pub priority: Option<Priority>,
+    pub queue: Option<String>,
+    pub first_response_due: Option<DateTime<Utc>>,
+    pub resolution_due: Option<DateTime<Utc>>,
+    /// When the clock stopped, while it stands.
+    pub paused_since: Option<DateTime<Utc>>,
+    /// The pause minutes counted so far.
+    pub paused_minutes: i64,
+    pending: bool,
+    resolved: bool,
+}
+
+impl Folded {
+    /// The case after `event`, written at `at`.
+    pub fn apply(&mut self, at: DateTime<Utc>, event: &CaseEvent) {
+        let mut dues = |f: DateTime<Utc>, r: DateTime<Utc>| {
+            self.first_response_due = Some(f);
+            self.resolution_due = Some(r);
+        };
+        match event {
+            CaseEvent::Opened(o) => {
+                self.priority = Some(o.priority);
+                self.queue = Some(o.queue.clone());
+            }
+            CaseEvent::RoutingDecided(r) => {
+                self.priority = Some(r.priority);
+                self.queue = Some(r.queue.clone());
+            }
+            CaseEvent::SlaSet(d) => dues(d.first_response_due, d.resolution_due),
+            CaseEvent::PriorityRaised(p) => {
+                dues(p.first_response_due, p.resolution_due);
+                self.priority = Some(p.to);
+            }
+            CaseEvent::Paused(_) => self.paused_since = Some(at),
+            CaseEvent::Resumed(r) => {
+                dues(r.first_response_due, r.resolution_due);
+                self.paused_since = None;
+                self.paused_minutes += r.counted_minutes;
+            }
+            CaseEvent::Breached(b) => {
+                if let (Some(f), Some(r)) = (b.first_response_due, b.resolution_due) {
+                    dues(f, r);
+                }
+                if let Some(p) = b.priority_to {
+                    self.priority = Some(p);
+                }
+                if let Some(q) = &b.moved_to {
+                    self.queue = Some(q.clone());
+                }
+            }
+            CaseEvent::Assigned(a) => {
+                self.owner = Some(a.to.clone());
+                self.started = false;
+            }
+            CaseEvent::Returned(_) | CaseEvent::Released(_) => {
+                self.owner = None;
+                self.started = false;
+            }
+            CaseEvent::Started(_) => self.started = true,
+            CaseEvent::ClosingRequested(_) => self.pending = true,
+            CaseEvent::ClosingApproved(_) | CaseEvent::ClosingRejected(_) => self.pending = false,
+            CaseEvent::Resolved(_) => {
+                self.resolved = true;
+                self.pending = false;
+                self.paused_since = None;
+            }
+            CaseEvent::Reopened(r) => {
+                dues(r.first_response_due, r.resolution_due);
+                self.resolved = false;
+                self.owner = None;
+                self.started = false;
+                self.paused_since = None;
+                self.paused_minutes = 0;
+            }
+            CaseEvent::HandedOff(h) => {
+                dues(h.first_response_due, h.resolution_due);
+                self.queue = Some(h.to.clone());
+                self.owner = None;
+                self.started = false;
+                self.paused_since = None;
+                self.paused_minutes = 0;
+            }
+            CaseEvent::AlertReceived(_)
+            | CaseEvent::FirstResponse(_)
+            | CaseEvent::Warning(_)
+            | CaseEvent::Waiting(_)
+            | CaseEvent::WaitingTooLong(_)
+            | CaseEvent::VerificationSent(_)
+            | CaseEvent::VerificationAnswered(_)
+            | CaseEvent::SurveySent(_)
+            | CaseEvent::SurveyAnswered(_)
+            | CaseEvent::CallLogged(_)
+            | CaseEvent::CallbackDue(_)
+            | CaseEvent::PiiRevealed(_)
+            | CaseEvent::QaReviewed(_) => {}
+        }
+        self.status = self.priority.map(|_| {
+            if self.resolved {
+                CaseStatus::Resolved
+            } else if self.pending {
+                CaseStatus::PendingApproval
+            } else {
+                settled_status(Facts {
+                    owned: self.owner.is_some(),
+                    started: self.started,
+                    paused: self.paused_since.is_some(),
+                })
+            }
+        });
+    }
+}
+
+/// The fold of a timeline, oldest event first.
+pub fn fold<'a>(events: impl IntoIterator<Item = (DateTime<Utc>, &'a CaseEvent)>) -> Folded {
+    let mut folded = Folded::default();
+    for (at, event) in events {
+        folded.apply(at, event);
+    }
+    folded
 }
 
 /// Times as the timeline has always stored them: RFC 3339 with an offset

@@ -21,24 +21,7 @@ pub const MAX_RETRY: Duration = Duration::hours(1);
 /// Messages taken in one pass of the worker.
 const BATCH: i64 = 50;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = outbox)]
-pub struct OutboxMessage {
-    pub id: i64,
-    pub message_id: String,
-    pub kind: String,
-    pub case_id: Option<i64>,
-    pub to_addr: String,
-    pub subject: String,
-    pub body_text: String,
-    pub body_html: Option<String>,
-    pub created_at: chrono::NaiveDateTime,
-    pub attempts: i32,
-    pub next_attempt_at: Option<chrono::NaiveDateTime>,
-    pub last_error: Option<String>,
-    pub sent_at: Option<chrono::NaiveDateTime>,
-    pub failed_at: Option<chrono::NaiveDateTime>,
-}
+pub use crate::store::outbox::OutboxMessage;
 
 /// A message to store.
 pub struct NewMail<'a> {

@@ -8,8 +8,7 @@ use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{Message, SmtpTransport, Transport as _};
 
-use super::outbox::OutboxMessage;
-use crate::store;
+use crate::store::{self, outbox::OutboxMessage};
 
 /// Why a message was not delivered: a transient failure is retried, a permanent one
 /// (the server refused the address for good, or the message cannot be built) is not.

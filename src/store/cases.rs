@@ -147,6 +147,20 @@ pub fn customer(conn: &mut DbConn, id: i64) -> QueryResult<Customer> {
         .first(conn)
 }
 
+/// The customers of these ids, by id.
+pub fn customers(
+    conn: &mut DbConn,
+    ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, Customer>> {
+    Ok(customers::table
+        .filter(customers::id.eq_any(ids))
+        .select(Customer::as_select())
+        .load::<Customer>(conn)?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect())
+}
+
 pub fn alerts_of(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<Alert>> {
     alerts::table
         .filter(alerts::case_id.eq(case_id))
@@ -258,6 +272,35 @@ pub fn list(conn: &mut DbConn, f: &ListFilter) -> QueryResult<Vec<Case>> {
     }
     q.order((cases::updated_at.asc(), cases::id.asc()))
         .limit(f.limit)
+        .load(conn)
+}
+
+/// The other cases of a customer, newest first (at most `limit`).
+pub fn of_customer_except(
+    conn: &mut DbConn,
+    customer_id: i64,
+    except: i64,
+    limit: i64,
+) -> QueryResult<Vec<Case>> {
+    cases::table
+        .filter(cases::customer_id.eq(customer_id))
+        .filter(cases::id.ne(except))
+        .select(Case::as_select())
+        .order(cases::id.desc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// The cases of any of these customers, newest first (at most `limit`).
+pub fn of_customers(conn: &mut DbConn, customer_ids: &[i64], limit: i64) -> QueryResult<Vec<Case>> {
+    if customer_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    cases::table
+        .filter(cases::customer_id.eq_any(customer_ids))
+        .select(Case::as_select())
+        .order(cases::id.desc())
+        .limit(limit)
         .load(conn)
 }
 

@@ -599,6 +599,22 @@ fn set_setting(conn: &mut DbConn, key: &str, value: &str) -> QueryResult<()> {
     Ok(())
 }
 
+/// Every queue's (id, name), by name.
+pub fn queue_names(conn: &mut DbConn) -> QueryResult<Vec<(i64, String)>> {
+    queues::table
+        .select((queues::id, queues::name))
+        .order(queues::name.asc())
+        .load(conn)
+}
+
+/// Every calendar's (id, name), by name.
+pub fn calendar_names(conn: &mut DbConn) -> QueryResult<Vec<(i64, String)>> {
+    calendars::table
+        .select((calendars::id, calendars::name))
+        .order(calendars::name.asc())
+        .load(conn)
+}
+
 /// A number that grows with every change of the configuration.
 pub fn config_version(conn: &mut DbConn) -> QueryResult<i64> {
     Ok(settings::get(conn, "config_version")?

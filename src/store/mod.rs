@@ -9,6 +9,7 @@ pub mod cases;
 pub mod deskconfig;
 pub mod identifiers;
 pub mod notifications;
+pub mod outbox;
 pub mod playbooks;
 pub mod sessions;
 pub mod settings;

@@ -258,6 +258,20 @@ pub fn is_member(conn: &mut DbConn, queue_id: i64, user_id: i64) -> QueryResult<
     Ok(n > 0)
 }
 
+/// The queues a user is a member of.
+pub fn queue_ids_of(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<i64>> {
+    use crate::db::schema::queue_members;
+    queue_members::table
+        .filter(queue_members::user_id.eq(user_id))
+        .select(queue_members::queue_id)
+        .load(conn)
+}
+
+/// Every user's (id, name).
+pub fn names(conn: &mut DbConn) -> QueryResult<Vec<(i64, String)>> {
+    users::table.select((users::id, users::name)).load(conn)
+}
+
 /// The e-mail of each of `ids` that names a user.
 pub fn emails_of(
     conn: &mut DbConn,

@@ -14,7 +14,6 @@ use crate::domain::password::NewPassword;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::{self, users, users::User};
-use diesel::prelude::*;
 
 /// A user row as the admin pages show it.
 pub struct UserRow {
@@ -194,19 +193,9 @@ pub struct RoutingView {
 }
 
 fn routing_view(conn: &mut crate::db::DbConn, u: &User) -> Result<RoutingView, AppError> {
-    use crate::db::schema::{calendars, queue_members, queues};
-    let mine: Vec<i64> = queue_members::table
-        .filter(queue_members::user_id.eq(u.id))
-        .select(queue_members::queue_id)
-        .load(conn)?;
-    let all: Vec<(i64, String)> = queues::table
-        .select((queues::id, queues::name))
-        .order(queues::name.asc())
-        .load(conn)?;
-    let cals: Vec<(i64, String)> = calendars::table
-        .select((calendars::id, calendars::name))
-        .order(calendars::name.asc())
-        .load(conn)?;
+    let mine = users::queue_ids_of(conn, u.id)?;
+    let all = crate::store::deskconfig::queue_names(conn)?;
+    let cals = crate::store::deskconfig::calendar_names(conn)?;
     let skills: Vec<String> = serde_json::from_str(&u.skills).unwrap_or_default();
     Ok(RoutingView {
         capacity: u.capacity,
@@ -317,25 +306,10 @@ async fn set_active(
 ) -> Result<HttpResponse, AppError> {
     let (now, actor, st) = (state.now(), user.actor(), state.clone());
     let result = db(&state, move |conn| {
-        let r = accounts::set_active(conn, now, &actor, id, active);
-        if r.is_ok() && !active {
-            // A deactivated agent's cases, started or not, go to others at once.
-            let snap = st.desk.get(conn)?;
-            crate::db::write_tx_retry(conn, |c| {
-                diesel::update(crate::db::schema::users::table.find(id))
-                    .set(crate::db::schema::users::presence.eq("offline"))
-                    .execute(c)?;
-                crate::cases::assign::give_back(
-                    c,
-                    &snap,
-                    id,
-                    now,
-                    true,
-                    crate::domain::events::ReturnReason::Deactivated,
-                )
-            })?;
-        }
-        Ok(r)
+        let snap = st.desk.get(conn)?;
+        Ok(crate::cases::assign::set_active(
+            conn, &snap, now, &actor, id, active,
+        ))
     })
     .await?;
     match result {
@@ -451,15 +425,10 @@ pub async fn routing(
     };
     let (now, actor, st) = (state.now(), user.actor(), state.clone());
     let result = db(&state, move |conn| {
-        let r = accounts::set_routing(conn, now, &actor, id, &input);
-        if r.is_ok() {
-            // More room or new queues may mean waiting cases for them now.
-            let snap = st.desk.get(conn)?;
-            crate::db::write_tx_retry(conn, |c| {
-                crate::cases::assign::fill_agent(c, &snap, id, now, false)
-            })?;
-        }
-        Ok(r)
+        let snap = st.desk.get(conn)?;
+        Ok(crate::cases::assign::set_routing(
+            conn, &snap, now, &actor, id, &input,
+        ))
     })
     .await?;
     match result {

@@ -6,14 +6,12 @@ pub use crate::i18n::events::{direction_label, field_label, outcome_label};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::prelude::*;
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::{CurrentUser, Page, db};
 use crate::db::DbConn;
-use crate::db::schema::{cases, queue_members};
 use crate::domain::calls::is_failed;
 use crate::domain::masking;
 use crate::domain::money::Decimal;
@@ -149,15 +147,12 @@ pub fn kind_label(tr: &Tr, kind: &str) -> String {
 }
 
 /// The queues whose cases the user may see, or None for all (supervisors, admins).
-fn visible_queues(conn: &mut DbConn, user: &CurrentUser) -> QueryResult<Option<HashSet<i64>>> {
+fn visible_queues(conn: &mut DbConn, user: &CurrentUser) -> Result<Option<HashSet<i64>>, AppError> {
     if user.role.is_supervisor_or_admin() {
         return Ok(None);
     }
     Ok(Some(
-        queue_members::table
-            .filter(queue_members::user_id.eq(user.user.id))
-            .select(queue_members::queue_id)
-            .load::<i64>(conn)?
+        crate::store::users::queue_ids_of(conn, user.user.id)?
             .into_iter()
             .collect(),
     ))
@@ -217,13 +212,7 @@ pub fn load(
     alerts.reverse();
 
     let queues = visible_queues(conn, user)?;
-    let history = cases::table
-        .filter(cases::customer_id.eq(case.customer_id))
-        .filter(cases::id.ne(case.id))
-        .select(Case::as_select())
-        .order(cases::id.desc())
-        .limit(50)
-        .load::<Case>(conn)?
+    let history = case_store::of_customer_except(conn, case.customer_id, case.id, 50)?
         .into_iter()
         .map(|c| HistoryRow {
             reference: case_ref(c.id),
@@ -245,27 +234,18 @@ pub fn load(
         }
     }
     let others: Vec<i64> = by_customer.keys().copied().collect();
-    let linked = if others.is_empty() {
-        Vec::new()
-    } else {
-        cases::table
-            .filter(cases::customer_id.eq_any(&others))
-            .select(Case::as_select())
-            .order(cases::id.desc())
-            .limit(50)
-            .load::<Case>(conn)?
-            .into_iter()
-            .map(|c| LinkedRow {
-                shared: by_customer
-                    .get(&c.customer_id)
-                    .map(|v| v.join(", "))
-                    .unwrap_or_default(),
-                reference: may_see(user, &queues, &c).then(|| case_ref(c.id)),
-                status: c.status.to_string(),
-                rule: c.rule_code.clone(),
-            })
-            .collect()
-    };
+    let linked = case_store::of_customers(conn, &others, 50)?
+        .into_iter()
+        .map(|c| LinkedRow {
+            shared: by_customer
+                .get(&c.customer_id)
+                .map(|v| v.join(", "))
+                .unwrap_or_default(),
+            reference: may_see(user, &queues, &c).then(|| case_ref(c.id)),
+            status: c.status.to_string(),
+            rule: c.rule_code.clone(),
+        })
+        .collect();
 
     let books = playbooks::of_rule(conn, &case.rule_code)?;
     let lang = tr.lang.code();

@@ -10,7 +10,6 @@ use serde::Deserialize;
 use super::page::{FlashKind, redirect_with_flash};
 use super::{CurrentUser, Page, Supervisor, db};
 use crate::cases::closing::Resolution;
-use crate::db::schema::users;
 use crate::domain::FieldProblem;
 use crate::domain::qa::{ITEMS, MAX_COMMENT, Scorecard};
 use crate::error::AppError;
@@ -18,7 +17,6 @@ use crate::i18n::tkey;
 use crate::qa::{self, Cursor, QaError, Rates, Review};
 use crate::state::AppState;
 use crate::store::cases::{Case, case_ref, parse_case_ref};
-use diesel::prelude::*;
 
 /// Rows a page of the waiting list shows.
 pub const PAGE_SIZE: i64 = 50;
@@ -207,17 +205,7 @@ async fn load(state: &web::Data<AppState>, reference: &str) -> Result<Loaded, Ap
             .get(&case.queue_id)
             .map(|q| q.name.clone())
             .unwrap_or_default();
-        let email =
-            |conn: &mut crate::db::DbConn, uid: Option<i64>| -> QueryResult<Option<String>> {
-                match uid {
-                    Some(u) => users::table
-                        .find(u)
-                        .select(users::email)
-                        .first(conn)
-                        .optional(),
-                    None => Ok(None),
-                }
-            };
+        let email = crate::store::cases::assignee_email;
         let resolver = email(conn, case.resolved_by)?;
         let closing = crate::cases::closing::history(conn, id)?
             .into_iter()

@@ -7,11 +7,9 @@ use std::sync::Arc;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{DateTime, Duration, Utc};
-use diesel::prelude::*;
 use serde::Deserialize;
 
 use super::{CurrentUser, Page, db_quick};
-use crate::db::schema::queue_members;
 use crate::domain::CaseStatus;
 use crate::domain::{masking, worklist};
 use crate::error::AppError;
@@ -214,10 +212,7 @@ async fn load(
         let queue_ids: Vec<i64> = if everything {
             Vec::new()
         } else {
-            queue_members::table
-                .filter(queue_members::user_id.eq(uid))
-                .select(queue_members::queue_id)
-                .load(conn)?
+            crate::store::users::queue_ids_of(conn, uid)?
         };
         let scope = Scope {
             user_id: uid,

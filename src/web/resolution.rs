@@ -3,14 +3,12 @@
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use diesel::prelude::*;
 use serde::Deserialize;
 
 use super::page::{FlashKind, redirect_with_flash};
 use super::{CurrentUser, Page, Supervisor, db};
 use crate::cases::closing::{self as closing, Closed, Closer, Resolution, ResolutionError};
 use crate::db::DbConn;
-use crate::db::schema::{cases, resolutions, users};
 use crate::domain::Refusal;
 use crate::domain::resolution::{Action, Closing, Disposition};
 use crate::error::AppError;
@@ -58,20 +56,13 @@ pub struct ResolutionPanel {
     pub actions: Vec<&'static str>,
 }
 
-fn view(conn: &mut DbConn, r: Resolution) -> QueryResult<ClosingView> {
-    let email = |conn: &mut DbConn, id: Option<i64>| -> QueryResult<Option<String>> {
-        match id {
-            None => Ok(None),
-            Some(id) => users::table
-                .find(id)
-                .select(users::email)
-                .first(conn)
-                .optional(),
-        }
-    };
+fn view(conn: &mut DbConn, r: Resolution) -> Result<ClosingView, AppError> {
+    let ids: Vec<i64> = r.resolver_id.into_iter().chain(r.approver_id).collect();
+    let mut emails = crate::store::users::emails_of(conn, &ids)?;
+    let mut email = |id: Option<i64>| id.and_then(|id| emails.remove(&id));
     Ok(ClosingView {
-        resolver: email(conn, r.resolver_id)?,
-        approver: email(conn, r.approver_id)?,
+        resolver: email(r.resolver_id),
+        approver: email(r.approver_id),
         disposition: r.disposition,
         action: r.action,
         amount_protected: r.amount_protected,
@@ -91,7 +82,7 @@ pub fn panel(
     snap: &Snapshot,
     user: &CurrentUser,
     case: &Case,
-) -> QueryResult<ResolutionPanel> {
+) -> Result<ResolutionPanel, AppError> {
     let open = case.resolved_at.is_none();
     let pending = closing::pending(conn, case.id)?;
     let may_work = user.role.is_supervisor_or_admin() || case.assignee_id == Some(user.user.id);
@@ -132,7 +123,7 @@ pub fn panel(
 fn refused(back: &str, e: ResolutionError) -> Result<HttpResponse, AppError> {
     let key = match e {
         ResolutionError::NotFound => return Err(AppError::NotFound),
-        ResolutionError::Forbidden => return Err(AppError::Forbidden),
+        ResolutionError::Forbidden => "lifecycle.not_yours",
         ResolutionError::Db(e) => return Err(e.into()),
         ResolutionError::Invalid(problems) => problems
             .first()
@@ -393,18 +384,7 @@ pub async fn approvals(
 ) -> Result<HttpResponse, AppError> {
     let me = user.user.id;
     let rows = db(&state, move |conn| {
-        let rows: Vec<(Resolution, String, Option<String>)> = resolutions::table
-            .inner_join(cases::table)
-            .left_join(users::table.on(users::id.nullable().eq(resolutions::resolver_id)))
-            .filter(resolutions::state.eq("pending"))
-            .order(resolutions::created_at.asc())
-            .limit(500)
-            .select((
-                Resolution::as_select(),
-                cases::rule_code,
-                users::email.nullable(),
-            ))
-            .load(conn)?;
+        let rows = closing::waiting_approval(conn, 500)?;
         Ok(rows
             .into_iter()
             .map(|(r, rule, resolver)| ApprovalRow {

@@ -1,5 +1,5 @@
-// Working cases: an agent's presence, "take next", releasing a case and a
-// supervisor's reassignment, each one command of `crate::cases::assign`.
+// Working cases: an agent's presence, "take next", releasing a case, resuming its
+// paused clock and a supervisor's reassignment, each one command of `crate::cases`.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -104,6 +104,34 @@ pub async fn release(
             "flash.case_released",
         )),
         Err(e) => refused(&format!("/cases/{reference}"), e),
+    }
+}
+
+/// The case's agent or a supervisor starts its paused SLA clock again.
+pub async fn resume(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let reference = path.into_inner();
+    let back = format!("/cases/{reference}");
+    let now = state.now();
+    let (u, r) = (user.clone(), reference.clone());
+    let done = db(&state, move |conn| {
+        let case = visible_case(conn, &u, &r)?;
+        let supervisor = u.role.is_supervisor_or_admin();
+        Ok(crate::cases::clock::resume_by_hand(
+            conn, now, u.user.id, supervisor, case.id,
+        ))
+    })
+    .await?;
+    match done {
+        Ok(_) => Ok(redirect_with_flash(
+            &back,
+            FlashKind::Success,
+            "flash.clock_resumed",
+        )),
+        Err(e) => refused(&back, e),
     }
 }
 

@@ -546,6 +546,14 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         .form(&[("reason", "Walk")])
         .except(Who::Agent, SeeOther("/".into())),
     );
+    // Resuming a clock that runs is refused on the case page; the walk's agent
+    // cannot see the case at all.
+    add(
+        "POST",
+        "/cases/{case_ref}/resume",
+        sample(format!("{}/resume", case(&show)), SeeOther(case(&show)))
+            .except(Who::Agent, Status(404)),
+    );
     add(
         "POST",
         "/cases/{case_ref}/reassign",

@@ -167,6 +167,7 @@ fn roles_change_and_the_last_admin_stays() {
         &riskdesk::accounts::Actor::cli(),
         third_id,
         false,
+        |_| Ok(()),
     )
     .unwrap_err();
     assert!(matches!(err, riskdesk::accounts::AccountError::LastAdmin));

@@ -302,6 +302,7 @@ fn shifts_keep_cases_away_outside_their_hours() {
                 shift_calendar: Some("early-shift".into()),
                 auto_assign: true,
             },
+            |_| Ok(()),
         )
         .unwrap();
     }
@@ -752,4 +753,56 @@ fn two_instances_on_one_database_keep_the_invariants() {
         .unwrap();
     let unique: std::collections::HashSet<_> = rows.iter().collect();
     assert_eq!(unique.len(), rows.len());
+}
+
+/// An alert of an intake batch that fails after its case was given to an agent is
+/// rolled back whole, and the batch forgets the load it gave her: the next alert of
+/// the same batch still finds her room.
+#[test]
+fn a_failed_alert_in_a_batch_leaves_no_load_behind_in_the_batch() {
+    use diesel::RunQueryDsl;
+    let d = Desk::new();
+    let (li, li_id) = d.agent("li@bank.example", &["Transfers"], &["fraud"], 1);
+    presence(&li, "online");
+    // The database refuses to record the answer of one alert, the last write of its
+    // intake, after its case was assigned.
+    let poison: &[&str] = if crate::common::on_postgres() {
+        &[
+            "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN \
+             RAISE EXCEPTION 'poisoned alert'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER poison BEFORE UPDATE ON alerts FOR EACH ROW \
+             WHEN (NEW.external_id = 'poison' AND NEW.result IS NOT NULL) \
+             EXECUTE FUNCTION refuse_poison()",
+        ]
+    } else {
+        &["CREATE TRIGGER poison BEFORE UPDATE ON alerts \
+           WHEN NEW.external_id = 'poison' AND NEW.result IS NOT NULL \
+           BEGIN SELECT RAISE(ABORT, 'poisoned alert'); END"]
+    };
+    {
+        let mut conn = d.app.conn();
+        for sql in poison {
+            diesel::sql_query(*sql).execute(&mut *conn).unwrap();
+        }
+    }
+    let batch = vec![
+        alert("poison", "LARGE_TRANSFER", "C-P"),
+        alert("after", "LARGE_TRANSFER", "C-Q"),
+    ];
+    let (s, r) = d
+        .app
+        .post_api(&d.key, "/api/v1/alerts/batch", &json!({ "alerts": batch }));
+    assert_eq!(s, 200, "{r}");
+    let results = r["results"].as_array().unwrap();
+    assert!(
+        results[0]["case_ref"].is_null(),
+        "the poisoned alert failed: {r}"
+    );
+    assert_eq!(
+        results[1]["assignee"], "li@bank.example",
+        "her room was not used up by the undone alert: {r}"
+    );
+    assert_eq!(d.app.count("cases"), 1, "the failed alert left no case");
+    assert_eq!(crate::resolution::load_of(&d, li_id), 1);
+    check_invariants(&d.app);
 }

@@ -85,37 +85,44 @@ fn a_pause_ends_when_its_allowance_is_used() {
 
 #[test]
 fn an_agent_resumes_a_pause_by_hand_and_a_second_resume_is_refused() {
-    let (d, _li, li_id, r) = desk_with_case("LARGE_TRANSFER", "100.00");
+    let (d, li, _li_id, r) = desk_with_case("LARGE_TRANSFER", "100.00");
+    let (wang, _) = d.agent("wang@bank.example", &["Transfers"], &["fraud"], 5);
     let id = id_of(&r);
     let now = d.app.clock.now();
     riskdesk::cases::clock::pause(&mut d.app.conn(), now, None, id, "waiting").unwrap();
     d.app.clock.advance(Duration::minutes(10));
-    let manual = riskdesk::domain::events::ResumeCause::Manual;
-    let c = riskdesk::cases::clock::resume(
-        &mut d.app.conn(),
-        d.app.clock.now(),
-        Some(li_id),
-        id,
-        manual,
-    )
-    .unwrap();
-    assert!(c.paused_since.is_none());
-    assert_eq!(c.paused_minutes, 10);
-    let again = riskdesk::cases::clock::resume(
-        &mut d.app.conn(),
-        d.app.clock.now(),
-        Some(li_id),
-        id,
-        manual,
-    );
-    assert!(
-        matches!(
-            again,
-            Err(riskdesk::cases::CaseError::Refused(
-                riskdesk::domain::Refusal::NotPaused
-            ))
-        ),
-        "{again:?}"
+    let page = format!("/cases/{r}");
+    let resume = format!("{page}/resume");
+    // The case page offers the button to its agent.
+    let html = li.get(&page).text().unwrap();
+    assert!(html.contains(&format!("action=\"{resume}\"")), "{html}");
+    // Another agent of the queue sees the case but may not resume its clock.
+    let res = wang.submit(&page, &resume, &[]);
+    assert_eq!(res.status(), 303);
+    assert_eq!(d.case(&r)["sla"]["paused"], true);
+    let flash = wang.get(&page).text().unwrap();
+    assert!(flash.contains("Only the case"), "{flash}");
+    // Its agent may.
+    let res = li.submit(&page, &resume, &[]);
+    assert_eq!(res.status(), 303);
+    let case = d.case(&r);
+    assert_eq!(case["sla"]["paused"], false, "{case}");
+    let events = d.events(&r);
+    let resumed = events.iter().find(|e| e["kind"] == "sla.resumed").unwrap();
+    assert_eq!(resumed["data"]["cause"], "manual", "{resumed}");
+    assert_eq!(resumed["data"]["counted_minutes"], 10, "{resumed}");
+    assert_eq!(resumed["actor"], "li@bank.example", "{resumed}");
+    // A second press is refused by name and changes nothing.
+    let res = li.submit(&page, &resume, &[]);
+    assert_eq!(res.status(), 303);
+    let html = li.get(&page).text().unwrap();
+    assert!(html.contains("not paused"), "{html}");
+    assert_eq!(
+        kinds(&d.events(&r))
+            .iter()
+            .filter(|k| *k == "sla.resumed")
+            .count(),
+        1
     );
 }
 

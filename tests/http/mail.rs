@@ -144,6 +144,7 @@ impl Desk {
                 shift_calendar: None,
                 auto_assign: true,
             },
+            |_| Ok(()),
         )
         .unwrap();
         drop(conn);
@@ -646,7 +647,7 @@ fn resolve(desk: &Desk, reference: &str, disposition: &str) {
     let settings = desk.app.state.settings.clone();
     let now = desk.app.clock.now();
     riskdesk::db::write_tx(&mut conn, |c| {
-        riskdesk::cases::clock::resolve(
+        riskdesk::cases::closing::resolve(
             c,
             &settings,
             &snap,

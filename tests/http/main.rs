@@ -21,6 +21,7 @@ mod intake;
 mod layout;
 mod lifecycle;
 mod mail;
+mod model;
 mod ops;
 mod pii;
 mod queues;

@@ -510,6 +510,7 @@ fn remembered_sessions_end_at_once_here_and_within_seconds_elsewhere() {
         &Actor::cli(),
         wang_id,
         false,
+        |_| Ok(()),
     )
     .unwrap();
     assert_eq!(wang.get("/queues").status(), 200, "still remembered");

@@ -157,7 +157,17 @@ fn only_the_assignee_or_a_supervisor_may_close() {
             ("note", "n"),
         ],
     );
-    assert_eq!(res.status(), 403);
+    assert_eq!(
+        res.status(),
+        303,
+        "refused on the page, as other refusals are"
+    );
+    let page = wang.get(&location(&res)).text().unwrap();
+    assert!(
+        page.contains("Only the case&#39;s agent or a supervisor may do this."),
+        "the refusal names who may close"
+    );
+    assert_eq!(d.app.count("resolutions"), 0, "nothing was written");
     // An agent of another queue does not even see it.
     let (other, _) = d.agent("zhao@bank.example", &["New accounts"], &[], 5);
     let res = other.post_raw(

@@ -7,13 +7,11 @@ use actix_web::{HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiKeyId};
+use super::{ApiError, ApiKeyId, api_db};
 use crate::db::DbConn;
-use crate::db::schema::{customers, queues, users};
 use crate::domain::CaseStatus;
 use crate::domain::{FieldProblem, masking};
 use crate::state::AppState;
@@ -183,23 +181,20 @@ pub async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let reference = path.into_inner();
-    let pool = state.pool.clone();
-    let v = web::block(move || -> Result<CaseView, ApiError> {
-        let mut conn = pool.get().map_err(|e| ApiError::Internal(e.to_string()))?;
-        let c = load_case(&mut conn, &reference)?;
-        let customer = case_store::customer(&mut conn, c.customer_id)?;
-        let queue = case_store::queue_name(&mut conn, c.queue_id)?;
-        let assignee = case_store::assignee_email(&mut conn, c.assignee_id)?;
-        let alerts = case_store::alerts_of(&mut conn, c.id)?
+    let v = api_db(&state, move |conn| -> Result<CaseView, ApiError> {
+        let c = load_case(conn, &reference)?;
+        let customer = case_store::customer(conn, c.customer_id)?;
+        let queue = case_store::queue_name(conn, c.queue_id)?;
+        let assignee = case_store::assignee_email(conn, c.assignee_id)?;
+        let alerts = case_store::alerts_of(conn, c.id)?
             .iter()
             .map(AlertView::of)
             .collect();
         let mut v = view(&c, &customer, queue, assignee, Some(alerts));
-        v.satisfaction = crate::cases::verify::satisfaction_of(&mut conn, c.id)?;
+        v.satisfaction = crate::cases::verify::satisfaction_of(conn, c.id)?;
         Ok(v)
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    .await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
@@ -293,16 +288,14 @@ pub async fn list(
     if !problems.is_empty() {
         return Err(ApiError::Invalid(problems));
     }
-    let pool = state.pool.clone();
-    let page = web::block(move || -> Result<CaseList, ApiError> {
-        let mut conn = pool.get().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let st = state.clone();
+    let page = api_db(&state, move |conn| -> Result<CaseList, ApiError> {
+        let snap = st.desk.get(conn)?;
         let queue_id = match &q.queue {
             Some(name) => Some(
-                queues::table
-                    .filter(queues::name.eq(name))
-                    .select(queues::id)
-                    .first::<i64>(&mut conn)
-                    .optional()?
+                snap.queues_by_name
+                    .get(name.as_str())
+                    .map(|queue| queue.id)
                     .ok_or_else(|| {
                         ApiError::Invalid(vec![FieldProblem::new(
                             "queue",
@@ -313,7 +306,7 @@ pub async fn list(
             None => None,
         };
         let rows = case_store::list(
-            &mut conn,
+            conn,
             &case_store::ListFilter {
                 status: q.status.clone(),
                 queue_id,
@@ -325,36 +318,21 @@ pub async fn list(
         let more = rows.len() as i64 > limit;
         let rows: Vec<Case> = rows.into_iter().take(limit as usize).collect();
         let customer_ids: Vec<i64> = rows.iter().map(|c| c.customer_id).collect();
-        let custs: HashMap<i64, Customer> = customers::table
-            .filter(customers::id.eq_any(&customer_ids))
-            .select(Customer::as_select())
-            .load(&mut conn)?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-        let queue_names: HashMap<i64, String> = queues::table
-            .select((queues::id, queues::name))
-            .load(&mut conn)?
-            .into_iter()
+        let custs: HashMap<i64, Customer> = case_store::customers(conn, &customer_ids)?;
+        let queue_names: HashMap<i64, String> = snap
+            .queues_by_id
+            .iter()
+            .map(|(id, queue)| (*id, queue.name.clone()))
             .collect();
         let assignee_ids: Vec<i64> = rows.iter().filter_map(|c| c.assignee_id).collect();
-        let emails: HashMap<i64, String> = if assignee_ids.is_empty() {
-            HashMap::new()
-        } else {
-            users::table
-                .filter(users::id.eq_any(&assignee_ids))
-                .select((users::id, users::email))
-                .load(&mut conn)?
-                .into_iter()
-                .collect()
-        };
+        let emails = crate::store::users::emails_of(conn, &assignee_ids)?;
         let next_cursor = if more {
             rows.last().map(|c| encode_cursor(c.updated_at, c.id))
         } else {
             None
         };
         let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
-        let scores = crate::cases::verify::satisfaction_for(&mut conn, &ids)?;
+        let scores = crate::cases::verify::satisfaction_for(conn, &ids)?;
         let cases = rows
             .iter()
             .filter_map(|c| {
@@ -372,8 +350,7 @@ pub async fn list(
             .collect();
         Ok(CaseList { cases, next_cursor })
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -423,18 +400,11 @@ pub async fn events(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let reference = path.into_inner();
-    let pool = state.pool.clone();
-    let list = web::block(move || -> Result<EventList, ApiError> {
-        let mut conn = pool.get().map_err(|e| ApiError::Internal(e.to_string()))?;
-        let c = load_case(&mut conn, &reference)?;
-        let events: Vec<EventRow> = case_store::events_of(&mut conn, c.id)?;
+    let list = api_db(&state, move |conn| -> Result<EventList, ApiError> {
+        let c = load_case(conn, &reference)?;
+        let events: Vec<EventRow> = case_store::events_of(conn, c.id)?;
         let actor_ids: Vec<i64> = events.iter().filter_map(|e| e.actor_user_id).collect();
-        let emails: HashMap<i64, String> = users::table
-            .filter(users::id.eq_any(&actor_ids))
-            .select((users::id, users::email))
-            .load(&mut conn)?
-            .into_iter()
-            .collect();
+        let emails = crate::store::users::emails_of(conn, &actor_ids)?;
         Ok(EventList {
             case_ref: case_ref(c.id),
             events: events
@@ -449,8 +419,7 @@ pub async fn events(
                 .collect(),
         })
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    .await?;
     Ok(HttpResponse::Ok().json(list))
 }
 

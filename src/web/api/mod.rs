@@ -10,13 +10,11 @@ pub mod openapi;
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::http::StatusCode;
-use actix_web::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
-use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{FromRequest, HttpRequest, web};
 use serde_json::Value;
 
-use crate::domain::{FieldProblem, tokens};
-use crate::error::{FieldError, Problem};
+use crate::domain::tokens;
 use crate::state::AppState;
 use crate::store::{self, apikeys};
 
@@ -26,92 +24,21 @@ pub const BODY_LIMIT: usize = 1 << 20;
 /// Where the API lives; its routes are in the desk's route table (`web::ROUTES`).
 pub const PREFIX: &str = "/api";
 
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error("{0}")]
-    BadRequest(String),
-    #[error("the request breaks the rules")]
-    Invalid(Vec<FieldProblem>),
-    #[error("missing or wrong API key")]
-    Unauthorized,
-    #[error("not found: {0}")]
-    NotFound(String),
-    #[error("internal error: {0}")]
-    Internal(String),
-}
+pub use crate::error::ApiError;
 
-impl From<crate::error::AppError> for ApiError {
-    fn from(e: crate::error::AppError) -> Self {
-        match e {
-            crate::error::AppError::NotFound => ApiError::NotFound("not found".into()),
-            other => ApiError::Internal(other.to_string()),
-        }
-    }
-}
-
-impl From<diesel::result::Error> for ApiError {
-    fn from(e: diesel::result::Error) -> Self {
-        ApiError::Internal(e.to_string())
-    }
-}
-
-impl ApiError {
-    pub fn problem(&self) -> Problem {
-        match self {
-            ApiError::BadRequest(d) => Problem::new(StatusCode::BAD_REQUEST, d.clone()),
-            ApiError::Invalid(problems) => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!(
-                    "{} field{} broke the rules: {}",
-                    problems.len(),
-                    if problems.len() == 1 { "" } else { "s" },
-                    problems
-                        .iter()
-                        .map(|p| p.field.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
-            .with_errors(
-                problems
-                    .iter()
-                    .map(|p| FieldError {
-                        field: p.field.clone(),
-                        message: p.message.clone(),
-                    })
-                    .collect(),
-            ),
-            ApiError::Unauthorized => Problem::new(
-                StatusCode::UNAUTHORIZED,
-                "An API key is required: send Authorization: Bearer <key> with a key that is not revoked.",
-            ),
-            ApiError::NotFound(what) => Problem::new(StatusCode::NOT_FOUND, what.clone()),
-            ApiError::Internal(_) => Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The server could not answer the request; it has been logged.",
-            ),
-        }
-    }
-}
-
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.problem().status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        if let ApiError::Internal(cause) = self {
-            tracing::error!(error = %cause, "API request failed");
-        }
-        let mut res = self.problem().response();
-        if matches!(self, ApiError::Unauthorized) {
-            res.headers_mut().insert(
-                WWW_AUTHENTICATE,
-                actix_web::http::header::HeaderValue::from_static("Bearer"),
-            );
-        }
-        res
-    }
+/// Runs `f` with a connection of the pool on the blocking threads.
+pub async fn api_db<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut crate::db::DbConn) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = state.pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(|e| ApiError::Internal(e.to_string()))?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
 }
 
 /// Parses a request body as JSON; malformed JSON is a 400 that says where.

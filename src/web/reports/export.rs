@@ -10,6 +10,7 @@ use super::tables::{
     reach_table, rules_table, satisfaction_table, volume_table,
 };
 use crate::db::DbPool;
+use crate::error::AppError;
 use crate::reports::figures;
 use crate::reports::period::Period;
 use crate::reports::store as facts;
@@ -39,10 +40,8 @@ pub const EXPORTS: [&str; 13] = [
 enum ExportError {
     #[error(transparent)]
     Gone(#[from] csv::Gone),
-    #[error("database error: {0}")]
-    Db(#[from] diesel::result::Error),
-    #[error("database pool error: {0}")]
-    Pool(#[from] diesel::r2d2::PoolError),
+    #[error(transparent)]
+    Db(#[from] AppError),
 }
 
 /// The table a file name asks for (`volume.csv`: `volume`).
@@ -158,10 +157,11 @@ pub fn cases_csv(filename: &str, pool: DbPool, page: Page, l: Loaded) -> HttpRes
     let query = case_query(&req);
     csv::stream(filename, move |w| -> Result<(), ExportError> {
         w.record(&headers)?;
-        let mut conn = pool.get()?;
+        let mut conn = pool.get().map_err(AppError::from)?;
         let mut cursor = None;
         loop {
-            let (rows, next) = facts::cases_page(&mut conn, &query, cursor, EXPORT_BATCH)?;
+            let (rows, next) = facts::cases_page(&mut conn, &query, cursor, EXPORT_BATCH)
+                .map_err(AppError::from)?;
             for r in &rows {
                 w.record(&case_record(case_view(&page, &names, r)))?;
             }

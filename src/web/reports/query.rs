@@ -6,12 +6,10 @@ use std::sync::Arc;
 
 use actix_web::web;
 use chrono::NaiveDate;
-use diesel::prelude::*;
 use serde::Deserialize;
 
 use super::super::{Page, db};
 use crate::db::DbConn;
-use crate::db::schema::users;
 use crate::error::AppError;
 use crate::i18n::tkey;
 use crate::reports::figures::{self, PRIORITIES};
@@ -191,11 +189,7 @@ impl Names {
 
 fn load_names(conn: &mut DbConn, st: &AppState) -> Result<Names, AppError> {
     let snap = st.desk.get(conn)?;
-    let agents = users::table
-        .select((users::id, users::name))
-        .load::<(i64, String)>(conn)?
-        .into_iter()
-        .collect();
+    let agents = crate::store::users::names(conn)?.into_iter().collect();
     Ok(Names { snap, agents })
 }
 

@@ -232,6 +232,7 @@ impl TestApp {
                 shift_calendar: None,
                 auto_assign: true,
             },
+            |_| Ok(()),
         )
         .expect("agent routing");
         (user.id, password.expose().to_string())
