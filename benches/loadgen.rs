@@ -160,6 +160,9 @@ where
                     let (status, _) = conn.request(&method, &path, &h, &body);
                     lat.push(t.elapsed());
                     if status >= 400 {
+                        if errors == 0 && std::env::var_os("RISKDESK_BENCH_DEBUG").is_some() {
+                            eprintln!("{status} {method} {path}");
+                        }
                         errors += 1;
                     }
                 }

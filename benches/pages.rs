@@ -250,7 +250,7 @@ fn build(n: u64) -> Desk {
                 15..=17 => {
                     let responded = opened + minutes(1 + rng.below(10));
                     (
-                        "waiting_customer",
+                        "in_progress", // waiting for the customer: the clock is paused
                         Some(agent),
                         Some(opened),
                         Some(opened),
@@ -440,6 +440,9 @@ fn measure_as(
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
+    }
+    if std::env::var_os("RISKDESK_BENCH_DEBUG").is_some() {
+        tracing_subscriber::fmt().with_env_filter("error").init();
     }
     let n = env("RISKDESK_BENCH_CASES", 1_000_000);
     let seconds = env("RISKDESK_BENCH_SECONDS", 10);

@@ -61,35 +61,38 @@ pub fn customer_lang(customer: &Customer) -> Lang {
         .unwrap_or_default()
 }
 
-fn rule_category(conn: &mut DbConn, code: &str) -> QueryResult<Option<String>> {
-    rules::table
-        .filter(rules::code.eq(code))
-        .select(rules::category)
-        .first(conn)
-        .optional()
-}
-
 /// True when the case is an anti-money-laundering case, or its customer is under
 /// one (an open case of an AML rule, or any case escalated to AML): the customer
 /// must not be tipped off, from whichever of their cases.
 pub fn is_aml(conn: &mut DbConn, case: &Case) -> QueryResult<bool> {
-    Ok(case.disposition.as_deref() == Some("escalated_aml")
-        || rule_category(conn, &case.rule_code)?.as_deref() == Some("aml")
-        || customer_under_aml(conn, case.customer_id)?)
+    if case.disposition.as_deref() == Some("escalated_aml") {
+        return Ok(true);
+    }
+    // One query: this case of an AML rule (open or not), another open case of one,
+    // or any case escalated to AML.
+    aml_case_of(conn, case.customer_id, Some(case.id))
 }
 
 /// Whether the customer has an open case of an AML rule or a case escalated to AML.
 pub fn customer_under_aml(conn: &mut DbConn, customer_id: i64) -> QueryResult<bool> {
-    let aml_rules: Vec<String> = rules::table
+    aml_case_of(conn, customer_id, None)
+}
+
+/// Whether the customer has a case escalated to AML, or a case of an AML rule that
+/// is open (or is `this` case).
+fn aml_case_of(conn: &mut DbConn, customer_id: i64, this: Option<i64>) -> QueryResult<bool> {
+    let aml_rules = rules::table
         .filter(rules::category.eq("aml"))
-        .select(rules::code)
-        .load(conn)?;
+        .select(rules::code);
+    let counted = cases::resolved_at
+        .is_null()
+        .or(cases::id.nullable().eq(this));
     let found: Option<i64> = cases::table
         .filter(cases::customer_id.eq(customer_id))
         .filter(
-            cases::disposition.eq("escalated_aml").or(cases::resolved_at
-                .is_null()
-                .and(cases::rule_code.eq_any(aml_rules))),
+            cases::disposition
+                .eq("escalated_aml")
+                .or(counted.and(cases::rule_code.eq_any(aml_rules))),
         )
         .select(cases::id)
         .first(conn)

@@ -130,15 +130,15 @@ impl CaseEvent {
 
     /// An event from its stored kind and data.
     pub fn from_parts(kind: &str, data: &str) -> Result<CaseEvent, EventError> {
-        let data: serde_json::Value = serde_json::from_str(data).map_err(|e| EventError {
+        // The tag first, then the stored data as it is: serde reads the data straight
+        // into the event's type, with no JSON tree in between.
+        let tagged = format!(
+            "{{\"kind\":{},\"data\":{data}}}",
+            serde_json::Value::from(kind)
+        );
+        serde_json::from_str(&tagged).map_err(|e| EventError {
             kind: kind.to_string(),
             message: e.to_string(),
-        })?;
-        serde_json::from_value(serde_json::json!({"kind": kind, "data": data})).map_err(|e| {
-            EventError {
-                kind: kind.to_string(),
-                message: e.to_string(),
-            }
         })
     }
 

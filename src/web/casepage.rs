@@ -19,6 +19,7 @@ use crate::error::AppError;
 use crate::i18n::Tr;
 use crate::state::AppState;
 use crate::store::cases::{self as case_store, Case, Customer, EventRow, case_ref};
+use crate::store::deskconfig::Snapshot;
 use crate::store::{self, calls as call_store, identifiers, playbooks};
 
 /// One alert as "why it fired" shows it.
@@ -169,13 +170,13 @@ fn may_see(user: &CurrentUser, queues: &Option<HashSet<i64>>, c: &Case) -> bool 
 pub fn load(
     conn: &mut DbConn,
     state: &AppState,
+    snap: &Snapshot,
     user: &CurrentUser,
     case: &Case,
     customer: &Customer,
     tr: Tr,
 ) -> Result<CaseDetail, AppError> {
     let now = state.now();
-    let snap = state.desk.get(conn)?;
     let rule = snap.rules.get(&case.rule_code);
 
     let mut alerts: Vec<AlertRow> = case_store::alerts_of(conn, case.id)?
@@ -372,7 +373,7 @@ pub async fn show(
             };
             let snap = st.desk.get(conn)?;
             let resolution = super::resolution::panel(conn, &snap, &u, &case)?;
-            let detail = super::casepage::load(conn, &st, &u, &case, &customer, lang)?;
+            let detail = load(conn, &st, &snap, &u, &case, &customer, lang)?;
             Ok((
                 case, queue, assignee, customer, events, actors, agents, resolution, detail,
             ))
