@@ -13,7 +13,7 @@
 mod fill;
 mod loadgen;
 
-use fill::{Inserter, MIX, Rng, env, opt_ts, ts};
+use fill::{Inserter, MIX, Rng, env, event_row, opt_ts, ts};
 
 use std::time::{Duration, Instant};
 
@@ -25,8 +25,9 @@ use riskdesk::app::AppState;
 use riskdesk::clock::Clock;
 use riskdesk::config::Settings;
 use riskdesk::db::DatabaseUrl;
-use riskdesk::domain::Severity;
+use riskdesk::domain::events as ev;
 use riskdesk::domain::password::NewPassword;
+use riskdesk::domain::{CaseEvent, Severity};
 
 const AGENTS: usize = 50;
 const DISPOSITIONS: &[&str] = &[
@@ -326,33 +327,43 @@ fn build(n: u64) -> Desk {
                 rng.below(250),
             ),
         );
-        let o = ts(opened);
-        events.push(
-            &mut db,
-            format!(
-                "{i},{o},'case.opened',NULL,'{{\"rule\":\"{rule}\",\"queue\":\"{queue_name}\",\"priority\":\"{}\"}}'",
-                priority.as_str()
-            ),
-        );
-        events.push(
-            &mut db,
-            format!("{i},{o},'alert.received',NULL,'{{\"rule\":\"{rule}\",\"external_id\":\"bench-{i}\"}}'"),
-        );
+        let opened_event = CaseEvent::Opened(ev::Opened {
+            rule: rule.to_string(),
+            queue: queue_name.to_string(),
+            priority,
+        });
+        events.push(&mut db, event_row(i, opened, None, &opened_event));
+        let alert_event = CaseEvent::AlertReceived(ev::AlertReceived {
+            alert_id: i as i64,
+            external_id: format!("bench-{i}"),
+            rule: rule.to_string(),
+            severity: priority,
+            grouped: false,
+            amount: Some(format!("{amount}.00")),
+            currency: Some("CNY".into()),
+            weight: None,
+        });
+        events.push(&mut db, event_row(i, opened, None, &alert_event));
         if let Some(a) = assignee {
-            events.push(
-                &mut db,
-                format!("{i},{o},'assignment.assigned',NULL,'{{\"to\":\"agent{a}@bench.example\",\"how\":\"auto\",\"eligible\":50,\"load\":1,\"capacity\":5}}'"),
-            );
+            let assigned = CaseEvent::Assigned(ev::Assigned {
+                to: format!("agent{a}@bench.example"),
+                how: ev::How::Auto,
+                reason: "least_loaded".into(),
+                eligible: Some(AGENTS),
+                load: Some(1),
+                capacity: Some(5),
+                weight: 1,
+            });
+            events.push(&mut db, event_row(i, opened, None, &assigned));
         }
         if let Some(r) = resolved {
-            events.push(
-                &mut db,
-                format!(
-                    "{i},{},'case.resolved',{},'{{\"disposition\":\"false_positive\"}}'",
-                    ts(r),
-                    assignee.unwrap_or(0)
-                ),
-            );
+            let resolved_event = CaseEvent::Resolved(ev::Resolved {
+                disposition: "false_positive".into(),
+                details: ev::ClosingDetails::default(),
+                approved_by: None,
+                paused_minutes: None,
+            });
+            events.push(&mut db, event_row(i, r, assignee, &resolved_event));
         }
         if i % 100_000 == 0 {
             cases.flush(&mut db);

@@ -15,7 +15,7 @@
 mod fill;
 mod loadgen;
 
-use fill::{Inserter, MIX, Rng, env, opt_ts, ts};
+use fill::{Inserter, MIX, Rng, env, event_row, opt_ts, ts};
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -28,8 +28,9 @@ use riskdesk::app::AppState;
 use riskdesk::clock::Clock;
 use riskdesk::config::Settings;
 use riskdesk::db::DatabaseUrl;
-use riskdesk::domain::Severity;
+use riskdesk::domain::events as ev;
 use riskdesk::domain::password::NewPassword;
+use riskdesk::domain::{CaseEvent, Severity};
 
 const AGENTS: usize = 50;
 const HISTORY_DAYS: u64 = 180;
@@ -323,29 +324,28 @@ fn build(n: u64) -> Desk {
                 ts(opened),
             ),
         );
-        let o = ts(opened);
-        events.push(
-            &mut db,
-            format!(
-                "{i},{o},'case.opened',NULL,'{{\"rule\":\"{rule}\",\"queue\":\"{queue_name}\"}}'"
-            ),
-        );
-        events.push(
-            &mut db,
-            format!(
-                "{i},{},'assignment.assigned',NULL,'{{\"to\":\"agent@bench.example\",\"how\":\"auto\"}}'",
-                ts(assigned)
-            ),
-        );
+        let opened_event = CaseEvent::Opened(ev::Opened {
+            rule: rule.to_string(),
+            queue: queue_name.to_string(),
+            priority,
+        });
+        events.push(&mut db, event_row(i, opened, None, &opened_event));
+        let assigned_event = CaseEvent::Assigned(ev::Assigned {
+            to: "agent@bench.example".into(),
+            how: ev::How::Auto,
+            reason: "least_loaded".into(),
+            eligible: None,
+            load: None,
+            capacity: None,
+            weight: def.weight,
+        });
+        events.push(&mut db, event_row(i, assigned, None, &assigned_event));
         if let Some(r) = responded {
-            events.push(
-                &mut db,
-                format!(
-                    "{i},{},'sla.first_response',{agent},'{{\"how\":\"call\",\"late\":{}}}'",
-                    ts(r),
-                    r > dues.first_response
-                ),
-            );
+            let first = CaseEvent::FirstResponse(ev::FirstResponse {
+                how: "call".into(),
+                late: r > dues.first_response,
+            });
+            events.push(&mut db, event_row(i, r, Some(agent), &first));
             if rng.below(10) < 6 {
                 let outcome = OUTCOMES[rng.below(OUTCOMES.len() as u64) as usize];
                 calls.push(
@@ -373,31 +373,29 @@ fn build(n: u64) -> Desk {
             }
         }
         if let Some((a, b)) = pause {
-            events.push(
-                &mut db,
-                format!(
-                    "{i},{},'sla.paused',{agent},'{{\"reason\":\"documents\"}}'",
-                    ts(a)
-                ),
-            );
-            events.push(
-                &mut db,
-                format!(
-                    "{i},{},'sla.resumed',NULL,'{{\"paused_minutes\":{},\"counted_minutes\":{counted}}}'",
-                    ts(b),
-                    (b - a).num_minutes()
-                ),
-            );
+            let paused = CaseEvent::Paused(ev::Paused {
+                reason: "documents".into(),
+                allowance_minutes: queue.policy.max_pause_minutes,
+            });
+            events.push(&mut db, event_row(i, a, Some(agent), &paused));
+            let resumed = CaseEvent::Resumed(ev::Resumed {
+                paused_minutes: (b - a).num_minutes(),
+                counted_minutes: counted,
+                limit_reached: false,
+                first_response_due: dues.first_response,
+                resolution_due: dues.resolution,
+                cause: ev::ResumeCause::Answered,
+            });
+            events.push(&mut db, event_row(i, b, None, &resumed));
         }
         if let Some(r) = resolved {
-            events.push(
-                &mut db,
-                format!(
-                    "{i},{},'case.resolved',{agent},'{{\"disposition\":\"{}\"}}'",
-                    ts(r),
-                    closing.0
-                ),
-            );
+            let resolved_event = CaseEvent::Resolved(ev::Resolved {
+                disposition: closing.0.to_string(),
+                details: ev::ClosingDetails::default(),
+                approved_by: None,
+                paused_minutes: None,
+            });
+            events.push(&mut db, event_row(i, r, Some(agent), &resolved_event));
             let protected = matches!(closing.0, "confirmed_fraud" | "false_positive");
             closings.push(
                 &mut db,

@@ -88,3 +88,20 @@ impl Inserter {
         }
     }
 }
+
+/// One row of `case_events` (case_id, at, kind, actor_user_id, data) holding `event`
+/// exactly as the application stores it, so the pages read what they would read.
+pub fn event_row(
+    case_id: u64,
+    at: DateTime<Utc>,
+    actor: Option<i64>,
+    event: &riskdesk::domain::CaseEvent,
+) -> String {
+    let (kind, data) = event.to_parts();
+    format!(
+        "{case_id},{},'{kind}',{},'{}'",
+        ts(at),
+        actor.map_or_else(|| "NULL".to_string(), |a| a.to_string()),
+        data.replace('\'', "''")
+    )
+}

@@ -18,6 +18,7 @@ use crate::i18n::tkey;
 use crate::mail::outbox::{self, NewMail};
 use crate::mail::templates;
 use crate::store::cases::{self as case_store, Case, Customer, case_ref};
+use crate::store::deskconfig::Snapshot;
 use crate::store::{self};
 
 pub const VERIFY: &str = "verify";
@@ -100,21 +101,51 @@ fn aml_case_of(conn: &mut DbConn, customer_id: i64, this: Option<i64>) -> QueryR
     Ok(found.is_some())
 }
 
-/// What an agent about to call the customer of `case` must know: the translation
-/// key of a warning, when the customer asked not to be contacted or is under an
-/// AML case (say nothing of it).
-pub fn call_warning(
+/// Whether `c`, one of a customer's cases, puts the customer under AML: it was
+/// escalated to AML, or it is of an AML rule and open (or is the case in hand).
+/// [`aml_case_of`] asks the database the same question.
+pub fn puts_under_aml(c: &Case, this: bool, is_aml_rule: impl Fn(&str) -> bool) -> bool {
+    c.disposition.as_deref() == Some("escalated_aml")
+        || ((c.resolved_at.is_none() || this) && is_aml_rule(&c.rule_code))
+}
+
+/// [`is_aml`] judged from the customer's other cases when the caller has loaded them
+/// all (`others_complete`), without asking the database again; else the query.
+pub fn is_aml_among(
     conn: &mut DbConn,
+    snap: &Snapshot,
     case: &Case,
-    customer: &Customer,
-) -> QueryResult<Option<&'static str>> {
-    Ok(if is_aml(conn, case)? {
+    others: &[Case],
+    others_complete: bool,
+) -> QueryResult<bool> {
+    if !others_complete {
+        return is_aml(conn, case);
+    }
+    let aml_rule = |code: &str| snap.rules.get(code).is_some_and(|r| r.category == "aml");
+    Ok(puts_under_aml(case, true, aml_rule)
+        || others.iter().any(|c| puts_under_aml(c, false, aml_rule)))
+}
+
+/// What an agent about to call the customer must know, given whether they are under
+/// AML: the translation key of a warning, when the customer is under an AML case (say
+/// nothing of it) or asked not to be contacted.
+pub fn call_warning_for(aml: bool, customer: &Customer) -> Option<&'static str> {
+    if aml {
         Some(tkey("calls.warn_aml"))
     } else if customer.do_not_contact {
         Some(tkey("calls.warn_do_not_contact"))
     } else {
         None
-    })
+    }
+}
+
+/// [`call_warning_for`] the customer of `case`, asking the database.
+pub fn call_warning(
+    conn: &mut DbConn,
+    case: &Case,
+    customer: &Customer,
+) -> QueryResult<Option<&'static str>> {
+    Ok(call_warning_for(is_aml(conn, case)?, customer))
 }
 
 /// Why the customer of `case` may not be e-mailed, if they may not.

@@ -147,6 +147,9 @@ pub fn kind_label(tr: &Tr, kind: &str) -> String {
     }
 }
 
+/// How many of the customer's other cases the page lists.
+const HISTORY: i64 = 50;
+
 /// The queues whose cases the user may see, or None for all (supervisors, admins).
 fn visible_queues(conn: &mut DbConn, user: &CurrentUser) -> Result<Option<HashSet<i64>>, AppError> {
     if user.role.is_supervisor_or_admin() {
@@ -213,7 +216,17 @@ pub fn load(
     alerts.reverse();
 
     let queues = visible_queues(conn, user)?;
-    let history = case_store::of_customer_except(conn, case.customer_id, case.id, 50)?
+    let others = case_store::of_customer_except(conn, case.customer_id, case.id, HISTORY)?;
+    // Fewer than asked for: they are all of the customer's other cases, enough to
+    // judge the AML warning without asking again.
+    let aml = crate::cases::verify::is_aml_among(
+        conn,
+        snap,
+        case,
+        &others,
+        others.len() < HISTORY as usize,
+    )?;
+    let history = others
         .into_iter()
         .map(|c| HistoryRow {
             reference: case_ref(c.id),
@@ -308,7 +321,7 @@ pub fn load(
             && case.resolved_at.is_none()
             && failed_calls >= i64::from(attempts_before_email),
         attempts_before_email,
-        call_warning: crate::cases::verify::call_warning(conn, case, customer)?,
+        call_warning: crate::cases::verify::call_warning_for(aml, customer),
     })
 }
 

@@ -938,6 +938,41 @@ fn a_customer_under_aml_is_neither_emailed_nor_called_unwarned_from_another_case
 }
 
 #[test]
+fn the_aml_warning_weighs_every_case_of_the_customer_however_many() {
+    let desk = Desk::new(None);
+    let (agent, _) = desk.agent("li.na@bank.example");
+    let c = customer("C-40");
+    let warned = |reference: &str| {
+        agent
+            .get(&format!("/cases/{reference}"))
+            .text()
+            .unwrap()
+            .contains("no tipping off")
+    };
+    // A closed AML case that found nothing puts no one under AML.
+    let aml = desk.alert("a-1", "AML_WATCHLIST", c.clone());
+    assert!(warned(&aml), "an open AML case warns on its own page");
+    resolve(&desk, &aml, "false_positive");
+    let transfer = desk.alert("t-0", "LARGE_TRANSFER", c.clone());
+    assert!(!warned(&transfer));
+    // A case escalated to AML does, closed or not.
+    resolve(&desk, &transfer, "escalated_aml");
+    let next = desk.alert("t-1", "LARGE_TRANSFER", c.clone());
+    assert!(warned(&next));
+    resolve(&desk, &next, "false_positive");
+    // Still, when the escalated case is older than every case the page lists.
+    for i in 2..60 {
+        let r = desk.alert(&format!("t-{i}"), "LARGE_TRANSFER", c.clone());
+        resolve(&desk, &r, "false_positive");
+    }
+    let last = desk.alert("t-60", "LARGE_TRANSFER", c);
+    assert!(warned(&last));
+    // Another customer is not warned for this one.
+    let other = desk.alert("o-1", "LARGE_TRANSFER", customer("C-41"));
+    assert!(!warned(&other));
+}
+
+#[test]
 fn a_pause_ends_when_the_verification_link_expires_unanswered() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let _sink = SmtpSink::start(listener.try_clone().unwrap());
