@@ -18,7 +18,7 @@ use crate::domain::alert::NewAlert;
 use crate::domain::routing::{self, AlertFacts, Reason};
 use crate::domain::severity::Severity;
 use crate::domain::{CaseEvent, CaseStatus};
-use crate::store::cases::{self as case_store, Case, case_ref, open_key};
+use crate::store::cases::{self as case_store, case_ref, open_key};
 use crate::store::deskconfig::{self, Snapshot};
 use crate::store::identifiers::IdentifierKey;
 use crate::store::{self};
@@ -118,13 +118,12 @@ fn ingest(
         return stored_result(conn, &alert.external_id)?
             .ok_or_else(|| IntakeError::Db(diesel::result::Error::NotFound));
     };
-    // Device, address and phone link this customer to others (linked cases).
-    crate::store::identifiers::record(
-        conn,
+    // Device, address and phone link this customer to others (linked cases, campaigns).
+    let identifiers = crate::store::identifiers::digests(
         key,
-        customer_id,
         &crate::store::identifiers::of_alert(&alert.attributes, alert.customer.phone.as_deref()),
-    )?;
+    );
+    crate::store::identifiers::record(conn, customer_id, &identifiers, Some(at))?;
 
     let key = open_key(customer_id, queue.id);
     // A new case's first events, written together with the alert's.
@@ -132,34 +131,22 @@ fn ingest(
     let (case, grouped) = match case_store::find_open(conn, &key)? {
         Some(case) => (case, true),
         None => {
-            let dues = queue.policy.dues(now, decision.priority, 0);
             let weight = snap.rules.get(&alert.rule).map(|r| r.weight).unwrap_or(1);
-            let new_id: Option<i64> = dispatch!(conn, |c| diesel::insert_into(cases::table)
-                .values((
-                    cases::customer_id.eq(customer_id),
-                    cases::queue_id.eq(queue.id),
-                    cases::priority.eq(decision.priority.as_str()),
-                    cases::status.eq(CaseStatus::New),
-                    cases::rule_code.eq(&alert.rule),
-                    cases::open_key.eq(&key),
-                    cases::opened_at.eq(at),
-                    cases::updated_at.eq(at),
-                    cases::first_response_due.eq(store::to_db(dues.first_response)),
-                    cases::resolution_due.eq(store::to_db(dues.resolution)),
-                    cases::next_due
-                        .eq(Some(store::to_db(dues.first_response.min(dues.resolution)))),
-                    cases::next_alarm_at.eq(Some(at)),
-                    cases::weight.eq(weight),
-                    cases::alert_count.eq(1),
-                    cases::waiting_since.eq(Some(at)),
-                ))
-                .on_conflict(cases::open_key)
-                .do_nothing()
-                .returning(cases::id)
-                .get_result(c)
-                .optional())?;
-            match new_id {
-                Some(id) => {
+            let inserted = crate::cases::open::insert(
+                conn,
+                &crate::cases::open::NewCase {
+                    customer_id,
+                    queue,
+                    priority: decision.priority,
+                    rule_code: &alert.rule,
+                    open_key: &key,
+                    weight,
+                    alert_count: 1,
+                },
+                now,
+            )?;
+            match inserted {
+                Some((case, dues)) => {
                     use crate::domain::events as ev;
                     let (reason, position, time_boxed) = match decision.reason {
                         Reason::Route {
@@ -190,38 +177,6 @@ fn ingest(
                             resolution_due: dues.resolution,
                         }),
                     ];
-                    // The case as just inserted, without reading it back.
-                    let case = Case {
-                        id,
-                        customer_id,
-                        queue_id: queue.id,
-                        priority: decision.priority,
-                        status: CaseStatus::New,
-                        rule_code: alert.rule.clone(),
-                        open_key: Some(key.clone()),
-                        opened_at: at,
-                        updated_at: at,
-                        first_response_due: store::to_db(dues.first_response),
-                        resolution_due: store::to_db(dues.resolution),
-                        first_responded_at: None,
-                        resolved_at: None,
-                        paused_since: None,
-                        pause_reason: None,
-                        paused_minutes: 0,
-                        breached: false,
-                        assignee_id: None,
-                        disposition: None,
-                        alert_count: 1,
-                        weight,
-                        assigned_at: None,
-                        started_at: None,
-                        next_due: Some(store::to_db(dues.first_response.min(dues.resolution))),
-                        next_alarm_at: Some(at),
-                        sla_started_at: None,
-                        resolved_by: None,
-                        reopen_count: 0,
-                        waiting_since: Some(at),
-                    };
                     (case, false)
                 }
                 // Another instance opened it a moment ago: join that one.
@@ -294,6 +249,10 @@ fn ingest(
         }
     };
     case_store::add_events(conn, case.id, at, &opening)?;
+    // Many customers tied by one identifier at once: a campaign.
+    if !snap.campaigns.is_empty() {
+        crate::cases::campaign::on_alert(conn, snap, &case, &alert.rule, &identifiers, now)?;
+    }
 
     let result = AlertResult {
         alert_id,

@@ -5,10 +5,12 @@
 
 pub mod assign;
 pub mod calls;
+pub mod campaign;
 pub mod clock;
 pub mod closing;
 pub mod escalate;
 pub mod notices;
+pub mod open;
 pub mod verify;
 
 use diesel::prelude::*;

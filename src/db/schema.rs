@@ -182,6 +182,7 @@ diesel::table! {
         qa_pending -> Bool,
         qa_reviewed_at -> Nullable<Timestamp>,
         waiting_since -> Nullable<Timestamp>,
+        campaign_id -> Nullable<BigInt>,
     }
 }
 
@@ -326,6 +327,25 @@ diesel::table! {
         kind -> Text,
         value_hash -> Text,
         customer_id -> BigInt,
+        masked -> Text,
+        last_seen_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    campaigns (case_id) {
+        case_id -> BigInt,
+        rule_name -> Nullable<Text>,
+        opened_by -> Nullable<BigInt>,
+        merged_into -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    campaign_links (campaign_id, value_hash) {
+        campaign_id -> BigInt,
+        kind -> Text,
+        value_hash -> Text,
         masked -> Text,
     }
 }
@@ -477,9 +497,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     weekly_briefs,
     case_facts,
     report_jobs,
+    campaigns,
+    campaign_links,
 );
 diesel::joinable!(qa_reviews -> cases (case_id));
 diesel::joinable!(customer_identifiers -> customers (customer_id));
 diesel::joinable!(calls -> cases (case_id));
 diesel::joinable!(case_facts -> cases (case_id));
+diesel::joinable!(campaigns -> cases (case_id));
 diesel::joinable!(case_facts -> queues (queue_id));

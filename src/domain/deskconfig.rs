@@ -9,6 +9,7 @@ use toml::Value;
 
 use super::FieldProblem;
 use super::calendar::{BusinessCalendar, CalendarInput};
+use super::campaign::{self, CampaignDef};
 use super::money::{Decimal, parse_currency};
 use super::routing::{RouteDef, RuleDef};
 use super::severity::{Priority, Severity};
@@ -53,6 +54,8 @@ pub struct DeskConfig {
     pub queues: Vec<QueueDef>,
     pub rules: Vec<RuleDef>,
     pub routes: Vec<RouteDef>,
+    /// When many customers tied by one identifier make one campaign.
+    pub campaigns: Vec<CampaignDef>,
 }
 
 struct Checker {
@@ -246,6 +249,7 @@ impl DeskConfig {
                 "queues",
                 "rules",
                 "routes",
+                "campaigns",
             ],
         );
 
@@ -623,6 +627,82 @@ impl DeskConfig {
             }
         }
 
+        // campaigns
+        let mut campaigns = Vec::new();
+        let mut campaign_names = HashSet::new();
+        for (path, t) in tables(&mut c, &root, "campaigns") {
+            c.keys(
+                &path,
+                t,
+                &[
+                    "name",
+                    "link_by",
+                    "min_customers",
+                    "window_minutes",
+                    "rules",
+                    "queue",
+                ],
+            );
+            let name = c.string(&path, t, "name", true);
+            if let Some(n) = &name {
+                unique(
+                    &mut c,
+                    &join(&path, "name"),
+                    &mut campaign_names,
+                    n,
+                    "campaign",
+                );
+            }
+            let link_by = c.strings(&path, t, "link_by");
+            if !t.contains_key("link_by") {
+                c.problem(join(&path, "link_by"), "is required");
+            } else if link_by.is_empty() {
+                c.problem(
+                    join(&path, "link_by"),
+                    "must name at least one of device_id, ip, phone",
+                );
+            }
+            for (i, kind) in link_by.iter().enumerate() {
+                if !campaign::LINK_KINDS.contains(&kind.as_str()) {
+                    c.problem(
+                        format!("{path}.link_by[{i}]"),
+                        format!("'{kind}' is not an identifier kind (device_id, ip, phone)"),
+                    );
+                }
+            }
+            let min_customers = c
+                .integer(&path, t, "min_customers", campaign::MIN_CUSTOMERS)
+                .unwrap_or(5);
+            let window_minutes = c
+                .integer(&path, t, "window_minutes", campaign::WINDOW_MINUTES)
+                .unwrap_or(60);
+            let rules_of = c.strings(&path, t, "rules");
+            for (i, r) in rules_of.iter().enumerate() {
+                if !rule_codes.contains(r) {
+                    c.problem(
+                        format!("{path}.rules[{i}]"),
+                        format!("no rule has the code '{r}'"),
+                    );
+                }
+            }
+            let queue = c.string(&path, t, "queue", true);
+            if let Some(q) = &queue
+                && !queue_names.contains(q)
+            {
+                c.problem(join(&path, "queue"), format!("no queue is named '{q}'"));
+            }
+            if let (Some(name), Some(queue)) = (name, queue) {
+                campaigns.push(CampaignDef {
+                    name,
+                    link_by,
+                    min_customers,
+                    window_minutes,
+                    rules: rules_of,
+                    queue,
+                });
+            }
+        }
+
         let triage_queue = c.string("", &root, "triage_queue", true);
         if let Some(q) = &triage_queue
             && !queue_names.contains(q)
@@ -640,6 +720,7 @@ impl DeskConfig {
             queues,
             rules,
             routes,
+            campaigns,
         })
     }
 
@@ -745,6 +826,17 @@ impl DeskConfig {
                 out.push_str(&format!("valid_until = {}\n", q(&v.to_rfc3339())));
             }
         }
+        for cd in &self.campaigns {
+            out.push_str("\n[[campaigns]]\n");
+            out.push_str(&format!("name = {}\n", q(&cd.name)));
+            out.push_str(&format!("link_by = {}\n", list(&cd.link_by)));
+            out.push_str(&format!("min_customers = {}\n", cd.min_customers));
+            out.push_str(&format!("window_minutes = {}\n", cd.window_minutes));
+            if !cd.rules.is_empty() {
+                out.push_str(&format!("rules = {}\n", list(&cd.rules)));
+            }
+            out.push_str(&format!("queue = {}\n", q(&cd.queue)));
+        }
         out
     }
 }
@@ -843,6 +935,51 @@ valid_until = 2026-11-12T00:00:00+08:00
                 .any(|p| p.field == "queues[0].service_level"),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn campaign_rules_round_trip_and_name_every_problem() {
+        let text = format!(
+            "{EXAMPLE}\n[[campaigns]]\nname = \"shared-device\"\nlink_by = [\"device_id\", \"ip\", \"phone\"]\nmin_customers = 5\nwindow_minutes = 60\nrules = [\"LARGE_TRANSFER\"]\nqueue = \"Transfers\"\n"
+        );
+        let cfg = DeskConfig::parse(&text).unwrap();
+        assert_eq!(cfg.campaigns.len(), 1);
+        assert_eq!(cfg.campaigns[0].link_by, ["device_id", "ip", "phone"]);
+        assert_eq!(cfg.campaigns[0].rules, ["LARGE_TRANSFER"]);
+        let out = cfg.to_toml();
+        assert_eq!(DeskConfig::parse(&out).unwrap(), cfg, "{out}");
+        // Without rules and with the defaults, it still round-trips.
+        let plain = format!(
+            "{EXAMPLE}\n[[campaigns]]\nname = \"ring\"\nlink_by = [\"phone\"]\nqueue = \"Triage\"\n"
+        );
+        let cfg = DeskConfig::parse(&plain).unwrap();
+        assert_eq!(
+            (
+                cfg.campaigns[0].min_customers,
+                cfg.campaigns[0].window_minutes
+            ),
+            (5, 60)
+        );
+        assert!(cfg.campaigns[0].rules.is_empty());
+        assert_eq!(DeskConfig::parse(&cfg.to_toml()).unwrap(), cfg);
+
+        let bad = format!(
+            "{EXAMPLE}\n[[campaigns]]\nname = \"x\"\nlink_by = [\"email\"]\nmin_customers = 1\nwindow_minutes = 0\nrules = [\"NOPE\"]\nqueue = \"Nowhere\"\ncolour = 1\n\n[[campaigns]]\nname = \"x\"\nqueue = \"Triage\"\n"
+        );
+        let problems = DeskConfig::parse(&bad).unwrap_err();
+        let fields: Vec<String> = problems.iter().map(|p| p.field.clone()).collect();
+        for f in [
+            "campaigns[0].link_by[0]",
+            "campaigns[0].min_customers",
+            "campaigns[0].window_minutes",
+            "campaigns[0].rules[0]",
+            "campaigns[0].queue",
+            "campaigns[0].colour",
+            "campaigns[1].name",
+            "campaigns[1].link_by",
+        ] {
+            assert!(fields.iter().any(|x| x == f), "{f} missing from {fields:?}");
+        }
     }
 
     #[test]

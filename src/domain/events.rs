@@ -73,10 +73,16 @@ pub enum CaseEvent {
     PiiRevealed(PiiRevealed),
     #[serde(rename = "qa.reviewed")]
     QaReviewed(QaReviewed),
+    #[serde(rename = "campaign.opened")]
+    CampaignOpened(CampaignOpened),
+    #[serde(rename = "campaign.joined")]
+    CampaignJoined(CampaignJoined),
+    #[serde(rename = "campaign.grew")]
+    CampaignGrew(CampaignGrew),
 }
 
 /// The kinds, in the order of the enum: what the timeline table may hold.
-pub const KINDS: [&str; 30] = [
+pub const KINDS: [&str; 33] = [
     "case.opened",
     "routing.decided",
     "sla.set",
@@ -107,6 +113,9 @@ pub const KINDS: [&str; 30] = [
     "case.handed_off",
     "pii.revealed",
     "qa.reviewed",
+    "campaign.opened",
+    "campaign.joined",
+    "campaign.grew",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -175,6 +184,9 @@ impl CaseEvent {
             CaseEvent::HandedOff(_) => "case.handed_off",
             CaseEvent::PiiRevealed(_) => "pii.revealed",
             CaseEvent::QaReviewed(_) => "qa.reviewed",
+            CaseEvent::CampaignOpened(_) => "campaign.opened",
+            CaseEvent::CampaignJoined(_) => "campaign.joined",
+            CaseEvent::CampaignGrew(_) => "campaign.grew",
         }
     }
 }
@@ -587,6 +599,55 @@ pub struct QaReviewed {
     pub comment: Option<String>,
 }
 
+/// How a case came to a campaign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinHow {
+    /// A campaign rule found its customer among the ring at intake.
+    Detected,
+    /// A supervisor put it there (a selection, a bulk action).
+    Supervisor,
+    /// Its campaign was merged into this one.
+    Merged,
+}
+
+/// A campaign case was opened (on the campaign's own timeline).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignOpened {
+    /// The campaign rule that found it; none when a supervisor made it.
+    #[serde(default)]
+    pub rule: Option<String>,
+    /// The identifier that ties the customers (its kind and masked value).
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub masked: Option<String>,
+    /// Customers tied, and their open cases that became children.
+    pub customers: i64,
+    pub children: i64,
+    /// The supervisor's reason, when one made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The case joined a campaign (on the child's timeline).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignJoined {
+    /// The campaign's reference.
+    pub campaign: String,
+    pub how: JoinHow,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A case joined the campaign after it was opened (on the campaign's timeline).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignGrew {
+    /// The references of the cases that joined.
+    pub cases: Vec<String>,
+    pub how: JoinHow,
+}
+
 /// What a case's timeline says of it: the fold of its events, oldest first. The
 /// timeline is the truth: this equals the case's row (a test holds them together).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -690,7 +751,10 @@ impl Folded {
             | CaseEvent::CallLogged(_)
             | CaseEvent::CallbackDue(_)
             | CaseEvent::PiiRevealed(_)
-            | CaseEvent::QaReviewed(_) => {}
+            | CaseEvent::QaReviewed(_)
+            | CaseEvent::CampaignOpened(_)
+            | CaseEvent::CampaignJoined(_)
+            | CaseEvent::CampaignGrew(_) => {}
         }
         self.status = self.priority.map(|_| {
             if self.resolved {

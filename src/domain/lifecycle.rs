@@ -94,6 +94,39 @@ impl fmt::Display for CaseStatus {
     }
 }
 
+/// What a case stands for: one customer's alerts, or a campaign holding the cases of
+/// many customers tied together as its children. A campaign is a case with a row in
+/// `campaigns`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseKind {
+    #[default]
+    Case,
+    Campaign,
+}
+
+impl CaseKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CaseKind::Case => "case",
+            CaseKind::Campaign => "campaign",
+        }
+    }
+}
+
+impl FromStr for CaseKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "case" => Ok(CaseKind::Case),
+            "campaign" => Ok(CaseKind::Campaign),
+            _ => Err(format!("'{s}' is not one of case, campaign")),
+        }
+    }
+}
+
 /// Every command that changes a case. Each has one function in `crate::cases`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Command {

@@ -6,6 +6,7 @@ pub mod alert;
 pub mod assignment;
 pub mod calendar;
 pub mod calls;
+pub mod campaign;
 pub mod deskconfig;
 pub mod events;
 pub mod identity;
@@ -24,7 +25,7 @@ pub mod worklist;
 
 pub use events::CaseEvent;
 pub use identity::{Email, Lang, Role, UserName, parse_timezone};
-pub use lifecycle::{CaseStatus, Command, Refusal};
+pub use lifecycle::{CaseKind, CaseStatus, Command, Refusal};
 pub use severity::{Priority, Severity};
 
 /// One field's problem, named by its path (`customer.email`, `hours.tue[1]`).

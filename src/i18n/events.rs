@@ -292,6 +292,58 @@ pub fn describe(tr: &Tr, event: &CaseEvent) -> String {
             &[("field", &field_label(tr, &e.field)), ("reason", &e.reason)],
         ),
         CaseEvent::QaReviewed(e) => qa_review(tr, e),
+        CaseEvent::CampaignOpened(e) => {
+            let counts = [
+                ("customers", e.customers.to_string()),
+                ("children", e.children.to_string()),
+            ];
+            match (&e.rule, &e.kind, &e.masked) {
+                (Some(rule), Some(kind), Some(masked)) => tr.tf(
+                    "event.campaign_detected",
+                    &[
+                        ("rule", rule.as_str()),
+                        ("identifier", &format!("{} {masked}", id_kind(tr, kind))),
+                        ("customers", &counts[0].1),
+                        ("children", &counts[1].1),
+                    ],
+                ),
+                _ => tr.tf(
+                    "event.campaign_made",
+                    &[
+                        ("children", &counts[1].1),
+                        ("reason", e.reason.as_deref().unwrap_or_default()),
+                    ],
+                ),
+            }
+        }
+        CaseEvent::CampaignJoined(e) => tr.tf(
+            match e.how {
+                ev::JoinHow::Detected => "event.campaign_joined_detected",
+                ev::JoinHow::Supervisor => "event.campaign_joined_supervisor",
+                ev::JoinHow::Merged => "event.campaign_joined_merged",
+            },
+            &[
+                ("campaign", e.campaign.as_str()),
+                ("reason", e.reason.as_deref().unwrap_or_default()),
+            ],
+        ),
+        CaseEvent::CampaignGrew(e) => tr.tf(
+            "event.campaign_grew",
+            &[
+                ("count", &e.cases.len().to_string()),
+                ("cases", &e.cases.join(", ")),
+            ],
+        ),
+    }
+}
+
+/// An identifier kind in the reader's words.
+pub fn id_kind(tr: &Tr, kind: &str) -> String {
+    match kind {
+        "device_id" => tr.t("casepage.kind_device_id").to_string(),
+        "ip" => tr.t("casepage.kind_ip").to_string(),
+        "phone" => tr.t("casepage.kind_phone").to_string(),
+        other => other.to_string(),
     }
 }
 

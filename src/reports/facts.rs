@@ -348,6 +348,7 @@ mod tests {
             resolved_by: None,
             reopen_count: 0,
             waiting_since: None,
+            campaign_id: None,
         }
     }
 

@@ -43,6 +43,9 @@ pub struct Case {
     pub reopen_count: i32,
     /// When it began waiting for an agent (none while it has one).
     pub waiting_since: Option<NaiveDateTime>,
+    /// The campaign this case belongs to, if any. (Whether the case is itself a
+    /// campaign is told by its row in `campaigns`.)
+    pub campaign_id: Option<i64>,
 }
 
 impl Case {

@@ -141,7 +141,12 @@ struct Rows {
     rules: Vec<RuleRow>,
     routes: Vec<RouteRow>,
     triage: Option<String>,
+    campaigns: Option<String>,
 }
+
+/// The `app_settings` entry holding the campaign rules (a JSON list): they refer to
+/// queues and rules by name and change only with the whole configuration.
+const CAMPAIGNS: &str = "campaigns";
 
 fn rows(conn: &mut DbConn) -> QueryResult<Rows> {
     Ok(Rows {
@@ -166,6 +171,7 @@ fn rows(conn: &mut DbConn) -> QueryResult<Rows> {
             .order(routes::position)
             .load(conn)?,
         triage: settings::get(conn, "triage_queue")?,
+        campaigns: settings::get(conn, CAMPAIGNS)?,
     })
 }
 
@@ -185,6 +191,10 @@ pub fn load(conn: &mut DbConn) -> QueryResult<DeskConfig> {
         queues: Vec::new(),
         rules: Vec::new(),
         routes: Vec::new(),
+        campaigns: match &r.campaigns {
+            Some(text) => serde_json::from_str(text).map_err(|e| corrupt("campaigns", e))?,
+            None => Vec::new(),
+        },
     };
     for c in &r.calendars {
         out.calendars.push(CalendarDef {
@@ -350,6 +360,13 @@ pub fn changes(current: &DeskConfig, new: &DeskConfig) -> Vec<Change> {
     );
     diff("queue", &current.queues, &new.queues, |q| &q.name, &mut out);
     diff("rule", &current.rules, &new.rules, |r| &r.code, &mut out);
+    diff(
+        "campaign",
+        &current.campaigns,
+        &new.campaigns,
+        |c| &c.name,
+        &mut out,
+    );
     if current.routes != new.routes {
         out.push(Change {
             op: Op::Update,
@@ -582,6 +599,11 @@ pub fn apply(
         }
     }
     set_setting(conn, "triage_queue", &new.triage_queue)?;
+    set_setting(
+        conn,
+        CAMPAIGNS,
+        &serde_json::to_string(&new.campaigns).expect("json"),
+    )?;
     let version = config_version(conn)? + 1;
     set_setting(conn, "config_version", &version.to_string())?;
     Ok(changes)
@@ -648,6 +670,8 @@ pub struct Snapshot {
     pub queues_by_id: HashMap<i64, QueueInfo>,
     /// Calendars by id, for agents' shifts.
     pub calendars_by_id: HashMap<i64, Calendar>,
+    /// The campaign rules, in the file's order.
+    pub campaigns: Vec<crate::domain::campaign::CampaignDef>,
 }
 
 pub fn snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
@@ -709,6 +733,7 @@ pub fn snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
         version,
         rules: cfg.rules.into_iter().map(|r| (r.code.clone(), r)).collect(),
         routes: cfg.routes,
+        campaigns: cfg.campaigns,
         triage_queue: cfg.triage_queue,
         queues_by_name: by_name,
         queues_by_id: by_id,

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
+use chrono::NaiveDateTime;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 use hmac::{Hmac, KeyInit, Mac};
@@ -119,36 +120,82 @@ pub fn of_alert<'a>(
     out
 }
 
-/// Records that `customer_id` uses each of `ids` (kind, plain value); known pairs are
-/// left as they are. One statement, inside the caller's transaction.
+/// One identifier of a customer as recorded: its kind, digest and masked form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub kind: &'static str,
+    pub value_hash: String,
+    pub masked: String,
+}
+
+/// The digests and masked forms of `ids` (kind, plain value), without the ones that
+/// normalise to nothing.
+pub fn digests(key: &IdentifierKey, ids: &[(&'static str, &str)]) -> Vec<Recorded> {
+    ids.iter()
+        .filter_map(|(kind, value)| {
+            digest(key, kind, value).map(|h| Recorded {
+                kind,
+                value_hash: h,
+                masked: masked(kind, value),
+            })
+        })
+        .collect()
+}
+
+/// Records that `customer_id` uses each of `ids`, seen at `seen` (which a known pair
+/// takes as its last sighting; without it, known pairs are left as they are). One
+/// statement, inside the caller's transaction.
 pub fn record(
     conn: &mut DbConn,
-    key: &IdentifierKey,
     customer_id: i64,
-    ids: &[(&str, &str)],
+    ids: &[Recorded],
+    seen: Option<NaiveDateTime>,
 ) -> QueryResult<()> {
     let rows: Vec<_> = ids
         .iter()
-        .filter_map(|(kind, value)| {
-            digest(key, kind, value).map(|h| {
-                (
-                    customer_identifiers::kind.eq(kind.to_string()),
-                    customer_identifiers::value_hash.eq(h),
-                    customer_identifiers::customer_id.eq(customer_id),
-                    customer_identifiers::masked.eq(masked(kind, value)),
-                )
-            })
+        .map(|r| {
+            (
+                customer_identifiers::kind.eq(r.kind),
+                customer_identifiers::value_hash.eq(&r.value_hash),
+                customer_identifiers::customer_id.eq(customer_id),
+                customer_identifiers::masked.eq(&r.masked),
+                customer_identifiers::last_seen_at.eq(seen),
+            )
         })
         .collect();
     if rows.is_empty() {
         return Ok(());
     }
     // One statement for all of them (at most three per alert).
-    dispatch!(conn, |c| diesel::insert_into(customer_identifiers::table)
-        .values(&rows)
-        .on_conflict_do_nothing()
-        .execute(c))?;
+    match seen {
+        Some(at) => dispatch!(conn, |c| diesel::insert_into(customer_identifiers::table)
+            .values(&rows)
+            .on_conflict((
+                customer_identifiers::value_hash,
+                customer_identifiers::customer_id,
+            ))
+            .do_update()
+            .set(customer_identifiers::last_seen_at.eq(at))
+            .execute(c))?,
+        None => dispatch!(conn, |c| diesel::insert_into(customer_identifiers::table)
+            .values(&rows)
+            .on_conflict_do_nothing()
+            .execute(c))?,
+    };
     Ok(())
+}
+
+/// The customers seen with the identifier `value_hash` since `since`, and how many.
+pub fn customers_seen_since(
+    conn: &mut DbConn,
+    value_hash: &str,
+    since: NaiveDateTime,
+) -> QueryResult<Vec<i64>> {
+    customer_identifiers::table
+        .filter(customer_identifiers::value_hash.eq(value_hash))
+        .filter(customer_identifiers::last_seen_at.ge(since))
+        .select(customer_identifiers::customer_id)
+        .load(conn)
 }
 
 /// The `app_settings` entry naming the key the stored digests were made with.
@@ -224,7 +271,12 @@ pub fn rekey(conn: &mut DbConn, key: &IdentifierKey) -> QueryResult<Option<Rekey
             for (_, customer_id, attributes) in &page {
                 let attributes: BTreeMap<String, String> =
                     serde_json::from_str(attributes).unwrap_or_default();
-                record(conn, key, *customer_id, &of_alert(&attributes, None))?;
+                record(
+                    conn,
+                    *customer_id,
+                    &digests(key, &of_alert(&attributes, None)),
+                    None,
+                )?;
             }
         }
         // Every customer's phone; from bare SHA-256, also the customers who had that
@@ -245,7 +297,7 @@ pub fn rekey(conn: &mut DbConn, key: &IdentifierKey) -> QueryResult<Option<Rekey
                 let Some(phone) = phone.as_deref() else {
                     continue;
                 };
-                record(conn, key, *customer_id, &[("phone", phone)])?;
+                record(conn, *customer_id, &digests(key, &[("phone", phone)]), None)?;
                 if !from_unkeyed {
                     continue;
                 }

@@ -5,6 +5,7 @@ pub mod apikeys;
 pub mod audit;
 pub mod board;
 pub mod calls;
+pub mod campaigns;
 pub mod cases;
 pub mod deskconfig;
 pub mod identifiers;

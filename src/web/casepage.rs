@@ -138,15 +138,6 @@ fn clock(tr: &Tr, now: DateTime<Utc>, due: NaiveDateTime, done: bool) -> ClockVi
     }
 }
 
-pub fn kind_label(tr: &Tr, kind: &str) -> String {
-    match kind {
-        "device_id" => tr.t("casepage.kind_device_id").to_string(),
-        "ip" => tr.t("casepage.kind_ip").to_string(),
-        "phone" => tr.t("casepage.kind_phone").to_string(),
-        other => other.to_string(),
-    }
-}
-
 /// How many of the customer's other cases the page lists.
 const HISTORY: i64 = 50;
 
@@ -241,7 +232,11 @@ pub fn load(
     let shared = identifiers::shared_with(conn, case.customer_id, 200)?;
     let mut by_customer: HashMap<i64, Vec<String>> = HashMap::new();
     for s in &shared {
-        let text = format!("{} {}", kind_label(&tr, &s.kind), s.masked);
+        let text = format!(
+            "{} {}",
+            crate::i18n::events::id_kind(&tr, &s.kind),
+            s.masked
+        );
         let list = by_customer.entry(s.other_customer_id).or_default();
         if !list.contains(&text) {
             list.push(text);

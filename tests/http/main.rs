@@ -11,6 +11,7 @@ mod assignment;
 mod auth;
 mod board;
 mod browser;
+mod campaigns;
 mod casepage;
 mod chromium;
 mod cli;

@@ -12,9 +12,10 @@ use utoipa::ToSchema;
 
 use super::{ApiError, ApiKeyId, api_db};
 use crate::db::DbConn;
-use crate::domain::CaseStatus;
+use crate::domain::{CaseKind, CaseStatus};
 use crate::domain::{FieldProblem, masking};
 use crate::state::AppState;
+use crate::store::campaigns as campaign_store;
 use crate::store::cases::{
     self as case_store, Alert, Case, Customer, EventRow, case_ref, parse_case_ref,
 };
@@ -124,6 +125,23 @@ pub struct CaseView {
     pub satisfaction: Option<i32>,
     pub opened_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// `case`, or `campaign` for a campaign case.
+    #[schema(value_type = String)]
+    pub kind: CaseKind,
+    /// The reference of the campaign this case belongs to, or null.
+    pub campaign: Option<String>,
+    /// A campaign's children (only on the single-case answer of a campaign).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub children: Option<Vec<ChildView>>,
+}
+
+/// A child of a campaign.
+#[derive(Serialize, ToSchema)]
+pub struct ChildView {
+    pub case_ref: String,
+    pub status: String,
+    pub rule: String,
+    pub disposition: Option<String>,
 }
 
 fn view(
@@ -153,6 +171,9 @@ fn view(
         satisfaction: None,
         opened_at: store::from_db(c.opened_at),
         updated_at: store::from_db(c.updated_at),
+        kind: CaseKind::Case,
+        campaign: c.campaign_id.map(case_ref),
+        children: None,
     }
 }
 
@@ -192,6 +213,20 @@ pub async fn get(
             .collect();
         let mut v = view(&c, &customer, queue, assignee, Some(alerts));
         v.satisfaction = crate::cases::verify::satisfaction_of(conn, c.id)?;
+        if campaign_store::is_campaign(conn, c.id)? {
+            v.kind = CaseKind::Campaign;
+            v.children = Some(
+                campaign_store::children(conn, c.id)?
+                    .iter()
+                    .map(|ch| ChildView {
+                        case_ref: case_ref(ch.id),
+                        status: ch.status.to_string(),
+                        rule: ch.rule_code.clone(),
+                        disposition: ch.disposition.clone(),
+                    })
+                    .collect(),
+            );
+        }
         Ok(v)
     })
     .await?;
@@ -333,6 +368,7 @@ pub async fn list(
         };
         let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
         let scores = crate::cases::verify::satisfaction_for(conn, &ids)?;
+        let campaigns = campaign_store::campaigns_among(conn, &ids)?;
         let cases = rows
             .iter()
             .filter_map(|c| {
@@ -345,6 +381,9 @@ pub async fn list(
                     None,
                 );
                 v.satisfaction = scores.get(&c.id).copied();
+                if campaigns.contains(&c.id) {
+                    v.kind = CaseKind::Campaign;
+                }
                 Some(v)
             })
             .collect();

@@ -1,0 +1,260 @@
+// Campaigns as stored: the campaign cases' own rows (the rule that opened them), the
+// identifiers they stand for, their children, and what detection asks at intake.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDateTime;
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::schema::{campaign_links, campaigns, cases, customer_identifiers, customers};
+use crate::dispatch;
+use crate::store::cases::Case;
+
+/// How many customers were seen with each of `hashes` since `since`.
+pub fn customers_per_identifier(
+    conn: &mut DbConn,
+    hashes: &[&str],
+    since: NaiveDateTime,
+) -> QueryResult<Vec<(String, i64)>> {
+    if hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    customer_identifiers::table
+        .filter(customer_identifiers::value_hash.eq_any(hashes))
+        .filter(customer_identifiers::last_seen_at.ge(since))
+        .group_by(customer_identifiers::value_hash)
+        .select((customer_identifiers::value_hash, count_star()))
+        .load(conn)
+}
+
+/// The open campaign of the rule `rule_name` that stands for one of `hashes`.
+pub fn open_for(conn: &mut DbConn, rule_name: &str, hashes: &[&str]) -> QueryResult<Option<Case>> {
+    if hashes.is_empty() {
+        return Ok(None);
+    }
+    let ids = campaign_links::table
+        .filter(campaign_links::value_hash.eq_any(hashes))
+        .select(campaign_links::campaign_id);
+    let found: Option<i64> = campaigns::table
+        .inner_join(cases::table)
+        .filter(campaigns::case_id.eq_any(ids))
+        .filter(campaigns::rule_name.eq(rule_name))
+        .filter(cases::resolved_at.is_null())
+        .select(campaigns::case_id)
+        .first(conn)
+        .optional()?;
+    match found {
+        Some(id) => crate::store::cases::find(conn, id),
+        None => Ok(None),
+    }
+}
+
+/// The open customer cases of `customer_ids` not in a campaign, of `rules` (any rule
+/// when empty), oldest first.
+pub fn free_open_cases(
+    conn: &mut DbConn,
+    customer_ids: &[i64],
+    rules: &[String],
+) -> QueryResult<Vec<Case>> {
+    if customer_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let open = cases::table
+        .filter(cases::customer_id.eq_any(customer_ids))
+        .filter(cases::resolved_at.is_null())
+        .filter(cases::campaign_id.is_null())
+        .filter(diesel::dsl::not(
+            cases::id.eq_any(campaigns::table.select(campaigns::case_id)),
+        ))
+        .select(Case::as_select())
+        .order(cases::id.asc());
+    if rules.is_empty() {
+        open.load(conn)
+    } else {
+        open.filter(cases::rule_code.eq_any(rules)).load(conn)
+    }
+}
+
+/// The customer that stands for a ring on its campaign case: one per campaign rule
+/// and identifier, never contacted. Created on first use.
+pub fn ring_customer(
+    conn: &mut DbConn,
+    external_id: &str,
+    name: &str,
+    at: NaiveDateTime,
+) -> QueryResult<i64> {
+    let inserted: Option<i64> = dispatch!(conn, |c| diesel::insert_into(customers::table)
+        .values((
+            customers::external_id.eq(external_id),
+            customers::name.eq(name),
+            customers::do_not_contact.eq(true),
+            customers::attributes.eq("{}"),
+            customers::created_at.eq(at),
+            customers::updated_at.eq(at),
+        ))
+        .on_conflict(customers::external_id)
+        .do_nothing()
+        .returning(customers::id)
+        .get_result(c)
+        .optional())?;
+    match inserted {
+        Some(id) => Ok(id),
+        None => customers::table
+            .filter(customers::external_id.eq(external_id))
+            .select(customers::id)
+            .first(conn),
+    }
+}
+
+/// Records the campaign case's own row and the identifier it stands for.
+pub fn record(
+    conn: &mut DbConn,
+    case_id: i64,
+    rule_name: Option<&str>,
+    opened_by: Option<i64>,
+    link: Option<(&str, &str, &str)>,
+) -> QueryResult<()> {
+    diesel::insert_into(campaigns::table)
+        .values((
+            campaigns::case_id.eq(case_id),
+            campaigns::rule_name.eq(rule_name),
+            campaigns::opened_by.eq(opened_by),
+        ))
+        .execute(conn)?;
+    if let Some((kind, hash, masked)) = link {
+        diesel::insert_into(campaign_links::table)
+            .values((
+                campaign_links::campaign_id.eq(case_id),
+                campaign_links::kind.eq(kind),
+                campaign_links::value_hash.eq(hash),
+                campaign_links::masked.eq(masked),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Makes the cases `ids` children of `campaign_id`, those not in a campaign yet;
+/// returns the ids it moved.
+pub fn adopt(conn: &mut DbConn, campaign_id: i64, ids: &[i64]) -> QueryResult<Vec<i64>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let free: Vec<i64> = cases::table
+        .filter(cases::id.eq_any(ids))
+        .filter(cases::campaign_id.is_null())
+        .filter(diesel::dsl::not(
+            cases::id.eq_any(campaigns::table.select(campaigns::case_id)),
+        ))
+        .filter(cases::id.ne(campaign_id))
+        .select(cases::id)
+        .load(conn)?;
+    diesel::update(
+        cases::table
+            .filter(cases::id.eq_any(&free))
+            .filter(cases::campaign_id.is_null()),
+    )
+    .set(cases::campaign_id.eq(campaign_id))
+    .execute(conn)?;
+    Ok(free)
+}
+
+/// The campaign's rule name (none when a supervisor made it).
+pub fn rule_of(conn: &mut DbConn, case_id: i64) -> QueryResult<Option<String>> {
+    Ok(campaigns::table
+        .find(case_id)
+        .select(campaigns::rule_name)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten())
+}
+
+/// The campaign's children, oldest first.
+pub fn children(conn: &mut DbConn, campaign_id: i64) -> QueryResult<Vec<Case>> {
+    cases::table
+        .filter(cases::campaign_id.eq(campaign_id))
+        .select(Case::as_select())
+        .order(cases::id.asc())
+        .load(conn)
+}
+
+/// The campaign's identifiers (kind, digest, masked).
+pub fn links(conn: &mut DbConn, campaign_id: i64) -> QueryResult<Vec<(String, String, String)>> {
+    campaign_links::table
+        .filter(campaign_links::campaign_id.eq(campaign_id))
+        .select((
+            campaign_links::kind,
+            campaign_links::value_hash,
+            campaign_links::masked,
+        ))
+        .order(campaign_links::kind.asc())
+        .load(conn)
+}
+
+/// One identifier held by several customers of a campaign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tie {
+    pub kind: String,
+    pub value_hash: String,
+    pub masked: String,
+    /// The customers (of those asked about) that hold it.
+    pub customers: Vec<i64>,
+}
+
+/// Every identifier held by any of `customer_ids`, with the customers holding it,
+/// the most shared first.
+pub fn ties_of(conn: &mut DbConn, customer_ids: &[i64]) -> QueryResult<Vec<Tie>> {
+    let mut by_hash: HashMap<String, Tie> = HashMap::new();
+    for chunk in customer_ids.chunks(500) {
+        let rows: Vec<(String, String, String, i64)> = customer_identifiers::table
+            .filter(customer_identifiers::customer_id.eq_any(chunk))
+            .select((
+                customer_identifiers::kind,
+                customer_identifiers::value_hash,
+                customer_identifiers::masked,
+                customer_identifiers::customer_id,
+            ))
+            .load(conn)?;
+        for (kind, hash, masked, customer) in rows {
+            by_hash
+                .entry(hash.clone())
+                .or_insert_with(|| Tie {
+                    kind,
+                    value_hash: hash,
+                    masked,
+                    customers: Vec::new(),
+                })
+                .customers
+                .push(customer);
+        }
+    }
+    let mut ties: Vec<Tie> = by_hash.into_values().collect();
+    ties.sort_by(|a, b| {
+        b.customers
+            .len()
+            .cmp(&a.customers.len())
+            .then_with(|| a.kind.cmp(&b.kind))
+            .then_with(|| a.masked.cmp(&b.masked))
+    });
+    Ok(ties)
+}
+
+/// Whether the case is a campaign.
+pub fn is_campaign(conn: &mut DbConn, case_id: i64) -> QueryResult<bool> {
+    Ok(!campaigns_among(conn, &[case_id])?.is_empty())
+}
+
+/// Which of `ids` are campaigns.
+pub fn campaigns_among(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashSet<i64>> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    Ok(campaigns::table
+        .filter(campaigns::case_id.eq_any(ids))
+        .select(campaigns::case_id)
+        .load::<i64>(conn)?
+        .into_iter()
+        .collect())
+}

@@ -1,0 +1,234 @@
+// Campaigns: a ring of customers tied by one identifier within a window becomes one
+// campaign case with their open cases as its children; later cases join it; racing
+// alerts open one campaign; the rule narrows what counts; bad rules are refused.
+
+use chrono::Duration;
+use serde_json::{Value, json};
+
+use crate::common::TestApp;
+use crate::intake::DESK;
+
+/// The test desk with a campaign rule: 3 customers on one device within 60 minutes,
+/// alerts of NEW_ACCOUNT_BURST only.
+pub fn campaign_desk() -> String {
+    format!(
+        "{DESK}\n[[campaigns]]\nname = \"shared-device\"\nlink_by = [\"device_id\", \"ip\"]\nmin_customers = 3\nwindow_minutes = 60\nrules = [\"NEW_ACCOUNT_BURST\"]\nqueue = \"Triage\"\n"
+    )
+}
+
+pub fn signup(id: &str, customer: &str, device: &str, ip: &str) -> Value {
+    json!({
+        "external_id": id,
+        "rule": "NEW_ACCOUNT_BURST",
+        "customer": {"external_id": customer, "name": "王伟"},
+        "attributes": {"device_id": device, "ip": ip}
+    })
+}
+
+pub struct Ring {
+    pub app: TestApp,
+    pub key: String,
+}
+
+impl Ring {
+    pub fn new() -> Ring {
+        let app = TestApp::spawn();
+        app.apply_config(&campaign_desk());
+        let key = app.api_key();
+        Ring { app, key }
+    }
+
+    pub fn post(&self, alert: Value) -> String {
+        let (s, r) = self.app.post_api(&self.key, "/api/v1/alerts", &alert);
+        assert_eq!(s, 201, "{r}");
+        r["case_ref"].as_str().unwrap().to_string()
+    }
+
+    pub fn case(&self, reference: &str) -> Value {
+        let (s, v) = self
+            .app
+            .get_api(&self.key, &format!("/api/v1/cases/{reference}"));
+        assert_eq!(s, 200, "{v}");
+        v
+    }
+
+    pub fn kinds(&self, reference: &str) -> Vec<String> {
+        self.app
+            .get_api(&self.key, &format!("/api/v1/cases/{reference}/events"))
+            .1["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    fn campaigns(&self) -> i64 {
+        self.app.count("campaigns")
+    }
+}
+
+#[test]
+fn a_ring_on_one_device_becomes_one_campaign_and_later_cases_join_it() {
+    let ring = Ring::new();
+    let a = ring.post(signup("s-1", "C-1", "dev-ring", "198.51.100.1"));
+    let b = ring.post(signup("s-2", "C-2", "dev-ring", "198.51.100.2"));
+    assert_eq!(ring.campaigns(), 0, "two customers are not a ring yet");
+    assert!(ring.case(&a)["campaign"].is_null());
+    assert_eq!(ring.case(&a)["kind"], "case");
+
+    // The third customer on the device crosses the threshold.
+    let c = ring.post(signup("s-3", "C-3", "dev-ring", "198.51.100.3"));
+    assert_eq!(ring.campaigns(), 1);
+    let campaign = ring.case(&c)["campaign"].as_str().unwrap().to_string();
+    for child in [&a, &b, &c] {
+        assert_eq!(ring.case(child)["campaign"], campaign.as_str(), "{child}");
+        assert!(ring.kinds(child).contains(&"campaign.joined".to_string()));
+    }
+    let parent = ring.case(&campaign);
+    assert_eq!(parent["kind"], "campaign");
+    assert_eq!(parent["queue"], "Triage");
+    assert!(parent["campaign"].is_null());
+    let children: Vec<&str> = parent["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["case_ref"].as_str().unwrap())
+        .collect();
+    assert_eq!(children, [a.as_str(), b.as_str(), c.as_str()]);
+    let kinds = ring.kinds(&campaign);
+    assert!(kinds.contains(&"campaign.opened".to_string()), "{kinds:?}");
+    assert!(kinds.contains(&"sla.set".to_string()), "{kinds:?}");
+
+    // A fourth customer on the device joins the open campaign; none is opened again.
+    let d = ring.post(signup("s-4", "C-4", "dev-ring", "198.51.100.4"));
+    assert_eq!(ring.case(&d)["campaign"], campaign.as_str());
+    assert_eq!(ring.campaigns(), 1);
+    assert!(ring.kinds(&campaign).contains(&"campaign.grew".to_string()));
+    assert_eq!(
+        ring.case(&campaign)["children"].as_array().unwrap().len(),
+        4
+    );
+
+    // The campaign's customer stands for the ring: it may not be contacted.
+    let customer = &ring.case(&campaign)["customer"]["external_id"];
+    assert!(
+        customer
+            .as_str()
+            .unwrap()
+            .starts_with("ring:shared-device:"),
+        "{customer}"
+    );
+}
+
+#[test]
+fn the_window_and_the_rules_narrow_what_makes_a_ring() {
+    let ring = Ring::new();
+    // Other rules do not count, though they share the device.
+    for i in 0..3 {
+        let mut a = signup(&format!("t-{i}"), &format!("T-{i}"), "dev-x", "203.0.113.9");
+        a["rule"] = json!("LARGE_TRANSFER");
+        ring.post(a);
+    }
+    assert_eq!(ring.campaigns(), 0);
+    // Two customers, then the third after the window: no ring.
+    ring.post(signup("w-1", "W-1", "dev-w", "192.0.2.1"));
+    ring.post(signup("w-2", "W-2", "dev-w", "192.0.2.2"));
+    ring.app.clock.advance(Duration::minutes(61));
+    ring.post(signup("w-3", "W-3", "dev-w", "192.0.2.3"));
+    assert_eq!(
+        ring.campaigns(),
+        0,
+        "the first two came more than 60 minutes before"
+    );
+    // Two more within the window make three again: a ring.
+    ring.post(signup("w-4", "W-4", "dev-w", "192.0.2.4"));
+    assert_eq!(ring.campaigns(), 0);
+    let last = ring.post(signup("w-5", "W-5", "dev-w", "192.0.2.5"));
+    assert_eq!(ring.campaigns(), 1);
+    let campaign = ring.case(&last)["campaign"].as_str().unwrap().to_string();
+    assert_eq!(
+        ring.case(&campaign)["children"].as_array().unwrap().len(),
+        3,
+        "only the customers seen within the window"
+    );
+}
+
+#[test]
+fn racing_alerts_open_one_campaign() {
+    let ring = Ring::new();
+    let app2 = ring.app.second_instance();
+    let key = ring.key.clone();
+    // Two customers first, then many at once from two instances.
+    ring.post(signup("r-0", "R-0", "dev-race", "192.0.2.10"));
+    ring.post(signup("r-1", "R-1", "dev-race", "192.0.2.11"));
+    std::thread::scope(|s| {
+        for i in 2..12 {
+            let (app, key) = (if i % 2 == 0 { &ring.app } else { &app2 }, &key);
+            s.spawn(move || {
+                let (status, r) = app.post_api(
+                    key,
+                    "/api/v1/alerts",
+                    &signup(
+                        &format!("r-{i}"),
+                        &format!("R-{i}"),
+                        "dev-race",
+                        "192.0.2.12",
+                    ),
+                );
+                assert_eq!(status, 201, "{r}");
+            });
+        }
+    });
+    assert_eq!(ring.campaigns(), 1);
+    let (_, list) = ring.app.get_api(&ring.key, "/api/v1/cases?limit=100");
+    let cases = list["cases"].as_array().unwrap();
+    let campaign = cases
+        .iter()
+        .find(|c| c["kind"] == "campaign")
+        .expect("a campaign case")["case_ref"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let in_campaign = cases
+        .iter()
+        .filter(|c| c["campaign"] == campaign.as_str())
+        .count();
+    assert_eq!(
+        in_campaign, 12,
+        "every customer's case joined the one campaign"
+    );
+}
+
+#[test]
+fn campaign_rules_naming_unknown_things_are_refused_with_their_path() {
+    let d = crate::cli::desk();
+    let file = d.dir.path().join("desk.toml");
+    let path = file.to_str().unwrap();
+    let bad = format!(
+        "{DESK}\n[[campaigns]]\nname = \"x\"\nlink_by = [\"email\"]\nrules = [\"NOPE\"]\nqueue = \"Nowhere\"\n"
+    );
+    std::fs::write(&file, bad).unwrap();
+    let (code, out, err) = d.run(&["config", "apply", path], None);
+    assert_ne!(code, 0);
+    let text = format!("{out}{err}");
+    for f in [
+        "campaigns[0].link_by[0]",
+        "campaigns[0].rules[0]",
+        "campaigns[0].queue",
+    ] {
+        assert!(text.contains(f), "{f} not named in {text}");
+    }
+    let (_, exported, _) = d.run(&["config", "export"], None);
+    assert!(!exported.contains("Transfers"), "nothing was applied");
+    // A good one is applied, listed as a change, and exported.
+    std::fs::write(&file, campaign_desk()).unwrap();
+    let (code, out, err) = d.run(&["config", "apply", path], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("+ campaign shared-device"), "{out}");
+    let (_, exported, _) = d.run(&["config", "export"], None);
+    assert!(
+        exported.contains("[[campaigns]]") && exported.contains("name = \"shared-device\""),
+        "{exported}"
+    );
+}
