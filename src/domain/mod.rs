@@ -13,6 +13,7 @@ pub mod identity;
 pub mod lifecycle;
 pub mod masking;
 pub mod money;
+pub mod network;
 pub mod password;
 pub mod qa;
 pub mod resolution;

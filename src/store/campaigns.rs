@@ -8,7 +8,9 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::db::schema::{campaign_links, campaigns, cases, customer_identifiers, customers};
+use crate::db::schema::{
+    alerts, campaign_links, campaigns, cases, customer_identifiers, customers,
+};
 use crate::dispatch;
 use crate::store::cases::Case;
 
@@ -257,4 +259,23 @@ pub fn campaigns_among(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashSet<i6
         .load::<i64>(conn)?
         .into_iter()
         .collect())
+}
+
+/// The amount (value and currency) of each case's latest alert that carries one.
+pub fn amounts(conn: &mut DbConn, case_ids: &[i64]) -> QueryResult<HashMap<i64, (String, String)>> {
+    let mut out = HashMap::new();
+    for chunk in case_ids.chunks(500) {
+        let rows: Vec<(Option<i64>, Option<String>, Option<String>)> = alerts::table
+            .filter(alerts::case_id.eq_any(chunk))
+            .filter(alerts::amount.is_not_null())
+            .order(alerts::id.asc())
+            .select((alerts::case_id, alerts::amount, alerts::currency))
+            .load(conn)?;
+        for (case_id, amount, currency) in rows {
+            if let (Some(id), Some(a)) = (case_id, amount) {
+                out.insert(id, (a, currency.unwrap_or_default()));
+            }
+        }
+    }
+    Ok(out)
 }

@@ -346,6 +346,10 @@ struct CasePage {
     agents: Vec<(i64, String, String)>,
     resolution: super::resolution::ResolutionPanel,
     detail: super::casepage::CaseDetail,
+    /// The campaign, when the case is one.
+    campaign: Option<super::campaign::CampaignView>,
+    /// The campaign this case belongs to.
+    parent: Option<String>,
 }
 
 pub async fn show(
@@ -358,7 +362,7 @@ pub async fn show(
     let now = state.now();
     let u = user.clone();
     let (lang, st) = (page.tr, state.clone());
-    let (case, queue, assignee, customer, events, actors, agents, resolution, detail) =
+    let (case, queue, assignee, customer, events, actors, agents, resolution, detail, campaign) =
         db(&state, move |conn| {
             let mut case = super::scope::visible_case(conn, &u, &reference)?;
             // The assignee opening the case starts it.
@@ -382,8 +386,21 @@ pub async fn show(
             let snap = st.desk.get(conn)?;
             let resolution = super::resolution::panel(conn, &snap, &u, &case)?;
             let detail = load(conn, &st, &snap, &u, &case, &customer, lang)?;
+            let campaign = if crate::store::campaigns::is_campaign(conn, case.id)? {
+                let queues = visible_queues(conn, &u)?;
+                Some(super::campaign::load(
+                    conn,
+                    lang,
+                    &case,
+                    u.user.id,
+                    queues.as_ref(),
+                )?)
+            } else {
+                None
+            };
             Ok((
                 case, queue, assignee, customer, events, actors, agents, resolution, detail,
+                campaign,
             ))
         })
         .await?;
@@ -418,6 +435,8 @@ pub async fn show(
             .map(masking::phone)
             .unwrap_or_default(),
         customer_id: customer.external_id,
+        parent: case.campaign_id.map(case_ref),
+        campaign,
         case,
         timeline,
         agents,

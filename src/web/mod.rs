@@ -12,6 +12,7 @@ pub mod assets;
 pub mod auth;
 pub mod board;
 pub mod briefs;
+pub mod campaign;
 pub mod case_calls;
 pub mod casepage;
 pub mod csv;

@@ -232,3 +232,60 @@ fn campaign_rules_naming_unknown_things_are_refused_with_their_path() {
         "{exported}"
     );
 }
+
+#[test]
+fn the_campaign_page_shows_what_ties_the_ring_its_children_and_the_network() {
+    let ring = Ring::new();
+    let mut refs = Vec::new();
+    for i in 1..=3 {
+        let mut a = signup(
+            &format!("p-{i}"),
+            &format!("C-{i}"),
+            "dev-9f3a",
+            &format!("198.51.100.{i}"),
+        );
+        a["amount"] = json!({"value": format!("{i}00.00"), "currency": "CNY"});
+        a["customer"]["phone"] = json!("+8613800138000");
+        refs.push(ring.post(a));
+    }
+    let campaign = ring.case(&refs[0])["campaign"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sup = ring.app.signed_in("supervisor");
+    let page = sup.get(&format!("/cases/{campaign}")).text().unwrap();
+    assert!(page.contains("Campaign"), "{page}");
+    assert!(page.contains("shared-device"), "the rule that found it");
+    assert!(page.contains("Shared identifiers"));
+    for r in &refs {
+        assert!(page.contains(&format!("href=\"/cases/{r}\"")), "{r} linked");
+    }
+    assert!(page.contains("300.00 CNY"), "amounts shown");
+    // The network: one device and one phone tie all three (one node of three).
+    assert!(page.contains("<svg"), "{page}");
+    assert!(page.contains("×3"), "the three customers drawn as one node");
+    // Masked as everywhere: the phone and the device are never whole.
+    assert!(!page.contains("13800138000"));
+    assert!(!page.contains("dev-9f3a"));
+    // No customer panels on a campaign: nobody calls or e-mails a ring.
+    assert!(!page.contains("/calls\""), "no call form");
+    assert!(!page.contains("verify-email"), "no e-mail form");
+    // A child says where it belongs.
+    let child = sup.get(&format!("/cases/{}", refs[1])).text().unwrap();
+    assert!(
+        child.contains(&format!("href=\"/cases/{campaign}\"")),
+        "{child}"
+    );
+
+    // An agent of another queue cannot open the campaign; one of its queue sees the
+    // children of queues it does not hold without their links.
+    let (other, _) = ring.app.agent("o@bank.example", &["Transfers"], &[], 5);
+    assert_eq!(other.get(&format!("/cases/{campaign}")).status(), 404);
+    let (triage, _) = ring.app.agent("t@bank.example", &["Triage"], &[], 5);
+    let page = triage.get(&format!("/cases/{campaign}")).text().unwrap();
+    assert!(
+        !page.contains(&format!("href=\"/cases/{}\"", refs[0])),
+        "{page}"
+    );
+    assert!(page.contains(&refs[0]));
+}
