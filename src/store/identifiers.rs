@@ -361,16 +361,27 @@ pub fn rekey(conn: &mut DbConn, key: &IdentifierKey) -> QueryResult<Option<Rekey
     })
 }
 
-/// One identifier this customer shares with another customer.
+/// One identifier of a customer that other customers hold too.
 #[derive(Debug, Clone)]
-pub struct Shared {
+pub struct SharedGroup {
     pub kind: String,
     pub masked: String,
-    pub other_customer_id: i64,
+    /// How many other customers hold it.
+    pub others: i64,
+    /// Some of them (the newest first), at most as many as asked for.
+    pub sample: Vec<i64>,
 }
 
-/// Other customers that share an identifier with `customer_id` (at most `limit`).
-pub fn shared_with(conn: &mut DbConn, customer_id: i64, limit: i64) -> QueryResult<Vec<Shared>> {
+/// The identifiers of `customer_id` that other customers hold too, the most shared
+/// first (at most `groups`), each with a count and a sample of `sample` customers.
+/// Each step reads the index on the digest, so a customer tied to thousands costs
+/// as little as one tied to a few.
+pub fn shared_groups(
+    conn: &mut DbConn,
+    customer_id: i64,
+    groups: usize,
+    sample: i64,
+) -> QueryResult<Vec<SharedGroup>> {
     let mine: Vec<(String, String, String)> = customer_identifiers::table
         .filter(customer_identifiers::customer_id.eq(customer_id))
         .select((
@@ -383,27 +394,37 @@ pub fn shared_with(conn: &mut DbConn, customer_id: i64, limit: i64) -> QueryResu
         return Ok(Vec::new());
     }
     let hashes: Vec<&str> = mine.iter().map(|(_, h, _)| h.as_str()).collect();
-    let others: Vec<(String, i64)> = customer_identifiers::table
+    let counts: Vec<(String, i64)> = customer_identifiers::table
         .filter(customer_identifiers::value_hash.eq_any(&hashes))
-        .filter(customer_identifiers::customer_id.ne(customer_id))
-        .select((
-            customer_identifiers::value_hash,
-            customer_identifiers::customer_id,
-        ))
-        .order(customer_identifiers::customer_id.desc())
-        .limit(limit)
+        .group_by(customer_identifiers::value_hash)
+        .select((customer_identifiers::value_hash, count_star()))
         .load(conn)?;
-    Ok(others
-        .into_iter()
-        .filter_map(|(h, other)| {
-            let (kind, _, masked) = mine.iter().find(|(_, mh, _)| *mh == h)?;
-            Some(Shared {
-                kind: kind.clone(),
-                masked: masked.clone(),
-                other_customer_id: other,
-            })
+    let mut shared: Vec<(&(String, String, String), i64)> = mine
+        .iter()
+        .filter_map(|m| {
+            let n = counts.iter().find(|(h, _)| *h == m.1)?.1 - 1;
+            (n > 0).then_some((m, n))
         })
-        .collect())
+        .collect();
+    shared.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.0.cmp(&b.0.0)));
+    shared.truncate(groups);
+    let mut out = Vec::with_capacity(shared.len());
+    for ((kind, hash, masked), others) in shared {
+        let sample: Vec<i64> = customer_identifiers::table
+            .filter(customer_identifiers::value_hash.eq(hash))
+            .filter(customer_identifiers::customer_id.ne(customer_id))
+            .select(customer_identifiers::customer_id)
+            .order(customer_identifiers::customer_id.desc())
+            .limit(sample)
+            .load(conn)?;
+        out.push(SharedGroup {
+            kind: kind.clone(),
+            masked: masked.clone(),
+            others,
+            sample,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 // the calls. Loaded once per page view, personal data masked throughout.
 
 pub use crate::i18n::events::{direction_label, field_label, outcome_label};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
@@ -52,13 +52,20 @@ pub struct HistoryRow {
 }
 
 /// A case of another customer who shares an identifier with this one.
-pub struct LinkedRow {
-    /// What is shared, e.g. "Device id d-91ab, IP 203.0.113.*".
-    pub shared: String,
+pub struct LinkedCase {
     /// The case's reference when the reader may open it.
     pub reference: Option<String>,
     pub status: String,
     pub rule: String,
+}
+
+/// One identifier this customer shares, how many others hold it, and some of their
+/// cases.
+pub struct LinkedGroup {
+    /// What is shared, e.g. "Device id d-91ab".
+    pub shared: String,
+    pub customers: i64,
+    pub cases: Vec<LinkedCase>,
 }
 
 pub struct PlaybookView {
@@ -90,7 +97,7 @@ pub struct CaseDetail {
     pub customer_locale: Option<String>,
     pub do_not_contact: bool,
     pub history: Vec<HistoryRow>,
-    pub linked: Vec<LinkedRow>,
+    pub linked: Vec<LinkedGroup>,
     pub playbook: Option<PlaybookView>,
     pub calls: Vec<CallRow>,
     /// The customer's numbers a call may use: (form key, masked number).
@@ -140,6 +147,9 @@ fn clock(tr: &Tr, now: DateTime<Utc>, due: NaiveDateTime, done: bool) -> ClockVi
 
 /// How many of the customer's other cases the page lists.
 const HISTORY: i64 = 50;
+/// Shared identifiers the page lists at most, and linked cases under each.
+const LINKED_GROUPS: usize = 6;
+const LINKED_SAMPLE: i64 = 5;
 
 /// The queues whose cases the user may see, or None for all (supervisors, admins).
 fn visible_queues(conn: &mut DbConn, user: &CurrentUser) -> Result<Option<HashSet<i64>>, AppError> {
@@ -229,30 +239,33 @@ pub fn load(
         })
         .collect();
 
-    let shared = identifiers::shared_with(conn, case.customer_id, 200)?;
-    let mut by_customer: HashMap<i64, Vec<String>> = HashMap::new();
-    for s in &shared {
-        let text = format!(
-            "{} {}",
-            crate::i18n::events::id_kind(&tr, &s.kind),
-            s.masked
-        );
-        let list = by_customer.entry(s.other_customer_id).or_default();
-        if !list.contains(&text) {
-            list.push(text);
-        }
-    }
-    let others: Vec<i64> = by_customer.keys().copied().collect();
-    let linked = case_store::of_customers(conn, &others, 50)?
-        .into_iter()
-        .map(|c| LinkedRow {
-            shared: by_customer
-                .get(&c.customer_id)
-                .map(|v| v.join(", "))
-                .unwrap_or_default(),
-            reference: may_see(user, &queues, &c).then(|| case_ref(c.id)),
-            status: c.status.to_string(),
-            rule: c.rule_code.clone(),
+    // Grouped by what is shared, a few cases each: a screenful however many are tied.
+    let groups = identifiers::shared_groups(conn, case.customer_id, LINKED_GROUPS, LINKED_SAMPLE)?;
+    let sample: Vec<i64> = groups
+        .iter()
+        .flat_map(|g| g.sample.iter().copied())
+        .collect();
+    let sample_cases =
+        case_store::of_customers(conn, &sample, 4 * LINKED_SAMPLE * LINKED_GROUPS as i64)?;
+    let linked = groups
+        .iter()
+        .map(|g| LinkedGroup {
+            shared: format!(
+                "{} {}",
+                crate::i18n::events::id_kind(&tr, &g.kind),
+                g.masked
+            ),
+            customers: g.others,
+            cases: sample_cases
+                .iter()
+                .filter(|c| g.sample.contains(&c.customer_id))
+                .take(LINKED_SAMPLE as usize)
+                .map(|c| LinkedCase {
+                    reference: may_see(user, &queues, c).then(|| case_ref(c.id)),
+                    status: c.status.to_string(),
+                    rule: c.rule_code.clone(),
+                })
+                .collect(),
         })
         .collect();
 

@@ -289,3 +289,29 @@ fn the_campaign_page_shows_what_ties_the_ring_its_children_and_the_network() {
     );
     assert!(page.contains(&refs[0]));
 }
+
+#[test]
+fn linked_cases_are_grouped_by_what_is_shared_a_screenful_however_many() {
+    let ring = Ring::new();
+    // 40 customers on one device (alerts of a rule no campaign rule counts).
+    let mut last = String::new();
+    for i in 0..40 {
+        let mut a = signup(
+            &format!("l-{i}"),
+            &format!("L-{i}"),
+            "dev-many",
+            &format!("192.0.2.{i}"),
+        );
+        a["rule"] = json!("LARGE_TRANSFER");
+        last = ring.post(a);
+    }
+    assert_eq!(ring.campaigns(), 0);
+    let sup = ring.app.signed_in("supervisor");
+    let page = sup.get(&format!("/cases/{last}")).text().unwrap();
+    let linked = &page[page.find("id=\"linked\"").unwrap()..];
+    let linked = &linked[..linked.find("</section>").unwrap()];
+    assert!(linked.contains("39 other customers"), "{linked}");
+    assert_eq!(linked.matches("href=\"/cases/").count(), 5, "{linked}");
+    assert!(linked.contains("of 39 customers in all"), "{linked}");
+    assert!(!linked.contains("dev-many"), "masked");
+}
