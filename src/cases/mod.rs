@@ -46,6 +46,9 @@ pub enum CaseError {
     /// lost the race. (Once is retried whole; see [`run`].)
     #[error("the case changed meanwhile")]
     Conflict,
+    /// A campaign command's refusal, by its translation key.
+    #[error("refused: {0}")]
+    Campaign(&'static str),
     #[error("database error: {0}")]
     Db(#[from] diesel::result::Error),
 }
@@ -64,6 +67,7 @@ impl CaseError {
             CaseError::UnknownQueue => "resolution.error.unknown_queue",
             CaseError::SameQueue => "resolution.error.same_queue",
             CaseError::Conflict => "lifecycle.conflict",
+            CaseError::Campaign(key) => key,
         })
     }
 }

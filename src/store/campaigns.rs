@@ -126,14 +126,7 @@ pub fn record(
         ))
         .execute(conn)?;
     if let Some((kind, hash, masked)) = link {
-        diesel::insert_into(campaign_links::table)
-            .values((
-                campaign_links::campaign_id.eq(case_id),
-                campaign_links::kind.eq(kind),
-                campaign_links::value_hash.eq(hash),
-                campaign_links::masked.eq(masked),
-            ))
-            .execute(conn)?;
+        self::link(conn, case_id, kind, hash, masked)?;
     }
     Ok(())
 }
@@ -278,4 +271,39 @@ pub fn amounts(conn: &mut DbConn, case_ids: &[i64]) -> QueryResult<HashMap<i64, 
         }
     }
     Ok(out)
+}
+
+/// Records that the campaign stands for the identifier `value_hash` too.
+pub fn link(
+    conn: &mut DbConn,
+    campaign_id: i64,
+    kind: &str,
+    value_hash: &str,
+    masked: &str,
+) -> QueryResult<()> {
+    dispatch!(conn, |c| diesel::insert_into(campaign_links::table)
+        .values((
+            campaign_links::campaign_id.eq(campaign_id),
+            campaign_links::kind.eq(kind),
+            campaign_links::value_hash.eq(value_hash),
+            campaign_links::masked.eq(masked),
+        ))
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(())
+}
+
+/// Moves every child of `from` to `into`; returns how many moved.
+pub fn move_children(conn: &mut DbConn, from: i64, into: i64) -> QueryResult<usize> {
+    diesel::update(cases::table.filter(cases::campaign_id.eq(from)))
+        .set(cases::campaign_id.eq(into))
+        .execute(conn)
+}
+
+/// Records that the campaign `from` was merged into `into`.
+pub fn mark_merged(conn: &mut DbConn, from: i64, into: i64) -> QueryResult<()> {
+    diesel::update(campaigns::table.find(from))
+        .set(campaigns::merged_into.eq(into))
+        .execute(conn)?;
+    Ok(())
 }

@@ -208,6 +208,17 @@ pub fn add_events(
     at: NaiveDateTime,
     events: &[crate::domain::CaseEvent],
 ) -> QueryResult<()> {
+    add_events_by(conn, case_id, at, None, events)
+}
+
+/// [`add_events`] by `actor`.
+pub fn add_events_by(
+    conn: &mut DbConn,
+    case_id: i64,
+    at: NaiveDateTime,
+    actor: Option<i64>,
+    events: &[crate::domain::CaseEvent],
+) -> QueryResult<()> {
     let rows: Vec<_> = events
         .iter()
         .map(|e| {
@@ -216,7 +227,7 @@ pub fn add_events(
                 case_events::case_id.eq(case_id),
                 case_events::at.eq(at),
                 case_events::kind.eq(kind),
-                case_events::actor_user_id.eq(None::<i64>),
+                case_events::actor_user_id.eq(actor),
                 case_events::data.eq(data),
             )
         })

@@ -1,18 +1,27 @@
 // The campaign on its case page: the rule that found it, the identifiers its
 // customers share and how many each ties, the children with status, amount and
 // outcome, and the network drawn on the server. Personal data masked throughout; a
-// child of a queue the reader may not see is listed without its link.
+// child of a queue the reader may not see is listed without its link. And a
+// supervisor's hand: making a campaign of chosen cases, merging two.
 
 use std::collections::HashSet;
 
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::page::{FlashKind, redirect_with_flash};
+use super::scope::{refused, visible_case};
+use super::{Page, Supervisor, db};
 use crate::db::DbConn;
 use crate::domain::masking;
 use crate::domain::network::{self, Graph, NodeKind, SharedId};
 use crate::error::AppError;
 use crate::i18n::Tr;
 use crate::i18n::events::id_kind;
+use crate::state::AppState;
 use crate::store::campaigns as campaign_store;
-use crate::store::cases::{self as case_store, Case, case_ref};
+use crate::store::cases::{self as case_store, Case, case_ref, parse_case_ref};
 
 /// Shared identifiers listed at most.
 const TIES_SHOWN: usize = 20;
@@ -134,4 +143,159 @@ pub fn load(
         children: rows,
         graph: network::layout(&labels, &shared),
     })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MergeForm {
+    #[serde(default)]
+    into: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// A supervisor merges this campaign into another (by its reference).
+pub async fn merge(
+    Supervisor(user): Supervisor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<MergeForm>,
+) -> Result<HttpResponse, AppError> {
+    let reference = path.into_inner();
+    let back = format!("/cases/{reference}");
+    let into_ref = form.into.trim().to_uppercase();
+    let Some(into) = parse_case_ref(&into_ref) else {
+        return Ok(redirect_with_flash(
+            &back,
+            FlashKind::Error,
+            "campaign.refused.no_such_campaign",
+        ));
+    };
+    let (now, st, reason) = (state.now(), state.clone(), form.reason.clone());
+    let done = db(&state, move |conn| {
+        let from = visible_case(conn, &user, &reference)?;
+        let snap = st.desk.get(conn)?;
+        Ok(crate::cases::campaign::merge(
+            conn,
+            &st.settings,
+            &snap,
+            crate::cases::campaign::Hand {
+                actor: user.user.id,
+                reason: &reason,
+            },
+            from.id,
+            into,
+            now,
+        ))
+    })
+    .await?;
+    match done {
+        Ok(_) => Ok(redirect_with_flash(
+            &format!("/cases/{}", case_ref(into)),
+            FlashKind::Success,
+            "campaign.merged",
+        )),
+        Err(crate::cases::CaseError::NotFound) => Ok(redirect_with_flash(
+            &back,
+            FlashKind::Error,
+            "campaign.refused.no_such_campaign",
+        )),
+        Err(e) => refused(&back, e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MakeForm {
+    /// Case references, separated by spaces, commas or lines.
+    #[serde(default)]
+    cases: String,
+    #[serde(default)]
+    queue: String,
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "cases/campaign_made.html")]
+struct MadePage {
+    page: Page,
+    campaign: Option<String>,
+    joined: Vec<String>,
+    refused: crate::cases::campaign::Refused,
+    error: Option<&'static str>,
+}
+
+/// A supervisor makes a campaign of chosen cases; the answer lists the cases that
+/// joined and those refused, each with why.
+pub async fn make(
+    Supervisor(user): Supervisor,
+    state: web::Data<AppState>,
+    page: Page,
+    form: web::Form<MakeForm>,
+) -> Result<HttpResponse, AppError> {
+    let mut refs: Vec<String> = Vec::new();
+    let mut refused = crate::cases::campaign::Refused::new();
+    let mut ids = Vec::new();
+    for r in form
+        .cases
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+    {
+        let r = r.to_uppercase();
+        match parse_case_ref(&r) {
+            Some(id) if !ids.contains(&id) => {
+                ids.push(id);
+                refs.push(r);
+            }
+            Some(_) => {}
+            None => refused.push((r, "campaign.refused.not_found")),
+        }
+    }
+    let (now, st, queue, reason) = (
+        state.now(),
+        state.clone(),
+        form.queue.trim().to_string(),
+        form.reason.clone(),
+    );
+    let outcome = db(&state, move |conn| {
+        let snap = st.desk.get(conn)?;
+        Ok(crate::cases::campaign::make(
+            conn,
+            &snap,
+            crate::cases::campaign::Hand {
+                actor: user.user.id,
+                reason: &reason,
+            },
+            &ids,
+            &queue,
+            now,
+        ))
+    })
+    .await?;
+    let (status, body) = match outcome {
+        Ok(made) => {
+            refused.extend(made.refused);
+            (
+                actix_web::http::StatusCode::OK,
+                MadePage {
+                    campaign: Some(case_ref(made.campaign)),
+                    joined: made.joined,
+                    refused,
+                    error: None,
+                    page: page.clone(),
+                },
+            )
+        }
+        Err(crate::cases::CaseError::Db(e)) => return Err(e.into()),
+        Err(e) => (
+            actix_web::http::StatusCode::BAD_REQUEST,
+            MadePage {
+                campaign: None,
+                joined: Vec::new(),
+                refused,
+                error: Some(e.key().unwrap_or("lifecycle.conflict")),
+                page: page.clone(),
+            },
+        ),
+    };
+    page.render_status(status, &body)
 }

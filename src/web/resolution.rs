@@ -141,6 +141,7 @@ fn refused(back: &str, e: ResolutionError) -> Result<HttpResponse, AppError> {
         ResolutionError::UnknownQueue => "resolution.error.unknown_queue",
         ResolutionError::SameQueue => "resolution.error.same_queue",
         ResolutionError::Conflict => "lifecycle.conflict",
+        ResolutionError::Campaign(key) => key,
     };
     Ok(redirect_with_flash(back, FlashKind::Error, key))
 }

@@ -603,6 +603,25 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         .form(&[("queue", "Triage"), ("note", "Walk")])
         .except(Who::Agent, Status(404)),
     );
+    // Refused on a case that is no campaign, and of too few cases: nothing changes.
+    add(
+        "POST",
+        "/cases/{case_ref}/merge",
+        sample(
+            format!("{}/merge", case(&reassign)),
+            SeeOther(case(&reassign)),
+        )
+        .form(&[("into", "RC-999999"), ("reason", "Walk")]),
+    );
+    add(
+        "POST",
+        "/campaigns",
+        sample("/campaigns", Status(400)).form(&[
+            ("cases", "RC-999999"),
+            ("queue", "Triage"),
+            ("reason", "Walk"),
+        ]),
+    );
     add("GET", "/approvals", sample("/approvals", Status(200)));
     add(
         "POST",

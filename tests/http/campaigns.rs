@@ -194,9 +194,20 @@ fn racing_alerts_open_one_campaign() {
         .iter()
         .filter(|c| c["campaign"] == campaign.as_str())
         .count();
+    let events = |r: &str| ring.kinds(r);
+    let left_out: Vec<(String, Vec<String>)> = cases
+        .iter()
+        .filter(|c| c["kind"] == "case" && c["campaign"].is_null())
+        .map(|c| {
+            let r = c["case_ref"].as_str().unwrap();
+            (r.to_string(), events(r))
+        })
+        .collect();
     assert_eq!(
-        in_campaign, 12,
-        "every customer's case joined the one campaign"
+        in_campaign,
+        12,
+        "every customer's case joined the one campaign; left out: {left_out:?}; campaign: {:?}",
+        events(&campaign)
     );
 }
 
@@ -314,4 +325,139 @@ fn linked_cases_are_grouped_by_what_is_shared_a_screenful_however_many() {
     assert_eq!(linked.matches("href=\"/cases/").count(), 5, "{linked}");
     assert!(linked.contains("of 39 customers in all"), "{linked}");
     assert!(!linked.contains("dev-many"), "masked");
+}
+
+#[test]
+fn a_supervisor_makes_a_campaign_of_chosen_cases_and_merges_two() {
+    let ring = Ring::new();
+    let transfer = |id: &str, customer: &str| {
+        let mut a = signup(id, customer, &format!("dev-{id}"), "192.0.2.200");
+        a["rule"] = json!("LARGE_TRANSFER");
+        ring.post(a)
+    };
+    let a = transfer("m-1", "M-1");
+    let b = transfer("m-2", "M-2");
+    let c = transfer("m-3", "M-3");
+    let sup = ring.app.signed_in("supervisor");
+    let before = ring.kinds(&a).len();
+
+    // A missing reason and too few cases are refused, and nothing changes.
+    let res = sup.submit(
+        "/queues",
+        "/campaigns",
+        &[
+            ("cases", &format!("{a} {b}")),
+            ("queue", "Triage"),
+            ("reason", " "),
+        ],
+    );
+    assert_eq!(res.status(), 400);
+    assert!(
+        res.text().unwrap().contains("reason"),
+        "names what is wrong"
+    );
+    let res = sup.submit(
+        "/queues",
+        "/campaigns",
+        &[
+            ("cases", &format!("{a} RC-999999")),
+            ("queue", "Triage"),
+            ("reason", "same IP"),
+        ],
+    );
+    assert_eq!(res.status(), 400);
+    assert_eq!(ring.campaigns(), 0);
+    assert_eq!(ring.kinds(&a).len(), before);
+
+    // Two good cases and a bad reference: the campaign is made, the bad one listed.
+    let res = sup.submit(
+        "/queues",
+        "/campaigns",
+        &[
+            ("cases", &format!("{a}, {b}\nRC-999999")),
+            ("queue", "Triage"),
+            ("reason", "same IP, same hour"),
+        ],
+    );
+    assert_eq!(res.status(), 200);
+    let page = res.text().unwrap();
+    assert!(
+        page.contains("RC-999999 — No case has this reference."),
+        "{page}"
+    );
+    let first = ring.case(&a)["campaign"].as_str().unwrap().to_string();
+    assert_eq!(ring.case(&b)["campaign"], first.as_str());
+    assert!(ring.case(&c)["campaign"].is_null());
+    assert_eq!(ring.case(&first)["kind"], "campaign");
+    let events = ring
+        .app
+        .get_api(&ring.key, &format!("/api/v1/cases/{a}/events"))
+        .1;
+    let joined = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "campaign.joined")
+        .unwrap()
+        .clone();
+    assert_eq!(joined["data"]["how"], "supervisor", "{joined}");
+    assert_eq!(joined["data"]["reason"], "same IP, same hour");
+
+    // A case already in a campaign is refused by reference when made into another.
+    let d = transfer("m-4", "M-4");
+    let res = sup.submit(
+        "/queues",
+        "/campaigns",
+        &[
+            ("cases", &format!("{a} {c} {d}")),
+            ("queue", "Triage"),
+            ("reason", "second ring"),
+        ],
+    );
+    assert_eq!(res.status(), 200);
+    let page = res.text().unwrap();
+    assert!(
+        page.contains(&format!("{a} — It belongs to a campaign already.")),
+        "{page}"
+    );
+    let second = ring.case(&c)["campaign"].as_str().unwrap().to_string();
+    assert_ne!(first, second);
+
+    // Merging the second into the first moves its children and closes it.
+    let res = sup.submit(
+        &format!("/cases/{second}"),
+        &format!("/cases/{second}/merge"),
+        &[("into", &first), ("reason", "one ring")],
+    );
+    assert_eq!(res.status(), 303);
+    for child in [&a, &b, &c, &d] {
+        assert_eq!(ring.case(child)["campaign"], first.as_str(), "{child}");
+    }
+    let closed = ring.case(&second);
+    assert_eq!(closed["status"], "resolved");
+    assert_eq!(closed["disposition"], "duplicate");
+    assert_eq!(ring.case(&first)["children"].as_array().unwrap().len(), 4);
+    // Merging into a closed or unknown campaign is refused, nothing changed.
+    let res = sup.submit(
+        &format!("/cases/{first}"),
+        &format!("/cases/{first}/merge"),
+        &[("into", &second), ("reason", "back")],
+    );
+    assert_eq!(res.status(), 303);
+    assert_eq!(ring.case(&first)["status"], "new");
+    assert_eq!(ring.case(&first)["children"].as_array().unwrap().len(), 4);
+
+    // Agents may not make or merge campaigns.
+    let (agent, _) = ring.app.agent("a@bank.example", &["Triage"], &[], 5);
+    let csrf = agent.csrf_from("/profile");
+    let res = agent.post_raw(
+        "/campaigns",
+        &[
+            ("cases", &format!("{c} {d}")),
+            ("queue", "Triage"),
+            ("reason", "x"),
+            ("csrf_token", &csrf),
+        ],
+    );
+    assert_eq!(res.status(), 403);
 }
