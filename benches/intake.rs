@@ -5,6 +5,7 @@
 //   cargo bench --bench intake                     # 32 connections, 20 s
 //   RISKDESK_BENCH_CONNECTIONS=64 RISKDESK_BENCH_SECONDS=30 cargo bench --bench intake
 //   RISKDESK_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1/riskdesk_bench cargo bench --bench intake
+//   RISKDESK_BENCH_CAMPAIGNS=1 cargo bench --bench intake   # with a campaign rule on every alert
 
 mod loadgen;
 
@@ -46,16 +47,26 @@ fn main() {
     settings.workers = None;
     settings.pool_size = 16;
     let state = AppState::open(settings, Clock::System).expect("open");
+    // With campaigns on, a rule that links by every identifier, for every alert: the
+    // mix below shares one address and one phone among all its customers, so every
+    // alert after the fifth joins the one campaign (the heaviest path detection has).
+    let campaigns = env("RISKDESK_BENCH_CAMPAIGNS", 0) == 1;
+    let desk = if campaigns {
+        format!(
+            "{}\n[[campaigns]]\nname = \"bench-ring\"\nlink_by = [\"device_id\", \"ip\", \"phone\"]\nmin_customers = 5\nwindow_minutes = 60\nqueue = \"New accounts\"\n",
+            riskdesk::demo::DESK
+        )
+    } else {
+        riskdesk::demo::DESK.to_string()
+    };
+    println!(
+        "campaign detection: {}",
+        if campaigns { "on" } else { "off" }
+    );
     {
         let mut conn = state.pool.get().unwrap();
-        riskdesk::desk::apply_text(
-            &mut conn,
-            state.now(),
-            &Actor::cli(),
-            riskdesk::demo::DESK,
-            false,
-        )
-        .expect("demo configuration");
+        riskdesk::desk::apply_text(&mut conn, state.now(), &Actor::cli(), &desk, false)
+            .expect("demo configuration");
     }
     let key = {
         let mut conn = state.pool.get().unwrap();
