@@ -18,6 +18,7 @@ const EN: &[(&str, &str)] = &[
     ("board.en.toml", include_str!("board.en.toml")),
     ("reports.en.toml", include_str!("reports.en.toml")),
     ("lifecycle.en.toml", include_str!("lifecycle.en.toml")),
+    ("bulk.en.toml", include_str!("bulk.en.toml")),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -27,6 +28,7 @@ const ZH_CN: &[(&str, &str)] = &[
     ("board.zh-CN.toml", include_str!("board.zh-CN.toml")),
     ("reports.zh-CN.toml", include_str!("reports.zh-CN.toml")),
     ("lifecycle.zh-CN.toml", include_str!("lifecycle.zh-CN.toml")),
+    ("bulk.zh-CN.toml", include_str!("bulk.zh-CN.toml")),
 ];
 
 type Catalog = HashMap<String, String>;
