@@ -20,6 +20,7 @@ pub mod mail;
 pub mod metrics;
 pub mod qa;
 pub mod reports;
+pub mod saved_views;
 pub mod state;
 pub mod store;
 pub mod throttle;

@@ -82,6 +82,12 @@
       if (take) { event.preventDefault(); take.submit(); }
     }
   });
+  // "Select every case on this page" ticks or clears each row's box.
+  body.addEventListener("change", function (event) {
+    var all = event.target instanceof Element && event.target.matches("[data-select-page]") ? event.target : null;
+    if (!all) return;
+    body.querySelectorAll('input[name="refs"]').forEach(function (c) { c.checked = all.checked; });
+  });
   body.addEventListener("click", function (event) {
     var row = event.target instanceof Element ? event.target.closest("tr.worklist-row") : null;
     if (row) { selected = row.getAttribute("data-ref"); mark(); }
@@ -100,7 +106,11 @@
         var scroller = body.querySelector(".worklist-scroll");
         var inner = scroller ? scroller.scrollTop : 0;
         var x = window.scrollX, y = window.scrollY;
+        // Rows ticked for a bulk action stay ticked across the refresh.
+        var ticked = {};
+        body.querySelectorAll('input[name="refs"]:checked').forEach(function (c) { ticked[c.value] = true; });
         body.innerHTML = html;
+        body.querySelectorAll('input[name="refs"]').forEach(function (c) { c.checked = !!ticked[c.value]; });
         sync();
         var fresh = body.querySelector(".worklist-scroll");
         if (fresh) fresh.scrollTop = inner;

@@ -4,6 +4,7 @@
 // reopen, hand off, escalate). Each owns its transaction and writes its events.
 
 pub mod assign;
+pub mod bulk;
 pub mod calls;
 pub mod campaign;
 pub mod clock;

@@ -451,6 +451,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    saved_views (id) {
+        id -> BigInt,
+        owner_id -> BigInt,
+        name -> Text,
+        shared -> Bool,
+        query -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(queue_members -> users (user_id));
 diesel::joinable!(queue_members -> queues (queue_id));
@@ -499,6 +511,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     report_jobs,
     campaigns,
     campaign_links,
+    saved_views,
 );
 diesel::joinable!(qa_reviews -> cases (case_id));
 diesel::joinable!(customer_identifiers -> customers (customer_id));
@@ -506,3 +519,4 @@ diesel::joinable!(calls -> cases (case_id));
 diesel::joinable!(case_facts -> cases (case_id));
 diesel::joinable!(campaigns -> cases (case_id));
 diesel::joinable!(case_facts -> queues (queue_id));
+diesel::joinable!(saved_views -> users (owner_id));

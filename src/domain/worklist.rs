@@ -67,6 +67,21 @@ pub fn countdown(due: DateTime<Utc>, now: DateTime<Utc>) -> String {
     format!("{sign}{}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
 }
 
+/// The longest name of a saved view, in characters.
+pub const VIEW_NAME_MAX: usize = 60;
+
+/// A saved view's name, trimmed, or the catalog key of what is wrong with it.
+pub fn view_name(name: &str) -> Result<String, &'static str> {
+    let name = name.trim();
+    if name.is_empty() {
+        Err("views.error.name_required")
+    } else if name.chars().count() > VIEW_NAME_MAX {
+        Err("views.error.name_long")
+    } else {
+        Ok(name.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,5 +154,22 @@ mod tests {
         assert_eq!(countdown(due, t0()), "3:05:07");
         assert_eq!(countdown(t0(), t0() + Duration::seconds(61)), "-0:01:01");
         assert_eq!(countdown(t0() + Duration::hours(30), t0()), "30:00:00");
+    }
+
+    #[test]
+    fn view_names_are_trimmed_and_bounded() {
+        assert_eq!(
+            view_name("  Big transfers  "),
+            Ok("Big transfers".to_string())
+        );
+        assert_eq!(view_name("   "), Err("views.error.name_required"));
+        assert_eq!(
+            view_name(&"视".repeat(VIEW_NAME_MAX)).map(|n| n.chars().count()),
+            Ok(VIEW_NAME_MAX)
+        );
+        assert_eq!(
+            view_name(&"x".repeat(VIEW_NAME_MAX + 1)),
+            Err("views.error.name_long")
+        );
     }
 }

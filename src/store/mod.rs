@@ -16,6 +16,7 @@ pub mod sessions;
 pub mod settings;
 pub mod types;
 pub mod users;
+pub mod views;
 pub mod worklist;
 
 use chrono::{DateTime, NaiveDateTime, Utc};

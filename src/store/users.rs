@@ -296,3 +296,13 @@ pub fn queue_agents(conn: &mut DbConn, queue_id: i64) -> QueryResult<Vec<(i64, S
         .order(users::name.asc())
         .load(conn)
 }
+
+/// Every active agent: (id, name, e-mail), by name.
+pub fn active_agents(conn: &mut DbConn) -> QueryResult<Vec<(i64, String, String)>> {
+    users::table
+        .filter(users::active.eq(true))
+        .filter(users::role.eq("agent"))
+        .select((users::id, users::name, users::email))
+        .order((users::name.asc(), users::id.asc()))
+        .load(conn)
+}

@@ -130,6 +130,45 @@ pub struct Page {
     pub next: Option<Cursor>,
 }
 
+/// Narrows a boxed query over `cases` to the open cases of `view` that `scope` may
+/// see and `filter` keeps: the one definition of a list's rows, for its pages, its
+/// count and "select all matching".
+macro_rules! narrow {
+    ($q:expr, $view:expr, $scope:expr, $filter:expr, $at_risk_until:expr) => {{
+        let mut q = $q.filter(cases::resolved_at.is_null());
+        let (view, scope, filter): (View, &Scope, &Filter) = ($view, $scope, $filter);
+        match view {
+            View::Mine => q = q.filter(cases::assignee_id.eq(scope.user_id)),
+            View::Queue(id) => q = q.filter(cases::queue_id.eq(id)),
+            View::Waiting => q = q.filter(cases::paused_since.is_not_null()),
+            View::AtRisk => {
+                q = q
+                    .filter(cases::paused_since.is_null())
+                    .filter(cases::next_due.le($at_risk_until))
+            }
+        }
+        // A queue's list is only shown to those who may see the queue (checked by the
+        // caller); "mine" holds only the user's own cases.
+        if !scope.everything && matches!(view, View::Waiting | View::AtRisk) {
+            q = q.filter(
+                cases::queue_id
+                    .eq_any(scope.queue_ids.clone())
+                    .or(cases::assignee_id.eq(scope.user_id)),
+            );
+        }
+        if let Some(r) = &filter.rule {
+            q = q.filter(cases::rule_code.eq(r.clone()));
+        }
+        if let Some(p) = &filter.priority {
+            q = q.filter(cases::priority.eq(p.clone()));
+        }
+        if let Some(s) = &filter.status {
+            q = q.filter(cases::status.eq(s.clone()));
+        }
+        q
+    }};
+}
+
 /// Reads one page of `view` as `scope` may see it: at most `limit` rows after
 /// `after`, nearest deadline first, then the higher priority, then the older case.
 /// `at_risk_until` bounds the deadlines of the at-risk view.
@@ -146,7 +185,6 @@ pub fn page(
         .inner_join(queues::table)
         .inner_join(customers::table)
         .left_join(users::table.on(users::id.nullable().eq(cases::assignee_id)))
-        .filter(cases::resolved_at.is_null())
         .select((
             cases::id,
             cases::queue_id,
@@ -164,34 +202,7 @@ pub fn page(
             users::name.nullable(),
         ))
         .into_boxed();
-    match view {
-        View::Mine => q = q.filter(cases::assignee_id.eq(scope.user_id)),
-        View::Queue(id) => q = q.filter(cases::queue_id.eq(id)),
-        View::Waiting => q = q.filter(cases::paused_since.is_not_null()),
-        View::AtRisk => {
-            q = q
-                .filter(cases::paused_since.is_null())
-                .filter(cases::next_due.le(at_risk_until))
-        }
-    }
-    // A queue's list is only shown to those who may see the queue (checked by the
-    // caller); "mine" holds only the user's own cases.
-    if !scope.everything && matches!(view, View::Waiting | View::AtRisk) {
-        q = q.filter(
-            cases::queue_id
-                .eq_any(scope.queue_ids.clone())
-                .or(cases::assignee_id.eq(scope.user_id)),
-        );
-    }
-    if let Some(r) = &filter.rule {
-        q = q.filter(cases::rule_code.eq(r.clone()));
-    }
-    if let Some(p) = &filter.priority {
-        q = q.filter(cases::priority.eq(p.clone()));
-    }
-    if let Some(s) = &filter.status {
-        q = q.filter(cases::status.eq(s.clone()));
-    }
+    q = narrow!(q, view, scope, filter, at_risk_until);
     if let Some(c) = after {
         q = q.filter(
             cases::next_due.gt(c.due).or(cases::next_due.eq(c.due).and(
@@ -212,6 +223,35 @@ pub fn page(
         None
     };
     Ok(Page { rows, next })
+}
+
+/// How many open cases `view` holds for `scope` under `filter` (every page).
+pub fn count(
+    conn: &mut DbConn,
+    view: View,
+    scope: &Scope,
+    filter: &Filter,
+    at_risk_until: NaiveDateTime,
+) -> QueryResult<i64> {
+    let q = cases::table.select(diesel::dsl::count_star()).into_boxed();
+    narrow!(q, view, scope, filter, at_risk_until).first(conn)
+}
+
+/// The ids of the cases `view` holds for `scope` under `filter`, in the list's
+/// order, at most `limit` of them: what "select all matching" acts on.
+pub fn matching_ids(
+    conn: &mut DbConn,
+    view: View,
+    scope: &Scope,
+    filter: &Filter,
+    at_risk_until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<i64>> {
+    let q = cases::table.select(cases::id).into_boxed();
+    narrow!(q, view, scope, filter, at_risk_until)
+        .order((cases::next_due.asc(), rank!().asc(), cases::id.asc()))
+        .limit(limit)
+        .load(conn)
 }
 
 #[cfg(test)]

@@ -97,6 +97,8 @@ struct Index {
     refresh_seconds: u32,
     /// The body, rendered (and escaped) by its own template.
     body_html: String,
+    /// The saved views the supervisor may open.
+    views: Vec<super::views::ViewLink>,
 }
 
 /// What the board reads, in one connection.
@@ -300,7 +302,9 @@ pub async fn render(
     let now = state.now();
     let l = load(&state, now).await?;
     let body_html = body(&page, l, now).render()?;
+    let views = super::views::load_links(&state, &user).await?;
     page.render(&Index {
+        views,
         greeting: page.tf("home.greeting", &[("name", &user.user.name)]),
         refresh_seconds: REFRESH_SECONDS,
         body_html,

@@ -12,6 +12,7 @@ pub mod assets;
 pub mod auth;
 pub mod board;
 pub mod briefs;
+pub mod bulk;
 pub mod campaign;
 pub mod case_calls;
 pub mod casepage;
@@ -30,6 +31,7 @@ pub mod resolution;
 pub mod reveal;
 pub mod scope;
 pub mod verify;
+pub mod views;
 pub mod work;
 
 use actix_web::{HttpRequest, web};
@@ -87,6 +89,11 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     POST "/queue/take-next" Signed => work::take_next;
     GET "/queues" Signed => queues::index;
     GET "/queues/fragment" Signed => queues::fragment;
+    POST "/queues/bulk" Supervisor => bulk::run;
+    GET "/views" Signed => views::list;
+    POST "/views" Signed => views::save;
+    POST "/views/{id}/rename" Signed => views::rename;
+    POST "/views/{id}/delete" Signed => views::delete;
     GET "/cases/{case_ref}" Signed => casepage::show;
     POST "/cases/{case_ref}/release" Signed => work::release;
     POST "/cases/{case_ref}/resume" Signed => work::resume;

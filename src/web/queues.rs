@@ -54,21 +54,34 @@ fn non_empty(v: &Option<String>) -> Option<String> {
 }
 
 /// A field of the query that was not understood: (field key, value).
-struct BadParam(&'static str, String);
+pub(super) struct BadParam(pub(super) &'static str, pub(super) String);
+
+impl BadParam {
+    /// The message naming the field and the value, in the reader's language.
+    pub(super) fn message(&self, page: &Page) -> String {
+        page.tf(
+            "queues.bad_param",
+            &[
+                ("field", page.t(&format!("queues.param_{}", self.0))),
+                ("value", &self.1),
+            ],
+        )
+    }
+}
 
 /// The parsed, checked query.
-struct Request {
-    view: View,
+pub(super) struct Request {
+    pub(super) view: View,
     view_name: &'static str,
     queue_name: Option<String>,
-    filter: Filter,
+    pub(super) filter: Filter,
     cursor: Option<Cursor>,
     limit: i64,
 }
 
 impl Request {
     /// The query string that shows this list again (without the cursor unless asked).
-    fn query(&self, cursor: Option<&str>) -> String {
+    pub(super) fn query(&self, cursor: Option<&str>) -> String {
         let mut pairs: Vec<(&str, String)> = vec![("view", self.view_name.to_string())];
         if let Some(q) = &self.queue_name {
             pairs.push(("queue", q.clone()));
@@ -93,8 +106,9 @@ impl Request {
 }
 
 /// Checks the query against the desk: unknown values are named; a queue the user may
-/// not see is "not found".
-fn parse(
+/// not see is "not found". Saved views and "select all matching" go through it too,
+/// so they hold and act on exactly the filters the list understands.
+pub(super) fn parse(
     q: &ListQuery,
     snap: &Snapshot,
     scope: &Scope,
@@ -187,54 +201,114 @@ pub struct Tab {
     pub current: bool,
 }
 
+/// What the bulk form offers a supervisor beside the desk's queues.
+struct BulkChoices {
+    /// Active agents: (id, name, e-mail).
+    agents: Vec<(i64, String, String)>,
+}
+
 /// What the list needs, read in one go.
 struct Loaded {
     snap: Arc<Snapshot>,
     scope: Scope,
     parsed: Result<Request, BadParam>,
     page: list::Page,
+    /// How many cases the list holds over all its pages (for supervisors).
+    matching: Option<i64>,
+    views: Vec<(crate::saved_views::SavedView, String)>,
+    bulk: Option<BulkChoices>,
 }
 
+/// The default list of a role: agents start on their own cases, supervisors and
+/// admins on the cases at risk.
+pub(super) fn default_view(user: &CurrentUser) -> &'static str {
+    if user.role.is_supervisor_or_admin() {
+        "at_risk"
+    } else {
+        "mine"
+    }
+}
+
+/// Whose cases `user` may see in lists.
+pub(super) fn scope_of(
+    conn: &mut crate::db::DbConn,
+    user: &CurrentUser,
+) -> Result<Scope, AppError> {
+    let everything = user.role.is_supervisor_or_admin();
+    let queue_ids = if everything {
+        Vec::new()
+    } else {
+        crate::store::users::queue_ids_of(conn, user.user.id)?
+    };
+    Ok(Scope {
+        user_id: user.user.id,
+        everything,
+        queue_ids,
+    })
+}
+
+/// The upper bound of the at-risk view's deadlines at `now`.
+pub(super) fn at_risk_until(now: DateTime<Utc>) -> chrono::NaiveDateTime {
+    store::to_db(now + Duration::minutes(AT_RISK_WINDOW_MINUTES))
+}
+
+/// Reads the list; `with_extras` (the full page, not the fragment) also reads the
+/// saved views and, for supervisors, what the bulk form offers.
 async fn load(
     state: &web::Data<AppState>,
     user: &CurrentUser,
     q: ListQuery,
     default_view: &'static str,
+    with_extras: bool,
 ) -> Result<Loaded, AppError> {
     let now = state.now();
-    let (st, uid, everything) = (
-        state.clone(),
-        user.user.id,
-        user.role.is_supervisor_or_admin(),
-    );
+    let (st, u) = (state.clone(), user.clone());
     db_quick(state, move |conn| {
         let snap = st.desk.get(conn)?;
-        let queue_ids: Vec<i64> = if everything {
-            Vec::new()
-        } else {
-            crate::store::users::queue_ids_of(conn, uid)?
-        };
-        let scope = Scope {
-            user_id: uid,
-            everything,
-            queue_ids,
-        };
+        let scope = scope_of(conn, &u)?;
         let parsed = parse(&q, &snap, &scope, default_view)?;
-        let page = match &parsed {
+        let (page, matching) = match &parsed {
             Ok(r) => {
-                let until = store::to_db(now + Duration::minutes(AT_RISK_WINDOW_MINUTES));
-                list::page(conn, r.view, &scope, &r.filter, r.cursor, r.limit, until)?
+                let until = at_risk_until(now);
+                let page = list::page(conn, r.view, &scope, &r.filter, r.cursor, r.limit, until)?;
+                // Supervisors may act on every case of the list at once: they are
+                // told how many that is.
+                let matching = if with_extras && scope.everything {
+                    Some(list::count(conn, r.view, &scope, &r.filter, until)?)
+                } else {
+                    None
+                };
+                (page, matching)
             }
-            Err(_) => list::Page {
-                rows: Vec::new(),
-                next: None,
-            },
+            Err(_) => (
+                list::Page {
+                    rows: Vec::new(),
+                    next: None,
+                },
+                None,
+            ),
+        };
+        let (views, bulk) = if with_extras {
+            let views = crate::saved_views::visible_to(conn, u.user.id)?;
+            let bulk = if scope.everything {
+                Some(BulkChoices {
+                    agents: crate::store::users::active_agents(conn)?,
+                })
+            } else {
+                None
+            };
+            (views, bulk)
+        } else {
+            (Vec::new(), None)
         };
         Ok(Loaded {
             snap,
             scope,
             parsed,
             page,
+            matching,
+            views,
+            bulk,
         })
     })
     .await
@@ -290,6 +364,8 @@ fn rows(l: &Loaded, page: &Page, user_id: i64, now: DateTime<Utc>) -> Vec<ListRo
 struct Rows {
     page: Page,
     rows: Vec<ListRow>,
+    /// Supervisors get a checkbox per row for bulk work.
+    selectable: bool,
     next_href: Option<String>,
     first_href: Option<String>,
     /// The server's time as the list was read: countdowns tick from it, whatever the
@@ -317,9 +393,26 @@ struct Index {
     refresh_seconds: u32,
     is_agent: bool,
     rows: Vec<ListRow>,
+    selectable: bool,
     next_href: Option<String>,
     first_href: Option<String>,
     now: String,
+    /// The list's query as a saved view holds it (empty while it has a problem).
+    save_query: String,
+    views: Vec<super::views::ViewLink>,
+    bulk: Option<BulkForm>,
+}
+
+/// The bulk form under a supervisor's list.
+struct BulkForm {
+    agents: Vec<(i64, String, String)>,
+    queues: Vec<String>,
+    actions: Vec<&'static str>,
+    /// "Select all N matching": the count and whether it is within the limit.
+    matching: i64,
+    within_limit: bool,
+    limit_note: String,
+    select_all_label: String,
 }
 
 fn tabs(l: &Loaded, page: &Page, base: &str) -> Vec<Tab> {
@@ -374,6 +467,7 @@ fn body(l: &Loaded, page: &Page, user_id: i64, now: DateTime<Utc>, base: &str) -
     Rows {
         page: page.clone(),
         rows: rows(l, page, user_id, now),
+        selectable: l.scope.everything,
         next_href,
         first_href,
         now: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -389,21 +483,11 @@ pub async fn render(
     base: &str,
     greeting: Option<String>,
 ) -> Result<HttpResponse, AppError> {
-    let default_view = if user.role.is_supervisor_or_admin() {
-        "at_risk"
-    } else {
-        "mine"
-    };
-    let l = load(&state, &user, q.clone(), default_view).await?;
+    let default_view = default_view(&user);
+    let l = load(&state, &user, q.clone(), default_view, true).await?;
     let now = state.now();
     let problem = match &l.parsed {
-        Err(BadParam(field, value)) => Some(page.tf(
-            "queues.bad_param",
-            &[
-                ("field", page.t(&format!("queues.param_{field}"))),
-                ("value", value),
-            ],
-        )),
+        Err(bad) => Some(bad.message(&page)),
         Ok(_) => None,
     };
     let (view, queue, fragment_url) = match &l.parsed {
@@ -430,6 +514,32 @@ pub async fn render(
         actix_web::http::StatusCode::OK
     };
     let body = body(&l, &page, user.user.id, now, base);
+    let save_query = l.parsed.as_ref().map(|r| r.query(None)).unwrap_or_default();
+    let views = super::views::links(&l.views, user.user.id);
+    let bulk = l.bulk.as_ref().map(|b| {
+        let mut queues: Vec<String> = l.snap.queues_by_name.keys().cloned().collect();
+        queues.sort();
+        let matching = l.matching.unwrap_or(0);
+        let max = crate::cases::bulk::MAX_CASES.to_string();
+        BulkForm {
+            agents: b.agents.clone(),
+            queues,
+            actions: crate::domain::resolution::Action::ALL
+                .iter()
+                .map(|a| a.as_str())
+                .collect(),
+            matching,
+            within_limit: matching <= crate::cases::bulk::MAX_CASES as i64,
+            limit_note: page.tf(
+                "bulk.limit_note",
+                &[("count", &matching.to_string()), ("max", &max)],
+            ),
+            select_all_label: page.tf(
+                "bulk.select_all",
+                &[("count", &matching.to_string()), ("max", &max)],
+            ),
+        }
+    });
     let tpl = Index {
         greeting,
         tabs: tabs(&l, &page, base),
@@ -447,9 +557,13 @@ pub async fn render(
         refresh_seconds: REFRESH_SECONDS,
         is_agent: !user.role.is_supervisor_or_admin(),
         rows: body.rows,
+        selectable: body.selectable,
         next_href: body.next_href,
         first_href: body.first_href,
         now: body.now,
+        save_query,
+        views,
+        bulk,
         page: page.clone(),
     };
     page.render_status(status, &tpl)
@@ -473,12 +587,8 @@ pub async fn fragment(
     page: Page,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let default_view = if user.role.is_supervisor_or_admin() {
-        "at_risk"
-    } else {
-        "mine"
-    };
-    let l = load(&state, &user, q.into_inner(), default_view).await?;
+    let default_view = default_view(&user);
+    let l = load(&state, &user, q.into_inner(), default_view, false).await?;
     if let Err(BadParam(field, value)) = &l.parsed {
         return Err(AppError::BadRequest(format!(
             "{field} '{value}' is not known"

@@ -360,6 +360,21 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         .0
         .id
     };
+    // A shared view and a private one of another supervisor: the walk's users may
+    // rename neither (refused on /views) and do not even find the private one.
+    let (shared_view, private_view) = {
+        let mut conn = app.conn();
+        let actor = riskdesk::accounts::Actor::user(user_id(&app, "target@bank.example"), None);
+        let save = |conn: &mut riskdesk::db::DbConn, name: &str, shared: bool| {
+            riskdesk::saved_views::save(conn, app.clock.now(), &actor, name, shared, "view=at_risk")
+                .unwrap()
+                .id
+        };
+        (
+            save(&mut conn, "Team view", true),
+            save(&mut conn, "Own view", false),
+        )
+    };
     let case = |r: &str| format!("/cases/{r}");
     let static_file = riskdesk::web::assets::url("app.css");
     assert_ne!(static_file, "/static/app.css", "app.css is a known asset");
@@ -527,6 +542,38 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         "GET",
         "/queues/fragment",
         sample("/queues/fragment", Status(200)),
+    );
+    // A bulk action on a case that does not exist: the result page lists the refusal.
+    add(
+        "POST",
+        "/queues/bulk",
+        sample("/queues/bulk", Status(200)).form(&[
+            ("op", "hand_off"),
+            ("to_queue", "Triage"),
+            ("refs", "RC-999999"),
+            ("reason", "Walk"),
+        ]),
+    );
+    add("GET", "/views", sample("/views", Status(200)));
+    add(
+        "POST",
+        "/views",
+        sample("/views", SeeOther("/queues?view=at_risk".into()))
+            .form(&[("name", "Walk view"), ("query", "view=at_risk")]),
+    );
+    add(
+        "POST",
+        "/views/{id}/rename",
+        sample(
+            format!("/views/{shared_view}/rename"),
+            SeeOther("/views".into()),
+        )
+        .form(&[("name", "Renamed")]),
+    );
+    add(
+        "POST",
+        "/views/{id}/delete",
+        sample(format!("/views/{private_view}/delete"), Status(404)),
     );
     // An agent sees only their queues' cases: the walk's agent has none.
     add(

@@ -1,0 +1,2 @@
+DROP INDEX saved_views_shared;
+DROP TABLE saved_views;
