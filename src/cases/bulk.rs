@@ -45,6 +45,8 @@ pub enum BulkAction {
     },
     /// Hand each case off to this queue (by name), the reason as the hand-off note.
     HandOff { queue: String },
+    /// Add each case to this open campaign (supervisors and admins only).
+    AddToCampaign { campaign: i64 },
 }
 
 impl BulkAction {
@@ -54,6 +56,7 @@ impl BulkAction {
             BulkAction::Reassign { .. } => "reassign",
             BulkAction::Close { .. } => "close",
             BulkAction::HandOff { .. } => "hand_off",
+            BulkAction::AddToCampaign { .. } => "add_to_campaign",
         }
     }
 
@@ -69,13 +72,17 @@ impl BulkAction {
                 json!({"disposition": disposition.as_str(), "action": action.as_str(), "note": note})
             }
             BulkAction::HandOff { queue } => json!({"queue": queue}),
+            BulkAction::AddToCampaign { campaign } => json!({"campaign": case_ref(*campaign)}),
         }
     }
 
     /// Whether only supervisors and admins may take this action on any case (the
     /// others are also open to a case's own agent, as the single-case commands are).
     fn supervisors_only(&self) -> bool {
-        matches!(self, BulkAction::Reassign { .. })
+        matches!(
+            self,
+            BulkAction::Reassign { .. } | BulkAction::AddToCampaign { .. }
+        )
     }
 }
 
@@ -104,6 +111,8 @@ pub enum BulkError {
     UnknownAgent,
     #[error("no such queue")]
     UnknownQueue,
+    #[error("no open campaign has that reference")]
+    UnknownCampaign,
     #[error("the closing has problems")]
     Invalid(Vec<Problem>),
     #[error("database error: {0}")]
@@ -121,6 +130,7 @@ impl BulkError {
             BulkError::ReasonTooLong => "bulk.error.reason_long",
             BulkError::UnknownAgent => "bulk.error.unknown_agent",
             BulkError::UnknownQueue => "bulk.error.unknown_queue",
+            BulkError::UnknownCampaign => "campaign.refused.no_such_campaign",
             BulkError::Invalid(problems) => problems
                 .first()
                 .map(|p| p.key)
@@ -159,6 +169,7 @@ enum Ready {
     Reassign { to: i64 },
     Close(Closing),
     HandOff { queue: String },
+    AddToCampaign { campaign: i64 },
 }
 
 /// Checks what is the same for every case; wrong input refuses the whole action.
@@ -196,6 +207,15 @@ fn check(
             }
             Ready::HandOff {
                 queue: queue.to_string(),
+            }
+        }
+        BulkAction::AddToCampaign { campaign } => {
+            let open = case_store::find(conn, *campaign)?.is_some_and(|c| c.resolved_at.is_none());
+            if !open || !crate::store::campaigns::is_campaign(conn, *campaign)? {
+                return Err(BulkError::UnknownCampaign);
+            }
+            Ready::AddToCampaign {
+                campaign: *campaign,
             }
         }
     })
@@ -250,6 +270,23 @@ fn apply(
         }
         Ready::HandOff { queue } => {
             closing::hand_off(conn, snap, now, who, case.id, queue, reason).map(|_| ())
+        }
+        Ready::AddToCampaign { campaign } => {
+            let hand = crate::cases::campaign::Hand {
+                actor: who.user_id,
+                reason,
+            };
+            match crate::cases::campaign::add(conn, hand, *campaign, &[case.id], now) {
+                Ok(made) if made.joined.is_empty() => {
+                    return Err(made
+                        .refused
+                        .first()
+                        .map(|(_, key)| *key)
+                        .unwrap_or(refusal::FAILED));
+                }
+                Ok(_) => Ok(()),
+                Err(e) => Err(e),
+            }
         }
     };
     result.map_err(|e| refusal_of(e, case.id))

@@ -48,6 +48,7 @@ struct BulkForm {
     action: String,
     note: String,
     reason: String,
+    campaign: String,
 }
 
 impl BulkForm {
@@ -71,6 +72,7 @@ impl BulkForm {
                 "action" => f.action = v,
                 "note" => f.note = v,
                 "reason" => f.reason = v,
+                "campaign" => f.campaign = v,
                 _ => {}
             }
         }
@@ -114,6 +116,12 @@ fn action_of(f: &BulkForm, page: &Page) -> Result<BulkAction, Problem> {
         "hand_off" => Ok(BulkAction::HandOff {
             queue: f.to_queue.clone(),
         }),
+        "add_to_campaign" => match parse_case_ref(f.campaign.trim().to_uppercase().as_str()) {
+            Some(campaign) => Ok(BulkAction::AddToCampaign { campaign }),
+            None => Err(Problem(
+                page.t("campaign.refused.no_such_campaign").to_string(),
+            )),
+        },
         "" => Err(Problem(page.t("bulk.error.choose_action").to_string())),
         other => Err(Problem(
             page.tf("bulk.error.unknown_action", &[("value", other)]),
@@ -225,7 +233,17 @@ pub async fn run(
         }
     })
     .await?;
-    let reason = form.reason.trim().to_string();
+    respond(&page, back, form.reason.trim().to_string(), result)
+}
+
+/// The answer to a bulk action: the cases done and those refused, each with why; or
+/// the problem that stopped it before any case was touched (422).
+fn respond(
+    page: &Page,
+    back: String,
+    reason: String,
+    result: Result<(BulkAction, bulk::BulkOutcome), Problem>,
+) -> Result<HttpResponse, AppError> {
     match result {
         Ok((action, outcome)) => {
             let summary = page.tf(
@@ -269,6 +287,83 @@ pub async fn run(
     }
 }
 
+/// Bulk work on a campaign's children from its page (supervisors): the chosen
+/// children (`refs`, repeated) and one action — close (`disposition`, `action`,
+/// `note`; the note is the reason when none is given), hand off or reassign. A case
+/// that is not a child of this campaign is refused by reference and left alone.
+pub async fn campaign(
+    Supervisor(user): Supervisor,
+    state: web::Data<AppState>,
+    page: Page,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let reference = path.into_inner();
+    let back = format!("/cases/{reference}");
+    let mut form = BulkForm::parse(&body)?;
+    if form.op.trim().is_empty() {
+        form.op = "close".into();
+    }
+    if form.reason.trim().is_empty() {
+        form.reason = form.note.clone();
+    }
+    let now = state.now();
+    let action = action_of(&form, &page);
+    let reason = form.reason.trim().to_string();
+    let who = Closer {
+        user_id: user.user.id,
+        supervisor: user.role.is_supervisor_or_admin(),
+        ip: user.ip.clone(),
+    };
+    let (st, pg, refs, b) = (state.clone(), page.clone(), form.refs.clone(), back.clone());
+    let result = db(&state, move |conn| {
+        let campaign = super::scope::visible_case(conn, &user, &reference)?;
+        let children: Vec<i64> = crate::store::campaigns::children(conn, campaign.id)?
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        let action = match action {
+            Ok(a) => a,
+            Err(p) => return Ok(Err(p)),
+        };
+        let mut ids = Vec::new();
+        let mut outside = Vec::new();
+        for r in &refs {
+            match parse_case_ref(r.trim()) {
+                Some(id) if children.contains(&id) => ids.push(id),
+                Some(id) => outside.push((crate::store::cases::case_ref(id), NOT_A_CHILD)),
+                None => {
+                    return Ok(Err(Problem(
+                        pg.tf("bulk.error.bad_reference", &[("value", r)]),
+                    )));
+                }
+            }
+        }
+        if ids.is_empty() && !outside.is_empty() {
+            let outcome = bulk::BulkOutcome {
+                refused: outside,
+                ..Default::default()
+            };
+            return Ok(Ok((action, outcome)));
+        }
+        let snap = st.desk.get(conn)?;
+        match bulk::run(conn, &st.settings, &snap, &who, &ids, &action, &reason, now) {
+            Ok(mut outcome) => {
+                outcome.refused.extend(outside);
+                Ok(Ok((action, outcome)))
+            }
+            Err(BulkError::Db(e)) => Err(e.into()),
+            Err(e) => Ok(Err(Problem(message(&e, &pg)))),
+        }
+    })
+    .await?;
+    respond(&page, b, form.reason.trim().to_string(), result)
+}
+
+/// Why a case named in a campaign's bulk action was left alone: it is not one of the
+/// campaign's children.
+const NOT_A_CHILD: &str = crate::i18n::tkey("campaign.refused.not_a_child");
+
 /// The catalog key of an action's name.
 fn action_label(action: &BulkAction) -> &'static str {
     match action {
@@ -279,5 +374,6 @@ fn action_label(action: &BulkAction) -> &'static str {
         } => "bulk.op_close_duplicate",
         BulkAction::Close { .. } => "bulk.op_close",
         BulkAction::HandOff { .. } => "bulk.op_hand_off",
+        BulkAction::AddToCampaign { .. } => "campaign.op_add",
     }
 }

@@ -103,6 +103,7 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     POST "/cases/{case_ref}/reopen" Signed => resolution::reopen;
     POST "/cases/{case_ref}/hand-off" Signed => resolution::hand_off;
     POST "/cases/{case_ref}/merge" Supervisor => campaign::merge;
+    POST "/cases/{case_ref}/bulk" Supervisor => bulk::campaign;
     POST "/campaigns" Supervisor => campaign::make;
     GET "/approvals" Supervisor => resolution::approvals;
     POST "/cases/{case_ref}/calls" Signed => case_calls::log_call;

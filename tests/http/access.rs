@@ -660,6 +660,13 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         )
         .form(&[("into", "RC-999999"), ("reason", "Walk")]),
     );
+    // No case chosen: refused whole.
+    add(
+        "POST",
+        "/cases/{case_ref}/bulk",
+        sample(format!("{}/bulk", case(&reassign)), Status(422))
+            .form(&[("op", "close"), ("note", "Walk")]),
+    );
     add(
         "POST",
         "/campaigns",

@@ -461,3 +461,160 @@ fn a_supervisor_makes_a_campaign_of_chosen_cases_and_merges_two() {
     );
     assert_eq!(res.status(), 403);
 }
+
+#[test]
+fn a_campaigns_children_are_closed_at_once_each_with_its_event_and_refusals_named() {
+    let ring = Ring::new();
+    let refs: Vec<String> = (1..=4)
+        .map(|i| {
+            ring.post(signup(
+                &format!("b-{i}"),
+                &format!("B-{i}"),
+                "dev-bulk",
+                &format!("192.0.2.{i}"),
+            ))
+        })
+        .collect();
+    let campaign = ring.case(&refs[0])["campaign"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        ring.case(&campaign)["children"].as_array().unwrap().len(),
+        4
+    );
+    let outsider = {
+        let mut a = signup("x-1", "X-1", "dev-other", "203.0.113.50");
+        a["rule"] = json!("LARGE_TRANSFER");
+        ring.post(a)
+    };
+    let sup = ring.app.signed_in("supervisor");
+    // The page offers each open child to tick.
+    let page = sup.get(&format!("/cases/{campaign}")).text().unwrap();
+    assert!(
+        page.contains(&format!("name=\"refs\" value=\"{}\"", refs[0])),
+        "{page}"
+    );
+    // Close three children and name a case of no campaign: it is refused, untouched.
+    let csrf = sup.csrf_from(&format!("/cases/{campaign}"));
+    let res = sup.post_raw(
+        &format!("/cases/{campaign}/bulk"),
+        &[
+            ("refs", &refs[0]),
+            ("refs", &refs[1]),
+            ("refs", &refs[2]),
+            ("refs", &outsider),
+            ("disposition", "confirmed_fraud"),
+            ("action", "frozen"),
+            ("note", "One ring on one device: frozen together"),
+            ("csrf_token", &csrf),
+        ],
+    );
+    assert_eq!(res.status(), 200);
+    let page = res.text().unwrap();
+    assert!(
+        page.contains("It is not a case of this campaign."),
+        "{page}"
+    );
+    for r in &refs[..3] {
+        let c = ring.case(r);
+        assert_eq!(c["status"], "resolved", "{r}");
+        assert_eq!(c["disposition"], "confirmed_fraud");
+        assert!(ring.kinds(r).contains(&"case.resolved".to_string()));
+    }
+    assert_eq!(
+        ring.case(&refs[3])["status"],
+        "new",
+        "not chosen, not closed"
+    );
+    assert_eq!(ring.case(&outsider)["status"], "new");
+    // Closed ones cannot be closed again: refused by reference.
+    let res = sup.post_raw(
+        &format!("/cases/{campaign}/bulk"),
+        &[
+            ("refs", &refs[0]),
+            ("refs", &refs[3]),
+            ("disposition", "duplicate"),
+            ("action", "no_action"),
+            ("note", "Same ring"),
+            ("csrf_token", &csrf),
+        ],
+    );
+    let page = res.text().unwrap();
+    assert!(page.contains(&refs[0]) && page.contains(&refs[3]), "{page}");
+    assert_eq!(ring.case(&refs[3])["disposition"], "duplicate");
+    assert_eq!(
+        ring.case(&refs[0])["disposition"],
+        "confirmed_fraud",
+        "unchanged"
+    );
+    // One audit entry per bulk action.
+    assert!(
+        ring.app
+            .audit_kinds()
+            .iter()
+            .filter(|k| *k == "cases.bulk")
+            .count()
+            >= 2
+    );
+}
+
+#[test]
+fn supervisors_add_cases_of_a_queue_list_to_a_campaign() {
+    let ring = Ring::new();
+    let refs: Vec<String> = (1..=3)
+        .map(|i| {
+            ring.post(signup(
+                &format!("q-{i}"),
+                &format!("Q-{i}"),
+                "dev-q",
+                &format!("192.0.2.{i}"),
+            ))
+        })
+        .collect();
+    let campaign = ring.case(&refs[0])["campaign"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut a = signup("y-1", "Y-1", "dev-y", "203.0.113.60");
+    a["rule"] = json!("LARGE_TRANSFER");
+    let loose = ring.post(a);
+    let sup = ring.app.signed_in("supervisor");
+    let csrf = sup.csrf_from("/queues");
+    let res = sup.post_raw(
+        "/queues/bulk",
+        &[
+            ("op", "add_to_campaign"),
+            ("campaign", &campaign.to_lowercase()),
+            ("refs", &loose),
+            ("refs", &refs[1]),
+            ("reason", "Same mule account"),
+            ("csrf_token", &csrf),
+        ],
+    );
+    assert_eq!(res.status(), 200);
+    let page = res.text().unwrap();
+    assert!(page.contains("It belongs to a campaign already."), "{page}");
+    assert_eq!(ring.case(&loose)["campaign"], campaign.as_str());
+    assert_eq!(
+        ring.case(&campaign)["children"].as_array().unwrap().len(),
+        4
+    );
+    // An unknown campaign refuses the whole action.
+    let res = sup.post_raw(
+        "/queues/bulk",
+        &[
+            ("op", "add_to_campaign"),
+            ("campaign", "RC-999999"),
+            ("refs", &loose),
+            ("reason", "x"),
+            ("csrf_token", &csrf),
+        ],
+    );
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text()
+            .unwrap()
+            .contains("No open campaign has that reference.")
+    );
+}
