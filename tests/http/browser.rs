@@ -158,3 +158,55 @@ fn an_agent_works_a_case_and_the_customer_answers_in_a_browser() {
     };
     assert!(confirmed);
 }
+
+/// A supervisor opens a campaign in a real browser, reads its network, ticks the
+/// children and closes them at once.
+#[test]
+fn a_supervisor_opens_a_campaign_and_closes_it_in_bulk() {
+    let ring = crate::campaigns::Ring::new();
+    let refs: Vec<String> = (1..=5)
+        .map(|i| {
+            ring.post(crate::campaigns::signup(
+                &format!("w-{i}"),
+                &format!("W-{i}"),
+                "dev-7c1e",
+                &format!("198.51.100.{i}"),
+            ))
+        })
+        .collect();
+    let campaign = ring.case(&refs[0])["campaign"].as_str().unwrap().to_string();
+    let password = ring.app.create_user("olga@bank.example", "supervisor");
+
+    let mut b = Chromium::launch("campaign");
+    let base = ring.app.base.clone();
+    b.goto(&format!("{base}/login"));
+    b.fill("input[name=email]", "olga@bank.example");
+    b.fill("input[name=password]", &password);
+    b.click_and_wait("form[action='/login'] button[type=submit]");
+
+    // A child says where it belongs; its link leads to the campaign.
+    b.goto(&format!("{base}/cases/{}", refs[2]));
+    b.click_and_wait(&format!("p.notice a[href='/cases/{campaign}']"));
+    assert_eq!(b.path(), format!("/cases/{campaign}"));
+    // The network is drawn: one device tying five customers, one node of five.
+    let groups = b.eval("document.querySelectorAll('#network svg g.net-group').length");
+    assert_eq!(groups, json!(1));
+    let label = b.eval("document.querySelector('#network svg g.net-group text').textContent");
+    assert_eq!(label, json!("×5"));
+    b.screenshot("campaign-page");
+
+    // Tick every child, close them as fraud with a note.
+    b.eval("document.querySelectorAll('#campaign-bulk input[name=refs]').forEach(c => c.click())");
+    b.fill("#campaign-bulk select[name=disposition]", "confirmed_fraud");
+    b.fill("#campaign-bulk select[name=action]", "frozen");
+    b.fill("#campaign-bulk textarea[name=note]", "One ring on one device");
+    b.click_and_wait("#campaign-bulk button[type=submit]");
+    let text = b.text();
+    assert!(text.contains("5"), "{text}");
+    b.screenshot("campaign-closed");
+    for r in &refs {
+        let c = ring.case(r);
+        assert_eq!(c["status"], "resolved", "{r}");
+        assert_eq!(c["disposition"], "confirmed_fraud");
+    }
+}
