@@ -19,6 +19,10 @@ const EN: &[(&str, &str)] = &[
     ("reports.en.toml", include_str!("reports.en.toml")),
     ("lifecycle.en.toml", include_str!("lifecycle.en.toml")),
     ("campaign.en.toml", include_str!("campaign.en.toml")),
+    (
+        "admin_campaigns.en.toml",
+        include_str!("admin_campaigns.en.toml"),
+    ),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -29,6 +33,10 @@ const ZH_CN: &[(&str, &str)] = &[
     ("reports.zh-CN.toml", include_str!("reports.zh-CN.toml")),
     ("lifecycle.zh-CN.toml", include_str!("lifecycle.zh-CN.toml")),
     ("campaign.zh-CN.toml", include_str!("campaign.zh-CN.toml")),
+    (
+        "admin_campaigns.zh-CN.toml",
+        include_str!("admin_campaigns.zh-CN.toml"),
+    ),
 ];
 
 type Catalog = HashMap<String, String>;
