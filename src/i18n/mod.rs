@@ -20,6 +20,10 @@ const EN: &[(&str, &str)] = &[
     ("lifecycle.en.toml", include_str!("lifecycle.en.toml")),
     ("campaign.en.toml", include_str!("campaign.en.toml")),
     ("bulk.en.toml", include_str!("bulk.en.toml")),
+    (
+        "admin_campaigns.en.toml",
+        include_str!("admin_campaigns.en.toml"),
+    ),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -31,6 +35,10 @@ const ZH_CN: &[(&str, &str)] = &[
     ("lifecycle.zh-CN.toml", include_str!("lifecycle.zh-CN.toml")),
     ("campaign.zh-CN.toml", include_str!("campaign.zh-CN.toml")),
     ("bulk.zh-CN.toml", include_str!("bulk.zh-CN.toml")),
+    (
+        "admin_campaigns.zh-CN.toml",
+        include_str!("admin_campaigns.zh-CN.toml"),
+    ),
 ];
 
 type Catalog = HashMap<String, String>;

@@ -44,7 +44,7 @@ pub use access::{Access, Admin, RouteSpec, Supervisor};
 pub use page::{CurrentUser, Page};
 
 use access::route_table;
-use admin_desk::{Calendars, Policies, Queues, Routes, Rules};
+use admin_desk::{Calendars, Campaigns, Policies, Queues, Routes, Rules};
 
 /// Every route of the desk: method, path pattern, who may use it, handler. The app
 /// registers exactly these (see [`routes`]); each handler's first argument is the
@@ -142,6 +142,11 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     POST "/admin/routes/{position}" Admin => admin_desk::update::<Routes>;
     POST "/admin/routes/{position}/delete" Admin => admin_desk::delete::<Routes>;
     POST "/admin/routes/{position}/move" Admin => admin_desk::routes::move_route;
+    GET "/admin/campaigns" Admin => admin_desk::list::<Campaigns>;
+    POST "/admin/campaigns" Admin => admin_desk::create::<Campaigns>;
+    GET "/admin/campaigns/{name}" Admin => admin_desk::edit::<Campaigns>;
+    POST "/admin/campaigns/{name}" Admin => admin_desk::update::<Campaigns>;
+    POST "/admin/campaigns/{name}/delete" Admin => admin_desk::delete::<Campaigns>;
     // Verification e-mails, the customers' pages behind their links, and the
     // response templates.
     GET "/cases/{case_ref}/verify-email" Signed => verify::send_form;

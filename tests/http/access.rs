@@ -14,7 +14,7 @@ use riskdesk::domain::Role;
 use riskdesk::web::{Access, ROUTES};
 
 /// What the walk works on; the `-2` objects are there to be deleted, the routes send
-/// every alert to "Walk queue".
+/// every alert to "Walk queue", and no walk alert reaches a campaign rule's threshold.
 fn walk_desk() -> String {
     format!(
         r#"triage_queue = "Triage"
@@ -68,6 +68,21 @@ rule = "WALK"
 queue = "Walk queue"
 
 [[routes]]
+queue = "Walk queue"
+
+[[campaigns]]
+name = "walk-campaign"
+link_by = ["device_id"]
+min_customers = 10000
+window_minutes = 60
+rules = ["WALK"]
+queue = "Walk queue"
+
+[[campaigns]]
+name = "walk-campaign-2"
+link_by = ["ip"]
+min_customers = 10000
+window_minutes = 60
 queue = "Walk queue"
 "#
     )
@@ -890,6 +905,51 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         "/admin/routes/{position}/move",
         sample("/admin/routes/1/move", SeeOther("/admin/routes".into()))
             .form(&[("direction", "down")]),
+    );
+    add(
+        "GET",
+        "/admin/campaigns",
+        sample("/admin/campaigns", Status(200)),
+    );
+    add(
+        "POST",
+        "/admin/campaigns",
+        sample("/admin/campaigns", SeeOther("/admin/campaigns".into())).form(&[
+            ("name", "walk-new"),
+            ("link_by", "device_id"),
+            ("link_by", "phone"),
+            ("min_customers", "10000"),
+            ("window_minutes", "60"),
+            ("queue", "Walk queue"),
+        ]),
+    );
+    add(
+        "GET",
+        "/admin/campaigns/{name}",
+        sample("/admin/campaigns/walk-campaign", Status(200)),
+    );
+    add(
+        "POST",
+        "/admin/campaigns/{name}",
+        sample(
+            "/admin/campaigns/walk-campaign",
+            SeeOther("/admin/campaigns/walk-campaign".into()),
+        )
+        .form(&[
+            ("link_by", "ip"),
+            ("min_customers", "10000"),
+            ("window_minutes", "30"),
+            ("rules", "WALK"),
+            ("queue", "Walk queue"),
+        ]),
+    );
+    add(
+        "POST",
+        "/admin/campaigns/{name}/delete",
+        sample(
+            "/admin/campaigns/walk-campaign-2/delete",
+            SeeOther("/admin/campaigns".into()),
+        ),
     );
     add(
         "GET",

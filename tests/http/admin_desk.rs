@@ -1,5 +1,6 @@
 // The admin pages of the desk's configuration: calendars (with the deadline preview),
-// SLA policies, queues, rules, routes and the triage queue, checked via config export.
+// SLA policies, queues, rules, routes, campaign rules and the triage queue, checked
+// via config export.
 
 use riskdesk::accounts::Actor;
 use riskdesk::domain::deskconfig::DeskConfig;
@@ -892,4 +893,243 @@ fn names_are_encoded_in_addresses() {
         .find(|q| q.name == odd)
         .unwrap();
     assert_eq!((q.sla_policy.as_str(), q.skills.len()), ("business", 1));
+}
+
+/// The fields of a campaign rule's form; `link_by` and `rules` repeat, one per box
+/// checked.
+fn campaign_fields<'a>(
+    link_by: &[&'a str],
+    min_customers: &'a str,
+    window_minutes: &'a str,
+    rules: &[&'a str],
+    queue: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    let mut fields: Vec<(&str, &str)> = link_by.iter().map(|k| ("link_by", *k)).collect();
+    fields.push(("min_customers", min_customers));
+    fields.push(("window_minutes", window_minutes));
+    fields.extend(rules.iter().map(|r| ("rules", *r)));
+    fields.push(("queue", queue));
+    fields
+}
+
+/// How many `config.applied` events the audit log holds.
+fn applied(app: &TestApp) -> usize {
+    app.audit_kinds()
+        .iter()
+        .filter(|k| *k == "config.applied")
+        .count()
+}
+
+#[test]
+fn campaign_rules_are_created_edited_and_deleted_on_their_page() {
+    let app = TestApp::spawn();
+    apply_config(&app, &sample_desk());
+    let admin = app.signed_in("admin");
+    let list = admin.get("/admin/campaigns").text().unwrap();
+    assert!(
+        list.contains("<a href=\"/admin/campaigns\" aria-current=\"page\">Campaign rules</a>"),
+        "{list}"
+    );
+    assert!(list.contains("No campaign rules yet"));
+    assert!(list.contains("name=\"link_by\" value=\"device_id\"> Device id"));
+    assert!(
+        list.contains("name=\"rules\" value=\"AML_WATCHLIST\"> AML_WATCHLIST — AML watch-list hit")
+    );
+    assert!(list.contains("<option value=\"Transfers\">Transfers</option>"));
+    assert!(
+        list.contains("name=\"min_customers\" type=\"number\" min=\"2\" max=\"10000\" value=\"5\"")
+    );
+    let before = applied(&app);
+
+    let mut fields = vec![("name", "shared-device")];
+    fields.extend(campaign_fields(
+        &["device_id", "ip", "phone"],
+        "5",
+        "60",
+        &["NEW_ACCOUNT_BURST"],
+        "Transfers",
+    ));
+    let res = admin.submit("/admin/campaigns", "/admin/campaigns", &fields);
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/admin/campaigns");
+    let text = export(&app);
+    assert!(
+        text.ends_with(
+            "[[campaigns]]\nname = \"shared-device\"\nlink_by = [\"device_id\", \"ip\", \"phone\"]\nmin_customers = 5\nwindow_minutes = 60\nrules = [\"NEW_ACCOUNT_BURST\"]\nqueue = \"Transfers\"\n"
+        ),
+        "{text}"
+    );
+    let list = admin.get("/admin/campaigns").text().unwrap();
+    assert!(list.contains("The campaign rule is created."), "{list}");
+    assert!(list.contains("href=\"/admin/campaigns/shared-device\""));
+    assert!(list.contains("<span class=\"tag muted\">Device id</span> <span class=\"tag muted\">IP</span> <span class=\"tag muted\">Phone</span>"));
+    assert!(list.contains("5 customers within 60 minutes"));
+    assert!(
+        list.contains(
+            "<a href=\"/admin/rules/NEW_ACCOUNT_BURST\"><code>NEW_ACCOUNT_BURST</code></a>"
+        )
+    );
+    assert!(list.contains("<a href=\"/admin/queues/Transfers\">Transfers</a>"));
+    // The overview counts it and shows it in the file.
+    let overview = admin.get("/admin/desk").text().unwrap();
+    assert!(
+        overview.contains(
+            "<a href=\"/admin/campaigns\">Campaign rules</a> <span class=\"muted\">(1)</span>"
+        ),
+        "{overview}"
+    );
+    assert!(overview.contains("[[campaigns]]\nname = &#34;shared-device&#34;"));
+    // Recorded as any change of the configuration is.
+    assert_eq!(applied(&app), before + 1);
+    let audit = admin.get("/admin/audit").text().unwrap();
+    assert!(audit.contains("Configuration applied") && audit.contains("campaign shared-device"));
+
+    // The edit page holds the rule as stored; phone only, 3 customers in 30 minutes,
+    // every rule, into triage.
+    let page = "/admin/campaigns/shared-device";
+    let form = admin.get(page).text().unwrap();
+    assert!(form.contains("<h1>shared-device</h1>"), "{form}");
+    assert!(form.contains("name=\"link_by\" value=\"ip\" checked>"));
+    assert!(form.contains("name=\"rules\" value=\"NEW_ACCOUNT_BURST\" checked>"));
+    assert!(form.contains("name=\"rules\" value=\"LARGE_TRANSFER\">"));
+    assert!(form.contains("<option value=\"Transfers\" selected>"));
+    let res = admin.submit(
+        page,
+        page,
+        &campaign_fields(&["phone"], "3", "30", &[], "Triage"),
+    );
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), page);
+    assert!(
+        admin
+            .get(page)
+            .text()
+            .unwrap()
+            .contains("The campaign rule is saved.")
+    );
+    let saved = config(&app).campaigns;
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].name, "shared-device");
+    assert_eq!(saved[0].link_by, ["phone"]);
+    assert_eq!((saved[0].min_customers, saved[0].window_minutes), (3, 30));
+    assert!(saved[0].rules.is_empty());
+    assert_eq!(saved[0].queue, "Triage");
+    let list = admin.get("/admin/campaigns").text().unwrap();
+    assert!(list.contains("3 customers within 30 minutes") && list.contains("Every rule"));
+    assert_eq!(applied(&app), before + 2);
+
+    // No kind, a threshold out of range and a queue that does not exist: each named,
+    // what was typed kept, nothing changed or recorded.
+    let stored = export(&app);
+    let res = admin.submit(
+        page,
+        page,
+        &campaign_fields(&[], "1", "30", &["LARGE_TRANSFER"], "Nowhere"),
+    );
+    assert_eq!(res.status(), 422);
+    let html = res.text().unwrap();
+    assert!(html.contains("The configuration was not saved:"), "{html}");
+    assert!(html.contains(
+        "<code>campaigns[0].link_by</code>: must name at least one of device_id, ip, phone"
+    ));
+    assert!(html.contains("<code>campaigns[0].min_customers</code>: 1 is out of range 2..=10000"));
+    assert!(html.contains("<code>campaigns[0].queue</code>: no queue is named &#39;Nowhere&#39;"));
+    assert!(
+        html.contains("name=\"min_customers\" type=\"number\" min=\"2\" max=\"10000\" value=\"1\"")
+    );
+    assert!(html.contains("name=\"rules\" value=\"LARGE_TRANSFER\" checked>"));
+    assert!(!html.contains("name=\"link_by\" value=\"phone\" checked>"));
+    // The same on the list page's form, with a window too long, a number in words
+    // and a name taken already.
+    let mut fields = vec![("name", "shared-device")];
+    fields.extend(campaign_fields(&["ip"], "5", "50000", &[], "Transfers"));
+    let res = admin.submit("/admin/campaigns", "/admin/campaigns", &fields);
+    assert_eq!(res.status(), 422);
+    let html = res.text().unwrap();
+    assert!(
+        html.contains("<code>campaigns[1].window_minutes</code>: 50000 is out of range 1..=43200"),
+        "{html}"
+    );
+    assert!(html.contains(
+        "<code>campaigns[1].name</code>: campaign &#39;shared-device&#39; is defined twice"
+    ));
+    assert!(html.contains("value=\"shared-device\"") && html.contains("value=\"50000\""));
+    let mut fields = vec![("name", "ring")];
+    fields.extend(campaign_fields(&["ip"], "five", "60", &[], "Transfers"));
+    let res = admin.submit("/admin/campaigns", "/admin/campaigns", &fields);
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text()
+            .unwrap()
+            .contains("<code>campaigns[1].min_customers</code>: “five” is not a whole number")
+    );
+    assert_eq!(export(&app), stored, "nothing changed");
+    assert_eq!(applied(&app), before + 2, "nothing was recorded");
+
+    // Deleted; then it is gone.
+    let res = admin.submit(page, &format!("{page}/delete"), &[]);
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/admin/campaigns");
+    assert!(config(&app).campaigns.is_empty());
+    assert!(!export(&app).contains("[[campaigns]]"));
+    let list = admin.get("/admin/campaigns").text().unwrap();
+    assert!(
+        list.contains("The campaign rule is deleted.") && list.contains("No campaign rules yet")
+    );
+    assert_eq!(applied(&app), before + 3);
+    assert_eq!(admin.get(page).status(), 404);
+    assert_eq!(
+        admin
+            .submit("/admin/campaigns", &format!("{page}/delete"), &[])
+            .status(),
+        404
+    );
+
+    // In Chinese.
+    let res = admin.submit(
+        "/profile",
+        "/profile",
+        &[("language", "zh-CN"), ("timezone", "Asia/Shanghai")],
+    );
+    assert_eq!(res.status(), 303);
+    let html = admin.get("/admin/campaigns").text().unwrap();
+    assert!(
+        html.contains("<h1>团伙规则</h1>") && html.contains("还没有团伙规则"),
+        "{html}"
+    );
+    assert!(html.contains("> 设备号</label>") && html.contains("创建团伙规则"));
+}
+
+#[test]
+fn only_admins_reach_the_campaign_pages() {
+    let app = TestApp::spawn();
+    apply_config(
+        &app,
+        &format!(
+            "{}\n[[campaigns]]\nname = \"shared-device\"\nlink_by = [\"device_id\"]\nmin_customers = 5\nwindow_minutes = 60\nqueue = \"Transfers\"\n",
+            sample_desk()
+        ),
+    );
+    let before = export(&app);
+    let page = "/admin/campaigns/shared-device";
+    let mut create = vec![("name", "ring")];
+    create.extend(campaign_fields(&["ip"], "5", "60", &[], "Triage"));
+    let update = campaign_fields(&["phone"], "3", "30", &[], "Triage");
+    for role in ["agent", "supervisor"] {
+        let b = app.signed_in(role);
+        assert_eq!(b.get("/admin/campaigns").status(), 403, "{role}");
+        assert_eq!(b.get(page).status(), 403, "{role}");
+        assert_eq!(
+            b.submit("/profile", "/admin/campaigns", &create).status(),
+            403
+        );
+        assert_eq!(b.submit("/profile", page, &update).status(), 403);
+        assert_eq!(
+            b.submit("/profile", &format!("{page}/delete"), &[])
+                .status(),
+            403
+        );
+    }
+    assert_eq!(export(&app), before);
+    assert_eq!(applied(&app), 1, "only the first apply");
 }

@@ -174,7 +174,10 @@ fn a_supervisor_opens_a_campaign_and_closes_it_in_bulk() {
             ))
         })
         .collect();
-    let campaign = ring.case(&refs[0])["campaign"].as_str().unwrap().to_string();
+    let campaign = ring.case(&refs[0])["campaign"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let password = ring.app.create_user("olga@bank.example", "supervisor");
 
     let mut b = Chromium::launch("campaign");
@@ -199,7 +202,10 @@ fn a_supervisor_opens_a_campaign_and_closes_it_in_bulk() {
     b.eval("document.querySelectorAll('#campaign-bulk input[name=refs]').forEach(c => c.click())");
     b.fill("#campaign-bulk select[name=disposition]", "confirmed_fraud");
     b.fill("#campaign-bulk select[name=action]", "frozen");
-    b.fill("#campaign-bulk textarea[name=note]", "One ring on one device");
+    b.fill(
+        "#campaign-bulk textarea[name=note]",
+        "One ring on one device",
+    );
     b.click_and_wait("#campaign-bulk button[type=submit]");
     let text = b.text();
     assert!(text.contains("5"), "{text}");

@@ -1,8 +1,9 @@
 // Admin pages for the desk's configuration: the overview (triage queue, the file as
 // exported), the one path every change of these pages takes to the database, and
-// (in `object.rs`) the one set of handlers of its five kinds of object.
+// (in `object.rs`) the one set of handlers of its six kinds of object.
 
 pub mod calendars;
+pub mod campaigns;
 pub mod object;
 pub mod policies;
 pub mod queues;
@@ -10,6 +11,7 @@ pub mod routes;
 pub mod rules;
 
 pub use calendars::Calendars;
+pub use campaigns::Campaigns;
 pub use object::{DeskObject, create, delete, edit, list, update};
 pub use policies::Policies;
 pub use queues::Queues;
@@ -215,7 +217,7 @@ struct OverviewPage {
     page: Page,
     triage_queue: String,
     queues: Vec<String>,
-    counts: [(&'static str, &'static str, usize); 5],
+    counts: [(&'static str, &'static str, usize); 6],
     export: String,
     problems: Vec<FieldProblem>,
 }
@@ -248,6 +250,11 @@ async fn render_overview(
                 ("/admin/queues", tkey("desk.queues.title"), cfg.queues.len()),
                 ("/admin/rules", tkey("desk.rules.title"), cfg.rules.len()),
                 ("/admin/routes", tkey("desk.routes.title"), cfg.routes.len()),
+                (
+                    "/admin/campaigns",
+                    tkey("desk.campaigns.title"),
+                    cfg.campaigns.len(),
+                ),
             ],
             export,
             problems,

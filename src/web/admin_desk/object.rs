@@ -1,6 +1,6 @@
-// The one path of the admin pages of the desk's five kinds of object (calendars, SLA
-// policies, queues, rules, routes): list, create, edit, update and delete, generic
-// over what each kind says about itself in `DeskObject`.
+// The one path of the admin pages of the desk's six kinds of object (calendars, SLA
+// policies, queues, rules, routes, campaign rules): list, create, edit, update and
+// delete, generic over what each kind says about itself in `DeskObject`.
 
 use std::fmt::Display;
 
