@@ -24,6 +24,7 @@ const EN: &[(&str, &str)] = &[
         "admin_campaigns.en.toml",
         include_str!("admin_campaigns.en.toml"),
     ),
+    ("search.en.toml", include_str!("search.en.toml")),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -39,6 +40,7 @@ const ZH_CN: &[(&str, &str)] = &[
         "admin_campaigns.zh-CN.toml",
         include_str!("admin_campaigns.zh-CN.toml"),
     ),
+    ("search.zh-CN.toml", include_str!("search.zh-CN.toml")),
 ];
 
 type Catalog = HashMap<String, String>;

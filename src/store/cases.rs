@@ -108,19 +108,7 @@ impl EventRow {
     }
 }
 
-/// The human reference of a case: `RC-000417`.
-pub fn case_ref(id: i64) -> String {
-    format!("RC-{id:06}")
-}
-
-/// The id behind a case reference, if it has the reference's shape.
-pub fn parse_case_ref(r: &str) -> Option<i64> {
-    let digits = r.strip_prefix("RC-")?;
-    if digits.len() < 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok().filter(|id| *id > 0)
-}
+pub use crate::domain::reference::{case_ref, parse_case_ref};
 
 /// The key that allows one open case per customer per queue.
 pub fn open_key(customer_id: i64, queue_id: i64) -> String {
@@ -316,20 +304,4 @@ pub fn of_customers(conn: &mut DbConn, customer_ids: &[i64], limit: i64) -> Quer
         .order(cases::id.desc())
         .limit(limit)
         .load(conn)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn references() {
-        assert_eq!(case_ref(417), "RC-000417");
-        assert_eq!(case_ref(1_234_567), "RC-1234567");
-        assert_eq!(parse_case_ref("RC-000417"), Some(417));
-        assert_eq!(parse_case_ref("RC-1234567"), Some(1_234_567));
-        assert_eq!(parse_case_ref("RC-417"), None);
-        assert_eq!(parse_case_ref("RC-000000"), None);
-        assert_eq!(parse_case_ref("XX-000417"), None);
-    }
 }

@@ -12,6 +12,7 @@ pub mod identifiers;
 pub mod notifications;
 pub mod outbox;
 pub mod playbooks;
+pub mod search;
 pub mod sessions;
 pub mod settings;
 pub mod types;

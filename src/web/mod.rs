@@ -30,6 +30,7 @@ pub mod reports;
 pub mod resolution;
 pub mod reveal;
 pub mod scope;
+pub mod search;
 pub mod verify;
 pub mod views;
 pub mod work;
@@ -90,6 +91,7 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     GET "/queues" Signed => queues::index;
     GET "/queues/fragment" Signed => queues::fragment;
     POST "/queues/bulk" Supervisor => bulk::run;
+    GET "/search" Signed => search::search;
     GET "/views" Signed => views::list;
     POST "/views" Signed => views::save;
     POST "/views/{id}/rename" Signed => views::rename;

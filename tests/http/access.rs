@@ -569,6 +569,7 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
             ("reason", "Walk"),
         ]),
     );
+    add("GET", "/search", sample("/search?q=C-walk", Status(200)));
     add("GET", "/views", sample("/views", Status(200)));
     add(
         "POST",

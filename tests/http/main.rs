@@ -29,4 +29,5 @@ mod pii;
 mod queues;
 mod reports;
 mod resolution;
+mod search;
 mod views;

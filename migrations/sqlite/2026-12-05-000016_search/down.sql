@@ -1,0 +1,2 @@
+DROP INDEX alerts_transaction;
+DROP INDEX customers_email;
