@@ -6,6 +6,7 @@
 //   RISKDESK_BENCH_CONNECTIONS=64 RISKDESK_BENCH_SECONDS=30 cargo bench --bench intake
 //   RISKDESK_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1/riskdesk_bench cargo bench --bench intake
 //   RISKDESK_BENCH_CAMPAIGNS=1 cargo bench --bench intake   # with a campaign rule on every alert
+//   RISKDESK_BENCH_RING=0 …        # each customer with a phone, device and address of their own
 
 mod loadgen;
 
@@ -76,8 +77,40 @@ fn main() {
     };
     let addr = loadgen::serve(&state);
 
+    // By default every customer shares one address and one phone (with the rule on,
+    // every alert after the fifth joins the ring's campaign); RISKDESK_BENCH_RING=0
+    // gives each customer their own, so detection looks on every alert and finds no
+    // ring: what it costs a desk most of whose alerts are not part of one.
+    let ring = env("RISKDESK_BENCH_RING", 1) == 1;
+    println!(
+        "identifiers: {}",
+        if ring {
+            "one ring (shared address and phone)"
+        } else {
+            "each customer their own"
+        }
+    );
     let run_id = std::process::id();
     let make = move |c: usize, seq: usize| {
+        let customer = (c * 7919 + seq) % 50_000;
+        let (phone, device, ip) = if ring {
+            (
+                "+8613800138000".to_string(),
+                format!("d-{}", seq % 500),
+                "203.0.113.7".to_string(),
+            )
+        } else {
+            (
+                format!("+86139{customer:08}"),
+                format!("d-c{customer}"),
+                format!(
+                    "10.{}.{}.{}",
+                    customer >> 16,
+                    (customer >> 8) & 255,
+                    customer & 255
+                ),
+            )
+        };
         // A realistic mix: new customers, repeat customers (grouping), several rules.
         let rules = [
             "LARGE_TRANSFER",
@@ -90,13 +123,13 @@ fn main() {
             "external_id": format!("bench-{run_id}-{c}-{seq}"),
             "rule": rules[(c + seq) % rules.len()],
             "customer": {
-                "external_id": format!("C-{}", (c * 7919 + seq) % 50_000),
-                "name": "王伟", "email": "wei@example.com", "phone": "+8613800138000",
+                "external_id": format!("C-{customer}"),
+                "name": "王伟", "email": "wei@example.com", "phone": phone,
                 "locale": "zh-CN", "timezone": "Asia/Shanghai"
             },
             "amount": {"value": format!("{}.00", 1000 + (seq * 37) % 400_000), "currency": "CNY"},
             "transaction_ref": format!("TX-{seq}"),
-            "attributes": {"device_id": format!("d-{}", seq % 500), "ip": "203.0.113.7", "channel": "app"}
+            "attributes": {"device_id": device, "ip": ip, "channel": "app"}
         });
         (
             "POST".to_string(),

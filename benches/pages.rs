@@ -1,8 +1,9 @@
-// Benchmark: the queue page, the case page and the supervisor's board under load over a desk holding many
-// cases. A generator fills a SQLite database straight through SQL (batched inserts in
+// Benchmark: the queue page, the case page (also of a customer tied to 500 others),
+// search and the supervisor's board under load over a desk holding many cases. A generator fills a SQLite database straight through SQL (batched inserts in
 // large transactions): cases spread over six months in the demo desk's queues, most
 // resolved, the newest 2,000 open (waiting, assigned, in progress, paused, breached),
-// each with its customer, alert and timeline events. Agents get sessions; then each
+// each with its customer (phone, device and address recorded as identifiers; the first
+// 501 customers share one device), alert and timeline events. Agents get sessions; then each
 // page is loaded at 32 connections (closed loop) and its pages/s and latencies are
 // printed, at 10,000 cases and at the full size, and the two are compared.
 //
@@ -28,8 +29,11 @@ use riskdesk::db::DatabaseUrl;
 use riskdesk::domain::events as ev;
 use riskdesk::domain::password::NewPassword;
 use riskdesk::domain::{CaseEvent, Severity};
+use riskdesk::store::identifiers;
 
 const AGENTS: usize = 50;
+/// Customers tied to customer 1 by one device.
+const RING: u64 = 500;
 const DISPOSITIONS: &[&str] = &[
     "false_positive",
     "false_positive",
@@ -55,6 +59,11 @@ struct Desk {
     supervisor: Vec<String>,
     /// Some case references to open on the case page.
     sample_cases: Vec<String>,
+    /// Cases of the ring's customers (each tied to 500 others).
+    ring_cases: Vec<String>,
+    /// Searches, every key in turn: customer id, phone, e-mail, transaction
+    /// reference, device id, IP address.
+    searches: Vec<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -155,7 +164,21 @@ fn build(n: u64) -> Desk {
             total_weight
         })
         .collect();
+    // Each customer's device and address: most their own, the first RING + 1 on one
+    // device (a ring: customer 1 is tied to RING others).
+    let device = |c: u64| {
+        if c <= RING + 1 {
+            "d-ring".to_string()
+        } else {
+            format!("d-{:x}", c.wrapping_mul(0x9E37_79B9) & 0xff_ffff)
+        }
+    };
+    let address = |c: u64| format!("10.{}.{}.{}", (c >> 16) & 255, (c >> 8) & 255, c & 255);
     db.batch_execute("BEGIN").unwrap();
+    let key = state.identifier_key.clone();
+    let mut ids = Inserter::new(
+        "INSERT INTO customer_identifiers (kind, value_hash, customer_id, masked, last_seen_at) VALUES ",
+    );
     let mut cust = Inserter::new(
         "INSERT INTO customers (id, external_id, name, email, phone, locale, timezone, attributes, created_at, updated_at) VALUES ",
     );
@@ -166,15 +189,27 @@ fn build(n: u64) -> Desk {
             GIVEN[((c / 10) % 10) as usize]
         );
         let created = ts(now - history - chrono::Duration::days(30));
+        let phone = format!("+86138{:08}", c % 100_000_000);
+        let (dev, ip) = (device(c), address(c));
+        for r in identifiers::digests(&key, &[("phone", &phone), ("device_id", &dev), ("ip", &ip)])
+        {
+            ids.push(
+                &mut db,
+                format!(
+                    "'{}','{}',{c},'{}',{created}",
+                    r.kind, r.value_hash, r.masked
+                ),
+            );
+        }
         cust.push(
             &mut db,
             format!(
-                "{c},'C-{c:08}','{name}','c{c}@example.com','+86138{:08}','zh-CN','Asia/Shanghai','{{}}',{created},{created}",
-                c % 100_000_000
+                "{c},'C-{c:08}','{name}','c{c}@example.com','{phone}','zh-CN','Asia/Shanghai','{{}}',{created},{created}",
             ),
         );
     }
     cust.flush(&mut db);
+    ids.flush(&mut db);
     let mut cases = Inserter::new(
         "INSERT INTO cases (id, customer_id, queue_id, priority, status, rule_code, open_key, opened_at, updated_at, first_response_due, resolution_due, first_responded_at, resolved_at, paused_since, pause_reason, paused_minutes, breached, assignee_id, disposition, alert_count, weight, assigned_at, started_at, next_due, next_alarm_at) VALUES ",
     );
@@ -319,12 +354,12 @@ fn build(n: u64) -> Desk {
         alerts.push(
             &mut db,
             format!(
-                "{i},'bench-{i}','{rule}','{}',{},{},{customer},{i},'{amount}.00','CNY','TX-{i:09}','{{\"device_id\":\"d-{:x}\",\"ip\":\"203.0.113.{}\",\"channel\":\"app\"}}',NULL,'filed'",
+                "{i},'bench-{i}','{rule}','{}',{},{},{customer},{i},'{amount}.00','CNY','TX-{i:09}','{{\"device_id\":\"{}\",\"ip\":\"{}\",\"channel\":\"app\"}}',NULL,'filed'",
                 priority.as_str(),
                 ts(opened),
                 ts(opened),
-                rng.below(1 << 20),
-                rng.below(250),
+                device(customer),
+                address(customer),
             ),
         );
         let opened_event = CaseEvent::Opened(ev::Opened {
@@ -390,9 +425,41 @@ fn build(n: u64) -> Desk {
         events.total,
         t.elapsed().as_secs_f64()
     );
+    let ring_cases: Vec<String> = {
+        use riskdesk::db::schema::cases::dsl as c;
+        c::cases
+            .filter(c::customer_id.le((RING + 1) as i64))
+            .select(c::id)
+            .limit(500)
+            .load::<i64>(&mut db)
+            .unwrap()
+            .into_iter()
+            .map(riskdesk::store::cases::case_ref)
+            .collect()
+    };
+    println!(
+        "  {} customer identifiers; {} cases of the ring's {} customers",
+        ids.total,
+        ring_cases.len(),
+        RING + 1
+    );
     drop(db);
     let sample_cases = (0..1000)
         .map(|_| riskdesk::store::cases::case_ref(rng.below(n) as i64 + 1))
+        .collect();
+    let searches = (0..600u64)
+        .map(|k| {
+            let c = rng.below(customers) + 1;
+            let phone = format!("{:08}", c % 100_000_000);
+            match k % 6 {
+                0 => format!("C-{c:08}"),
+                1 => format!("+86 138 {} {}", &phone[..4], &phone[4..]),
+                2 => format!("c{c}@example.com"),
+                3 => format!("TX-{:09}", rng.below(n) + 1),
+                4 => device(c),
+                _ => address(c),
+            }
+        })
         .collect();
 
     let addr = loadgen::serve(&state);
@@ -402,6 +469,8 @@ fn build(n: u64) -> Desk {
         cookies,
         supervisor,
         sample_cases,
+        ring_cases,
+        searches,
         _dir: dir,
     }
 }
@@ -448,6 +517,16 @@ fn measure_as(
     report
 }
 
+/// `text` as a query string's value.
+fn query(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -481,6 +560,25 @@ fn main() {
         let case = measure(&desk, "case page (/cases/{ref})", seconds, move |c, s| {
             format!("/cases/{}", refs[(c * 31 + s) % refs.len()])
         });
+        let ring = desk.ring_cases.clone();
+        let ring_case = measure(
+            &desk,
+            "case page of a customer tied to 500 others",
+            seconds,
+            move |c, s| format!("/cases/{}", ring[(c * 31 + s) % ring.len()]),
+        );
+        let terms: Vec<String> = desk
+            .searches
+            .iter()
+            .map(|t| format!("/search?q={}", query(t)))
+            .collect();
+        let search = measure_as(
+            desk.supervisor.clone(),
+            &desk,
+            "search as a supervisor (/search?q=…, six keys in turn)",
+            seconds,
+            move |c, s| terms[(c * 7 + s) % terms.len()].clone(),
+        );
         let board = measure_as(
             desk.supervisor.clone(),
             &desk,
@@ -488,7 +586,7 @@ fn main() {
             seconds,
             |_, _| "/".to_string(),
         );
-        results.push((size, [queue, home, case, board]));
+        results.push((size, [queue, home, case, ring_case, search, board]));
         drop(desk.state);
         if size == n {
             break;
@@ -500,6 +598,8 @@ fn main() {
             "queue page",
             "agent's home",
             "case page",
+            "case page, customer tied to 500",
+            "search",
             "supervisor's board",
         ]
         .iter()

@@ -14,34 +14,49 @@ use crate::db::schema::{
 use crate::dispatch;
 use crate::store::cases::Case;
 
-/// How many customers were seen with each of `hashes` since `since`.
+/// Digests an alert links by, at most three (one per kind), as three binds: the
+/// last repeated when there are fewer. A fixed number of binds lets the statement be
+/// prepared once per connection and reused (an `IN` list of any length is prepared
+/// anew every time), which detection, run on every alert, needs to stay cheap.
+fn three<'a>(hashes: &[&'a str]) -> Option<[&'a str; 3]> {
+    let last = *hashes.last()?;
+    debug_assert!(
+        hashes.len() <= 3,
+        "an alert links by at most three identifiers"
+    );
+    let at = |i: usize| hashes.get(i).copied().unwrap_or(last);
+    Some([at(0), at(1), at(2)])
+}
+
+/// How many customers were seen with each of `hashes` (at most three) since `since`.
 pub fn customers_per_identifier(
     conn: &mut DbConn,
     hashes: &[&str],
     since: NaiveDateTime,
 ) -> QueryResult<Vec<(String, i64)>> {
-    if hashes.is_empty() {
+    let Some([a, b, c]) = three(hashes) else {
         return Ok(Vec::new());
-    }
+    };
+    let h = customer_identifiers::value_hash;
     customer_identifiers::table
-        .filter(customer_identifiers::value_hash.eq_any(hashes))
+        .filter(h.eq(a).or(h.eq(b)).or(h.eq(c)))
         .filter(customer_identifiers::last_seen_at.ge(since))
-        .group_by(customer_identifiers::value_hash)
-        .select((customer_identifiers::value_hash, count_star()))
+        .group_by(h)
+        .select((h, count_star()))
         .load(conn)
 }
 
-/// The open campaign of the rule `rule_name` that stands for one of `hashes`.
+/// The open campaign of the rule `rule_name` that stands for one of `hashes` (at
+/// most three).
 pub fn open_for(conn: &mut DbConn, rule_name: &str, hashes: &[&str]) -> QueryResult<Option<Case>> {
-    if hashes.is_empty() {
+    let Some([a, b, c]) = three(hashes) else {
         return Ok(None);
-    }
-    let ids = campaign_links::table
-        .filter(campaign_links::value_hash.eq_any(hashes))
-        .select(campaign_links::campaign_id);
-    let found: Option<i64> = campaigns::table
-        .inner_join(cases::table)
-        .filter(campaigns::case_id.eq_any(ids))
+    };
+    let h = campaign_links::value_hash;
+    let found: Option<i64> = campaign_links::table
+        .inner_join(campaigns::table.on(campaigns::case_id.eq(campaign_links::campaign_id)))
+        .inner_join(cases::table.on(cases::id.eq(campaigns::case_id)))
+        .filter(h.eq(a).or(h.eq(b)).or(h.eq(c)))
         .filter(campaigns::rule_name.eq(rule_name))
         .filter(cases::resolved_at.is_null())
         .select(campaigns::case_id)
