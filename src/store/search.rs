@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
-use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
 
@@ -202,8 +201,36 @@ pub fn search(
         return Ok(found);
     }
 
-    // The cases: of the named customers, or of the transaction.
-    let q = cases::table
+    // The cases: of the named customers, or of the transaction. Their ids first,
+    // each set read on its own index (one statement with both conditions and the
+    // order by id would let the planner walk every case by id instead), then the
+    // newest of them in full.
+    let of_customers: Vec<(i64, i64)> = if ids.is_empty() {
+        Vec::new()
+    } else {
+        let q = cases::table
+            .filter(cases::customer_id.eq_any(ids.clone()))
+            .select((cases::id, cases::customer_id))
+            .into_boxed();
+        visible!(q, scope).load(conn)?
+    };
+    let mut case_ids: Vec<i64> = of_customers.iter().map(|c| c.0).collect();
+    if !by_transaction.is_empty() {
+        let q = cases::table
+            .filter(cases::id.eq_any(by_transaction.clone()))
+            .select(cases::id)
+            .into_boxed();
+        let of_transaction: Vec<i64> = visible!(q, scope).load(conn)?;
+        if !of_transaction.is_empty() {
+            found.keys.push(Key::Transaction);
+        }
+        case_ids.extend(of_transaction);
+    }
+    case_ids.sort_unstable_by(|a, b| b.cmp(a));
+    case_ids.dedup();
+    found.more_cases = case_ids.len() > MAX_CASES;
+    case_ids.truncate(MAX_CASES);
+    found.cases = cases::table
         .inner_join(queues::table)
         .inner_join(customers::table)
         .left_join(users::table.on(users::id.nullable().eq(cases::assignee_id)))
@@ -221,38 +248,24 @@ pub fn search(
             customers::name,
             customers::external_id,
         ))
-        .filter(
-            cases::customer_id
-                .eq_any(ids.clone())
-                .or(cases::id.eq_any(by_transaction.clone())),
-        )
-        .into_boxed();
-    let mut rows: Vec<CaseHit> = visible!(q, scope)
+        .filter(cases::id.eq_any(&case_ids))
         .order(cases::id.desc())
-        .limit(MAX_CASES as i64 + 1)
         .load(conn)?;
-    found.more_cases = rows.len() > MAX_CASES;
-    rows.truncate(MAX_CASES);
-    if rows.iter().any(|c| by_transaction.contains(&c.id)) {
-        found.keys.push(Key::Transaction);
-    }
-    found.cases = rows;
 
-    // The customers, with how many of their cases the searcher may see.
-    if !ids.is_empty() {
-        let q = cases::table
-            .filter(cases::customer_id.eq_any(ids))
-            .group_by(cases::customer_id)
-            .select((
-                cases::customer_id,
-                count_star(),
-                diesel::dsl::max(cases::id).assume_not_null(),
-            ))
-            .into_boxed();
-        let mut counts: Vec<(i64, i64, i64)> = visible!(q, scope)
-            .order(diesel::dsl::max(cases::id).desc())
-            .limit(MAX_CUSTOMERS as i64 + 1)
-            .load(conn)?;
+    // The customers, with how many of their cases the searcher may see (those
+    // with none are not listed), the one with the newest case first.
+    if !of_customers.is_empty() {
+        let mut per: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+        for (case_id, customer_id) in &of_customers {
+            let e = per.entry(*customer_id).or_insert((0, 0));
+            e.0 += 1;
+            e.1 = e.1.max(*case_id);
+        }
+        let mut counts: Vec<(i64, i64, i64)> = per
+            .into_iter()
+            .map(|(c, (n, latest))| (c, n, latest))
+            .collect();
+        counts.sort_unstable_by_key(|c| std::cmp::Reverse(c.2));
         found.more_customers = counts.len() > MAX_CUSTOMERS;
         counts.truncate(MAX_CUSTOMERS);
         let shown: Vec<i64> = counts.iter().map(|c| c.0).collect();
