@@ -48,7 +48,14 @@ pub fn on_alert(
             continue;
         }
         let hashes: Vec<&str> = linked.iter().map(|r| r.value_hash.as_str()).collect();
-        if let Some(campaign) = campaign_store::open_for(conn, &def.name, &hashes)? {
+        // A campaign stands only for identifiers that two customers or more have
+        // had (a rule needs at least two): an identifier of this customer alone, as
+        // most are, has no campaign to join and crosses no threshold.
+        let shared = campaign_store::shared_with_others(conn, case.customer_id, &hashes)?;
+        if shared.is_empty() {
+            continue;
+        }
+        if let Some(campaign) = campaign_store::open_for(conn, &def.name, &shared)? {
             join(
                 conn,
                 &campaign,
@@ -61,7 +68,7 @@ pub fn on_alert(
             return Ok(Some(Detected::Joined(campaign.id)));
         }
         let since = store::to_db(now - Duration::minutes(def.window_minutes));
-        for (hash, seen) in campaign_store::customers_per_identifier(conn, &hashes, since)? {
+        for (hash, seen) in campaign_store::customers_per_identifier(conn, &shared, since)? {
             if !crosses(def, seen) {
                 continue;
             }

@@ -161,11 +161,13 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
             // where SQLite is compiled, `.cargo/config.toml`), shared by every
             // connection, instead of a read call and a copy per page missing from
             // each connection's own small cache.
+            // The busy timeout comes first: asking for WAL takes a lock, and a
+            // connection opened while another writes must wait for it, not fail.
             c.batch_execute(
-                "PRAGMA journal_mode = WAL;
+                "PRAGMA busy_timeout = 10000;
+                 PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = FULL;
                  PRAGMA foreign_keys = ON;
-                 PRAGMA busy_timeout = 10000;
                  PRAGMA temp_store = MEMORY;
                  PRAGMA mmap_size = 1099511627776;",
             )

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
-use diesel::dsl::count_star;
+use diesel::dsl::{count_star, exists};
 use diesel::prelude::*;
 
 use crate::db::DbConn;
@@ -26,6 +26,35 @@ fn three<'a>(hashes: &[&'a str]) -> Option<[&'a str; 3]> {
     );
     let at = |i: usize| hashes.get(i).copied().unwrap_or(last);
     Some([at(0), at(1), at(2)])
+}
+
+/// Which of `hashes` (at most three) another customer than `customer_id` has had:
+/// one statement of three probes that each stop at the first such row, however
+/// many customers share the identifier.
+pub fn shared_with_others<'a>(
+    conn: &mut DbConn,
+    customer_id: i64,
+    hashes: &[&'a str],
+) -> QueryResult<Vec<&'a str>> {
+    let Some([a, b, c]) = three(hashes) else {
+        return Ok(Vec::new());
+    };
+    let other = |h: &'a str| {
+        exists(
+            customer_identifiers::table
+                .filter(customer_identifiers::value_hash.eq(h))
+                .filter(customer_identifiers::customer_id.ne(customer_id)),
+        )
+    };
+    let (x, y, z): (bool, bool, bool) =
+        diesel::select((other(a), other(b), other(c))).get_result(conn)?;
+    let mut out: Vec<&str> = Vec::new();
+    for (h, shared) in [(a, x), (b, y), (c, z)] {
+        if shared && !out.contains(&h) {
+            out.push(h);
+        }
+    }
+    Ok(out)
 }
 
 /// How many customers were seen with each of `hashes` (at most three) since `since`.
