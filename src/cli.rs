@@ -1,5 +1,6 @@
 // The command line: serve (optionally seeding a demo desk), migrate, user add and
-// apikey create. Exit status 0 done, 2 bad usage, 1 failure with a one-line reason.
+// apikey create, webhook add|list|disable|enable|rotate|delete, config apply|export.
+// Exit status 0 done, 2 bad usage, 1 failure with a one-line reason.
 
 use std::io::{BufRead, Write};
 use std::net::TcpListener;
@@ -57,6 +58,9 @@ enum Command {
     /// Manage API keys for the JSON API.
     #[command(subcommand)]
     Apikey(ApikeyCommand),
+    /// Manage the webhooks that tell the risk engine of cases and decisions.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// The desk's configuration as a file: queues, rules, routes, SLA policies, calendars.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -114,6 +118,31 @@ enum ApikeyCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum WebhookCommand {
+    /// Add a receiver and print its signing secret once.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// http:// or https:// address the deliveries are POSTed to.
+        #[arg(long)]
+        url: String,
+        /// Event types, comma-separated; default: every type.
+        #[arg(long, default_value = "")]
+        events: String,
+    },
+    /// List the receivers with what waits for each.
+    List,
+    /// Stop sending to a receiver (what it misses waits for it).
+    Disable { webhook: String },
+    /// Send to a receiver again.
+    Enable { webhook: String },
+    /// Give a receiver a new signing secret and print it once.
+    Rotate { webhook: String },
+    /// Delete a receiver and what waits for it.
+    Delete { webhook: String },
+}
+
 type Failure = String;
 
 /// Parses the command line and runs the command.
@@ -156,6 +185,7 @@ pub fn run() -> ExitCode {
             },
         ),
         Command::Apikey(ApikeyCommand::Create { name }) => apikey_create(&settings, &name),
+        Command::Webhook(cmd) => webhook(&settings, cmd),
         Command::Config(ConfigCommand::Apply { file, dry_run }) => {
             config_apply(&settings, &file, dry_run)
         }
@@ -313,6 +343,75 @@ fn apikey_create(settings: &Settings, name: &str) -> Result<(), Failure> {
     println!("created API key '{}' (id {})", key.name, key.id);
     println!("{secret}");
     println!("(shown once: only its hash is stored)");
+    Ok(())
+}
+
+fn webhook(settings: &Settings, cmd: WebhookCommand) -> Result<(), Failure> {
+    use crate::webhooks as hooks;
+    let state = open(settings)?;
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let (now, actor) = (state.now(), Actor::cli());
+    let err = |e: hooks::WebhookError| e.to_string();
+    match cmd {
+        WebhookCommand::Add { name, url, events } => {
+            let (hook, secret) =
+                hooks::add(&mut conn, now, &actor, &name, &url, &events).map_err(err)?;
+            println!(
+                "added webhook '{}' (id {}) -> {}",
+                hook.name, hook.id, hook.url
+            );
+            println!(
+                "events: {}",
+                hook.events.trim_matches(',').replace(',', ", ")
+            );
+            println!("signing secret: {secret}");
+            println!("(shown once: sign-check each delivery's Riskdesk-Signature with it)");
+        }
+        WebhookCommand::List => {
+            let waiting = crate::store::webhooks::waiting(&mut conn).map_err(|e| e.to_string())?;
+            let list = crate::store::webhooks::list(&mut conn).map_err(|e| e.to_string())?;
+            if list.is_empty() {
+                println!("no webhooks");
+            }
+            for h in list {
+                let (w, f) = waiting
+                    .iter()
+                    .find(|(id, _, _)| *id == h.id)
+                    .map_or((0, 0), |(_, w, f)| (*w, *f));
+                println!(
+                    "{}\t{}\t{}\t{}\t{} waiting, {} failing\t{}",
+                    h.id,
+                    h.name,
+                    if h.enabled { "enabled" } else { "disabled" },
+                    h.url,
+                    w,
+                    f,
+                    h.events.trim_matches(',')
+                );
+            }
+        }
+        WebhookCommand::Disable { webhook } => {
+            let id = hooks::find(&mut conn, &webhook).map_err(err)?.id;
+            let h = hooks::set_enabled(&mut conn, now, &actor, id, false).map_err(err)?;
+            println!("disabled webhook '{}'", h.name);
+        }
+        WebhookCommand::Enable { webhook } => {
+            let id = hooks::find(&mut conn, &webhook).map_err(err)?.id;
+            let h = hooks::set_enabled(&mut conn, now, &actor, id, true).map_err(err)?;
+            println!("enabled webhook '{}'", h.name);
+        }
+        WebhookCommand::Rotate { webhook } => {
+            let id = hooks::find(&mut conn, &webhook).map_err(err)?.id;
+            let (h, secret) = hooks::rotate(&mut conn, now, &actor, id).map_err(err)?;
+            println!("new signing secret of webhook '{}': {secret}", h.name);
+            println!("(shown once; deliveries are signed with it from now on)");
+        }
+        WebhookCommand::Delete { webhook } => {
+            let id = hooks::find(&mut conn, &webhook).map_err(err)?.id;
+            let h = hooks::delete(&mut conn, now, &actor, id).map_err(err)?;
+            println!("deleted webhook '{}'", h.name);
+        }
+    }
     Ok(())
 }
 

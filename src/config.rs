@@ -49,6 +49,17 @@ pub struct SettingsArgs {
     )]
     pub mail_from: String,
 
+    /// Seconds a webhook receiver has to answer a delivery before the attempt counts
+    /// as failed and is retried later (1 to 120).
+    #[arg(
+        long,
+        env = "RISKDESK_WEBHOOK_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub webhook_timeout: u64,
+
     /// Secret of the desk (the QA salt and the key of the customer identifiers'
     /// digests are derived from it); by default generated once and kept in the database.
     #[arg(
@@ -196,6 +207,8 @@ pub struct Settings {
     pub public_url: String,
     pub smtp_url: Option<String>,
     pub mail_from: String,
+    /// How long a webhook receiver has to answer one delivery.
+    pub webhook_timeout: std::time::Duration,
     pub secret_key: Option<String>,
     pub session_idle: chrono::Duration,
     pub session_max: chrono::Duration,
@@ -297,6 +310,7 @@ impl SettingsArgs {
             public_url,
             smtp_url: self.smtp_url.clone().filter(|s| !s.trim().is_empty()),
             mail_from: self.mail_from.clone(),
+            webhook_timeout: std::time::Duration::from_secs(self.webhook_timeout.clamp(1, 120)),
             secret_key: self.secret_key.clone(),
             session_idle: chrono::Duration::minutes(self.session_idle_minutes.into()),
             session_max: chrono::Duration::hours(self.session_max_hours.into()),
@@ -335,6 +349,7 @@ impl Settings {
             public_url: "http://127.0.0.1".into(),
             smtp_url: None,
             mail_from: "riskdesk@localhost".into(),
+            webhook_timeout: std::time::Duration::from_secs(10),
             secret_key: None,
             session_idle: chrono::Duration::minutes(30),
             session_max: chrono::Duration::hours(12),

@@ -25,6 +25,7 @@ pub mod state;
 pub mod store;
 pub mod throttle;
 pub mod web;
+pub mod webhooks;
 
 // Serving a page allocates and frees many small strings and rows across threads;
 // mimalloc does that markedly cheaper than the system allocator. It is set here,

@@ -463,6 +463,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> BigInt,
+        name -> Text,
+        url -> Text,
+        events -> Text,
+        secret -> Text,
+        enabled -> Bool,
+        created_at -> Timestamp,
+        rotated_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        webhook_id -> BigInt,
+        event_id -> Text,
+        event_type -> Text,
+        case_id -> BigInt,
+        body -> Text,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        claimed_until -> Nullable<Timestamp>,
+        claim -> Nullable<Text>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(queue_members -> users (user_id));
 diesel::joinable!(queue_members -> queues (queue_id));
@@ -512,6 +544,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     campaigns,
     campaign_links,
     saved_views,
+    webhooks,
+    webhook_deliveries,
 );
 diesel::joinable!(qa_reviews -> cases (case_id));
 diesel::joinable!(customer_identifiers -> customers (customer_id));
@@ -520,3 +554,4 @@ diesel::joinable!(case_facts -> cases (case_id));
 diesel::joinable!(campaigns -> cases (case_id));
 diesel::joinable!(case_facts -> queues (queue_id));
 diesel::joinable!(saved_views -> users (owner_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));

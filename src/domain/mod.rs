@@ -18,11 +18,13 @@ pub mod password;
 pub mod qa;
 pub mod reference;
 pub mod resolution;
+pub mod retry;
 pub mod routing;
 pub mod search;
 pub mod severity;
 pub mod sla;
 pub mod tokens;
+pub mod webhooks;
 pub mod week;
 pub mod worklist;
 

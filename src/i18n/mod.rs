@@ -25,6 +25,7 @@ const EN: &[(&str, &str)] = &[
         include_str!("admin_campaigns.en.toml"),
     ),
     ("search.en.toml", include_str!("search.en.toml")),
+    ("webhooks.en.toml", include_str!("webhooks.en.toml")),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -41,6 +42,7 @@ const ZH_CN: &[(&str, &str)] = &[
         include_str!("admin_campaigns.zh-CN.toml"),
     ),
     ("search.zh-CN.toml", include_str!("search.zh-CN.toml")),
+    ("webhooks.zh-CN.toml", include_str!("webhooks.zh-CN.toml")),
 ];
 
 type Catalog = HashMap<String, String>;

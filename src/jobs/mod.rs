@@ -1,6 +1,6 @@
 // Background workers that run beside the HTTP server in every instance: the SLA
 // watch, the presence, session and assignment sweeps, the mail outbox, callback
-// reminders, the weekly brief and the reports' per-case facts. Each is safe to run
+// reminders, webhook deliveries, the weekly brief and the reports' per-case facts. Each is safe to run
 // in several instances at once (alarms, reminders and briefs fire once; assignment
 // uses conditional updates; outbox messages are claimed; the facts are upserted
 // under a lease).
@@ -33,6 +33,9 @@ pub fn spawn(state: AppState) {
     }));
     actix_web::rt::spawn(every(state.clone(), 5, "mail outbox", |s| {
         send_outbox(s).map(|_| ())
+    }));
+    actix_web::rt::spawn(every(state.clone(), 2, "webhooks", |s| {
+        send_webhooks(s).map(|_| ())
     }));
     actix_web::rt::spawn(report_facts(state));
 }
@@ -175,6 +178,23 @@ pub fn send_outbox(state: &AppState) -> Result<crate::mail::outbox::Pass, String
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     crate::mail::outbox::deliver_due(&mut conn, &transport, &state.settings.mail_from, now)
         .map_err(|e| e.to_string())
+}
+
+/// Sends the webhook deliveries that are due, pass after pass while each finds a
+/// full batch; returns what was done.
+pub fn send_webhooks(state: &AppState) -> Result<crate::webhooks::Pass, String> {
+    let agent = crate::webhooks::shared_client(state.settings.webhook_timeout);
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let mut total = crate::webhooks::Pass::default();
+    loop {
+        let pass = crate::webhooks::deliver_due(&mut conn, &agent, || state.now())
+            .map_err(|e| e.to_string())?;
+        total.delivered += pass.delivered;
+        total.retrying += pass.retrying;
+        if pass.delivered + pass.retrying < crate::store::webhooks::BATCH as usize {
+            return Ok(total);
+        }
+    }
 }
 
 /// Reminds agents of the requested callbacks that are due; returns how many.

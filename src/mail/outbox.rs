@@ -35,9 +35,7 @@ pub struct NewMail<'a> {
 
 /// The wait before attempt `attempts + 1`, after `attempts` failed ones.
 pub fn backoff(attempts: i32) -> Duration {
-    let doublings = attempts.saturating_sub(1).clamp(0, 20) as u32;
-    let wait = FIRST_RETRY.num_seconds().saturating_mul(1i64 << doublings);
-    Duration::seconds(wait.min(MAX_RETRY.num_seconds()))
+    crate::domain::retry::backoff(FIRST_RETRY, MAX_RETRY, attempts)
 }
 
 /// A new Message-ID: 144 random bits, so it is unique without knowing the sender.

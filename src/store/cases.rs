@@ -185,7 +185,8 @@ pub fn add_event(
             case_events::actor_user_id.eq(actor),
             case_events::data.eq(data),
         ))
-        .execute(conn)
+        .execute(conn)?;
+    crate::store::webhooks::enqueue_case_events(conn, case_id, at, std::slice::from_ref(event))
         .map(|_| ())
 }
 
@@ -222,8 +223,8 @@ pub fn add_events_by(
         .collect();
     crate::dispatch!(conn, |c| diesel::insert_into(case_events::table)
         .values(rows)
-        .execute(c))
-    .map(|_| ())
+        .execute(c))?;
+    crate::store::webhooks::enqueue_case_events(conn, case_id, at, events).map(|_| ())
 }
 
 pub fn queue_name(conn: &mut DbConn, id: i64) -> QueryResult<String> {
@@ -298,10 +299,21 @@ pub fn of_customers(conn: &mut DbConn, customer_ids: &[i64], limit: i64) -> Quer
     if customer_ids.is_empty() {
         return Ok(Vec::new());
     }
-    cases::table
+    // The ids come from the index on the customer alone and are ordered here: asked
+    // for in id order, a database may walk the whole table backwards looking for
+    // these customers' cases instead.
+    let mut ids: Vec<i64> = cases::table
         .filter(cases::customer_id.eq_any(customer_ids))
+        .select(cases::id)
+        .load(conn)?;
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    ids.truncate(usize::try_from(limit).unwrap_or(0));
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    cases::table
+        .filter(cases::id.eq_any(&ids))
         .select(Case::as_select())
         .order(cases::id.desc())
-        .limit(limit)
         .load(conn)
 }

@@ -18,6 +18,7 @@ pub mod settings;
 pub mod types;
 pub mod users;
 pub mod views;
+pub mod webhooks;
 pub mod worklist;
 
 use chrono::{DateTime, NaiveDateTime, Utc};

@@ -7,6 +7,7 @@ pub mod admin_audit;
 pub mod admin_desk;
 pub mod admin_templates;
 pub mod admin_users;
+pub mod admin_webhooks;
 pub mod api;
 pub mod assets;
 pub mod auth;
@@ -85,6 +86,14 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     POST "/admin/api-keys" Admin => admin_apikeys::create;
     POST "/admin/api-keys/{id}/revoke" Admin => admin_apikeys::revoke;
     GET "/admin/audit" Admin => admin_audit::list;
+    GET "/admin/webhooks" Admin => admin_webhooks::list;
+    POST "/admin/webhooks" Admin => admin_webhooks::create;
+    GET "/admin/webhooks/{id}" Admin => admin_webhooks::show;
+    POST "/admin/webhooks/{id}/disable" Admin => admin_webhooks::disable;
+    POST "/admin/webhooks/{id}/enable" Admin => admin_webhooks::enable;
+    POST "/admin/webhooks/{id}/rotate" Admin => admin_webhooks::rotate;
+    POST "/admin/webhooks/{id}/delete" Admin => admin_webhooks::delete;
+    POST "/admin/webhook-deliveries/{id}/resend" Admin => admin_webhooks::resend;
     // The agent's work: presence, lists, cases, notifications.
     POST "/presence" Signed => work::presence;
     POST "/queue/take-next" Signed => work::take_next;

@@ -48,12 +48,21 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.pool.clone();
     let outbox = web::block(move || {
         let mut conn = pool.get_timeout(Duration::from_secs(2)).ok()?;
-        crate::mail::outbox::counts(&mut conn).ok()
+        let mail = crate::mail::outbox::counts(&mut conn).ok()?;
+        let hooks = crate::store::webhooks::counts(&mut conn).ok()?;
+        Some((mail, hooks))
     })
     .await
     .ok()
     .flatten();
-    if let Some((pending, sent, failed)) = outbox {
+    if let Some(((pending, sent, failed), (waiting, retrying, delivered))) = outbox {
+        body.push_str(&format!(
+            "# HELP riskdesk_webhook_deliveries Webhook deliveries by state (retrying: waiting after a failed attempt).\n\
+             # TYPE riskdesk_webhook_deliveries gauge\n\
+             riskdesk_webhook_deliveries{{state=\"waiting\"}} {waiting}\n\
+             riskdesk_webhook_deliveries{{state=\"retrying\"}} {retrying}\n\
+             riskdesk_webhook_deliveries{{state=\"delivered\"}} {delivered}\n"
+        ));
         body.push_str(&format!(
             "# HELP riskdesk_outbox_messages Messages in the mail outbox by state.\n\
              # TYPE riskdesk_outbox_messages gauge\n\

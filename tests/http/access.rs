@@ -375,6 +375,46 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         .0
         .id
     };
+    // A webhook with one delivery waiting (an alert after it was added).
+    let hook = {
+        let mut conn = app.conn();
+        riskdesk::webhooks::add(
+            &mut conn,
+            app.clock.now(),
+            &riskdesk::accounts::Actor::cli(),
+            "walk hook",
+            "http://127.0.0.1:9/walk",
+            "case.opened",
+        )
+        .unwrap()
+        .0
+        .id
+    };
+    let doomed_hook = {
+        let mut conn = app.conn();
+        riskdesk::webhooks::add(
+            &mut conn,
+            app.clock.now(),
+            &riskdesk::accounts::Actor::cli(),
+            "walk hook to delete",
+            "http://127.0.0.1:9/gone",
+            "snooze.ended",
+        )
+        .unwrap()
+        .0
+        .id
+    };
+    let (s, _) = app.post_api(
+        &key,
+        "/api/v1/alerts",
+        &crate::intake::alert("walk-hook", "LARGE_TRANSFER", "C-walk-hook"),
+    );
+    assert_eq!(s, 201);
+    let delivery: i64 = {
+        use diesel::prelude::*;
+        use riskdesk::db::schema::webhook_deliveries as wd;
+        wd::table.select(wd::id).first(&mut *app.conn()).unwrap()
+    };
     // A shared view and a private one of another supervisor: the walk's users may
     // rename neither (refused on /views) and do not even find the private one.
     let (shared_view, private_view) = {
@@ -542,6 +582,59 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         ),
     );
     add("GET", "/admin/audit", sample("/admin/audit", Status(200)));
+    let hook_page = format!("/admin/webhooks/{hook}");
+    add(
+        "GET",
+        "/admin/webhooks",
+        sample("/admin/webhooks", Status(200)),
+    );
+    add(
+        "POST",
+        "/admin/webhooks",
+        sample("/admin/webhooks", Status(422)).form(&[("name", "walk"), ("url", "ftp://x")]),
+    );
+    add(
+        "GET",
+        "/admin/webhooks/{id}",
+        sample(&hook_page, Status(200)),
+    );
+    add(
+        "POST",
+        "/admin/webhooks/{id}/disable",
+        sample(
+            format!("{hook_page}/disable"),
+            SeeOther("/admin/webhooks".into()),
+        ),
+    );
+    add(
+        "POST",
+        "/admin/webhooks/{id}/enable",
+        sample(
+            format!("{hook_page}/enable"),
+            SeeOther("/admin/webhooks".into()),
+        ),
+    );
+    add(
+        "POST",
+        "/admin/webhooks/{id}/delete",
+        sample(
+            format!("/admin/webhooks/{doomed_hook}/delete"),
+            SeeOther("/admin/webhooks".into()),
+        ),
+    );
+    add(
+        "POST",
+        "/admin/webhooks/{id}/rotate",
+        sample(format!("{hook_page}/rotate"), Status(200)),
+    );
+    add(
+        "POST",
+        "/admin/webhook-deliveries/{id}/resend",
+        sample(
+            format!("/admin/webhook-deliveries/{delivery}/resend"),
+            SeeOther(hook_page.clone()),
+        ),
+    );
     add(
         "POST",
         "/presence",

@@ -31,3 +31,4 @@ mod reports;
 mod resolution;
 mod search;
 mod views;
+mod webhooks;

@@ -128,6 +128,17 @@ impl TestApp {
         Self::start(database, dir, None, self.clock.clone(), tweak)
     }
 
+    /// Stops this instance and starts the desk again on the same database, data
+    /// directory and clock, as after a restart.
+    pub fn restart(mut self) -> TestApp {
+        let database = DatabaseUrl::parse(&self.database_url).unwrap();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        let pg = self._pg.take();
+        let clock = self.clock.clone();
+        drop(self);
+        Self::start(database, dir, pg, clock, |_| {})
+    }
+
     fn start(
         database: DatabaseUrl,
         dir: tempfile::TempDir,

@@ -1,0 +1,448 @@
+// Webhooks and their deliveries: the receivers, the outbox rows written in the
+// transaction that made an event, and what the delivery worker reads and marks.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::dsl::{count_star, exists, not};
+use diesel::prelude::*;
+use serde_json::{Value, json};
+
+use crate::db::DbConn;
+use crate::db::schema::{alerts, webhook_deliveries as wd, webhooks};
+use crate::dispatch;
+use crate::domain::CaseEvent;
+use crate::domain::reference::case_ref;
+use crate::domain::resolution::Action;
+use crate::domain::tokens;
+use crate::domain::webhooks::{self as hooks, EventType};
+
+/// A receiver of the desk's events.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = webhooks)]
+pub struct Webhook {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    pub events: String,
+    pub secret: String,
+    pub enabled: bool,
+    pub created_at: NaiveDateTime,
+    pub rotated_at: Option<NaiveDateTime>,
+}
+
+impl Webhook {
+    /// The event types it receives.
+    pub fn types(&self) -> Vec<EventType> {
+        hooks::events_of(&self.events)
+    }
+}
+
+/// One event on its way to one receiver.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = wd)]
+pub struct Delivery {
+    pub id: i64,
+    pub webhook_id: i64,
+    pub event_id: String,
+    pub event_type: String,
+    pub case_id: i64,
+    pub body: String,
+    pub created_at: NaiveDateTime,
+    pub attempts: i32,
+    pub next_attempt_at: Option<NaiveDateTime>,
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<NaiveDateTime>,
+}
+
+/// A new signing secret: 256 random bits, shown once.
+pub fn new_secret() -> String {
+    format!("whsec_{}", tokens::random_token(32))
+}
+
+pub fn insert(
+    conn: &mut DbConn,
+    name: &str,
+    url: &str,
+    events: &str,
+    secret: &str,
+    at: NaiveDateTime,
+) -> QueryResult<Webhook> {
+    dispatch!(conn, |c| diesel::insert_into(webhooks::table)
+        .values((
+            webhooks::name.eq(name),
+            webhooks::url.eq(url),
+            webhooks::events.eq(events),
+            webhooks::secret.eq(secret),
+            webhooks::enabled.eq(true),
+            webhooks::created_at.eq(at),
+        ))
+        .returning(Webhook::as_returning())
+        .get_result(c))
+}
+
+pub fn list(conn: &mut DbConn) -> QueryResult<Vec<Webhook>> {
+    webhooks::table
+        .select(Webhook::as_select())
+        .order(webhooks::name.asc())
+        .load(conn)
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Webhook>> {
+    webhooks::table
+        .find(id)
+        .select(Webhook::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_name(conn: &mut DbConn, name: &str) -> QueryResult<Option<Webhook>> {
+    webhooks::table
+        .filter(webhooks::name.eq(name))
+        .select(Webhook::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Turns a receiver on or off; the number of rows changed (0 when it already was).
+pub fn set_enabled(conn: &mut DbConn, id: i64, enabled: bool) -> QueryResult<usize> {
+    diesel::update(
+        webhooks::table
+            .find(id)
+            .filter(webhooks::enabled.eq(!enabled)),
+    )
+    .set(webhooks::enabled.eq(enabled))
+    .execute(conn)
+}
+
+pub fn set_secret(
+    conn: &mut DbConn,
+    id: i64,
+    secret: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(webhooks::table.find(id))
+        .set((
+            webhooks::secret.eq(secret),
+            webhooks::rotated_at.eq(Some(at)),
+        ))
+        .execute(conn)
+}
+
+/// Deletes a receiver with its deliveries.
+pub fn delete(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
+    diesel::delete(wd::table.filter(wd::webhook_id.eq(id))).execute(conn)?;
+    diesel::delete(webhooks::table.find(id)).execute(conn)
+}
+
+/// The receivers and what each receives: read at every event that could interest
+/// one, so a receiver added on one instance is served by all at once. A disabled
+/// receiver is paused, not unsubscribed: its deliveries are written and wait for it.
+fn subscribers(conn: &mut DbConn) -> QueryResult<Vec<(i64, String)>> {
+    webhooks::table
+        .select((webhooks::id, webhooks::events))
+        .load(conn)
+}
+
+/// An event to send, before it is fanned out to its receivers.
+pub struct Outgoing {
+    pub event_type: EventType,
+    pub case_id: i64,
+    pub data: Value,
+}
+
+/// Writes a delivery of each of `events` to every enabled receiver that subscribes
+/// to its type, in the caller's transaction: the durable outbox.
+pub fn enqueue(conn: &mut DbConn, at: NaiveDateTime, events: &[Outgoing]) -> QueryResult<usize> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let subs = subscribers(conn)?;
+    fan_out(conn, &subs, at, events)
+}
+
+fn fan_out(
+    conn: &mut DbConn,
+    subs: &[(i64, String)],
+    at: NaiveDateTime,
+    events: &[Outgoing],
+) -> QueryResult<usize> {
+    let created = DateTime::<Utc>::from_naive_utc_and_offset(at, Utc).to_rfc3339();
+    let mut rows = Vec::new();
+    for e in events {
+        let receivers: Vec<i64> = subs
+            .iter()
+            .filter(|(_, stored)| hooks::subscribes(stored, e.event_type))
+            .map(|(id, _)| *id)
+            .collect();
+        if receivers.is_empty() {
+            continue;
+        }
+        let event_id = format!("evt_{}", tokens::random_token(18));
+        let body = json!({
+            "id": event_id,
+            "type": e.event_type.as_str(),
+            "created_at": created,
+            "data": e.data,
+        })
+        .to_string();
+        for webhook_id in receivers {
+            rows.push((
+                wd::webhook_id.eq(webhook_id),
+                wd::event_id.eq(event_id.clone()),
+                wd::event_type.eq(e.event_type.as_str()),
+                wd::case_id.eq(e.case_id),
+                wd::body.eq(body.clone()),
+                wd::created_at.eq(at),
+                wd::attempts.eq(0),
+                wd::next_attempt_at.eq(Some(at)),
+            ));
+        }
+    }
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    dispatch!(conn, |c| diesel::insert_into(wd::table)
+        .values(rows)
+        .execute(c))
+}
+
+/// The webhook events of timeline events just written for a case, in order: each
+/// event the engine hears of, and for a closing that acted on the money, the
+/// decision on each transaction of the case's alerts. Asks nothing more of the
+/// database when no event interests a receiver.
+pub fn enqueue_case_events(
+    conn: &mut DbConn,
+    case_id: i64,
+    at: NaiveDateTime,
+    events: &[CaseEvent],
+) -> QueryResult<usize> {
+    let reference = case_ref(case_id);
+    let told: Vec<(&CaseEvent, EventType, Value)> = events
+        .iter()
+        .filter_map(|e| hooks::from_case_event(&reference, e).map(|(t, d)| (e, t, d)))
+        .collect();
+    if told.is_empty() {
+        return Ok(0);
+    }
+    let subs = subscribers(conn)?;
+    if subs.is_empty() {
+        return Ok(0);
+    }
+    let decisions_wanted = subs
+        .iter()
+        .any(|(_, s)| hooks::subscribes(s, EventType::TransactionDecided));
+    let mut out = Vec::new();
+    for (event, event_type, data) in told {
+        out.push(Outgoing {
+            event_type,
+            case_id,
+            data,
+        });
+        let decision = match event {
+            CaseEvent::Resolved(r) if decisions_wanted => r
+                .details
+                .action
+                .as_deref()
+                .and_then(|a| a.parse::<Action>().ok())
+                .and_then(hooks::decision_of),
+            _ => None,
+        };
+        if let Some(decision) = decision {
+            let refs: Vec<Option<String>> = alerts::table
+                .filter(alerts::case_id.eq(case_id))
+                .filter(alerts::transaction_ref.is_not_null())
+                .select(alerts::transaction_ref)
+                .distinct()
+                .load(conn)?;
+            for tx in refs.into_iter().flatten() {
+                out.push(Outgoing {
+                    event_type: EventType::TransactionDecided,
+                    case_id,
+                    data: json!({"case": reference, "transaction_ref": tx, "decision": decision}),
+                });
+            }
+        }
+    }
+    fan_out(conn, &subs, at, &out)
+}
+
+/// Deliveries taken in one pass of the worker.
+pub const BATCH: i64 = 50;
+
+/// Deliveries that are due, free, of an enabled receiver, and first in line for
+/// their case and receiver (an earlier one still waiting holds the later back).
+pub fn due(conn: &mut DbConn, at: NaiveDateTime) -> QueryResult<Vec<i64>> {
+    let earlier = diesel::alias!(wd as earlier);
+    wd::table
+        .filter(wd::delivered_at.is_null())
+        .filter(wd::next_attempt_at.le(at))
+        .filter(wd::claimed_until.is_null().or(wd::claimed_until.lt(at)))
+        .filter(
+            wd::webhook_id.eq_any(
+                webhooks::table
+                    .filter(webhooks::enabled.eq(true))
+                    .select(webhooks::id),
+            ),
+        )
+        .filter(not(exists(
+            earlier
+                .filter(earlier.field(wd::webhook_id).eq(wd::webhook_id))
+                .filter(earlier.field(wd::case_id).eq(wd::case_id))
+                .filter(earlier.field(wd::delivered_at).is_null())
+                .filter(earlier.field(wd::id).lt(wd::id)),
+        )))
+        .order(wd::id.asc())
+        .select(wd::id)
+        .limit(BATCH)
+        .load(conn)
+}
+
+/// Takes a delivery for `until` under `claim` unless another instance holds it or
+/// it was sent meanwhile; true when taken.
+pub fn claim(
+    conn: &mut DbConn,
+    id: i64,
+    claim: &str,
+    at: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<bool> {
+    let taken = diesel::update(
+        wd::table
+            .find(id)
+            .filter(wd::delivered_at.is_null())
+            .filter(wd::claimed_until.is_null().or(wd::claimed_until.lt(at))),
+    )
+    .set((wd::claimed_until.eq(Some(until)), wd::claim.eq(Some(claim))))
+    .execute(conn)?;
+    Ok(taken == 1)
+}
+
+/// A claimed delivery with its receiver's URL and secret.
+pub fn claimed(conn: &mut DbConn, id: i64) -> QueryResult<(Delivery, String, String)> {
+    wd::table
+        .inner_join(webhooks::table)
+        .filter(wd::id.eq(id))
+        .select((Delivery::as_select(), webhooks::url, webhooks::secret))
+        .first(conn)
+}
+
+/// What one attempt came to.
+pub enum Attempt<'a> {
+    Delivered {
+        status: i32,
+    },
+    Failed {
+        status: Option<i32>,
+        error: &'a str,
+        retry_at: NaiveDateTime,
+    },
+}
+
+/// Records an attempt on a delivery still held under `claim`.
+pub fn record_attempt(
+    conn: &mut DbConn,
+    id: i64,
+    claim: &str,
+    attempts: i32,
+    at: NaiveDateTime,
+    outcome: Attempt,
+) -> QueryResult<usize> {
+    let mine = wd::table.find(id).filter(wd::claim.eq(claim));
+    match outcome {
+        Attempt::Delivered { status } => diesel::update(mine)
+            .set((
+                wd::attempts.eq(attempts),
+                wd::delivered_at.eq(Some(at)),
+                wd::next_attempt_at.eq(None::<NaiveDateTime>),
+                wd::claimed_until.eq(None::<NaiveDateTime>),
+                wd::last_status.eq(Some(status)),
+                wd::last_error.eq(None::<String>),
+            ))
+            .execute(conn),
+        Attempt::Failed {
+            status,
+            error,
+            retry_at,
+        } => diesel::update(mine)
+            .set((
+                wd::attempts.eq(attempts),
+                wd::next_attempt_at.eq(Some(retry_at)),
+                wd::claimed_until.eq(None::<NaiveDateTime>),
+                wd::last_status.eq(status),
+                wd::last_error.eq(Some(error)),
+            ))
+            .execute(conn),
+    }
+}
+
+/// Puts a delivery back in line to be sent at once (its id unchanged, so a
+/// receiver that has it already can drop it); false when there is no such one.
+pub fn resend(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(wd::table.find(id))
+        .set((
+            wd::delivered_at.eq(None::<NaiveDateTime>),
+            wd::next_attempt_at.eq(Some(at)),
+            wd::claimed_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn find_delivery(conn: &mut DbConn, id: i64) -> QueryResult<Option<Delivery>> {
+    wd::table
+        .find(id)
+        .select(Delivery::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The newest deliveries to a receiver (at most `limit`).
+pub fn recent(conn: &mut DbConn, webhook_id: i64, limit: i64) -> QueryResult<Vec<Delivery>> {
+    wd::table
+        .filter(wd::webhook_id.eq(webhook_id))
+        .select(Delivery::as_select())
+        .order(wd::id.desc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// Per receiver: deliveries waiting, and of those the ones that failed at least once.
+pub fn waiting(conn: &mut DbConn) -> QueryResult<Vec<(i64, i64, i64)>> {
+    let waiting: Vec<(i64, i64)> = wd::table
+        .filter(wd::delivered_at.is_null())
+        .group_by(wd::webhook_id)
+        .select((wd::webhook_id, count_star()))
+        .load(conn)?;
+    let failing: Vec<(i64, i64)> = wd::table
+        .filter(wd::delivered_at.is_null())
+        .filter(wd::attempts.gt(0))
+        .group_by(wd::webhook_id)
+        .select((wd::webhook_id, count_star()))
+        .load(conn)?;
+    Ok(waiting
+        .into_iter()
+        .map(|(id, n)| {
+            let f = failing.iter().find(|(w, _)| *w == id).map_or(0, |f| f.1);
+            (id, n, f)
+        })
+        .collect())
+}
+
+/// (waiting, of those failed at least once, delivered) over every receiver, for
+/// /metrics.
+pub fn counts(conn: &mut DbConn) -> QueryResult<(i64, i64, i64)> {
+    let waiting = wd::table
+        .filter(wd::delivered_at.is_null())
+        .count()
+        .get_result(conn)?;
+    let retrying = wd::table
+        .filter(wd::delivered_at.is_null())
+        .filter(wd::attempts.gt(0))
+        .count()
+        .get_result(conn)?;
+    let delivered = wd::table
+        .filter(wd::delivered_at.is_not_null())
+        .count()
+        .get_result(conn)?;
+    Ok((waiting, retrying, delivered))
+}
