@@ -1,6 +1,7 @@
 // Benchmark: the queue page, the case page (also of a customer tied to 500 others),
-// search and the supervisor's board under load over a desk holding many cases. A generator fills a SQLite database straight through SQL (batched inserts in
-// large transactions): cases spread over six months in the demo desk's queues, most
+// search and the supervisor's board under load over a desk holding many cases. A
+// generator fills a SQLite database straight through SQL (batched inserts in large
+// transactions): cases spread over six months in the demo desk's queues, most
 // resolved, the newest 2,000 open (waiting, assigned, in progress, paused, breached),
 // each with its customer (phone, device and address recorded as identifiers; the first
 // 501 customers share one device), alert and timeline events. Agents get sessions; then each
@@ -9,6 +10,11 @@
 //
 //   cargo bench --bench pages                                   # 1,000,000 cases, 10 s per page
 //   RISKDESK_BENCH_CASES=200000 RISKDESK_BENCH_SECONDS=5 RISKDESK_BENCH_CONNECTIONS=8 cargo bench --bench pages
+//   RISKDESK_BENCH_KEEP=/tmp/pages cargo bench --bench pages    # keep the full-size desk
+//
+// With RISKDESK_BENCH_KEEP the full-size desk is built in that directory and kept, with
+// `targets.txt` (sessions, case, ring and search paths) for benches/served.sh, which
+// measures the same pages from outside against `riskdesk serve`, beside the floor.
 
 #[path = "support/fill.rs"]
 mod fill;
@@ -64,18 +70,30 @@ struct Desk {
     /// Searches, every key in turn: customer id, phone, e-mail, transaction
     /// reference, device id, IP address.
     searches: Vec<String>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
-/// Creates a desk of `n` cases and starts the application on it.
-fn build(n: u64) -> Desk {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bench.db");
+/// Creates a desk of `n` cases and starts the application on it; in `keep` when
+/// given (kept afterwards, with `targets.txt` listing what to measure from outside),
+/// otherwise in a temporary directory.
+fn build(n: u64, keep: Option<&std::path::Path>) -> Desk {
+    let temp = match keep {
+        Some(_) => None,
+        None => Some(tempfile::tempdir().unwrap()),
+    };
+    let root = keep.map_or_else(
+        || temp.as_ref().unwrap().path().to_path_buf(),
+        |k| {
+            std::fs::create_dir_all(k).unwrap();
+            k.to_path_buf()
+        },
+    );
+    let path = root.join("bench.db");
+    assert!(!path.exists(), "{} exists already", path.display());
     if std::env::var("RISKDESK_BENCH_SHOW_DB").is_ok() {
         println!("  database: {}", path.display());
     }
-    let mut settings =
-        Settings::for_data_dir(dir.path().join("data"), DatabaseUrl::Sqlite(path.clone()));
+    let mut settings = Settings::for_data_dir(root.join("data"), DatabaseUrl::Sqlite(path.clone()));
     settings.workers = None;
     settings.pool_size = env("RISKDESK_BENCH_POOL", 8) as u32;
     // As served by `riskdesk serve` (its default).
@@ -444,10 +462,10 @@ fn build(n: u64) -> Desk {
         RING + 1
     );
     drop(db);
-    let sample_cases = (0..1000)
+    let sample_cases: Vec<String> = (0..1000)
         .map(|_| riskdesk::store::cases::case_ref(rng.below(n) as i64 + 1))
         .collect();
-    let searches = (0..600u64)
+    let searches: Vec<String> = (0..600u64)
         .map(|k| {
             let c = rng.below(customers) + 1;
             let phone = format!("{:08}", c % 100_000_000);
@@ -462,6 +480,25 @@ fn build(n: u64) -> Desk {
         })
         .collect();
 
+    if keep.is_some() {
+        // What to ask `riskdesk serve` for from outside (benches/served.sh): the
+        // sessions are valid for as long as they are used at least every 30 minutes.
+        let mut t = format!(
+            "agent_cookie {}\nsupervisor_cookie {}\n",
+            cookies[0], supervisor[0]
+        );
+        for r in &sample_cases {
+            t.push_str(&format!("case /cases/{r}\n"));
+        }
+        for r in &ring_cases {
+            t.push_str(&format!("ring /cases/{r}\n"));
+        }
+        for q in &searches {
+            t.push_str(&format!("search /search?q={}\n", query(q)));
+        }
+        std::fs::write(root.join("targets.txt"), t).unwrap();
+        println!("  kept in {}", root.display());
+    }
     let addr = loadgen::serve(&state);
     Desk {
         state,
@@ -471,7 +508,7 @@ fn build(n: u64) -> Desk {
         sample_cases,
         ring_cases,
         searches,
-        _dir: dir,
+        _dir: temp,
     }
 }
 
@@ -546,7 +583,8 @@ fn main() {
     let mut results = Vec::new();
     for size in [10_000.min(n), n] {
         println!("{size} cases:");
-        let desk = build(size);
+        let keep = std::env::var_os("RISKDESK_BENCH_KEEP").filter(|_| size == n);
+        let desk = build(size, keep.as_deref().map(std::path::Path::new));
         let queue = measure(
             &desk,
             "queue page (/queues?view=queue&queue=Transfers)",

@@ -58,6 +58,7 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     POST "/api/v1/alerts" ApiKey => api::alerts::post_alert;
     POST "/api/v1/alerts/batch" ApiKey => api::alerts::post_batch;
     GET "/api/v1/cases" ApiKey => api::cases::list;
+    GET "/api/v1/labels" ApiKey => api::labels::list;
     GET "/api/v1/cases/{case_ref}" ApiKey => api::cases::get;
     GET "/api/v1/cases/{case_ref}/events" ApiKey => api::cases::events;
     POST "/api/v1/calendars/preview" ApiKey => api::calendars::preview;

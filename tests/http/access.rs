@@ -466,6 +466,11 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
     );
     add(
         "GET",
+        "/api/v1/labels",
+        sample("/api/v1/labels", json_cases.clone()),
+    );
+    add(
+        "GET",
         "/api/v1/cases/{case_ref}",
         sample(format!("/api/v1/cases/{show}"), json_cases.clone()),
     );

@@ -20,6 +20,7 @@ mod config;
 mod crash;
 mod identifiers;
 mod intake;
+mod labels;
 mod layout;
 mod lifecycle;
 mod mail;

@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod calendars;
 pub mod cases;
+pub mod labels;
 pub mod openapi;
 
 use std::future::Future;

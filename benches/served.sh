@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Measures pages of the real `riskdesk serve` from outside with wrk, beside the floor
+# (the bare actix + askama + diesel page of ../shared/bench/baseline), alternating the
+# two in pairs so that each ratio is taken in one run on this noisy, shared machine.
+#
+#   RISKDESK_BENCH_KEEP=/tmp/pages cargo bench --bench pages   # once: a desk of 1M cases
+#   cargo build --release
+#   FLOOR=http://127.0.0.1:8089/queue bash benches/served.sh /tmp/pages
+#
+# The floor must already be running (see ../shared/bench/README.md). Pages measured:
+# the queue page, the case page, the case page of a ring's customer (tied to 500
+# others) and search as a supervisor; PAIRS (default 3) pairs of DURATION (default 10)
+# at CONNECTIONS (default 32). Prints wrk's summary lines and the ratio to the floor.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+KEEP=${1:?the directory RISKDESK_BENCH_KEEP filled}
+FLOOR=${FLOOR:?the URL of the running floor page, e.g. http://127.0.0.1:8089/queue}
+PAIRS=${PAIRS:-3}
+SECONDS_EACH=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-32}
+BIND=${BIND:-127.0.0.1:8080}
+BIN=${BIN:-target/release/riskdesk}
+ONLY=${ONLY:-queue case ring search}
+
+targets="$KEEP/targets.txt"
+agent=$(awk '$1 == "agent_cookie" {print $2}' "$targets")
+supervisor=$(awk '$1 == "supervisor_cookie" {print $2}' "$targets")
+work=$(mktemp -d)
+trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+echo "/queues?view=queue&queue=Transfers" > "$work/queue"
+for kind in case ring search; do
+  awk -v k="$kind" '$1 == k {print $2}' "$targets" > "$work/$kind"
+done
+
+RUST_LOG=warn RISKDESK_DATABASE_URL="sqlite://$KEEP/bench.db" \
+  "$BIN" serve --bind "$BIND" --data-dir "$KEEP/data" > "$work/serve.log" 2>&1 &
+server=$!
+for _ in $(seq 1 100); do
+  curl -fs "http://$BIND/healthz" > /dev/null && break
+  sleep 0.2
+done
+
+# rate and p99 of one wrk run: "<requests/s> <p99>"
+run() {
+  local out
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency "$@")
+  local rate p99 non2xx
+  rate=$(awk '/^Requests\/sec/ {print $2}' <<< "$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<< "$out")
+  non2xx=$(awk '/Non-2xx/ {print $NF}' <<< "$out")
+  echo "$rate $p99 ${non2xx:-0}"
+}
+
+for page in $ONLY; do
+  cookie=$agent
+  [ "$page" = search ] && cookie=$supervisor
+  for pair in $(seq 1 "$PAIRS"); do
+    read -r f_rate f_p99 _ <<< "$(run "$FLOOR")"
+    read -r r_rate r_p99 r_bad <<< "$(PATHS="$work/$page" COOKIE="$cookie" run -s benches/served/paths.lua "http://$BIND")"
+    ratio=$(awk -v a="$r_rate" -v b="$f_rate" 'BEGIN {printf "%.2f", a / b}')
+    echo "$page pair $pair: riskdesk $r_rate/s p99 $r_p99 (non-2xx $r_bad) | floor $f_rate/s p99 $f_p99 | ratio $ratio"
+  done
+done
