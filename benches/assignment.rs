@@ -195,6 +195,7 @@ fn main() {
                                     ..Default::default()
                                 },
                                 approved_by: None,
+                                by_customer: false,
                             },
                         )
                         .is_ok()

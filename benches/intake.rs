@@ -7,6 +7,8 @@
 //   RISKDESK_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1/riskdesk_bench cargo bench --bench intake
 //   RISKDESK_BENCH_CAMPAIGNS=1 cargo bench --bench intake   # with a campaign rule on every alert
 //   RISKDESK_BENCH_RING=0 …        # each customer with a phone, device and address of their own
+//   RISKDESK_BENCH_WEBHOOKS=2 …    # two webhooks of every event, delivered to a local receiver
+//                                  # by the delivery worker while alerts pour in
 
 mod loadgen;
 
@@ -74,6 +76,39 @@ fn main() {
         accounts::create_api_key(&mut conn, state.now(), &Actor::cli(), "bench")
             .unwrap()
             .1
+    };
+    // Webhooks of every event, delivered as the worker does (pass after pass) to a
+    // receiver on loopback that answers at once.
+    let webhooks = env("RISKDESK_BENCH_WEBHOOKS", 0);
+    println!("webhooks: {webhooks}");
+    let delivering = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(webhooks > 0));
+    let delivered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let worker = if webhooks > 0 {
+        let url = receiver();
+        let mut conn = state.pool.get().unwrap();
+        for i in 0..webhooks {
+            riskdesk::webhooks::add(
+                &mut conn,
+                state.now(),
+                &Actor::cli(),
+                &format!("bench-{i}"),
+                &url,
+                "",
+            )
+            .unwrap();
+        }
+        let (st, on, n) = (state.clone(), delivering.clone(), delivered.clone());
+        Some(std::thread::spawn(move || {
+            while on.load(std::sync::atomic::Ordering::Relaxed) {
+                let pass = riskdesk::jobs::send_webhooks(&st).unwrap();
+                n.fetch_add(pass.delivered, std::sync::atomic::Ordering::Relaxed);
+                if pass.delivered == 0 {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }))
+    } else {
+        None
     };
     let addr = loadgen::serve(&state);
 
@@ -144,8 +179,38 @@ fn main() {
     // Warm up, then measure.
     let warm = loadgen::run(&addr, connections, Duration::from_secs(2), make.clone());
     warm.print("warm-up");
+    let before = delivered.load(std::sync::atomic::Ordering::Relaxed);
     let report = loadgen::run(&addr, connections, Duration::from_secs(seconds), make);
     report.print("POST /api/v1/alerts");
+    if let Some(worker) = worker {
+        let during = delivered.load(std::sync::atomic::Ordering::Relaxed) - before;
+        println!(
+            "webhook deliveries during the run: {during} ({:.0}/s)",
+            during as f64 / seconds as f64
+        );
+        // Then the backlog alone: how fast the worker empties it.
+        let mut conn = state.pool.get().unwrap();
+        let (waiting, _, _) = riskdesk::store::webhooks::counts(&mut conn).unwrap();
+        drop(conn);
+        let t = std::time::Instant::now();
+        let start = delivered.load(std::sync::atomic::Ordering::Relaxed);
+        loop {
+            let mut conn = state.pool.get().unwrap();
+            let (left, _, _) = riskdesk::store::webhooks::counts(&mut conn).unwrap();
+            if left == 0 || t.elapsed() > Duration::from_secs(120) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let done = delivered.load(std::sync::atomic::Ordering::Relaxed) - start;
+        println!(
+            "then {waiting} waiting, {done} delivered in {:.1} s: {:.0} deliveries/s",
+            t.elapsed().as_secs_f64(),
+            done as f64 / t.elapsed().as_secs_f64().max(1e-9)
+        );
+        delivering.store(false, std::sync::atomic::Ordering::Relaxed);
+        worker.join().unwrap();
+    }
     let target_ok =
         report.per_second() >= 2000.0 && report.percentile(0.99) < Duration::from_millis(50);
     if std::env::var("RISKDESK_BENCH_DATABASE_URL").is_err() {
@@ -154,4 +219,53 @@ fn main() {
             if target_ok { "met" } else { "NOT met" }
         );
     }
+}
+
+/// A receiver on loopback that reads each request and answers 200 at once (one
+/// thread per connection, keep-alive); returns its URL.
+fn receiver() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut out = stream;
+                loop {
+                    let mut len = 0usize;
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let l = line.trim_end();
+                        if l.is_empty() {
+                            break;
+                        }
+                        if let Some((k, v)) = l.split_once(':')
+                            && k.eq_ignore_ascii_case("content-length")
+                        {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; len];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    if out
+                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
 }

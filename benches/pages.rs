@@ -415,6 +415,7 @@ fn build(n: u64, keep: Option<&std::path::Path>) -> Desk {
                 details: ev::ClosingDetails::default(),
                 approved_by: None,
                 paused_minutes: None,
+                by_customer: false,
             });
             events.push(&mut db, event_row(i, r, assignee, &resolved_event));
         }

@@ -394,6 +394,7 @@ fn build(n: u64) -> Desk {
                 details: ev::ClosingDetails::default(),
                 approved_by: None,
                 paused_minutes: None,
+                by_customer: false,
             });
             events.push(&mut db, event_row(i, r, Some(agent), &resolved_event));
             let protected = matches!(closing.0, "confirmed_fraud" | "false_positive");

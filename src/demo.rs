@@ -163,7 +163,7 @@ pub fn seed_if_empty(state: &AppState) -> Result<bool, String> {
         let at = now - Duration::minutes(((BACKLOG - i) * 4) as i64);
         let alert = samples.next_alert();
         write_tx(&mut conn, |c| {
-            intake::ingest_one(c, &snap, &state.identifier_key, &alert, None, at)
+            intake::ingest_one(c, &snap, &state.intake_keys(), &alert, None, at)
         })
         .map_err(|e| format!("demo alert: {e}"))?;
     }

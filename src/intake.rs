@@ -27,14 +27,23 @@ use crate::store::{self};
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct AlertResult {
     pub alert_id: i64,
-    pub case_ref: String,
+    /// The case the alert was filed into; null when a snooze held it back.
+    pub case_ref: Option<String>,
     pub deduplicated: bool,
     pub grouped: bool,
+    /// The queue the alert went to (or would have gone to, when held back).
     pub queue: String,
     pub priority: String,
-    #[schema(value_type = String)]
-    pub status: CaseStatus,
+    /// The case's status; null when a snooze held the alert back.
+    #[schema(value_type = Option<String>)]
+    pub status: Option<CaseStatus>,
     pub assignee: Option<String>,
+    /// The customer's rule is snoozed: the alert is stored, and no case is opened.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suppressed: bool,
+    /// Until when the snooze that held it back lasts (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snoozed_until: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,19 +62,28 @@ pub enum IntakeError {
 pub fn ingest_one(
     conn: &mut DbConn,
     snap: &Snapshot,
-    key: &IdentifierKey,
+    keys: &Keys,
     alert: &NewAlert,
     api_key_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<AlertResult, IntakeError> {
-    ingest(conn, snap, key, alert, api_key_id, now, None)
+    ingest(conn, snap, keys, alert, api_key_id, now, None)
+}
+
+/// What intake needs beside the desk's configuration: the key of the identifiers'
+/// digests, and the settings (the release limits over which an alert gets past a
+/// snooze; the links of the e-mails it sends by itself).
+#[derive(Clone)]
+pub struct Keys {
+    pub identifiers: IdentifierKey,
+    pub settings: std::sync::Arc<crate::config::Settings>,
 }
 
 /// [`ingest_one`] as the writer runs it, with its batch's memo of waiting queues.
 fn ingest(
     conn: &mut DbConn,
     snap: &Snapshot,
-    key: &IdentifierKey,
+    keys: &Keys,
     alert: &NewAlert,
     api_key_id: Option<i64>,
     now: DateTime<Utc>,
@@ -75,7 +93,7 @@ fn ingest(
         return Ok(prev);
     }
     let at = store::to_db(now);
-    let customer_id = upsert_customer(conn, alert, at)?;
+    let (customer_id, snoozes) = upsert_customer(conn, alert, at)?;
 
     let facts = AlertFacts {
         rule: &alert.rule,
@@ -120,10 +138,60 @@ fn ingest(
     };
     // Device, address and phone link this customer to others (linked cases, campaigns).
     let identifiers = crate::store::identifiers::digests(
-        key,
+        &keys.identifiers,
         &crate::store::identifiers::of_alert(&alert.attributes, alert.customer.phone.as_deref()),
     );
     crate::store::identifiers::record(conn, customer_id, &identifiers, Some(at))?;
+
+    // A snooze of this rule for this customer holds the alert back (stored, no
+    // case) unless it is critical or over the release limit. Only a customer with
+    // an active snooze is asked about it.
+    let mut overridden = None;
+    if snoozes > 0
+        && let Some(snooze) = crate::store::snoozes::active_for(conn, customer_id, &alert.rule, at)?
+    {
+        let amount = alert
+            .amount
+            .as_ref()
+            .map(|a| (a.value, a.currency.as_str()));
+        let until = store::from_db(snooze.until);
+        match crate::domain::snooze::overridden(
+            decision.severity,
+            amount,
+            &keys.settings.approval_release_thresholds,
+        ) {
+            Some(why) => {
+                overridden = Some(CaseEvent::SnoozeOverridden(
+                    crate::domain::events::SnoozeOverridden {
+                        snooze: snooze.id,
+                        until,
+                        why: why.as_str().to_string(),
+                    },
+                ))
+            }
+            None => {
+                let result = AlertResult {
+                    alert_id,
+                    case_ref: None,
+                    deduplicated: false,
+                    grouped: false,
+                    queue: queue.name.clone(),
+                    priority: decision.priority.as_str().to_string(),
+                    status: None,
+                    assignee: None,
+                    suppressed: true,
+                    snoozed_until: Some(until.to_rfc3339()),
+                };
+                diesel::update(alerts::table.find(alert_id))
+                    .set((
+                        alerts::suppressed_by.eq(Some(snooze.id)),
+                        alerts::result.eq(serde_json::to_string(&result).expect("json")),
+                    ))
+                    .execute(conn)?;
+                return Ok(result);
+            }
+        }
+    }
 
     let key = open_key(customer_id, queue.id);
     // A new case's first events, written together with the alert's.
@@ -217,6 +285,7 @@ fn ingest(
             ))
             .execute(conn)?;
     }
+    opening.extend(overridden);
     opening.push(CaseEvent::AlertReceived(
         crate::domain::events::AlertReceived {
             alert_id,
@@ -249,6 +318,15 @@ fn ingest(
         }
     };
     case_store::add_events(conn, case.id, at, &opening)?;
+    // A rule that verifies by e-mail by itself: the customer hears at once.
+    if !grouped
+        && snap
+            .rules
+            .get(&alert.rule)
+            .is_some_and(|r| r.verify_by_email)
+    {
+        crate::cases::verify::verify_automatically(conn, &keys.settings, now, case.id)?;
+    }
     // Many customers tied by one identifier at once: a campaign.
     if !snap.campaigns.is_empty() {
         crate::cases::campaign::on_alert(conn, snap, &case, &alert.rule, &identifiers, now)?;
@@ -256,13 +334,15 @@ fn ingest(
 
     let result = AlertResult {
         alert_id,
-        case_ref: case_ref(case.id),
+        case_ref: Some(case_ref(case.id)),
         deduplicated: false,
         grouped,
         queue: queue.name.clone(),
         priority: priority.as_str().to_string(),
-        status,
+        status: Some(status),
         assignee,
+        suppressed: false,
+        snoozed_until: None,
     };
     diesel::update(alerts::table.find(alert_id))
         .set((
@@ -293,16 +373,16 @@ fn upsert_customer(
     conn: &mut DbConn,
     alert: &NewAlert,
     at: chrono::NaiveDateTime,
-) -> QueryResult<i64> {
+) -> QueryResult<(i64, i32)> {
     let c = &alert.customer;
     let attrs = serde_json::to_string(&alert.attributes).expect("json");
-    let existing: Option<i64> = customers::table
+    let existing: Option<(i64, i32)> = customers::table
         .filter(customers::external_id.eq(&c.external_id))
-        .select(customers::id)
+        .select((customers::id, customers::active_snoozes))
         .first(conn)
         .optional()?;
-    let id = match existing {
-        Some(id) => id,
+    let (id, snoozes) = match existing {
+        Some(found) => found,
         None => {
             let inserted: Option<i64> =
                 dispatch!(conn, |cn| diesel::insert_into(customers::table)
@@ -324,10 +404,10 @@ fn upsert_customer(
                     .get_result(cn)
                     .optional())?;
             match inserted {
-                Some(id) => return Ok(id),
+                Some(id) => return Ok((id, 0)),
                 None => customers::table
                     .filter(customers::external_id.eq(&c.external_id))
-                    .select(customers::id)
+                    .select((customers::id, customers::active_snoozes))
                     .first(conn)?,
             }
         }
@@ -358,7 +438,7 @@ fn upsert_customer(
             ))
             .execute(conn)?;
     }
-    Ok(id)
+    Ok((id, snoozes))
 }
 
 /// One request's alerts, waiting for the writer.
@@ -381,7 +461,7 @@ const MAX_BATCH: usize = 512;
 impl Intake {
     /// Starts the writers: one on SQLite (it has one writer anyway), several on
     /// PostgreSQL, whose row locks and unique constraints keep them apart.
-    pub fn start(pool: DbPool, clock: Clock, key: IdentifierKey, writers: usize) -> Intake {
+    pub fn start(pool: DbPool, clock: Clock, key: Keys, writers: usize) -> Intake {
         let (tx, rx) = mpsc::sync_channel::<Job>(4096);
         let rx = Arc::new(Mutex::new(rx));
         for n in 0..writers.max(1) {
@@ -415,7 +495,7 @@ impl Intake {
     }
 }
 
-fn writer(pool: DbPool, clock: Clock, key: IdentifierKey, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
+fn writer(pool: DbPool, clock: Clock, key: Keys, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
     let mut snap: Option<Snapshot> = None;
     loop {
         // Take whatever is waiting: the first job (waiting for it), then the rest.
@@ -456,7 +536,7 @@ type BatchAnswers = Vec<Vec<Result<AlertResult, String>>>;
 fn run_batch(
     pool: &DbPool,
     clock: &Clock,
-    key: &IdentifierKey,
+    key: &Keys,
     snap: &mut Option<Snapshot>,
     jobs: &[Job],
 ) -> Result<BatchAnswers, IntakeError> {

@@ -510,6 +510,7 @@ pub fn merge(
                     ..Default::default()
                 },
                 approved_by: None,
+                by_customer: false,
             },
         )?;
         Ok(children.iter().map(|id| case_ref(*id)).collect())

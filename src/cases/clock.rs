@@ -309,6 +309,8 @@ pub struct Outcome<'a> {
     pub details: ev::ClosingDetails,
     /// The supervisor who approved the closing, if it waited for one.
     pub approved_by: Option<i64>,
+    /// The customer closed it by confirming "it was me" (no one at the desk).
+    pub by_customer: bool,
 }
 
 /// Closes a case with a disposition: the agent's load drops by its weight, the
@@ -330,6 +332,7 @@ pub fn resolve(
         disposition,
         details,
         approved_by,
+        by_customer,
     } = outcome;
     let mut case = load(conn, case_id)?;
     let cmd = if approved_by.is_some() {
@@ -380,6 +383,7 @@ pub fn resolve(
         details,
         approved_by,
         paused_minutes: Some(i64::from(case.paused_minutes)),
+        by_customer,
     });
     case_store::add_event(conn, case_id, at, resolver, &event)?;
     if let Some(agent) = case.assignee_id {

@@ -223,6 +223,7 @@ pub fn close(
                         disposition: closing.disposition.as_str(),
                         details: details(&row),
                         approved_by: None,
+                        by_customer: false,
                     },
                 )?;
                 Ok(Closed::Resolved)
@@ -352,6 +353,7 @@ pub fn decide(
                     disposition: &request.disposition,
                     details: details(&request),
                     approved_by: Some(who.user_id),
+                    by_customer: false,
                 },
             )?;
             case_store::add_event(
@@ -586,4 +588,92 @@ pub fn hand_off(
         }
         Ok(given)
     })
+}
+
+/// The customer confirmed "it was me" on a case of a rule that lets customers release
+/// their own payments (`release_on_confirm_up_to`): the case closes by itself — a
+/// false positive, the money released, by the customer — unless the case is AML, an
+/// amount of it is over the limit, it holds another alert (or the customer has
+/// another open case), the customer may not be contacted, or a closing waits for
+/// approval. In the caller's transaction; true when it closed the case.
+pub fn release_by_customer(
+    conn: &mut DbConn,
+    settings: &Settings,
+    snap: &Snapshot,
+    now: DateTime<Utc>,
+    case_id: i64,
+) -> Result<bool, CaseError> {
+    let case = load(conn, case_id)?;
+    let Some(limit) = snap
+        .rules
+        .get(&case.rule_code)
+        .and_then(|r| r.release_on_confirm_up_to.as_ref())
+    else {
+        return Ok(false);
+    };
+    if case.resolved_at.is_some()
+        || allowed(Command::Resolve, &case).is_err()
+        || is_aml(snap, &case)
+        || crate::cases::verify::customer_under_aml(conn, case.customer_id)?
+        || case.alert_count > 1
+    {
+        return Ok(false);
+    }
+    let customer = case_store::customer(conn, case.customer_id)?;
+    if customer.do_not_contact {
+        return Ok(false);
+    }
+    let others: i64 = cases::table
+        .filter(cases::customer_id.eq(case.customer_id))
+        .filter(cases::resolved_at.is_null())
+        .filter(cases::id.ne(case.id))
+        .count()
+        .get_result(conn)?;
+    if others > 0 {
+        return Ok(false);
+    }
+    let amounts = held_amounts(conn, case.id)?;
+    if amounts
+        .iter()
+        .any(|(a, c)| limit.exceeded(*a, c.as_deref()))
+    {
+        return Ok(false);
+    }
+    let currency = amounts.first().and_then(|(_, c)| c.clone());
+    let at = store::to_db(now);
+    diesel::insert_into(resolutions::table)
+        .values((
+            resolutions::case_id.eq(case.id),
+            resolutions::disposition.eq(Disposition::FalsePositive.as_str()),
+            resolutions::action.eq(rules::Action::Released.as_str()),
+            resolutions::amount_protected.eq(None::<String>),
+            resolutions::currency.eq(&currency),
+            resolutions::note.eq(""),
+            resolutions::customer_confirmed.eq(true),
+            resolutions::resolver_id.eq(None::<i64>),
+            resolutions::created_at.eq(at),
+            resolutions::state.eq("final"),
+        ))
+        .execute(conn)?;
+    resolve(
+        conn,
+        settings,
+        snap,
+        now,
+        case.id,
+        Outcome {
+            resolver: None,
+            disposition: Disposition::FalsePositive.as_str(),
+            details: ev::ClosingDetails {
+                action: Some(rules::Action::Released.as_str().to_string()),
+                amount_protected: None,
+                currency,
+                note: None,
+                customer_confirmed: true,
+            },
+            approved_by: None,
+            by_customer: true,
+        },
+    )?;
+    Ok(true)
 }

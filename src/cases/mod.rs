@@ -12,6 +12,7 @@ pub mod closing;
 pub mod escalate;
 pub mod notices;
 pub mod open;
+pub mod snooze;
 pub mod verify;
 
 use diesel::prelude::*;
@@ -50,6 +51,9 @@ pub enum CaseError {
     /// A campaign command's refusal, by its translation key.
     #[error("refused: {0}")]
     Campaign(&'static str),
+    /// A snooze command's refusal, by its translation key.
+    #[error("refused: {0}")]
+    Snooze(&'static str),
     #[error("database error: {0}")]
     Db(#[from] diesel::result::Error),
 }
@@ -68,7 +72,7 @@ impl CaseError {
             CaseError::UnknownQueue => "resolution.error.unknown_queue",
             CaseError::SameQueue => "resolution.error.same_queue",
             CaseError::Conflict => "lifecycle.conflict",
-            CaseError::Campaign(key) => key,
+            CaseError::Campaign(key) | CaseError::Snooze(key) => key,
         })
     }
 }

@@ -274,7 +274,7 @@ pub fn send_verification(
     conn: &mut DbConn,
     settings: &Settings,
     now: DateTime<Utc>,
-    actor: i64,
+    actor: Option<i64>,
     case_id: i64,
     template: &str,
 ) -> Result<(), LinkError> {
@@ -304,7 +304,7 @@ pub fn send_verification(
     .execute(conn)?;
     let secret = issue(conn, VERIFY, case_id, now, settings.verify_link)?;
     let link = format!("{}/v/{secret}", settings.public_url);
-    let agent = user_name(conn, Some(actor))?;
+    let agent = user_name(conn, actor)?;
     queue_templated(
         conn,
         now,
@@ -314,18 +314,44 @@ pub fn send_verification(
         &customer,
         &link,
         &agent,
-        Some(actor),
+        actor,
     )?;
     if case.paused_since.is_none() {
-        clock::pause_in(conn, &case, now, Some(actor), "verification e-mail")?;
+        clock::pause_in(conn, &case, now, actor, "verification e-mail")?;
     }
-    clock::record_first_response(conn, &case, now, Some(actor), "verification_email")?;
+    clock::record_first_response(conn, &case, now, actor, "verification_email")?;
     // The case changed even when its clock and first response did not: the reports'
     // facts count the e-mails sent.
     diesel::update(cases::table.find(case_id))
         .set(cases::updated_at.eq(at))
         .execute(conn)?;
     Ok(())
+}
+
+/// The desk's own verification e-mail, sent as the alert of a rule with
+/// `verify_by_email = "auto"` opens the case, before any agent: the default
+/// verification template, in the caller's transaction. A customer who may not be
+/// e-mailed (none on file, do-not-contact, AML) is simply not e-mailed.
+pub fn verify_automatically(
+    conn: &mut DbConn,
+    settings: &Settings,
+    now: DateTime<Utc>,
+    case_id: i64,
+) -> QueryResult<()> {
+    let Some(template) = templates::names_for(conn, "verification")?
+        .into_iter()
+        .next()
+    else {
+        return Ok(());
+    };
+    match send_verification(conn, settings, now, None, case_id, &template) {
+        Ok(()) | Err(LinkError::Refused(_)) => Ok(()),
+        Err(LinkError::Db(e)) => Err(e),
+        Err(e) => {
+            tracing::warn!(case_id, error = %e, "the automatic verification e-mail was not sent");
+            Ok(())
+        }
+    }
 }
 
 /// Queues the satisfaction survey of a resolved case, in the caller's transaction.
@@ -424,6 +450,15 @@ fn spend(conn: &mut DbConn, link: &Link, now: DateTime<Utc>) -> QueryResult<bool
     Ok(n == 1)
 }
 
+/// What the customer's answer did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answered {
+    /// On the timeline; the agent carries on.
+    Recorded,
+    /// "It was me" closed the case: the payment is released.
+    Released,
+}
+
 /// The customer's answer on the verification page.
 pub use crate::domain::events::Answer;
 
@@ -432,11 +467,13 @@ pub use crate::domain::events::Answer;
 /// to critical.
 pub fn answer_verification(
     conn: &mut DbConn,
+    settings: &Settings,
+    snap: &crate::store::deskconfig::Snapshot,
     now: DateTime<Utc>,
     secret: &str,
     answer: Answer,
     message: Option<&str>,
-) -> Result<i64, LinkError> {
+) -> Result<Answered, LinkError> {
     let link = find(conn, VERIFY, secret, now)?;
     if !spend(conn, &link, now)? {
         return Err(LinkError::Used);
@@ -466,6 +503,17 @@ pub fn answer_verification(
         if case.paused_since.is_some() {
             clock::resume_in(conn, &case, now, None, ResumeCause::Answered)?;
         }
+        if answer == Answer::Confirm {
+            let released =
+                crate::cases::closing::release_by_customer(conn, settings, snap, now, case.id)
+                    .map_err(|e| match e {
+                        crate::cases::CaseError::Db(e) => LinkError::Db(e),
+                        other => LinkError::Refused(other.key().unwrap_or("lifecycle.conflict")),
+                    })?;
+            if released {
+                return Ok(Answered::Released);
+            }
+        }
         if answer == Answer::Deny {
             let fresh = case_store::find(conn, case.id)?.ok_or(LinkError::Unknown)?;
             let queue = clock::queue_of(conn, &fresh)?;
@@ -479,7 +527,7 @@ pub fn answer_verification(
             )?;
         }
     }
-    Ok(case.id)
+    Ok(Answered::Recorded)
 }
 
 /// Records a survey answer, credited to the case's agent, queue and rule.

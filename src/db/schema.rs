@@ -114,6 +114,8 @@ diesel::table! {
         default_severity -> Text,
         weight -> Integer,
         updated_at -> Timestamp,
+        verify_by_email -> Bool,
+        release_on_confirm_up_to -> Nullable<Text>,
     }
 }
 
@@ -146,6 +148,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         do_not_contact -> Bool,
+        active_snoozes -> Integer,
     }
 }
 
@@ -222,6 +225,7 @@ diesel::table! {
         attributes -> Text,
         api_key_id -> Nullable<BigInt>,
         result -> Nullable<Text>,
+        suppressed_by -> Nullable<BigInt>,
     }
 }
 
@@ -464,6 +468,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    snoozes (id) {
+        id -> BigInt,
+        customer_id -> BigInt,
+        rule_code -> Text,
+        case_id -> BigInt,
+        reason -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        until -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        ended_by -> Nullable<BigInt>,
+        end_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     webhooks (id) {
         id -> BigInt,
         name -> Text,
@@ -546,6 +566,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     saved_views,
     webhooks,
     webhook_deliveries,
+    snoozes,
 );
 diesel::joinable!(qa_reviews -> cases (case_id));
 diesel::joinable!(customer_identifiers -> customers (customer_id));
@@ -555,3 +576,4 @@ diesel::joinable!(campaigns -> cases (case_id));
 diesel::joinable!(case_facts -> queues (queue_id));
 diesel::joinable!(saved_views -> users (owner_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(snoozes -> customers (customer_id));

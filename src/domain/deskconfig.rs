@@ -184,6 +184,48 @@ impl Checker {
     }
 }
 
+/// A rule's `release_on_confirm_up_to`: an amount (`"5000.00"`, any currency), a list
+/// (`"5000.00 CNY, 700 USD"`), or a table of amounts by currency
+/// (`{ CNY = "5000.00", USD = "700.00" }`).
+fn release_limit(
+    c: &mut Checker,
+    path: &str,
+    t: &toml::Table,
+) -> Option<crate::domain::resolution::ReleaseThresholds> {
+    use crate::domain::resolution::ReleaseThresholds;
+    let key = "release_on_confirm_up_to";
+    let text = match t.get(key)? {
+        Value::String(s) => s.clone(),
+        Value::Table(by) => {
+            let mut parts = Vec::new();
+            for (currency, amount) in by {
+                match amount {
+                    Value::String(a) => parts.push(format!("{a} {currency}")),
+                    _ => {
+                        c.problem(join(&join(path, key), currency), "must be a string amount");
+                        return None;
+                    }
+                }
+            }
+            parts.join(", ")
+        }
+        _ => {
+            c.problem(
+                join(path, key),
+                "must be an amount or a table of amounts by currency",
+            );
+            return None;
+        }
+    };
+    match ReleaseThresholds::parse(&text) {
+        Ok(limit) => Some(limit),
+        Err(e) => {
+            c.problem(join(path, key), e);
+            None
+        }
+    }
+}
+
 fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_string()
@@ -509,7 +551,15 @@ impl DeskConfig {
             c.keys(
                 &path,
                 t,
-                &["code", "name", "category", "default_severity", "weight"],
+                &[
+                    "code",
+                    "name",
+                    "category",
+                    "default_severity",
+                    "weight",
+                    "verify_by_email",
+                    "release_on_confirm_up_to",
+                ],
             );
             let code = c.string(&path, t, "code", true);
             if let Some(code) = &code {
@@ -534,6 +584,18 @@ impl DeskConfig {
                 c.problem(join(&path, "default_severity"), "is required");
             }
             let weight = c.integer(&path, t, "weight", 1..=100).unwrap_or(1);
+            let verify_by_email = match c.string(&path, t, "verify_by_email", false).as_deref() {
+                None | Some("manual") => false,
+                Some("auto") => true,
+                Some(other) => {
+                    c.problem(
+                        join(&path, "verify_by_email"),
+                        format!("'{other}' is not auto or manual"),
+                    );
+                    false
+                }
+            };
+            let release_on_confirm_up_to = release_limit(&mut c, &path, t);
             if let (Some(code), Some(category), Some(default_severity)) = (code, category, severity)
             {
                 rules.push(RuleDef {
@@ -542,6 +604,8 @@ impl DeskConfig {
                     category,
                     default_severity,
                     weight: weight as i32,
+                    verify_by_email,
+                    release_on_confirm_up_to,
                 });
             }
         }
@@ -797,6 +861,15 @@ impl DeskConfig {
                 q(r.default_severity.as_str())
             ));
             out.push_str(&format!("weight = {}\n", r.weight));
+            if r.verify_by_email {
+                out.push_str("verify_by_email = \"auto\"\n");
+            }
+            if let Some(limit) = &r.release_on_confirm_up_to {
+                out.push_str(&format!(
+                    "release_on_confirm_up_to = {}\n",
+                    q(&limit.to_string())
+                ));
+            }
         }
         for r in &self.routes {
             out.push_str("\n[[routes]]\n");

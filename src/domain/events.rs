@@ -79,10 +79,16 @@ pub enum CaseEvent {
     CampaignJoined(CampaignJoined),
     #[serde(rename = "campaign.grew")]
     CampaignGrew(CampaignGrew),
+    #[serde(rename = "snooze.created")]
+    Snoozed(Snoozed),
+    #[serde(rename = "snooze.ended")]
+    SnoozeEnded(SnoozeEnded),
+    #[serde(rename = "snooze.overridden")]
+    SnoozeOverridden(SnoozeOverridden),
 }
 
 /// The kinds, in the order of the enum: what the timeline table may hold.
-pub const KINDS: [&str; 33] = [
+pub const KINDS: [&str; 36] = [
     "case.opened",
     "routing.decided",
     "sla.set",
@@ -116,6 +122,9 @@ pub const KINDS: [&str; 33] = [
     "campaign.opened",
     "campaign.joined",
     "campaign.grew",
+    "snooze.created",
+    "snooze.ended",
+    "snooze.overridden",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -187,6 +196,9 @@ impl CaseEvent {
             CaseEvent::CampaignOpened(_) => "campaign.opened",
             CaseEvent::CampaignJoined(_) => "campaign.joined",
             CaseEvent::CampaignGrew(_) => "campaign.grew",
+            CaseEvent::Snoozed(_) => "snooze.created",
+            CaseEvent::SnoozeEnded(_) => "snooze.ended",
+            CaseEvent::SnoozeOverridden(_) => "snooze.overridden",
         }
     }
 }
@@ -562,6 +574,9 @@ pub struct Resolved {
     /// The minutes of a pause that stood when the case was closed, counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused_minutes: Option<i64>,
+    /// The customer closed it, confirming "it was me" on a small amount.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_customer: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -646,6 +661,56 @@ pub struct CampaignGrew {
     /// The references of the cases that joined.
     pub cases: Vec<String>,
     pub how: JoinHow,
+}
+
+/// The case's rule was snoozed for its customer (on the case it was made on).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snoozed {
+    pub snooze: i64,
+    pub rule: String,
+    /// The customer's external id (the engine's own).
+    pub customer: String,
+    pub days: i64,
+    #[serde(with = "rfc3339")]
+    pub until: DateTime<Utc>,
+    pub reason: String,
+}
+
+/// How a snooze ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnoozeEnd {
+    /// A supervisor ended it early.
+    Ended,
+    /// Its time was up.
+    Expired,
+}
+
+impl SnoozeEnd {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnoozeEnd::Ended => "ended",
+            SnoozeEnd::Expired => "expired",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnoozeEnded {
+    pub snooze: i64,
+    pub rule: String,
+    pub customer: String,
+    pub how: SnoozeEnd,
+}
+
+/// An alert opened this case although its rule is snoozed for the customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnoozeOverridden {
+    pub snooze: i64,
+    #[serde(with = "rfc3339")]
+    pub until: DateTime<Utc>,
+    /// `critical` or `above_limit`.
+    pub why: String,
 }
 
 /// What a case's timeline says of it: the fold of its events, oldest first. The
@@ -754,7 +819,10 @@ impl Folded {
             | CaseEvent::QaReviewed(_)
             | CaseEvent::CampaignOpened(_)
             | CaseEvent::CampaignJoined(_)
-            | CaseEvent::CampaignGrew(_) => {}
+            | CaseEvent::CampaignGrew(_)
+            | CaseEvent::Snoozed(_)
+            | CaseEvent::SnoozeEnded(_)
+            | CaseEvent::SnoozeOverridden(_) => {}
         }
         self.status = self.priority.map(|_| {
             if self.resolved {

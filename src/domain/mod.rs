@@ -23,6 +23,7 @@ pub mod routing;
 pub mod search;
 pub mod severity;
 pub mod sla;
+pub mod snooze;
 pub mod tokens;
 pub mod webhooks;
 pub mod week;

@@ -284,6 +284,20 @@ pub struct ReleaseThresholds {
     other: Option<Decimal>,
 }
 
+impl fmt::Display for ReleaseThresholds {
+    /// The list as [`ReleaseThresholds::parse`] reads it: `5000.00 CNY, 700.00 USD`,
+    /// the bare amount (if any) last.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts: Vec<String> = self
+            .by_currency
+            .iter()
+            .map(|(c, a)| format!("{a} {c}"))
+            .collect();
+        parts.extend(self.other.map(|a| a.to_string()));
+        f.write_str(&parts.join(", "))
+    }
+}
+
 impl ReleaseThresholds {
     /// The thresholds a list such as `50000 CNY, 7000 USD` (or a bare `50000`) names.
     pub fn parse(s: &str) -> Result<ReleaseThresholds, String> {

@@ -15,6 +15,11 @@ pub struct RuleDef {
     pub category: String,
     pub default_severity: Severity,
     pub weight: i32,
+    /// The desk e-mails the customer to verify as the alert arrives, before any agent.
+    pub verify_by_email: bool,
+    /// A customer who confirms "it was me" closes the case by themselves when every
+    /// amount of it is at most this (per currency).
+    pub release_on_confirm_up_to: Option<crate::domain::resolution::ReleaseThresholds>,
 }
 
 /// One route: each condition is optional; `queue` and `priority` say where to go.
@@ -164,6 +169,8 @@ mod tests {
                     category: cat.into(),
                     default_severity: sev,
                     weight: 1,
+                    verify_by_email: false,
+                    release_on_confirm_up_to: None,
                 },
             )
         })

@@ -150,6 +150,7 @@ pub fn describe(tr: &Tr, event: &CaseEvent) -> String {
                 }
             }
         }
+        CaseEvent::Resolved(e) if e.by_customer => tr.t("event.released_by_customer").to_string(),
         CaseEvent::Resolved(e) => tr.tf(
             "event.resolved",
             &[
@@ -334,6 +335,28 @@ pub fn describe(tr: &Tr, event: &CaseEvent) -> String {
                 ("cases", &e.cases.join(", ")),
             ],
         ),
+        CaseEvent::Snoozed(e) => tr.tf(
+            "event.snoozed",
+            &[
+                ("rule", e.rule.as_str()),
+                ("days", &e.days.to_string()),
+                ("reason", e.reason.as_str()),
+            ],
+        ),
+        CaseEvent::SnoozeEnded(e) => tr.tf(
+            match e.how {
+                ev::SnoozeEnd::Ended => "event.snooze_ended",
+                ev::SnoozeEnd::Expired => "event.snooze_expired",
+            },
+            &[("rule", e.rule.as_str())],
+        ),
+        CaseEvent::SnoozeOverridden(e) => tr
+            .t(if e.why == "critical" {
+                "event.snooze_overridden_critical"
+            } else {
+                "event.snooze_overridden_amount"
+            })
+            .to_string(),
     }
 }
 

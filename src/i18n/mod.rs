@@ -26,6 +26,8 @@ const EN: &[(&str, &str)] = &[
     ),
     ("search.en.toml", include_str!("search.en.toml")),
     ("webhooks.en.toml", include_str!("webhooks.en.toml")),
+    ("snooze.en.toml", include_str!("snooze.en.toml")),
+    ("self_release.en.toml", include_str!("self_release.en.toml")),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -43,6 +45,11 @@ const ZH_CN: &[(&str, &str)] = &[
     ),
     ("search.zh-CN.toml", include_str!("search.zh-CN.toml")),
     ("webhooks.zh-CN.toml", include_str!("webhooks.zh-CN.toml")),
+    ("snooze.zh-CN.toml", include_str!("snooze.zh-CN.toml")),
+    (
+        "self_release.zh-CN.toml",
+        include_str!("self_release.zh-CN.toml"),
+    ),
 ];
 
 type Catalog = HashMap<String, String>;

@@ -34,6 +34,9 @@ pub fn spawn(state: AppState) {
     actix_web::rt::spawn(every(state.clone(), 5, "mail outbox", |s| {
         send_outbox(s).map(|_| ())
     }));
+    actix_web::rt::spawn(every(state.clone(), 30, "snooze expiry", |s| {
+        expire_snoozes(s).map(|_| ())
+    }));
     actix_web::rt::spawn(every(state.clone(), 2, "webhooks", |s| {
         send_webhooks(s).map(|_| ())
     }));
@@ -195,6 +198,13 @@ pub fn send_webhooks(state: &AppState) -> Result<crate::webhooks::Pass, String> 
             return Ok(total);
         }
     }
+}
+
+/// Ends the snoozes whose time is up; returns how many.
+pub fn expire_snoozes(state: &AppState) -> Result<usize, String> {
+    let now = state.now();
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    crate::cases::snooze::expire_due(&mut conn, now).map_err(|e| e.to_string())
 }
 
 /// Reminds agents of the requested callbacks that are due; returns how many.

@@ -67,19 +67,36 @@ impl AppState {
             db::DatabaseUrl::Postgres(_) => (settings.pool_size as usize / 2).clamp(1, 8),
         };
         let session_cache = Arc::new(session_cache::SessionCache::new(settings.session_cache));
+        let settings = Arc::new(settings);
         Ok(AppState {
             session_cache,
             pool: pool.clone(),
-            settings: Arc::new(settings),
+            settings: settings.clone(),
             clock: clock.clone(),
             secret_key: Arc::new(secret_key),
             metrics: Arc::new(Metrics::default()),
             login_throttle: Arc::new(LoginThrottle::default()),
-            intake: Intake::start(pool.clone(), clock.clone(), identifier_key.clone(), writers),
+            intake: Intake::start(
+                pool.clone(),
+                clock.clone(),
+                crate::intake::Keys {
+                    identifiers: identifier_key.clone(),
+                    settings: settings.clone(),
+                },
+                writers,
+            ),
             identifier_key,
             api_key_use: Arc::new(Mutex::new(HashMap::new())),
             desk: Arc::new(Default::default()),
         })
+    }
+
+    /// What intake needs beside the desk's configuration.
+    pub fn intake_keys(&self) -> crate::intake::Keys {
+        crate::intake::Keys {
+            identifiers: self.identifier_key.clone(),
+            settings: self.settings.clone(),
+        }
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {

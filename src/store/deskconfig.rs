@@ -64,6 +64,8 @@ pub struct RuleRow {
     pub default_severity: String,
     pub weight: i32,
     pub updated_at: NaiveDateTime,
+    pub verify_by_email: bool,
+    pub release_on_confirm_up_to: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -239,6 +241,13 @@ pub fn load(conn: &mut DbConn) -> QueryResult<DeskConfig> {
                 .parse()
                 .map_err(|e| corrupt("severity", e))?,
             weight: rule.weight,
+            verify_by_email: rule.verify_by_email,
+            release_on_confirm_up_to: rule
+                .release_on_confirm_up_to
+                .as_deref()
+                .map(crate::domain::resolution::ReleaseThresholds::parse)
+                .transpose()
+                .map_err(|e| corrupt("release_on_confirm_up_to", e))?,
         });
     }
     for route in &r.routes {
@@ -534,6 +543,9 @@ pub fn apply(
                         rules::category.eq(&r.category),
                         rules::default_severity.eq(r.default_severity.as_str()),
                         rules::weight.eq(r.weight),
+                        rules::verify_by_email.eq(r.verify_by_email),
+                        rules::release_on_confirm_up_to
+                            .eq(r.release_on_confirm_up_to.as_ref().map(ToString::to_string)),
                         rules::updated_at.eq(at),
                     ))
                     .execute(conn)?;
@@ -546,6 +558,9 @@ pub fn apply(
                         rules::category.eq(&r.category),
                         rules::default_severity.eq(r.default_severity.as_str()),
                         rules::weight.eq(r.weight),
+                        rules::verify_by_email.eq(r.verify_by_email),
+                        rules::release_on_confirm_up_to
+                            .eq(r.release_on_confirm_up_to.as_ref().map(ToString::to_string)),
                         rules::updated_at.eq(at),
                     ))
                     .execute(conn)?;

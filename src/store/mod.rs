@@ -16,6 +16,7 @@ pub mod playbooks;
 pub mod search;
 pub mod sessions;
 pub mod settings;
+pub mod snoozes;
 pub mod types;
 pub mod users;
 pub mod views;

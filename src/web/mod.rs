@@ -32,6 +32,7 @@ pub mod resolution;
 pub mod reveal;
 pub mod scope;
 pub mod search;
+pub mod snoozes;
 pub mod verify;
 pub mod views;
 pub mod work;
@@ -59,6 +60,7 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     POST "/api/v1/alerts/batch" ApiKey => api::alerts::post_batch;
     GET "/api/v1/cases" ApiKey => api::cases::list;
     GET "/api/v1/labels" ApiKey => api::labels::list;
+    GET "/api/v1/snoozes" ApiKey => api::snoozes::list;
     GET "/api/v1/cases/{case_ref}" ApiKey => api::cases::get;
     GET "/api/v1/cases/{case_ref}/events" ApiKey => api::cases::events;
     POST "/api/v1/calendars/preview" ApiKey => api::calendars::preview;
@@ -113,6 +115,9 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     POST "/cases/{case_ref}/resolve" Signed => resolution::resolve;
     POST "/cases/{case_ref}/approval" Supervisor => resolution::decide;
     POST "/cases/{case_ref}/reopen" Signed => resolution::reopen;
+    POST "/cases/{case_ref}/snooze" Signed => snoozes::create;
+    GET "/snoozes" Supervisor => snoozes::list;
+    POST "/snoozes/{id}/end" Supervisor => snoozes::end;
     POST "/cases/{case_ref}/hand-off" Signed => resolution::hand_off;
     POST "/cases/{case_ref}/merge" Supervisor => campaign::merge;
     POST "/cases/{case_ref}/bulk" Supervisor => bulk::campaign;

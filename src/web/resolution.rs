@@ -48,6 +48,10 @@ pub struct ResolutionPanel {
     /// This user may approve or reject the waiting closing.
     pub can_decide: bool,
     pub can_reopen: bool,
+    /// This user may snooze the rule for the customer (a confirmed false positive).
+    pub can_snooze: bool,
+    /// Snoozes made on this case, newest first.
+    pub snoozes: Vec<crate::store::snoozes::Snooze>,
     /// The latest closing that took effect, on a resolved case.
     pub last: Option<ClosingView>,
     /// Queues the case may be handed off to.
@@ -100,6 +104,12 @@ pub fn panel(
             .into_iter()
             .find(|r| r.state == "final" || r.state == "approved")
     };
+    let can_snooze = last.as_ref().is_some_and(|l| {
+        l.disposition == Disposition::FalsePositive.as_str()
+            && l.customer_confirmed
+            && (user.role.is_supervisor_or_admin() || l.resolver_id == Some(user.user.id))
+    });
+    let snoozes = crate::store::snoozes::of_case(conn, case.id)?;
     let mut queues: Vec<String> = snap
         .queues_by_id
         .values()
@@ -112,6 +122,8 @@ pub fn panel(
         pending: pending.map(|p| view(conn, p)).transpose()?,
         can_decide,
         can_reopen: !open,
+        can_snooze,
+        snoozes,
         last: last.map(|l| view(conn, l)).transpose()?,
         queues,
         dispositions: Disposition::ALL.iter().map(|d| d.as_str()).collect(),
@@ -141,7 +153,7 @@ fn refused(back: &str, e: ResolutionError) -> Result<HttpResponse, AppError> {
         ResolutionError::UnknownQueue => "resolution.error.unknown_queue",
         ResolutionError::SameQueue => "resolution.error.same_queue",
         ResolutionError::Conflict => "lifecycle.conflict",
-        ResolutionError::Campaign(key) => key,
+        ResolutionError::Campaign(key) | ResolutionError::Snooze(key) => key,
     };
     Ok(redirect_with_flash(back, FlashKind::Error, key))
 }

@@ -104,7 +104,7 @@ pub async fn send(
             return Err(AppError::Forbidden);
         }
         let outcome = write_tx(conn, |c| {
-            verify::send_verification(c, &st.settings, now, u.user.id, case.id, &template)
+            verify::send_verification(c, &st.settings, now, Some(u.user.id), case.id, &template)
         });
         match outcome {
             Ok(()) => Ok(None),
@@ -312,11 +312,21 @@ pub async fn verify_answer(
     }
     let answer = Answer::parse(&form.answer).expect("checked");
     let now = state.now();
+    let st = state.clone();
     let done = db(&state, move |conn| {
+        let snap = st.desk.get(conn)?;
         match write_tx(conn, |c| {
-            verify::answer_verification(c, now, &token, answer, message.as_deref())
+            verify::answer_verification(
+                c,
+                &st.settings,
+                &snap,
+                now,
+                &token,
+                answer,
+                message.as_deref(),
+            )
         }) {
-            Ok(_) => Ok(Ok(())),
+            Ok(a) => Ok(Ok(a)),
             Err(LinkError::Db(e)) => Err(e.into()),
             Err(e) => Ok(Err(e)),
         }
@@ -324,13 +334,16 @@ pub async fn verify_answer(
     .await?;
     match done {
         Err(e) => unusable(lang, e),
-        Ok(()) => notice(
+        Ok(answered) => notice(
             lang,
             StatusCode::OK,
             tkey("portal.thanks_title"),
-            match answer {
-                Answer::Confirm => tkey("portal.verify.thanks_confirm"),
-                Answer::Deny => tkey("portal.verify.thanks_deny"),
+            match (answer, answered) {
+                (Answer::Confirm, verify::Answered::Released) => {
+                    tkey("portal.verify.thanks_released")
+                }
+                (Answer::Confirm, _) => tkey("portal.verify.thanks_confirm"),
+                (Answer::Deny, _) => tkey("portal.verify.thanks_deny"),
             },
         ),
     }

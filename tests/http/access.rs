@@ -471,6 +471,11 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
     );
     add(
         "GET",
+        "/api/v1/snoozes",
+        sample("/api/v1/snoozes", json_cases.clone()),
+    );
+    add(
+        "GET",
         "/api/v1/cases/{case_ref}",
         sample(format!("/api/v1/cases/{show}"), json_cases.clone()),
     );
@@ -587,6 +592,13 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         ),
     );
     add("GET", "/admin/audit", sample("/admin/audit", Status(200)));
+    add("GET", "/snoozes", sample("/snoozes", Status(200)));
+    // No such snooze: a supervisor is told so (404), others are refused first.
+    add(
+        "POST",
+        "/snoozes/{id}/end",
+        sample("/snoozes/999999/end", Status(404)),
+    );
     let hook_page = format!("/admin/webhooks/{hook}");
     add(
         "GET",
@@ -752,6 +764,14 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         "/cases/{case_ref}/reopen",
         sample(format!("{}/reopen", case(&reopen)), SeeOther(case(&reopen)))
             .form(&[("reason", "The customer complained.")])
+            .except(Who::Agent, Status(404)),
+    );
+    // Not a confirmed false positive: refused back to the case page.
+    add(
+        "POST",
+        "/cases/{case_ref}/snooze",
+        sample(format!("{}/snooze", case(&reopen)), SeeOther(case(&reopen)))
+            .form(&[("days", "30"), ("reason", "Walk.")])
             .except(Who::Agent, Status(404)),
     );
     add(

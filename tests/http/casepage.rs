@@ -697,6 +697,7 @@ fn after_enough_failed_attempts_the_page_suggests_email_or_escalation() {
                 disposition: "duplicate",
                 details: Default::default(),
                 approved_by: None,
+                by_customer: false,
             },
         )
         .unwrap();

@@ -677,6 +677,8 @@ fn the_openapi_document_describes_every_api_route() {
         ("/api/v1/cases/{case_ref}", "get"),
         ("/api/v1/cases/{case_ref}/events", "get"),
         ("/api/v1/calendars/preview", "post"),
+        ("/api/v1/labels", "get"),
+        ("/api/v1/snoozes", "get"),
     ] {
         let op = &paths[path][method];
         assert!(op.is_object(), "{method} {path} is not described");
@@ -684,7 +686,7 @@ fn the_openapi_document_describes_every_api_route() {
     }
     assert_eq!(
         paths.len(),
-        6,
+        8,
         "a described route that does not exist, or the reverse"
     );
     assert!(doc["components"]["schemas"]["Problem"].is_object());

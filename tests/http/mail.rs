@@ -658,6 +658,7 @@ fn resolve(desk: &Desk, reference: &str, disposition: &str) {
                 disposition,
                 details: Default::default(),
                 approved_by: None,
+                by_customer: false,
             },
         )
     })

@@ -31,5 +31,7 @@ mod queues;
 mod reports;
 mod resolution;
 mod search;
+mod self_release;
+mod snoozes;
 mod views;
 mod webhooks;

@@ -22,6 +22,10 @@ pub struct RuleForm {
     category: String,
     default_severity: String,
     weight: String,
+    /// "auto" or "manual".
+    verify_by_email: String,
+    /// Empty, an amount, or a list such as "5000.00 CNY, 700 USD".
+    release_on_confirm_up_to: String,
 }
 
 impl RuleForm {
@@ -29,6 +33,7 @@ impl RuleForm {
         RuleForm {
             default_severity: Severity::Medium.as_str().into(),
             weight: "1".into(),
+            verify_by_email: "manual".into(),
             ..Default::default()
         }
     }
@@ -40,6 +45,17 @@ impl RuleForm {
             category: def.category.clone(),
             default_severity: def.default_severity.as_str().into(),
             weight: def.weight.to_string(),
+            verify_by_email: if def.verify_by_email {
+                "auto"
+            } else {
+                "manual"
+            }
+            .into(),
+            release_on_confirm_up_to: def
+                .release_on_confirm_up_to
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
         }
     }
 
@@ -70,6 +86,30 @@ impl RuleForm {
             &mut problems,
         )
         .unwrap_or(1);
+        let verify_by_email = match self.verify_by_email.trim() {
+            "" | "manual" => false,
+            "auto" => true,
+            _ => {
+                problems.push(FieldProblem::new(
+                    format!("{path}.verify_by_email"),
+                    tr.t("desk.rules.verify_by_email_invalid"),
+                ));
+                false
+            }
+        };
+        let release_on_confirm_up_to = match self.release_on_confirm_up_to.trim() {
+            "" => None,
+            text => match crate::domain::resolution::ReleaseThresholds::parse(text) {
+                Ok(limit) => Some(limit),
+                Err(_) => {
+                    problems.push(FieldProblem::new(
+                        format!("{path}.release_on_confirm_up_to"),
+                        tr.t("desk.rules.release_limit_invalid"),
+                    ));
+                    None
+                }
+            },
+        };
         let (Some(default_severity), true) = (severity, problems.is_empty()) else {
             return Err(problems);
         };
@@ -85,6 +125,8 @@ impl RuleForm {
             category: self.category.trim().to_string(),
             default_severity,
             weight: i32::try_from(weight).unwrap_or(if weight < 0 { i32::MIN } else { i32::MAX }),
+            verify_by_email,
+            release_on_confirm_up_to,
         })
     }
 }

@@ -7,6 +7,7 @@ pub mod calendars;
 pub mod cases;
 pub mod labels;
 pub mod openapi;
+pub mod snoozes;
 
 use std::future::Future;
 use std::pin::Pin;
