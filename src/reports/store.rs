@@ -10,10 +10,11 @@ use diesel::prelude::*;
 use super::facts::{self, Closing, Event, FactRow};
 use super::figures::{DayCount, PeriodFact};
 use super::period::Period;
+use super::rules::RuleAlert;
 use crate::cases::verify::{SURVEY, VERIFY};
 use crate::db::schema::{
-    calls, case_events, case_facts, cases, customer_tokens, customers, report_jobs, resolutions,
-    satisfaction,
+    alerts, calls, case_events, case_facts, cases, customer_tokens, customers, report_jobs,
+    resolutions, satisfaction,
 };
 use crate::db::{DbConn, write_tx_retry};
 use crate::dispatch;
@@ -871,4 +872,35 @@ pub fn cases_page(
         None
     };
     Ok((ids.iter().filter_map(|id| rows.remove(id)).collect(), next))
+}
+
+/// Whether the desk has ever received an alert of rule `code` (one probe of the
+/// index on the rule's alerts).
+pub fn rule_has_alerts(conn: &mut DbConn, code: &str) -> QueryResult<bool> {
+    Ok(alerts::table
+        .filter(alerts::rule_code.eq(code))
+        .select(alerts::id)
+        .first::<i64>(conn)
+        .optional()?
+        .is_some())
+}
+
+/// The alerts of rule `code` received in the period, with their cases' closings:
+/// one range scan of the index on `(rule_code, received_at)`, each case looked up
+/// by its key.
+pub fn rule_alerts(conn: &mut DbConn, code: &str, p: &Period) -> QueryResult<Vec<RuleAlert>> {
+    alerts::table
+        .left_join(cases::table)
+        .filter(alerts::rule_code.eq(code))
+        .filter(alerts::received_at.ge(to_db(p.start)))
+        .filter(alerts::received_at.lt(to_db(p.end)))
+        .select((
+            alerts::received_at,
+            alerts::case_id,
+            alerts::amount,
+            alerts::currency,
+            cases::resolved_at.nullable(),
+            cases::disposition.nullable(),
+        ))
+        .load(conn)
 }

@@ -189,6 +189,7 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     GET "/reports" Supervisor => reports::compliance;
     GET "/reports/outcomes" Supervisor => reports::outcomes;
     GET "/reports/agents/{id}" Signed => reports::agent;
+    GET "/reports/rules/{code}" Supervisor => reports::rule;
     GET "/reports/cases" Supervisor => reports::cases;
     GET "/reports/export/{file}" Supervisor => reports::export;
 };

@@ -1163,6 +1163,11 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
     );
     add(
         "GET",
+        "/reports/rules/{code}",
+        sample("/reports/rules/LARGE_TRANSFER", Status(200)),
+    );
+    add(
+        "GET",
         "/reports/cases",
         sample("/reports/cases", Status(200)),
     );

@@ -30,6 +30,7 @@ mod pii;
 mod queues;
 mod reports;
 mod resolution;
+mod rule_quality;
 mod search;
 mod self_release;
 mod snoozes;

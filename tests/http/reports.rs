@@ -12,7 +12,7 @@ use crate::intake::alert;
 use riskdesk::reports::facts::FactRow;
 
 /// The assignment tests' desk, with Transfers held to a service level of 50 %.
-fn desk() -> (TestApp, String) {
+pub(crate) fn desk() -> (TestApp, String) {
     // The story spans two days: sessions outlive it.
     let app = TestApp::spawn_with(|s| {
         s.session_idle = Duration::days(7);
@@ -29,7 +29,7 @@ fn desk() -> (TestApp, String) {
 }
 
 /// Runs the reports' job as a background worker would, until it has had its turn.
-fn catch_up(app: &TestApp) -> usize {
+pub(crate) fn catch_up(app: &TestApp) -> usize {
     loop {
         match riskdesk::jobs::refresh_report_facts(&app.state, "test") {
             Ok(Some(n)) => return n,
@@ -70,7 +70,7 @@ fn call(b: &Browser, reference: &str, outcome: &str) {
     assert_eq!(res.status(), 303);
 }
 
-fn resolve(b: &Browser, reference: &str, disposition: &str, action: &str, amount: &str) {
+pub(crate) fn resolve(b: &Browser, reference: &str, disposition: &str, action: &str, amount: &str) {
     let page = format!("/cases/{reference}");
     let res = b.submit(
         &page,
@@ -258,7 +258,7 @@ fn story(check_each_step: bool) -> Story {
 
 const PERIOD: &str = "period=range&from=2026-11-24&to=2026-11-25";
 
-fn text(b: &Browser, path: &str) -> (u16, String) {
+pub(crate) fn text(b: &Browser, path: &str) -> (u16, String) {
     let res = b.get(path);
     (res.status().as_u16(), res.text().unwrap())
 }
@@ -636,15 +636,20 @@ fn a_service_level_goes_through_the_configuration_file() {
 }
 
 /// The texts of the cells of `rule`'s row in the table under `<h2 id="{table}">`.
-fn table_row(html: &str, table: &str, rule: &str) -> Vec<String> {
+pub(crate) fn table_row(html: &str, table: &str, rule: &str) -> Vec<String> {
     let start = html
         .find(&format!("<h2 id=\"{table}\">"))
         .unwrap_or_else(|| panic!("no table {table}: {html}"));
     let tbl = &html[start..];
     let tbl = &tbl[..tbl.find("</table>").unwrap()];
+    // The row's label, linked or not.
     let row = tbl
-        .find(&format!("<th scope=\"row\">{rule}</th>"))
-        .map(|i| &tbl[i..])
+        .match_indices("<th scope=\"row\">")
+        .map(|(i, _)| &tbl[i..])
+        .find(|r| {
+            let head = &r[..r.find("</th>").unwrap()];
+            head.ends_with(&format!(">{rule}")) || head.ends_with(&format!(">{rule}</a>"))
+        })
         .unwrap_or_else(|| panic!("no row {rule}: {tbl}"));
     let row = &row[..row.find("</tr>").unwrap()];
     row.split("<td>")
@@ -709,6 +714,11 @@ fn the_false_positive_rate_counts_only_the_cases_that_tell() {
         "{html}"
     );
     assert!(html.contains("Unknown (unreachable)"), "{html}");
+    // Each rule's row leads to its quality page over the same period.
+    assert!(
+        html.contains("href=\"/reports/rules/LARGE_TRANSFER?period=range&#38;from=2026-11-24&#38;to=2026-11-25\""),
+        "{html}"
+    );
     // The bar says the same, with the unknown beside it.
     assert!(
         html.contains(">50.0 % (0.0 % confirmed) · 1 unknown<"),

@@ -3,6 +3,7 @@
 
 use super::tables::Ctx;
 use crate::reports::figures::{Key, Line, Outcomes, RuleVolume, ServiceLevel};
+use crate::reports::rules::Week;
 
 /// A half-circle gauge of a share against a target.
 pub struct Gauge {
@@ -52,6 +53,30 @@ pub struct Segment {
     pub width: f64,
     pub colour: &'static str,
     pub label: String,
+}
+
+/// One week of the weekly chart: its alerts as a bar, the suppressed part darker.
+pub struct WeekBar {
+    pub x: f64,
+    pub width: f64,
+    pub y: f64,
+    pub height: f64,
+    pub suppressed_y: f64,
+    pub suppressed_height: f64,
+    pub title: String,
+}
+
+/// A rule's weeks: alerts as bars (left axis), the false-positive rate as a line
+/// (0 to 100 %, right axis).
+pub struct WeeklyChart {
+    pub aria: String,
+    pub title: String,
+    pub max: u64,
+    pub bars: Vec<WeekBar>,
+    pub fp_points: String,
+    /// (x, y, text) of each week that has a rate.
+    pub fp_dots: Vec<(f64, f64, String)>,
+    pub ticks: Vec<(f64, String)>,
 }
 
 pub struct StackChart {
@@ -159,6 +184,55 @@ impl TrendScale {
             }
         }
         out
+    }
+}
+
+/// The weekly chart's scales: `weeks` slots across the trend chart's plot, each
+/// week's bar in the middle of its slot; counts up to `max` and rates up to 100 %.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeekScale {
+    weeks: usize,
+    counts: TrendScale,
+    rates: TrendScale,
+}
+
+impl WeekScale {
+    pub fn new(weeks: usize, max: u64) -> Self {
+        WeekScale {
+            weeks: weeks.max(1),
+            counts: TrendScale::new(weeks, max),
+            rates: TrendScale::new(weeks, 1000),
+        }
+    }
+
+    pub fn max(&self) -> u64 {
+        self.counts.max()
+    }
+
+    fn slot(&self) -> f64 {
+        (CHART_W - PAD_L - PAD_R) / self.weeks as f64
+    }
+
+    /// The middle of week `i`'s slot.
+    pub fn centre(&self, i: usize) -> f64 {
+        PAD_L + (i as f64 + 0.5) * self.slot()
+    }
+
+    /// A bar's width: 60 % of its slot, at most 40.
+    pub fn bar_width(&self) -> f64 {
+        (self.slot() * 0.6).min(40.0)
+    }
+
+    /// `(x, y, width, height)` of a bar of `v`, standing on the axis.
+    pub fn bar(&self, i: usize, v: u64) -> (f64, f64, f64, f64) {
+        let w = self.bar_width();
+        let y = self.counts.y(v);
+        (self.centre(i) - w / 2.0, y, w, self.counts.y(0) - y)
+    }
+
+    /// The y of a rate of `per_mille`.
+    pub fn rate_y(&self, per_mille: u64) -> f64 {
+        self.rates.y(per_mille.min(1000))
     }
 }
 
@@ -301,6 +375,75 @@ pub fn fp_chart(ctx: &Ctx<'_>, o: &Outcomes) -> BarChart {
     }
 }
 
+/// A rule's alerts per week (the suppressed part darker) and its false-positive rate.
+pub fn weekly_chart(ctx: &Ctx<'_>, weeks: &[Week]) -> WeeklyChart {
+    let p = ctx.page;
+    let max = weeks.iter().map(|w| w.alerts).max().unwrap_or(0);
+    let scale = WeekScale::new(weeks.len(), max);
+    let bars = weeks
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let (x, y, width, height) = scale.bar(i, w.alerts);
+            let (_, sy, _, sh) = scale.bar(i, w.suppressed);
+            WeekBar {
+                x,
+                width,
+                y,
+                height,
+                suppressed_y: sy,
+                suppressed_height: sh,
+                title: p.tf(
+                    "reports.quality.week_bar",
+                    &[
+                        ("week", &w.week.to_string()),
+                        ("alerts", &w.alerts.to_string()),
+                        ("suppressed", &w.suppressed.to_string()),
+                        ("rate", &ctx.pct(w.fp_rate())),
+                    ],
+                ),
+            }
+        })
+        .collect();
+    let fp_dots: Vec<(f64, f64, String)> = weeks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, w)| {
+            let r = w.fp_rate()?;
+            Some((
+                scale.centre(i),
+                scale.rate_y(r),
+                format!("{}: {}", w.week, ctx.pct(Some(r))),
+            ))
+        })
+        .collect();
+    let fp_points = fp_dots
+        .iter()
+        .map(|(x, y, _)| format!("{x:.1},{y:.1}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let ticks = TrendScale::new(weeks.len(), 1)
+        .ticks()
+        .into_iter()
+        .map(|i| (scale.centre(i), weeks[i].week.to_string()))
+        .collect();
+    WeeklyChart {
+        aria: p.tf(
+            "reports.quality.chart_aria",
+            &[
+                ("weeks", &weeks.len().to_string()),
+                ("max", &scale.max().to_string()),
+            ],
+        ),
+        title: p.t("reports.quality.chart_title").to_string(),
+        max: scale.max(),
+        bars,
+        fp_points,
+        fp_dots,
+        ticks,
+    }
+}
+
 /// Where a line's breached time went, as one stacked bar.
 pub fn stack_chart(ctx: &Ctx<'_>, l: &Line) -> StackChart {
     let p = ctx.page;
@@ -391,6 +534,26 @@ mod tests {
         let month = TrendScale::new(30, 10);
         assert_eq!(month.ticks(), vec![0, 15, 29]);
         assert_eq!(month.x(15), 44.0 + 15.0 * 584.0 / 29.0);
+    }
+
+    #[test]
+    fn weeks_stand_in_their_slots() {
+        // Four weeks over the plot's 584: slots of 146, bars of 40 (60 % is 87.6).
+        let s = WeekScale::new(4, 10);
+        assert_eq!(s.centre(0), 117.0);
+        assert_eq!(s.centre(3), 555.0);
+        assert_eq!(s.bar_width(), 40.0);
+        assert_eq!(s.bar(0, 10), (97.0, 12.0, 40.0, 178.0));
+        assert_eq!(s.bar(1, 5), (243.0, 101.0, 40.0, 89.0));
+        assert_eq!(s.bar(2, 0), (389.0, 190.0, 40.0, 0.0));
+        assert_eq!(s.rate_y(1000), 12.0);
+        assert_eq!(s.rate_y(500), 101.0);
+        assert_eq!(s.rate_y(0), 190.0);
+        // Twenty weeks: the bars narrow to 60 % of a slot of 29.2.
+        let s = WeekScale::new(20, 1);
+        assert!((s.bar_width() - 17.52).abs() < 1e-9);
+        // No weeks, no values: still an axis up to 1.
+        assert_eq!(WeekScale::new(0, 0).max(), 1);
     }
 
     #[test]

@@ -7,19 +7,20 @@ use super::super::{Page, csv};
 use super::query::{Loaded, case_query};
 use super::tables::{
     CaseView, Ctx, Table, breach_table, case_headers, case_view, compliance_table, money_table,
-    reach_table, rules_table, satisfaction_table, volume_table,
+    reach_table, rule_bands_table, rule_weeks_table, rules_table, satisfaction_table, volume_table,
 };
 use crate::db::DbPool;
 use crate::error::AppError;
 use crate::reports::figures;
 use crate::reports::period::Period;
+use crate::reports::rules::{Amounts, RuleQuality};
 use crate::reports::store as facts;
 
 /// Rows read per query while a CSV list of cases streams.
 const EXPORT_BATCH: i64 = 1000;
 
 /// The tables that can be exported.
-pub const EXPORTS: [&str; 13] = [
+pub const EXPORTS: [&str; 15] = [
     "compliance_queue",
     "compliance_agent",
     "compliance_rule",
@@ -33,7 +34,34 @@ pub const EXPORTS: [&str; 13] = [
     "satisfaction_queue",
     "satisfaction_rule",
     "cases",
+    "rule_weeks",
+    "rule_bands",
 ];
+
+/// Whether `table` is one of the rule quality page's (which take `rule`).
+pub fn is_rule_table(table: &str) -> bool {
+    matches!(table, "rule_weeks" | "rule_bands")
+}
+
+/// A rule quality table: the weeks, or the amount bands (none when the rule's
+/// alerts carry no amount: the headers only).
+pub fn rule_table(ctx: &Ctx<'_>, table: &'static str, q: &RuleQuality) -> Table {
+    match (table, &q.amounts) {
+        ("rule_bands", Some(a)) => rule_bands_table(ctx, a),
+        ("rule_bands", None) => {
+            let empty = Amounts {
+                currency: String::new(),
+                currencies: Vec::new(),
+                other_currency: 0,
+                no_amount: 0,
+                bands: Vec::new(),
+                what_if: None,
+            };
+            rule_bands_table(ctx, &empty)
+        }
+        _ => rule_weeks_table(ctx, &q.weeks),
+    }
+}
 
 /// Why a streamed export stopped.
 #[derive(Debug, thiserror::Error)]

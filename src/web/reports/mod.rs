@@ -1,6 +1,7 @@
 // The supervisor's period reports: SLA compliance (`/reports`), outcomes
-// (`/reports/outcomes`), one agent's figures (`/reports/agents/{id}`), the cases
-// behind any figure (`/reports/cases`) and every table as CSV (`/reports/export`).
+// (`/reports/outcomes`), one agent's figures (`/reports/agents/{id}`), one rule's
+// quality (`/reports/rules/{code}`), the cases behind any figure (`/reports/cases`)
+// and every table as CSV (`/reports/export`).
 // The handlers are here; the query side, the tables, the charts and the export
 // each have a file of their own.
 
@@ -20,12 +21,16 @@ use crate::reports::figures;
 use crate::reports::period::BadParam;
 use crate::reports::store as facts;
 use crate::state::AppState;
-use charts::{BarChart, Gauge, StackChart, TrendChart, fp_chart, gauge, stack_chart, trend_chart};
-use query::{Loaded, load, load_cases};
+use charts::{
+    BarChart, Gauge, StackChart, TrendChart, WeeklyChart, fp_chart, gauge, stack_chart,
+    trend_chart, weekly_chart,
+};
+use query::{Loaded, RuleLoaded, RuleQuery, load, load_cases, load_rule};
 use tables::{
-    CaseView, Ctx, Picker, Stat, Tab, Table, case_headers, case_view, compliance_stats,
-    compliance_table, compliance_tables, outcome_stats, outcome_tables, picker, rules_table,
-    satisfaction_table, tabs,
+    CaseView, Ctx, Picker, Stat, Tab, Table, amount_notes, case_headers, case_view,
+    compliance_stats, compliance_table, compliance_tables, outcome_stats, outcome_tables, picker,
+    rule_bands_table, rule_stats, rule_weeks_table, rules_table, satisfaction_table, tabs,
+    urlencoding_path,
 };
 
 pub use export::EXPORTS;
@@ -283,6 +288,100 @@ pub async fn cases(
     page.render(&tpl)
 }
 
+#[derive(Template)]
+#[template(path = "reports/rule.html")]
+struct RulePage {
+    page: Page,
+    title: String,
+    tabs: Vec<Tab>,
+    picker: Picker,
+    weeks_note: String,
+    stats: Vec<Stat>,
+    chart: WeeklyChart,
+    week_tables: Vec<Table>,
+    /// The amounts side, for a rule whose alerts carry amounts.
+    band_tables: Vec<Table>,
+    currencies: Vec<String>,
+    currency: String,
+    threshold: String,
+    what_if: Option<String>,
+    notes: Vec<String>,
+    /// The period's query pairs, kept by the what-if form.
+    period_pairs: Vec<(&'static str, String)>,
+}
+
+/// What the rule quality page and its exports are built with.
+fn rule_ctx<'a>(page: &'a Page, l: &'a RuleLoaded) -> Ctx<'a> {
+    Ctx {
+        page,
+        req: &l.req,
+        names: &l.names,
+        links: true,
+    }
+}
+
+/// `GET /reports/rules/{code}`: one rule's alerts, outcomes and false-positive rate
+/// by week, suppressed alerts, handling time, outcomes by amount band and the
+/// what-if of a threshold (unknown rule: 404).
+pub async fn rule(
+    _: Supervisor,
+    state: web::Data<AppState>,
+    page: Page,
+    code: web::Path<String>,
+    q: web::Query<ReportQuery>,
+    rq: web::Query<RuleQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (code, threshold) = (code.into_inner(), rq.threshold.clone().unwrap_or_default());
+    let l = match load_rule(&state, &page, q.into_inner(), code, rq.into_inner(), |_| {
+        Ok(())
+    })
+    .await?
+    {
+        Ok(l) => l,
+        Err(bad) => return bad_request(&page, &bad),
+    };
+    let ctx = rule_ctx(&page, &l);
+    let quality = &l.quality;
+    let (what_if, notes) = quality
+        .amounts
+        .as_ref()
+        .map_or((None, Vec::new()), |a| amount_notes(&page, a));
+    let action = format!("/reports/rules/{}", urlencoding_path(&l.code));
+    let tpl = RulePage {
+        title: page.tf("reports.quality.title", &[("rule", &l.code)]),
+        tabs: tabs(&l.req, ""),
+        picker: picker(&page, &l.req, &l.names, &action, false),
+        weeks_note: page.tf(
+            "reports.quality.weeks_note",
+            &[("tz", state.settings.desk_timezone.name())],
+        ),
+        stats: rule_stats(&ctx, quality),
+        chart: weekly_chart(&ctx, &quality.weeks),
+        week_tables: vec![rule_weeks_table(&ctx, &quality.weeks)],
+        band_tables: quality
+            .amounts
+            .iter()
+            .map(|a| rule_bands_table(&ctx, a))
+            .collect(),
+        currencies: quality
+            .amounts
+            .iter()
+            .flat_map(|a| a.currencies.iter().map(|(c, _)| c.clone()))
+            .collect(),
+        currency: quality
+            .amounts
+            .as_ref()
+            .map(|a| a.currency.clone())
+            .unwrap_or_default(),
+        threshold,
+        what_if,
+        notes,
+        period_pairs: l.req.period.query_pairs(),
+        page: page.clone(),
+    };
+    page.render(&tpl)
+}
+
 /// `GET /reports/export/{table}.csv`: one report table as CSV (UTF-8 with a BOM),
 /// streamed; `cases` is the drill-down list with the same parameters.
 pub async fn export(
@@ -291,8 +390,12 @@ pub async fn export(
     page: Page,
     file: web::Path<String>,
     q: web::Query<ReportQuery>,
+    rq: web::Query<RuleQuery>,
 ) -> Result<HttpResponse, AppError> {
     let table = export::table_of(&file.into_inner()).ok_or(AppError::NotFound)?;
+    if export::is_rule_table(table) {
+        return rule_export(state, page, table, q.into_inner(), rq.into_inner()).await;
+    }
     let l = match load(&state, &page, q.into_inner(), None, export::reads(table)).await? {
         Ok(l) => l,
         Err(bad) => return bad_request(&page, &bad),
@@ -302,5 +405,30 @@ pub async fn export(
         return Ok(export::cases_csv(&filename, state.pool.clone(), page, l));
     }
     let t = export::table(&ctx(&page, &l, false), table, &l);
+    Ok(export::table_csv(&filename, &t))
+}
+
+/// A rule quality table as CSV: the rule is the `rule` parameter (missing or
+/// unknown: 400 naming it).
+async fn rule_export(
+    state: web::Data<AppState>,
+    page: Page,
+    table: &'static str,
+    q: ReportQuery,
+    rq: RuleQuery,
+) -> Result<HttpResponse, AppError> {
+    let Some(code) = q.rule.clone().filter(|r| !r.trim().is_empty()) else {
+        return bad_request(
+            &page,
+            &BadParam::new("rule", "", tkey("reports.why.rule_missing")),
+        );
+    };
+    let unknown = |c: &str| Err(BadParam::new("rule", c, tkey("reports.why.rule")));
+    let l = match load_rule(&state, &page, q, code.trim().to_string(), rq, unknown).await? {
+        Ok(l) => l,
+        Err(bad) => return bad_request(&page, &bad),
+    };
+    let filename = export::filename(table, &l.req.period);
+    let t = export::rule_table(&rule_ctx(&page, &l), table, &l.quality);
     Ok(export::table_csv(&filename, &t))
 }

@@ -10,10 +10,12 @@ use serde::Deserialize;
 
 use super::super::{Page, db};
 use crate::db::DbConn;
+use crate::domain::money::{Decimal, parse_currency};
 use crate::error::AppError;
 use crate::i18n::tkey;
 use crate::reports::figures::{self, PRIORITIES};
 use crate::reports::period::{BadParam, Period};
+use crate::reports::rules::{self, RuleQuality};
 use crate::reports::store::{self as facts, CaseQuery, Cursor, Filter, Measure};
 use crate::state::AppState;
 use crate::store::deskconfig::Snapshot;
@@ -301,4 +303,106 @@ pub fn list_pairs(req: &Request) -> Vec<(&'static str, String)> {
         pairs.push(("day", d.to_string()));
     }
     pairs
+}
+
+/// The rule quality page's own parameters, beside those of every report.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RuleQuery {
+    pub threshold: Option<String>,
+    pub currency: Option<String>,
+}
+
+/// A threshold: a decimal amount, not negative.
+fn parse_threshold(text: &str) -> Result<Decimal, BadParam> {
+    text.parse::<Decimal>()
+        .ok()
+        .filter(|d| !d.is_negative())
+        .ok_or_else(|| BadParam::new("threshold", text, tkey("reports.why.threshold")))
+}
+
+/// What the rule quality page and its exports read.
+pub struct RuleLoaded {
+    pub req: Request,
+    pub names: Names,
+    pub code: String,
+    pub quality: RuleQuality,
+}
+
+/// Reads rule `code`'s quality over the query's period (default: the last 30
+/// days). `Err(BadParam)` inside when the query is wrong; for a rule the desk does
+/// not know (neither configured nor ever alerted on), what `unknown` answers: a
+/// `BadParam`, else `NotFound`.
+pub async fn load_rule(
+    state: &web::Data<AppState>,
+    page: &Page,
+    mut q: ReportQuery,
+    code: String,
+    rq: RuleQuery,
+    unknown: fn(&str) -> Result<(), BadParam>,
+) -> Result<Result<RuleLoaded, BadParam>, AppError> {
+    if [&q.period, &q.from, &q.to]
+        .iter()
+        .all(|v| non_empty(v).is_none())
+    {
+        q.period = Some("30d".to_string());
+    }
+    // The rule is the page's subject, not a filter to check.
+    q.rule = None;
+    let tz = state.settings.desk_timezone;
+    let checked = checked(state, page, q, None, move |conn, st, mut req, names| {
+        let threshold = match non_empty(&rq.threshold) {
+            Some(t) => match parse_threshold(t) {
+                Ok(d) => Some(d),
+                Err(bad) => return Ok(Err(bad)),
+            },
+            None => None,
+        };
+        let currency = match non_empty(&rq.currency) {
+            Some(c) => match parse_currency(c) {
+                Ok(c) => Some(c),
+                Err(_) => {
+                    return Ok(Err(BadParam::new(
+                        "currency",
+                        c,
+                        tkey("reports.why.currency"),
+                    )));
+                }
+            },
+            None => None,
+        };
+        if !names.snap.rules.contains_key(&code) && !facts::rule_has_alerts(conn, &code)? {
+            if let Err(bad) = unknown(&code) {
+                return Ok(Err(bad));
+            }
+            return Err(AppError::NotFound);
+        }
+        req.filter = Filter {
+            rule: Some(code.clone()),
+            ..Default::default()
+        };
+        req.queue_name = None;
+        let alerts = facts::rule_alerts(conn, &code, &req.period)?;
+        let reads = facts::Reads {
+            sla: true,
+            outcomes: true,
+            ..Default::default()
+        };
+        let resolved = facts::resolved_in(conn, Some(&st.pool), &req.period, &req.filter, reads)?;
+        let quality = rules::quality(
+            &req.period,
+            tz,
+            &alerts,
+            &resolved,
+            currency.as_deref(),
+            threshold,
+        );
+        Ok(Ok(RuleLoaded {
+            req,
+            names,
+            code,
+            quality,
+        }))
+    })
+    .await?;
+    Ok(checked.and_then(|r| r))
 }

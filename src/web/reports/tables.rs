@@ -11,6 +11,7 @@ use crate::reports::figures::{
     Compliance, Key, Line, Outcomes, PRIORITIES, RuleVolume, Satisfaction, ServiceLevel,
 };
 use crate::reports::period::Kind;
+use crate::reports::rules::{Amounts, Band, RuleQuality, Week};
 use crate::reports::stats::{duration_text, per_mille, percent_text};
 use crate::reports::store::{self as facts, Cursor, Measure};
 use crate::store::cases::case_ref;
@@ -164,6 +165,17 @@ impl Ctx<'_> {
             Key::Rule(r) => r.clone(),
             Key::Priority(p) => self.page.priority(p).to_string(),
         }
+    }
+
+    /// The quality page of a rule over the same period, for supervisors.
+    pub fn rule_href(&self, code: &str) -> Option<String> {
+        self.links.then(|| {
+            format!(
+                "/reports/rules/{}?{}",
+                urlencoding_path(code),
+                serde_urlencoded::to_string(self.req.period.query_pairs()).unwrap_or_default()
+            )
+        })
     }
 
     /// The agent page of a line's agent, for supervisors.
@@ -353,7 +365,7 @@ pub fn rules_table(ctx: &Ctx<'_>, o: &Outcomes) -> Table {
             let k = Key::Rule(r.rule.clone());
             TableRow {
                 label: r.rule.clone(),
-                href: None,
+                href: ctx.rule_href(&r.rule),
                 cells: vec![
                     cell(r.resolved.to_string(), ctx.href(&k, Measure::Resolved)),
                     cell(
@@ -808,4 +820,220 @@ impl ListLinks {
             serde_urlencoded::to_string(&p).unwrap_or_default()
         )
     }
+}
+
+/// A rule code as one segment of a path (codes are letters, digits and `_`; any
+/// other byte is percent-encoded).
+pub fn urlencoding_path(code: &str) -> String {
+    code.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+// ----- the rule quality page -----
+
+/// A whole number with thousands separated: `100000` → `100,000`.
+fn grouped(v: u64) -> String {
+    let digits = v.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Minutes as text (`–` when there are none).
+fn minutes_text(p: &Page, v: Option<i64>) -> String {
+    v.map_or_else(
+        || "–".to_string(),
+        |m| p.tf("reports.quality.minutes", &[("n", &m.to_string())]),
+    )
+}
+
+pub fn rule_stats(ctx: &Ctx<'_>, q: &RuleQuality) -> Vec<Stat> {
+    let p = ctx.page;
+    vec![
+        ctx.stat(p.t("reports.alerts"), q.alerts.to_string(), None),
+        ctx.stat(
+            p.t("reports.quality.suppressed"),
+            q.suppressed.to_string(),
+            None,
+        ),
+        ctx.stat(
+            p.t("reports.cases_resolved"),
+            q.resolved.to_string(),
+            Some(Measure::Resolved),
+        ),
+        ctx.stat(
+            p.t("reports.quality.true_positives"),
+            q.labels.true_positive.to_string(),
+            None,
+        ),
+        ctx.stat(
+            p.t("reports.false_positives"),
+            q.labels.false_positive.to_string(),
+            Some(Measure::FalsePositive),
+        ),
+        ctx.stat(
+            p.t("reports.unknown"),
+            q.labels.unknown.to_string(),
+            Some(Measure::Unknown),
+        ),
+        ctx.stat(p.t("reports.fp_rate"), ctx.pct(q.fp_rate()), None),
+        ctx.stat(
+            p.t("reports.quality.handling_median"),
+            minutes_text(p, q.handling.0),
+            None,
+        ),
+        ctx.stat(
+            p.t("reports.quality.handling_p90"),
+            minutes_text(p, q.handling.1),
+            None,
+        ),
+    ]
+}
+
+/// The label columns every rule quality table ends with.
+fn label_cells(
+    ctx: &Ctx<'_>,
+    t: &crate::domain::resolution::Tally,
+    rate: Option<u64>,
+) -> Vec<Cell> {
+    vec![
+        cell(t.true_positive.to_string(), None),
+        cell(t.false_positive.to_string(), None),
+        cell(t.unknown.to_string(), None),
+        cell(ctx.pct(rate), None),
+    ]
+}
+
+fn label_headers(p: &Page) -> [&'static str; 4] {
+    [
+        p.t("reports.quality.true_positives"),
+        p.t("reports.false_positives"),
+        p.t("reports.unknown"),
+        p.t("reports.fp_rate"),
+    ]
+}
+
+/// The rule's weeks: alerts and suppressed alerts received, cases resolved by label.
+pub fn rule_weeks_table(ctx: &Ctx<'_>, weeks: &[Week]) -> Table {
+    let p = ctx.page;
+    let mut headers = texts(&[
+        p.t("reports.quality.week"),
+        p.t("reports.quality.monday"),
+        p.t("reports.alerts"),
+        p.t("reports.quality.suppressed"),
+    ]);
+    headers.extend(texts(&label_headers(p)));
+    let rows = weeks
+        .iter()
+        .map(|w| {
+            let mut cells = vec![
+                cell(w.monday.to_string(), None),
+                cell(w.alerts.to_string(), None),
+                cell(w.suppressed.to_string(), None),
+            ];
+            cells.extend(label_cells(ctx, &w.labels, w.fp_rate()));
+            TableRow {
+                label: w.week.to_string(),
+                href: None,
+                cells,
+            }
+        })
+        .collect();
+    ctx.table("rule_weeks", p.t("reports.quality.by_week"), headers, rows)
+}
+
+/// A band's name: "under 1,000", "1,000 to under 5,000", "100,000 and over".
+pub fn band_label(p: &Page, b: &Band) -> String {
+    match (b.low, b.high) {
+        (None, Some(h)) => p.tf("reports.quality.band_below", &[("high", &grouped(h))]),
+        (Some(l), Some(h)) => p.tf(
+            "reports.quality.band_between",
+            &[("low", &grouped(l)), ("high", &grouped(h))],
+        ),
+        (Some(l), None) => p.tf("reports.quality.band_from", &[("low", &grouped(l))]),
+        (None, None) => p.t("reports.all").to_string(),
+    }
+}
+
+/// Outcomes by amount band in the counted currency.
+pub fn rule_bands_table(ctx: &Ctx<'_>, a: &Amounts) -> Table {
+    let p = ctx.page;
+    let mut headers = vec![p.tf("reports.quality.band", &[("currency", &a.currency)])];
+    headers.extend(texts(&[
+        p.t("reports.alerts"),
+        p.t("reports.quality.suppressed"),
+    ]));
+    headers.extend(texts(&label_headers(p)));
+    let rows = a
+        .bands
+        .iter()
+        .map(|b| {
+            let mut cells = vec![
+                cell(b.alerts.to_string(), None),
+                cell(b.suppressed.to_string(), None),
+            ];
+            cells.extend(label_cells(ctx, &b.labels, b.fp_rate()));
+            TableRow {
+                label: band_label(p, b),
+                href: None,
+                cells,
+            }
+        })
+        .collect();
+    let mut t = ctx.table("rule_bands", p.t("reports.quality.by_band"), headers, rows);
+    t.export_href = format!("{}&currency={}", t.export_href, a.currency);
+    t
+}
+
+/// The what-if of a threshold, and what the amounts leave out, as sentences.
+pub fn amount_notes(p: &Page, a: &Amounts) -> (Option<String>, Vec<String>) {
+    let what_if = a.what_if.as_ref().map(|w| {
+        p.tf(
+            "reports.quality.what_if",
+            &[
+                ("threshold", &w.threshold.to_string()),
+                ("currency", &a.currency),
+                ("fp", &w.labels.false_positive.to_string()),
+                ("tp", &w.labels.true_positive.to_string()),
+                ("unknown", &w.labels.unknown.to_string()),
+                ("alerts", &w.alerts.to_string()),
+                ("of", &w.of_alerts.to_string()),
+            ],
+        )
+    });
+    let mut notes = Vec::new();
+    if a.other_currency > 0 {
+        let others: Vec<String> = a
+            .currencies
+            .iter()
+            .filter(|(c, _)| *c != a.currency)
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect();
+        notes.push(p.tf(
+            "reports.quality.other_currency",
+            &[
+                ("n", &a.other_currency.to_string()),
+                ("currencies", &others.join(", ")),
+            ],
+        ));
+    }
+    if a.no_amount > 0 {
+        notes.push(p.tf(
+            "reports.quality.no_amount",
+            &[("n", &a.no_amount.to_string())],
+        ));
+    }
+    (what_if, notes)
 }

@@ -1,0 +1,2 @@
+DROP INDEX case_facts_rule_resolved;
+DROP INDEX alerts_rule_received;
