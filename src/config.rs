@@ -49,6 +49,22 @@ pub struct SettingsArgs {
     )]
     pub mail_from: String,
 
+    /// Working days a case closed as escalated to AML has until its report to the
+    /// regulator is due (1 to 60).
+    #[arg(
+        long,
+        env = "RISKDESK_AML_REPORT_DAYS",
+        value_name = "DAYS",
+        default_value_t = 5,
+        global = true
+    )]
+    pub aml_report_days: u32,
+
+    /// The desk calendar whose working days the AML report deadline counts; unset (or
+    /// a name the desk has no calendar of): every day counts.
+    #[arg(long, env = "RISKDESK_AML_REPORT_CALENDAR", global = true)]
+    pub aml_report_calendar: Option<String>,
+
     /// Seconds a webhook receiver has to answer a delivery before the attempt counts
     /// as failed and is retried later (1 to 120).
     #[arg(
@@ -209,6 +225,10 @@ pub struct Settings {
     pub mail_from: String,
     /// How long a webhook receiver has to answer one delivery.
     pub webhook_timeout: std::time::Duration,
+    /// Working days until an AML report is due, of the named calendar (every day
+    /// when none).
+    pub aml_report_days: u32,
+    pub aml_report_calendar: Option<String>,
     pub secret_key: Option<String>,
     pub session_idle: chrono::Duration,
     pub session_max: chrono::Duration,
@@ -311,6 +331,11 @@ impl SettingsArgs {
             smtp_url: self.smtp_url.clone().filter(|s| !s.trim().is_empty()),
             mail_from: self.mail_from.clone(),
             webhook_timeout: std::time::Duration::from_secs(self.webhook_timeout.clamp(1, 120)),
+            aml_report_days: self.aml_report_days.clamp(1, 60),
+            aml_report_calendar: self
+                .aml_report_calendar
+                .clone()
+                .filter(|c| !c.trim().is_empty()),
             secret_key: self.secret_key.clone(),
             session_idle: chrono::Duration::minutes(self.session_idle_minutes.into()),
             session_max: chrono::Duration::hours(self.session_max_hours.into()),
@@ -350,6 +375,8 @@ impl Settings {
             smtp_url: None,
             mail_from: "riskdesk@localhost".into(),
             webhook_timeout: std::time::Duration::from_secs(10),
+            aml_report_days: 5,
+            aml_report_calendar: None,
             secret_key: None,
             session_idle: chrono::Duration::minutes(30),
             session_max: chrono::Duration::hours(12),

@@ -386,6 +386,10 @@ pub fn resolve(
         by_customer,
     });
     case_store::add_event(conn, case_id, at, resolver, &event)?;
+    // Escalated to AML: the regulator's clock starts.
+    if disposition == crate::domain::resolution::Disposition::EscalatedAml.as_str() {
+        crate::cases::aml_report::start_in(conn, settings, snap, now, case_id)?;
+    }
     if let Some(agent) = case.assignee_id {
         crate::cases::assign::fill_agent(conn, snap, agent, now, false)?;
     }

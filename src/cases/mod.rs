@@ -3,6 +3,7 @@
 // a verification, record the answer, request, approve or reject a closing, resolve,
 // reopen, hand off, escalate). Each owns its transaction and writes its events.
 
+pub mod aml_report;
 pub mod assign;
 pub mod bulk;
 pub mod calls;
@@ -54,6 +55,9 @@ pub enum CaseError {
     /// A snooze command's refusal, by its translation key.
     #[error("refused: {0}")]
     Snooze(&'static str),
+    /// A refusal about the report to the regulator, by its translation key.
+    #[error("refused: {0}")]
+    AmlReport(&'static str),
     #[error("database error: {0}")]
     Db(#[from] diesel::result::Error),
 }
@@ -72,7 +76,7 @@ impl CaseError {
             CaseError::UnknownQueue => "resolution.error.unknown_queue",
             CaseError::SameQueue => "resolution.error.same_queue",
             CaseError::Conflict => "lifecycle.conflict",
-            CaseError::Campaign(key) | CaseError::Snooze(key) => key,
+            CaseError::Campaign(key) | CaseError::Snooze(key) | CaseError::AmlReport(key) => key,
         })
     }
 }

@@ -468,6 +468,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    aml_reports (case_id) {
+        case_id -> BigInt,
+        started_at -> Timestamp,
+        warn_at -> Timestamp,
+        due_at -> Timestamp,
+        warned_at -> Nullable<Timestamp>,
+        breached_at -> Nullable<Timestamp>,
+        filed_at -> Nullable<Timestamp>,
+        filed_by -> Nullable<BigInt>,
+        reference -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     snoozes (id) {
         id -> BigInt,
         customer_id -> BigInt,
@@ -567,6 +581,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     webhook_deliveries,
     snoozes,
+    aml_reports,
 );
 diesel::joinable!(qa_reviews -> cases (case_id));
 diesel::joinable!(customer_identifiers -> customers (customer_id));
@@ -577,3 +592,4 @@ diesel::joinable!(case_facts -> queues (queue_id));
 diesel::joinable!(saved_views -> users (owner_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(snoozes -> customers (customer_id));
+diesel::joinable!(aml_reports -> cases (case_id));

@@ -78,6 +78,14 @@ impl CalendarProblem {
 }
 
 impl Calendar {
+    /// The calendar's own time zone; none for the always-open calendar.
+    pub fn timezone(&self) -> Option<chrono_tz::Tz> {
+        match self {
+            Calendar::AlwaysOpen => None,
+            Calendar::Business(c) => c.timezone_name().parse().ok(),
+        }
+    }
+
     /// The earliest instant at which `minutes` business minutes have passed since `start`.
     ///
     /// A start outside business hours counts from the next opening. A deadline that uses up an

@@ -85,10 +85,18 @@ pub enum CaseEvent {
     SnoozeEnded(SnoozeEnded),
     #[serde(rename = "snooze.overridden")]
     SnoozeOverridden(SnoozeOverridden),
+    #[serde(rename = "aml_report.due")]
+    AmlReportDue(AmlReportDue),
+    #[serde(rename = "aml_report.warning")]
+    AmlReportWarning(AmlReportClock),
+    #[serde(rename = "aml_report.breached")]
+    AmlReportBreached(AmlReportClock),
+    #[serde(rename = "aml_report.filed")]
+    AmlReportFiled(AmlReportFiled),
 }
 
 /// The kinds, in the order of the enum: what the timeline table may hold.
-pub const KINDS: [&str; 36] = [
+pub const KINDS: [&str; 40] = [
     "case.opened",
     "routing.decided",
     "sla.set",
@@ -125,6 +133,10 @@ pub const KINDS: [&str; 36] = [
     "snooze.created",
     "snooze.ended",
     "snooze.overridden",
+    "aml_report.due",
+    "aml_report.warning",
+    "aml_report.breached",
+    "aml_report.filed",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -199,6 +211,10 @@ impl CaseEvent {
             CaseEvent::Snoozed(_) => "snooze.created",
             CaseEvent::SnoozeEnded(_) => "snooze.ended",
             CaseEvent::SnoozeOverridden(_) => "snooze.overridden",
+            CaseEvent::AmlReportDue(_) => "aml_report.due",
+            CaseEvent::AmlReportWarning(_) => "aml_report.warning",
+            CaseEvent::AmlReportBreached(_) => "aml_report.breached",
+            CaseEvent::AmlReportFiled(_) => "aml_report.filed",
         }
     }
 }
@@ -713,6 +729,32 @@ pub struct SnoozeOverridden {
     pub why: String,
 }
 
+/// A case closed as escalated to AML must be reported by `due`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmlReportDue {
+    #[serde(with = "rfc3339")]
+    pub due: DateTime<Utc>,
+    /// Working days of `calendar`.
+    pub days: i64,
+    pub calendar: String,
+}
+
+/// The report deadline warned of (its last working day) or passed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmlReportClock {
+    #[serde(with = "rfc3339")]
+    pub due: DateTime<Utc>,
+}
+
+/// The report was filed with the regulator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmlReportFiled {
+    pub reference: String,
+    /// Filed after its deadline.
+    #[serde(default)]
+    pub late: bool,
+}
+
 /// What a case's timeline says of it: the fold of its events, oldest first. The
 /// timeline is the truth: this equals the case's row (a test holds them together).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -822,7 +864,11 @@ impl Folded {
             | CaseEvent::CampaignGrew(_)
             | CaseEvent::Snoozed(_)
             | CaseEvent::SnoozeEnded(_)
-            | CaseEvent::SnoozeOverridden(_) => {}
+            | CaseEvent::SnoozeOverridden(_)
+            | CaseEvent::AmlReportDue(_)
+            | CaseEvent::AmlReportWarning(_)
+            | CaseEvent::AmlReportBreached(_)
+            | CaseEvent::AmlReportFiled(_) => {}
         }
         self.status = self.priority.map(|_| {
             if self.resolved {

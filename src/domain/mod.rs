@@ -3,6 +3,7 @@
 // the case lifecycle (statuses, commands, timeline events).
 
 pub mod alert;
+pub mod aml_report;
 pub mod assignment;
 pub mod calendar;
 pub mod calls;

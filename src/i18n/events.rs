@@ -350,6 +350,30 @@ pub fn describe(tr: &Tr, event: &CaseEvent) -> String {
             },
             &[("rule", e.rule.as_str())],
         ),
+        CaseEvent::AmlReportDue(e) => tr.tf(
+            "event.aml_report_due",
+            &[
+                ("due", &e.due.format("%Y-%m-%d %H:%M UTC").to_string()),
+                ("days", &e.days.to_string()),
+                ("calendar", e.calendar.as_str()),
+            ],
+        ),
+        CaseEvent::AmlReportWarning(e) => tr.tf(
+            "event.aml_report_warning",
+            &[("due", &e.due.format("%Y-%m-%d %H:%M UTC").to_string())],
+        ),
+        CaseEvent::AmlReportBreached(e) => tr.tf(
+            "event.aml_report_breached",
+            &[("due", &e.due.format("%Y-%m-%d %H:%M UTC").to_string())],
+        ),
+        CaseEvent::AmlReportFiled(e) => tr.tf(
+            if e.late {
+                "event.aml_report_filed_late"
+            } else {
+                "event.aml_report_filed"
+            },
+            &[("reference", e.reference.as_str())],
+        ),
         CaseEvent::SnoozeOverridden(e) => tr
             .t(if e.why == "critical" {
                 "event.snooze_overridden_critical"

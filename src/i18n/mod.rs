@@ -28,6 +28,7 @@ const EN: &[(&str, &str)] = &[
     ("webhooks.en.toml", include_str!("webhooks.en.toml")),
     ("snooze.en.toml", include_str!("snooze.en.toml")),
     ("self_release.en.toml", include_str!("self_release.en.toml")),
+    ("aml_report.en.toml", include_str!("aml_report.en.toml")),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -49,6 +50,10 @@ const ZH_CN: &[(&str, &str)] = &[
     (
         "self_release.zh-CN.toml",
         include_str!("self_release.zh-CN.toml"),
+    ),
+    (
+        "aml_report.zh-CN.toml",
+        include_str!("aml_report.zh-CN.toml"),
     ),
 ];
 

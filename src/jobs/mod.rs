@@ -34,6 +34,9 @@ pub fn spawn(state: AppState) {
     actix_web::rt::spawn(every(state.clone(), 5, "mail outbox", |s| {
         send_outbox(s).map(|_| ())
     }));
+    actix_web::rt::spawn(every(state.clone(), 30, "AML report deadlines", |s| {
+        watch_aml_reports(s).map(|_| ())
+    }));
     actix_web::rt::spawn(every(state.clone(), 30, "snooze expiry", |s| {
         expire_snoozes(s).map(|_| ())
     }));
@@ -198,6 +201,14 @@ pub fn send_webhooks(state: &AppState) -> Result<crate::webhooks::Pass, String> 
             return Ok(total);
         }
     }
+}
+
+/// Warns of AML report deadlines on their last working day and marks the passed
+/// ones; returns how many steps it took.
+pub fn watch_aml_reports(state: &AppState) -> Result<usize, String> {
+    let now = state.now();
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    crate::cases::aml_report::watch(&mut conn, now).map_err(|e| e.to_string())
 }
 
 /// Ends the snoozes whose time is up; returns how many.

@@ -685,6 +685,8 @@ pub struct Snapshot {
     pub queues_by_id: HashMap<i64, QueueInfo>,
     /// Calendars by id, for agents' shifts.
     pub calendars_by_id: HashMap<i64, Calendar>,
+    /// Calendars by name (the business calendars of the configuration).
+    pub calendars_by_name: HashMap<String, Calendar>,
     /// The campaign rules, in the file's order.
     pub campaigns: Vec<crate::domain::campaign::CampaignDef>,
 }
@@ -743,8 +745,14 @@ pub fn snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
                 .map(|c| (row.id, Calendar::Business(c.calendar.clone())))
         })
         .collect();
+    let calendars_by_name = cfg
+        .calendars
+        .iter()
+        .map(|c| (c.name.clone(), Calendar::Business(c.calendar.clone())))
+        .collect();
     Ok(Snapshot {
         calendars_by_id,
+        calendars_by_name,
         version,
         rules: cfg.rules.into_iter().map(|r| (r.code.clone(), r)).collect(),
         routes: cfg.routes,

@@ -87,6 +87,20 @@ pub struct Body {
     pub away: usize,
     pub unassigned: Vec<CaseLine>,
     pub unassigned_count: i64,
+    /// Reports to the regulator not filed yet, the soonest due first.
+    pub aml_reports: Vec<AmlLine>,
+    /// Not filed, of those on their last working day, and past due.
+    pub aml_open: i64,
+    pub aml_warned: i64,
+    pub aml_breached: i64,
+}
+
+/// A report to the regulator as the board lists it.
+pub struct AmlLine {
+    pub reference: String,
+    pub due: String,
+    /// `breached`, `last_day` or `due`.
+    pub state: &'static str,
 }
 
 #[derive(Template)]
@@ -109,6 +123,7 @@ struct Loaded {
     breached: Vec<Row>,
     agents: Vec<AgentLoad>,
     unassigned: (Vec<(Row, chrono::NaiveDateTime)>, i64),
+    aml: (Vec<crate::cases::aml_report::AmlReport>, i64, i64, i64),
 }
 
 fn queue_href(queue: &str, status: Option<&str>) -> String {
@@ -273,6 +288,25 @@ fn body(page: &Page, l: Loaded, now: DateTime<Utc>) -> Body {
             })
             .collect(),
         unassigned_count: l.unassigned.1,
+        aml_reports: l
+            .aml
+            .0
+            .iter()
+            .map(|r| AmlLine {
+                reference: crate::store::cases::case_ref(r.case_id),
+                due: page.time(&r.due_at),
+                state: if r.breached_at.is_some() {
+                    "breached"
+                } else if r.warned_at.is_some() {
+                    "last_day"
+                } else {
+                    "due"
+                },
+            })
+            .collect(),
+        aml_open: l.aml.1,
+        aml_warned: l.aml.2,
+        aml_breached: l.aml.3,
         page: page.clone(),
     }
 }
@@ -288,6 +322,7 @@ async fn load(state: &web::Data<AppState>, now: DateTime<Utc>) -> Result<Loaded,
             breached: board::breached(conn)?,
             agents: board::agents(conn)?,
             unassigned: board::unassigned(conn)?,
+            aml: crate::cases::aml_report::open(conn, 5)?,
         })
     })
     .await

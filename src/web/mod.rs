@@ -116,6 +116,7 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     POST "/cases/{case_ref}/approval" Supervisor => resolution::decide;
     POST "/cases/{case_ref}/reopen" Signed => resolution::reopen;
     POST "/cases/{case_ref}/snooze" Signed => snoozes::create;
+    POST "/cases/{case_ref}/aml-report" Signed => snoozes::aml_filed;
     GET "/snoozes" Supervisor => snoozes::list;
     POST "/snoozes/{id}/end" Supervisor => snoozes::end;
     POST "/cases/{case_ref}/hand-off" Signed => resolution::hand_off;

@@ -52,6 +52,10 @@ pub struct ResolutionPanel {
     pub can_snooze: bool,
     /// Snoozes made on this case, newest first.
     pub snoozes: Vec<crate::store::snoozes::Snooze>,
+    /// The report to the regulator, on a case escalated to AML.
+    pub aml_report: Option<crate::cases::aml_report::AmlReport>,
+    /// This user may record the report as filed.
+    pub can_file_aml: bool,
     /// The latest closing that took effect, on a resolved case.
     pub last: Option<ClosingView>,
     /// Queues the case may be handed off to.
@@ -110,6 +114,9 @@ pub fn panel(
             && (user.role.is_supervisor_or_admin() || l.resolver_id == Some(user.user.id))
     });
     let snoozes = crate::store::snoozes::of_case(conn, case.id)?;
+    let aml_report = crate::cases::aml_report::of_case(conn, case.id)?;
+    let can_file_aml = aml_report.as_ref().is_some_and(|r| r.filed_at.is_none())
+        && (user.role.is_supervisor_or_admin() || case.resolved_by == Some(user.user.id));
     let mut queues: Vec<String> = snap
         .queues_by_id
         .values()
@@ -124,6 +131,8 @@ pub fn panel(
         can_reopen: !open,
         can_snooze,
         snoozes,
+        aml_report,
+        can_file_aml,
         last: last.map(|l| view(conn, l)).transpose()?,
         queues,
         dispositions: Disposition::ALL.iter().map(|d| d.as_str()).collect(),
@@ -153,7 +162,9 @@ fn refused(back: &str, e: ResolutionError) -> Result<HttpResponse, AppError> {
         ResolutionError::UnknownQueue => "resolution.error.unknown_queue",
         ResolutionError::SameQueue => "resolution.error.same_queue",
         ResolutionError::Conflict => "lifecycle.conflict",
-        ResolutionError::Campaign(key) | ResolutionError::Snooze(key) => key,
+        ResolutionError::Campaign(key)
+        | ResolutionError::Snooze(key)
+        | ResolutionError::AmlReport(key) => key,
     };
     Ok(redirect_with_flash(back, FlashKind::Error, key))
 }

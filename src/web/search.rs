@@ -122,19 +122,25 @@ pub async fn search(
             }
             let scope = scope_of(conn, &u)?;
             let found = search_store::search(conn, &st.identifier_key, &scope, &terms)?;
-            crate::accounts::record(
-                conn,
-                st.now(),
-                &u.actor(),
-                "customer.searched",
-                None,
-                serde_json::json!({
-                    "text": terms.masked(),
-                    "found_by": found.keys.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
-                    "customers": found.customers.len(),
-                    "cases": found.cases.len(),
-                }),
-            )?;
+            // In a write transaction: on SQLite the writers of this process take
+            // turns on its lock instead of polling SQLite's busy handler, whose
+            // sleeps made the slowest searches under load wait up to a second.
+            let detail = serde_json::json!({
+                "text": terms.masked(),
+                "found_by": found.keys.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+                "customers": found.customers.len(),
+                "cases": found.cases.len(),
+            });
+            crate::db::write_tx(conn, |conn| {
+                crate::accounts::record(
+                    conn,
+                    st.now(),
+                    &u.actor(),
+                    "customer.searched",
+                    None,
+                    detail,
+                )
+            })?;
             Ok(Answer::Found(found))
         })
         .await?;

@@ -1,5 +1,6 @@
-// Snoozes on the web: an agent snoozes a confirmed false positive's rule for its
-// customer from the case page; supervisors list the active snoozes and end them.
+// After the closing, on the case page: an agent snoozes a confirmed false positive's
+// rule for its customer (supervisors list the active snoozes and end them), and the
+// report of a case escalated to AML is recorded as filed.
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -33,7 +34,7 @@ fn by(user: &CurrentUser) -> By {
 }
 
 /// A refusal as a flash, the form's own problem named first.
-fn snooze_refused(back: &str, e: CaseError) -> Result<HttpResponse, AppError> {
+fn refused_named(back: &str, e: CaseError) -> Result<HttpResponse, AppError> {
     match e {
         CaseError::Invalid(problems) => Ok(redirect_with_flash(
             back,
@@ -73,7 +74,7 @@ pub async fn create(
             FlashKind::Success,
             "flash.snoozed",
         )),
-        Err(e) => snooze_refused(&back, e),
+        Err(e) => refused_named(&back, e),
     }
 }
 
@@ -110,6 +111,46 @@ pub async fn end(
             FlashKind::Success,
             "flash.snooze_ended",
         )),
-        Err(e) => snooze_refused("/snoozes", e),
+        Err(e) => refused_named("/snoozes", e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct FiledForm {
+    #[serde(default)]
+    reference: String,
+}
+
+/// Records that the report of an AML case was filed with the regulator.
+pub async fn aml_filed(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<FiledForm>,
+) -> Result<HttpResponse, AppError> {
+    let reference = path.into_inner();
+    let back = format!("/cases/{reference}");
+    let filed = form.into_inner().reference;
+    let now = state.now();
+    let (u, r) = (user.clone(), reference.clone());
+    let done = db(&state, move |conn| {
+        let case = visible_case(conn, &u, &r)?;
+        Ok(crate::cases::aml_report::file(
+            conn,
+            now,
+            u.user.id,
+            u.role.is_supervisor_or_admin(),
+            case.id,
+            &filed,
+        ))
+    })
+    .await?;
+    match done {
+        Ok(_) => Ok(redirect_with_flash(
+            &back,
+            FlashKind::Success,
+            "flash.aml_report_filed",
+        )),
+        Err(e) => refused_named(&back, e),
     }
 }

@@ -774,6 +774,14 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
             .form(&[("days", "30"), ("reason", "Walk.")])
             .except(Who::Agent, Status(404)),
     );
+    // No report is due on this case: refused back to the case page.
+    add(
+        "POST",
+        "/cases/{case_ref}/aml-report",
+        sample(format!("{}/aml-report", case(&reopen)), SeeOther(case(&reopen)))
+            .form(&[("reference", "STR-walk")])
+            .except(Who::Agent, Status(404)),
+    );
     add(
         "POST",
         "/cases/{case_ref}/hand-off",

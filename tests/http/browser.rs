@@ -216,3 +216,27 @@ fn a_supervisor_opens_a_campaign_and_closes_it_in_bulk() {
         assert_eq!(c["disposition"], "confirmed_fraud");
     }
 }
+
+/// A customer releases their own small payment from the e-mail's link on a phone: the
+/// desk sent it as the alert arrived, and "it was me" closes the case.
+#[test]
+fn a_customer_releases_their_own_payment_in_a_browser() {
+    let d = crate::self_release::Desk::new();
+    let reference = d.transfer("sr-1", "C-1", "1500.00");
+    let verify = d.link(&reference);
+
+    let mut b = Chromium::launch("self-release");
+    b.phone(true);
+    b.goto(&format!("{}{verify}", d.app.base));
+    b.screenshot("customer-question");
+    b.click_and_wait("button[value=confirm]");
+    b.screenshot("customer-released");
+    let text = b.text();
+    assert!(text.contains("The payment is released."), "{text}");
+    let case = d.case(&reference);
+    assert_eq!(case["status"], "resolved");
+    assert_eq!(case["disposition"], "false_positive");
+    // The link is used up.
+    b.goto(&format!("{}{verify}", d.app.base));
+    assert!(b.eval("document.querySelector('button[value=confirm]') === null") == json!(true));
+}

@@ -7,6 +7,7 @@ mod common;
 mod access;
 mod admin;
 mod admin_desk;
+mod aml_report;
 mod assignment;
 mod auth;
 mod board;
