@@ -9,6 +9,7 @@
 //   RISKDESK_BENCH_RING=0 …        # each customer with a phone, device and address of their own
 //   RISKDESK_BENCH_WEBHOOKS=2 …    # two webhooks of every event, delivered to a local receiver
 //                                  # by the delivery worker while alerts pour in
+//   RISKDESK_BENCH_DELIVER=0 …     # … delivered only after the run
 
 mod loadgen;
 
@@ -97,9 +98,17 @@ fn main() {
             )
             .unwrap();
         }
+        // RISKDESK_BENCH_DELIVER=0: nothing is sent during the run (the cost of
+        // writing the deliveries alone), only after it.
+        let deliver_during = env("RISKDESK_BENCH_DELIVER", 1) == 1;
+        let loaded = std::time::Instant::now() + Duration::from_secs(2 + seconds);
         let (st, on, n) = (state.clone(), delivering.clone(), delivered.clone());
         Some(std::thread::spawn(move || {
             while on.load(std::sync::atomic::Ordering::Relaxed) {
+                if !deliver_during && std::time::Instant::now() < loaded {
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
                 let pass = riskdesk::jobs::send_webhooks(&st).unwrap();
                 n.fetch_add(pass.delivered, std::sync::atomic::Ordering::Relaxed);
                 if pass.delivered == 0 {
@@ -179,11 +188,15 @@ fn main() {
     // Warm up, then measure.
     let warm = loadgen::run(&addr, connections, Duration::from_secs(2), make.clone());
     warm.print("warm-up");
-    let before = delivered.load(std::sync::atomic::Ordering::Relaxed);
+    let delivered_rows = |state: &AppState| {
+        let mut conn = state.pool.get().unwrap();
+        riskdesk::store::webhooks::counts(&mut conn).unwrap().2
+    };
+    let before = delivered_rows(&state);
     let report = loadgen::run(&addr, connections, Duration::from_secs(seconds), make);
     report.print("POST /api/v1/alerts");
     if let Some(worker) = worker {
-        let during = delivered.load(std::sync::atomic::Ordering::Relaxed) - before;
+        let during = delivered_rows(&state) - before;
         println!(
             "webhook deliveries during the run: {during} ({:.0}/s)",
             during as f64 / seconds as f64

@@ -213,100 +213,120 @@ pub struct Pass {
     pub retrying: usize,
 }
 
+/// Deliveries sent at once by one pass (each on its own thread).
+const PARALLEL: usize = 8;
+
 /// Sends the deliveries that are due and first in line for their case, once each
-/// across instances (a claim with a lease), and records every attempt.
+/// across instances: the pass claims them together under a lease (one write), sends
+/// them side by side (at most one per case and receiver, so order holds), and records
+/// every attempt together (one write).
 pub fn deliver_due(
     conn: &mut DbConn,
     agent: &ureq::Agent,
-    now: impl Fn() -> DateTime<Utc>,
+    now: impl Fn() -> DateTime<Utc> + Sync,
 ) -> diesel::QueryResult<Pass> {
-    let mut pass = Pass::default();
-    let started = now();
-    let due = hook_store::due(conn, store::to_db(started))?;
-    for id in due {
-        let t = now();
-        let claim = tokens::random_token(12);
-        if !hook_store::claim(conn, id, &claim, store::to_db(t), store::to_db(t + LEASE))? {
-            continue;
+    let t = now();
+    let due = hook_store::due(conn, store::to_db(t))?;
+    if due.is_empty() {
+        return Ok(Pass::default());
+    }
+    let claim = tokens::random_token(12);
+    let taken = write_tx(conn, |c| {
+        hook_store::claim_all(c, &due, &claim, store::to_db(t), store::to_db(t + LEASE))
+    })?;
+    let chunk = taken.len().div_ceil(PARALLEL).max(1);
+    let outcomes: Vec<(i64, i32, hook_store::Attempt)> = std::thread::scope(|s| {
+        let handles: Vec<_> = taken
+            .chunks(chunk)
+            .map(|part| {
+                let now = &now;
+                s.spawn(move || {
+                    part.iter()
+                        .map(|(d, url, secret)| {
+                            (d.id, d.attempts + 1, send(agent, d, url, secret, now))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let done = store::to_db(now());
+    let mut per_receiver: std::collections::BTreeMap<i64, i64> = Default::default();
+    for (id, _, outcome) in &outcomes {
+        if matches!(outcome, hook_store::Attempt::Delivered { .. })
+            && let Some((d, _, _)) = taken.iter().find(|(d, _, _)| d.id == *id)
+        {
+            *per_receiver.entry(d.webhook_id).or_default() += 1;
         }
-        let (d, url, secret) = hook_store::claimed(conn, id)?;
-        let attempts = d.attempts + 1;
-        let signature = hooks::signature(&secret, t.timestamp(), d.body.as_bytes());
-        let sent = agent
-            .post(&url)
-            .header("Content-Type", "application/json")
-            .header("Riskdesk-Signature", &signature)
-            .header("Riskdesk-Event-Id", &d.event_id)
-            .send(d.body.as_bytes());
-        let done = now();
-        let outcome = match sent {
-            Ok(r) if r.status().is_success() => hook_store::Attempt::Delivered {
-                status: i32::from(r.status().as_u16()),
-            },
-            Ok(r) => {
-                let status = r.status().as_u16();
-                let mut text = r.into_body();
-                let said = text
-                    .with_config()
-                    .limit(4096)
-                    .read_to_string()
-                    .unwrap_or_default();
-                let error: String = format!("HTTP {status}: {said}")
-                    .chars()
-                    .take(ERROR_CHARS)
-                    .collect();
-                return_failed(
-                    conn,
-                    &d,
-                    &claim,
-                    attempts,
-                    done,
-                    Some(i32::from(status)),
-                    &error,
-                    &mut pass,
-                )?;
-                continue;
+    }
+    write_tx(conn, |c| {
+        for (id, attempts, outcome) in &outcomes {
+            hook_store::record_attempt(c, *id, &claim, *attempts, done, outcome)?;
+        }
+        for (webhook, n) in &per_receiver {
+            hook_store::count_delivered(c, *webhook, *n)?;
+        }
+        Ok::<_, diesel::result::Error>(())
+    })?;
+    let mut pass = Pass::default();
+    for (id, attempts, outcome) in &outcomes {
+        match outcome {
+            hook_store::Attempt::Delivered { .. } => {
+                tracing::debug!(delivery = id, attempts, "webhook delivered");
+                pass.delivered += 1;
             }
-            Err(e) => {
-                let error: String = e.to_string().chars().take(ERROR_CHARS).collect();
-                return_failed(conn, &d, &claim, attempts, done, None, &error, &mut pass)?;
-                continue;
+            hook_store::Attempt::Failed {
+                error, retry_at, ..
+            } => {
+                tracing::warn!(delivery = id, attempts, error, retry_at = %retry_at, "webhook not delivered; will retry");
+                pass.retrying += 1;
             }
-        };
-        hook_store::record_attempt(conn, id, &claim, attempts, store::to_db(done), outcome)?;
-        tracing::debug!(delivery = id, event = %d.event_id, attempts, "webhook delivered");
-        pass.delivered += 1;
+        }
     }
     Ok(pass)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn return_failed(
-    conn: &mut DbConn,
+/// One attempt: the signed POST, and what came of it.
+fn send(
+    agent: &ureq::Agent,
     d: &hook_store::Delivery,
-    claim: &str,
-    attempts: i32,
-    at: DateTime<Utc>,
-    status: Option<i32>,
-    error: &str,
-    pass: &mut Pass,
-) -> diesel::QueryResult<()> {
-    let retry_at = at + backoff(attempts);
-    hook_store::record_attempt(
-        conn,
-        d.id,
-        claim,
-        attempts,
-        store::to_db(at),
-        hook_store::Attempt::Failed {
-            status,
-            error,
-            retry_at: store::to_db(retry_at),
+    url: &str,
+    secret: &str,
+    now: &(impl Fn() -> DateTime<Utc> + Sync),
+) -> hook_store::Attempt {
+    let t = now();
+    let signature = hooks::signature(secret, t.timestamp(), d.body.as_bytes());
+    let sent = agent
+        .post(url)
+        .header("Content-Type", "application/json")
+        .header("Riskdesk-Signature", &signature)
+        .header("Riskdesk-Event-Id", &d.event_id)
+        .send(d.body.as_bytes());
+    let failed = |status: Option<i32>, error: String| hook_store::Attempt::Failed {
+        status,
+        error: error.chars().take(ERROR_CHARS).collect(),
+        retry_at: store::to_db(now() + backoff(d.attempts + 1)),
+    };
+    match sent {
+        Ok(r) if r.status().is_success() => hook_store::Attempt::Delivered {
+            status: i32::from(r.status().as_u16()),
         },
-    )?;
-    tracing::warn!(delivery = d.id, event = %d.event_id, attempts, error, retry_at = %retry_at, "webhook not delivered; will retry");
-    pass.retrying += 1;
-    Ok(())
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let said = r
+                .into_body()
+                .with_config()
+                .limit(4096)
+                .read_to_string()
+                .unwrap_or_default();
+            failed(Some(i32::from(status)), format!("HTTP {status}: {said}"))
+        }
+        Err(e) => failed(None, e.to_string()),
+    }
 }
 
 #[cfg(test)]

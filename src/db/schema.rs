@@ -505,6 +505,7 @@ diesel::table! {
         events -> Text,
         secret -> Text,
         enabled -> Bool,
+        delivered -> BigInt,
         created_at -> Timestamp,
         rotated_at -> Nullable<Timestamp>,
     }

@@ -266,8 +266,9 @@ pub fn enqueue_case_events(
     fan_out(conn, &subs, at, &out)
 }
 
-/// Deliveries taken in one pass of the worker.
-pub const BATCH: i64 = 50;
+/// Deliveries taken in one pass of the worker: large, so that a busy desk's
+/// deliveries cost few commits beside its intake (two per pass).
+pub const BATCH: i64 = 500;
 
 /// Deliveries that are due, free, of an enabled receiver, and first in line for
 /// their case and receiver (an earlier one still waiting holds the later back).
@@ -291,49 +292,53 @@ pub fn due(conn: &mut DbConn, at: NaiveDateTime) -> QueryResult<Vec<i64>> {
                 .filter(earlier.field(wd::delivered_at).is_null())
                 .filter(earlier.field(wd::id).lt(wd::id)),
         )))
-        .order(wd::id.asc())
+        // The order of the waiting deliveries' index, so that it alone is read
+        // (never the history): receiver, then the oldest cases first.
+        .order((wd::webhook_id.asc(), wd::case_id.asc(), wd::id.asc()))
         .select(wd::id)
         .limit(BATCH)
         .load(conn)
 }
 
-/// Takes a delivery for `until` under `claim` unless another instance holds it or
-/// it was sent meanwhile; true when taken.
-pub fn claim(
+/// Takes the deliveries `ids` for `until` under `claim`, except those another
+/// instance holds or that were sent meanwhile; returns those taken, each with its
+/// receiver's URL and secret, in order.
+pub fn claim_all(
     conn: &mut DbConn,
-    id: i64,
+    ids: &[i64],
     claim: &str,
     at: NaiveDateTime,
     until: NaiveDateTime,
-) -> QueryResult<bool> {
-    let taken = diesel::update(
+) -> QueryResult<Vec<(Delivery, String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::update(
         wd::table
-            .find(id)
+            .filter(wd::id.eq_any(ids))
             .filter(wd::delivered_at.is_null())
             .filter(wd::claimed_until.is_null().or(wd::claimed_until.lt(at))),
     )
     .set((wd::claimed_until.eq(Some(until)), wd::claim.eq(Some(claim))))
     .execute(conn)?;
-    Ok(taken == 1)
-}
-
-/// A claimed delivery with its receiver's URL and secret.
-pub fn claimed(conn: &mut DbConn, id: i64) -> QueryResult<(Delivery, String, String)> {
     wd::table
         .inner_join(webhooks::table)
-        .filter(wd::id.eq(id))
+        .filter(wd::claim.eq(claim))
+        .filter(wd::id.eq_any(ids))
+        .order(wd::id.asc())
         .select((Delivery::as_select(), webhooks::url, webhooks::secret))
-        .first(conn)
+        .load(conn)
 }
 
 /// What one attempt came to.
-pub enum Attempt<'a> {
+#[derive(Debug, Clone)]
+pub enum Attempt {
     Delivered {
         status: i32,
     },
     Failed {
         status: Option<i32>,
-        error: &'a str,
+        error: String,
         retry_at: NaiveDateTime,
     },
 }
@@ -345,7 +350,7 @@ pub fn record_attempt(
     claim: &str,
     attempts: i32,
     at: NaiveDateTime,
-    outcome: Attempt,
+    outcome: &Attempt,
 ) -> QueryResult<usize> {
     let mine = wd::table.find(id).filter(wd::claim.eq(claim));
     match outcome {
@@ -355,7 +360,7 @@ pub fn record_attempt(
                 wd::delivered_at.eq(Some(at)),
                 wd::next_attempt_at.eq(None::<NaiveDateTime>),
                 wd::claimed_until.eq(None::<NaiveDateTime>),
-                wd::last_status.eq(Some(status)),
+                wd::last_status.eq(Some(*status)),
                 wd::last_error.eq(None::<String>),
             ))
             .execute(conn),
@@ -366,13 +371,20 @@ pub fn record_attempt(
         } => diesel::update(mine)
             .set((
                 wd::attempts.eq(attempts),
-                wd::next_attempt_at.eq(Some(retry_at)),
+                wd::next_attempt_at.eq(Some(*retry_at)),
                 wd::claimed_until.eq(None::<NaiveDateTime>),
-                wd::last_status.eq(status),
+                wd::last_status.eq(*status),
                 wd::last_error.eq(Some(error)),
             ))
             .execute(conn),
     }
+}
+
+/// Adds `n` to the deliveries receiver `webhook_id` has had.
+pub fn count_delivered(conn: &mut DbConn, webhook_id: i64, n: i64) -> QueryResult<usize> {
+    diesel::update(webhooks::table.find(webhook_id))
+        .set(webhooks::delivered.eq(webhooks::delivered + n))
+        .execute(conn)
 }
 
 /// Puts a delivery back in line to be sent at once (its id unchanged, so a
@@ -440,9 +452,12 @@ pub fn counts(conn: &mut DbConn) -> QueryResult<(i64, i64, i64)> {
         .filter(wd::attempts.gt(0))
         .count()
         .get_result(conn)?;
-    let delivered = wd::table
-        .filter(wd::delivered_at.is_not_null())
-        .count()
-        .get_result(conn)?;
+    // Counted on the receivers as the worker records deliveries: the history of
+    // deliveries is never read for it. (A deleted receiver's count goes with it.)
+    let delivered: i64 = webhooks::table
+        .select(webhooks::delivered)
+        .load::<i64>(conn)?
+        .into_iter()
+        .sum();
     Ok((waiting, retrying, delivered))
 }

@@ -778,9 +778,12 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
     add(
         "POST",
         "/cases/{case_ref}/aml-report",
-        sample(format!("{}/aml-report", case(&reopen)), SeeOther(case(&reopen)))
-            .form(&[("reference", "STR-walk")])
-            .except(Who::Agent, Status(404)),
+        sample(
+            format!("{}/aml-report", case(&reopen)),
+            SeeOther(case(&reopen)),
+        )
+        .form(&[("reference", "STR-walk")])
+        .except(Who::Agent, Status(404)),
     );
     add(
         "POST",

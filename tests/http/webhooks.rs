@@ -599,6 +599,22 @@ fn metrics_count_deliveries_by_state() {
         body.contains("riskdesk_webhook_deliveries{state=\"delivered\"} 0"),
         "{body}"
     );
+    // The receiver is back: all three arrive and are counted.
+    d.app.clock.advance(Duration::seconds(11));
+    drain(&d.app);
+    drain(&d.app);
+    let body = reqwest::blocking::get(d.app.url("/metrics"))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        body.contains("riskdesk_webhook_deliveries{state=\"delivered\"} 3"),
+        "{body}"
+    );
+    assert!(
+        body.contains("riskdesk_webhook_deliveries{state=\"waiting\"} 0"),
+        "{body}"
+    );
 }
 
 #[test]

@@ -1,8 +1,8 @@
 -- Webhooks: receivers of the desk's decisions. A delivery row is written for each
 -- subscribed webhook in the transaction that made the event (the durable outbox),
--- and sent by the delivery worker with retries; `event_id` is the same for every
--- receiver of one event and stays the same over retries, so a receiver can drop
--- repeats. Deliveries of one case go out in the order they were made.
+-- and sent by the delivery worker with retries; `event_id` (random, 144 bits) is the
+-- same for every receiver of one event and stays the same over retries, so a
+-- receiver can drop repeats. Deliveries of one case go out in the order they were made.
 CREATE TABLE webhooks (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     name        TEXT NOT NULL UNIQUE,
@@ -13,6 +13,8 @@ CREATE TABLE webhooks (
     -- the HMAC-SHA256 signing key, hex
     secret      TEXT NOT NULL,
     enabled     BOOLEAN NOT NULL DEFAULT 1,
+    -- deliveries it has had, counted as the worker records them (for /metrics)
+    delivered   BIGINT NOT NULL DEFAULT 0,
     created_at  TIMESTAMP NOT NULL,
     rotated_at  TIMESTAMP
 );
@@ -33,11 +35,10 @@ CREATE TABLE webhook_deliveries (
     claim           TEXT,
     last_status     INTEGER,
     last_error      TEXT,
-    delivered_at    TIMESTAMP,
-    UNIQUE (webhook_id, event_id)
+    delivered_at    TIMESTAMP
 );
--- The worker reads what is due and, for order, whether an earlier delivery of the
--- same case to the same receiver is still waiting.
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id) WHERE delivered_at IS NULL;
+-- The one index besides the key, on the waiting deliveries only: the worker finds
+-- what is due through it, and whether an earlier delivery of the same case to the
+-- same receiver still waits (order). A delivered row leaves it, so its size is the
+-- backlog, not the history. (Each index more is another write on every event.)
 CREATE INDEX webhook_deliveries_line ON webhook_deliveries (webhook_id, case_id, id) WHERE delivered_at IS NULL;
-CREATE INDEX webhook_deliveries_recent ON webhook_deliveries (webhook_id, id);
