@@ -429,3 +429,43 @@ pub async fn approvals(
         rows,
     })
 }
+
+#[derive(Deserialize)]
+pub struct FiledForm {
+    #[serde(default)]
+    reference: String,
+}
+
+/// Records that the report of an AML case was filed with the regulator.
+pub async fn aml_filed(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<FiledForm>,
+) -> Result<HttpResponse, AppError> {
+    let reference = path.into_inner();
+    let back = format!("/cases/{reference}");
+    let filed = form.into_inner().reference;
+    let now = state.now();
+    let (u, r) = (user.clone(), reference.clone());
+    let done = db(&state, move |conn| {
+        let case = visible(conn, &u, &r)?;
+        Ok(crate::cases::aml_report::file(
+            conn,
+            now,
+            u.user.id,
+            u.role.is_supervisor_or_admin(),
+            case.id,
+            &filed,
+        ))
+    })
+    .await?;
+    match done {
+        Ok(_) => Ok(redirect_with_flash(
+            &back,
+            FlashKind::Success,
+            "flash.aml_report_filed",
+        )),
+        Err(e) => refused(&back, e),
+    }
+}

@@ -1,6 +1,5 @@
-// After the closing, on the case page: an agent snoozes a confirmed false positive's
-// rule for its customer (supervisors list the active snoozes and end them), and the
-// report of a case escalated to AML is recorded as filed.
+// Snoozes on the web: an agent snoozes a confirmed false positive's rule for its
+// customer from the case page; supervisors list the active snoozes and end them.
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -112,45 +111,5 @@ pub async fn end(
             "flash.snooze_ended",
         )),
         Err(e) => refused_named("/snoozes", e),
-    }
-}
-
-#[derive(Deserialize)]
-pub struct FiledForm {
-    #[serde(default)]
-    reference: String,
-}
-
-/// Records that the report of an AML case was filed with the regulator.
-pub async fn aml_filed(
-    user: CurrentUser,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    form: web::Form<FiledForm>,
-) -> Result<HttpResponse, AppError> {
-    let reference = path.into_inner();
-    let back = format!("/cases/{reference}");
-    let filed = form.into_inner().reference;
-    let now = state.now();
-    let (u, r) = (user.clone(), reference.clone());
-    let done = db(&state, move |conn| {
-        let case = visible_case(conn, &u, &r)?;
-        Ok(crate::cases::aml_report::file(
-            conn,
-            now,
-            u.user.id,
-            u.role.is_supervisor_or_admin(),
-            case.id,
-            &filed,
-        ))
-    })
-    .await?;
-    match done {
-        Ok(_) => Ok(redirect_with_flash(
-            &back,
-            FlashKind::Success,
-            "flash.aml_report_filed",
-        )),
-        Err(e) => refused_named(&back, e),
     }
 }
