@@ -162,26 +162,21 @@ pub fn close(
         let confirmed =
             closing.disposition == Disposition::FalsePositive && customer_confirmed(conn, case.id)?;
         let at = store::to_db(now);
-        let row: Resolution = diesel::insert_into(resolutions::table)
-            .values((
-                resolutions::case_id.eq(case.id),
-                resolutions::disposition.eq(closing.disposition.as_str()),
-                resolutions::action.eq(closing.action.as_str()),
-                resolutions::amount_protected.eq(closing.amount_protected.map(|a| a.to_string())),
-                resolutions::currency.eq(&currency),
-                resolutions::note.eq(&closing.note),
-                resolutions::customer_confirmed.eq(confirmed),
-                resolutions::resolver_id.eq(Some(who.user_id)),
-                resolutions::created_at.eq(at),
-                resolutions::approval_reason.eq(approval.map(ApprovalReason::as_str)),
-                resolutions::state.eq(if approval.is_some() {
-                    "pending"
-                } else {
-                    "final"
-                }),
-            ))
-            .returning(resolutions::all_columns)
-            .get_result(conn)?;
+        let row = record_closing(
+            conn,
+            &NewClosing {
+                case_id: case.id,
+                disposition: closing.disposition,
+                action: closing.action,
+                amount_protected: closing.amount_protected.map(|a| a.to_string()),
+                currency: currency.clone(),
+                note: &closing.note,
+                customer_confirmed: confirmed,
+                resolver: Some(who.user_id),
+                at,
+                approval,
+            },
+        )?;
         match approval {
             Some(reason) => {
                 let to = allowed(Command::RequestClosing, &case)?;
@@ -639,22 +634,21 @@ pub fn release_by_customer(
     {
         return Ok(false);
     }
-    let currency = amounts.first().and_then(|(_, c)| c.clone());
-    let at = store::to_db(now);
-    diesel::insert_into(resolutions::table)
-        .values((
-            resolutions::case_id.eq(case.id),
-            resolutions::disposition.eq(Disposition::FalsePositive.as_str()),
-            resolutions::action.eq(rules::Action::Released.as_str()),
-            resolutions::amount_protected.eq(None::<String>),
-            resolutions::currency.eq(&currency),
-            resolutions::note.eq(""),
-            resolutions::customer_confirmed.eq(true),
-            resolutions::resolver_id.eq(None::<i64>),
-            resolutions::created_at.eq(at),
-            resolutions::state.eq("final"),
-        ))
-        .execute(conn)?;
+    let row = record_closing(
+        conn,
+        &NewClosing {
+            case_id: case.id,
+            disposition: Disposition::FalsePositive,
+            action: rules::Action::Released,
+            amount_protected: None,
+            currency: amounts.first().and_then(|(_, c)| c.clone()),
+            note: "",
+            customer_confirmed: true,
+            resolver: None,
+            at: store::to_db(now),
+            approval: None,
+        },
+    )?;
     resolve(
         conn,
         settings,
@@ -664,16 +658,47 @@ pub fn release_by_customer(
         Outcome {
             resolver: None,
             disposition: Disposition::FalsePositive.as_str(),
-            details: ev::ClosingDetails {
-                action: Some(rules::Action::Released.as_str().to_string()),
-                amount_protected: None,
-                currency,
-                note: None,
-                customer_confirmed: true,
-            },
+            details: details(&row),
             approved_by: None,
             by_customer: true,
         },
     )?;
     Ok(true)
+}
+
+/// A closing as it is stored: final, or pending when it waits for approval.
+struct NewClosing<'a> {
+    case_id: i64,
+    disposition: Disposition,
+    action: rules::Action,
+    amount_protected: Option<String>,
+    currency: Option<String>,
+    note: &'a str,
+    customer_confirmed: bool,
+    resolver: Option<i64>,
+    at: chrono::NaiveDateTime,
+    approval: Option<ApprovalReason>,
+}
+
+fn record_closing(conn: &mut DbConn, c: &NewClosing) -> QueryResult<Resolution> {
+    diesel::insert_into(resolutions::table)
+        .values((
+            resolutions::case_id.eq(c.case_id),
+            resolutions::disposition.eq(c.disposition.as_str()),
+            resolutions::action.eq(c.action.as_str()),
+            resolutions::amount_protected.eq(&c.amount_protected),
+            resolutions::currency.eq(&c.currency),
+            resolutions::note.eq(c.note),
+            resolutions::customer_confirmed.eq(c.customer_confirmed),
+            resolutions::resolver_id.eq(c.resolver),
+            resolutions::created_at.eq(c.at),
+            resolutions::approval_reason.eq(c.approval.map(ApprovalReason::as_str)),
+            resolutions::state.eq(if c.approval.is_some() {
+                "pending"
+            } else {
+                "final"
+            }),
+        ))
+        .returning(resolutions::all_columns)
+        .get_result(conn)
 }

@@ -11,7 +11,7 @@ use crate::intake::alert;
 
 /// The last link to `prefix` (`/v/` or `/s/`) in the case's outgoing e-mails, once
 /// the outbox has written them.
-fn link_in_mail(app: &TestApp, case_id: i64, prefix: &str) -> String {
+pub fn link_in_mail(app: &TestApp, case_id: i64, prefix: &str) -> String {
     riskdesk::jobs::send_outbox(&app.state).expect("outbox");
     let mut conn = app.conn();
     let mails = riskdesk::mail::outbox::of_case(&mut conn, case_id).unwrap();

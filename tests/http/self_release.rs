@@ -4,7 +4,7 @@
 // told); over the limit, on a case with more alerts, for AML or do-not-contact
 // customers it does not; "it wasn't me" raises the case to critical.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::common::{Browser, TestApp};
 use crate::intake::{DESK, alert};
@@ -24,9 +24,14 @@ pub fn self_release_desk() -> String {
     )
 }
 
-pub struct Desk {
-    pub app: TestApp,
-    pub key: String,
+/// The assignment tests' desk, on the self-release configuration.
+pub struct Desk(pub crate::assignment::Desk);
+
+impl std::ops::Deref for Desk {
+    type Target = crate::assignment::Desk;
+    fn deref(&self) -> &crate::assignment::Desk {
+        &self.0
+    }
 }
 
 impl Desk {
@@ -34,7 +39,7 @@ impl Desk {
         let app = TestApp::spawn();
         app.apply_config(&self_release_desk());
         let key = app.api_key();
-        Desk { app, key }
+        Desk(crate::assignment::Desk { app, key })
     }
 
     /// Files a transfer of `amount` CNY for `customer` (with an e-mail address).
@@ -48,37 +53,10 @@ impl Desk {
         r["case_ref"].as_str().unwrap().to_string()
     }
 
-    pub fn case(&self, reference: &str) -> Value {
-        self.app
-            .get_api(&self.key, &format!("/api/v1/cases/{reference}"))
-            .1
-    }
-
-    pub fn events(&self, reference: &str) -> Vec<Value> {
-        self.app
-            .get_api(&self.key, &format!("/api/v1/cases/{reference}/events"))
-            .1["events"]
-            .as_array()
-            .unwrap()
-            .clone()
-    }
-
     /// The verification link the desk e-mailed for the case.
     pub fn link(&self, reference: &str) -> String {
         let id = riskdesk::store::cases::parse_case_ref(reference).unwrap();
-        let mut conn = self.app.conn();
-        let mails = riskdesk::mail::outbox::of_case(&mut conn, id).unwrap();
-        let body = mails
-            .iter()
-            .map(|m| m.body_text.clone())
-            .find(|b| b.contains("/v/"))
-            .expect("a verification e-mail");
-        let i = body.find("/v/").unwrap();
-        let token: String = body[i + 3..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-            .collect();
-        format!("/v/{token}")
+        crate::browser::link_in_mail(&self.app, id, "/v/")
     }
 
     /// The customer answers on their page.
