@@ -211,19 +211,229 @@ pub fn shared_client(timeout: StdDuration) -> ureq::Agent {
 pub struct Pass {
     pub delivered: usize,
     pub retrying: usize,
+    /// A lane took a full batch: more may be waiting.
+    pub more: bool,
+}
+
+impl Pass {
+    fn add(&mut self, other: Pass) {
+        self.delivered += other.delivered;
+        self.retrying += other.retrying;
+        self.more |= other.more;
+    }
 }
 
 /// Deliveries sent at once by one pass (each on its own thread).
 const PARALLEL: usize = 8;
+/// The job under whose lease one instance at a time empties the outbox.
+const OUTBOX_JOB: &str = "webhook_outbox";
+/// Failed attempts on one receiver in one pass after which its other deliveries of
+/// the pass are not tried but wait for a later one: a receiver that is down is not
+/// hammered, and a pass with a receiver that times out stays short.
+const GIVE_UP_AFTER: usize = 3;
 
-/// Sends the deliveries that are due and first in line for their case, once each
-/// across instances: the pass claims them together under a lease (one write), sends
-/// them side by side (at most one per case and receiver, so order holds), and records
-/// every attempt together (one write).
+/// One pass of the worker: the outbox's new events sent to their receivers, then the
+/// deliveries due for a retry.
 pub fn deliver_due(
     conn: &mut DbConn,
     agent: &ureq::Agent,
     now: impl Fn() -> DateTime<Utc> + Sync,
+) -> diesel::QueryResult<Pass> {
+    let mut pass = dispatch_outbox(conn, agent, &now)?;
+    pass.add(send_retries(conn, agent, &now)?);
+    Ok(pass)
+}
+
+/// Failed attempts per receiver within a pass, shared by its sending threads.
+struct Failures(std::collections::HashMap<i64, std::sync::atomic::AtomicUsize>);
+
+impl Failures {
+    fn new(receivers: impl Iterator<Item = i64>) -> Self {
+        Failures(receivers.map(|id| (id, Default::default())).collect())
+    }
+
+    fn given_up(&self, webhook: i64) -> bool {
+        self.0
+            .get(&webhook)
+            .is_some_and(|n| n.load(std::sync::atomic::Ordering::Relaxed) >= GIVE_UP_AFTER)
+    }
+
+    fn note(&self, webhook: i64, attempt: &hook_store::Attempt) {
+        if matches!(attempt, hook_store::Attempt::Failed { .. })
+            && let Some(n) = self.0.get(&webhook)
+        {
+            n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+/// Runs `work` on each of `items`, spread over at most [`PARALLEL`] threads (the
+/// items given to one thread run in their order), and returns every result.
+fn side_by_side<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> Vec<R> + Sync) -> Vec<R> {
+    let threads = items.len().clamp(1, PARALLEL);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|k| {
+                let work = &work;
+                s.spawn(move || {
+                    items
+                        .iter()
+                        .skip(k)
+                        .step_by(threads)
+                        .flat_map(work)
+                        .collect::<Vec<R>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// Sends the outbox's oldest events to every receiver that subscribes to them, once
+/// across instances (one at a time holds the job's lease; one that dies mid-pass
+/// leaves the events in the outbox for the next, so an event may come twice, with
+/// its id, never not at all). The events of one case go to a receiver one after the
+/// other, after any of that case's deliveries still waiting for it; when one fails,
+/// the case's later ones wait in line behind it. One write takes the lease, one
+/// records everything and empties the outbox of what was sent.
+pub fn dispatch_outbox(
+    conn: &mut DbConn,
+    agent: &ureq::Agent,
+    now: &(impl Fn() -> DateTime<Utc> + Sync),
+) -> diesel::QueryResult<Pass> {
+    if hook_store::outbox_head(conn, 1)?.is_empty() {
+        return Ok(Pass::default());
+    }
+    let owner = tokens::random_token(12);
+    let t = now();
+    if !write_tx(conn, |c| {
+        store::jobs::take_lease(c, OUTBOX_JOB, &owner, t, LEASE)
+    })? {
+        return Ok(Pass::default());
+    }
+    let result = dispatch_leased(conn, agent, now, &owner);
+    if result.is_err() {
+        write_tx(conn, |c| store::jobs::release_lease(c, OUTBOX_JOB, &owner))?;
+    }
+    result
+}
+
+/// One receiver's share of the pass: the events of one case, in order.
+struct Line<'a> {
+    hook: &'a Webhook,
+    events: Vec<usize>,
+    /// Held from the start: the receiver is off, or an earlier delivery of the
+    /// case waits for it.
+    held: bool,
+}
+
+fn dispatch_leased(
+    conn: &mut DbConn,
+    agent: &ureq::Agent,
+    now: &(impl Fn() -> DateTime<Utc> + Sync),
+    owner: &str,
+) -> diesel::QueryResult<Pass> {
+    let events = hook_store::outbox_head(conn, hook_store::BATCH)?;
+    let hooks_all = hook_store::receivers(conn)?;
+    let case_ids: Vec<i64> = {
+        let mut ids: Vec<i64> = events.iter().map(|e| e.case_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    let mut lines: Vec<Line> = Vec::new();
+    for hook in &hooks_all {
+        let waiting = hook_store::waiting_cases(conn, hook.id, &case_ids)?;
+        let mut by_case: std::collections::HashMap<i64, usize> = Default::default();
+        for (i, e) in events.iter().enumerate() {
+            let Ok(kind) = e.event_type.parse::<hooks::EventType>() else {
+                continue;
+            };
+            if !hooks::subscribes(&hook.events, kind) {
+                continue;
+            }
+            let line = *by_case.entry(e.case_id).or_insert_with(|| {
+                lines.push(Line {
+                    hook,
+                    events: Vec::new(),
+                    held: !hook.enabled || waiting.contains(&e.case_id),
+                });
+                lines.len() - 1
+            });
+            lines[line].events.push(i);
+        }
+    }
+    let failures = Failures::new(hooks_all.iter().map(|h| h.id));
+    let fates = side_by_side(&lines, |line| {
+        let mut out = Vec::with_capacity(line.events.len());
+        let mut behind: Option<chrono::NaiveDateTime> = line.held.then(|| store::to_db(now()));
+        for &i in &line.events {
+            if behind.is_none() && failures.given_up(line.hook.id) {
+                behind = Some(store::to_db(now() + FIRST_RETRY));
+            }
+            if let Some(at) = behind {
+                out.push((i, line.hook.id, hook_store::Fate::Held { at }));
+                continue;
+            }
+            let e = &events[i];
+            let attempt = send(
+                agent,
+                &e.event_id,
+                &e.body,
+                0,
+                &line.hook.url,
+                &line.hook.secret,
+                now,
+            );
+            failures.note(line.hook.id, &attempt);
+            if let hook_store::Attempt::Failed { retry_at, .. } = &attempt {
+                behind = Some(*retry_at);
+            }
+            out.push((i, line.hook.id, hook_store::Fate::Sent(attempt)));
+        }
+        out
+    });
+    let done = store::to_db(now());
+    let delivered = write_tx(conn, |c| {
+        let n = hook_store::record_dispatch(c, done, &events, &fates)?;
+        store::jobs::release_lease(c, OUTBOX_JOB, owner)?;
+        Ok::<_, diesel::result::Error>(n)
+    })?;
+    let retrying = fates
+        .iter()
+        .filter(|(_, _, f)| {
+            matches!(
+                f,
+                hook_store::Fate::Sent(hook_store::Attempt::Failed { .. })
+            )
+        })
+        .count();
+    for (i, hook, fate) in &fates {
+        if let hook_store::Fate::Sent(hook_store::Attempt::Failed {
+            error, retry_at, ..
+        }) = fate
+        {
+            tracing::warn!(event = events[*i].event_id, webhook = hook, error, retry_at = %retry_at, "webhook not delivered; will retry");
+        }
+    }
+    Ok(Pass {
+        delivered,
+        retrying,
+        more: events.len() as i64 == hook_store::BATCH,
+    })
+}
+
+/// Sends the deliveries that are due for a retry (or sent again by hand) and first in
+/// line for their case, once each across instances: the pass claims them together
+/// under a lease (one write), sends them side by side (at most one per case and
+/// receiver, so order holds), and records every attempt together (one write).
+pub fn send_retries(
+    conn: &mut DbConn,
+    agent: &ureq::Agent,
+    now: &(impl Fn() -> DateTime<Utc> + Sync),
 ) -> diesel::QueryResult<Pass> {
     let t = now();
     let due = hook_store::due(conn, store::to_db(t))?;
@@ -234,30 +444,21 @@ pub fn deliver_due(
     let taken = write_tx(conn, |c| {
         hook_store::claim_all(c, &due, &claim, store::to_db(t), store::to_db(t + LEASE))
     })?;
-    let chunk = taken.len().div_ceil(PARALLEL).max(1);
-    let outcomes: Vec<(i64, i32, hook_store::Attempt)> = std::thread::scope(|s| {
-        let handles: Vec<_> = taken
-            .chunks(chunk)
-            .map(|part| {
-                let now = &now;
-                s.spawn(move || {
-                    part.iter()
-                        .map(|(d, url, secret)| {
-                            (d.id, d.attempts + 1, send(agent, d, url, secret, now))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
+    let failures = Failures::new(taken.iter().map(|(d, _, _)| d.webhook_id));
+    let outcomes: Vec<(i64, i32, Option<hook_store::Attempt>)> =
+        side_by_side(&taken, |(d, url, secret)| {
+            if failures.given_up(d.webhook_id) {
+                return vec![(d.id, d.attempts, None)];
+            }
+            let attempt = send(agent, &d.event_id, &d.body, d.attempts, url, secret, now);
+            failures.note(d.webhook_id, &attempt);
+            vec![(d.id, d.attempts + 1, Some(attempt))]
+        });
     let done = store::to_db(now());
+    let later = store::to_db(now() + FIRST_RETRY);
     let mut per_receiver: std::collections::BTreeMap<i64, i64> = Default::default();
     for (id, _, outcome) in &outcomes {
-        if matches!(outcome, hook_store::Attempt::Delivered { .. })
+        if matches!(outcome, Some(hook_store::Attempt::Delivered { .. }))
             && let Some((d, _, _)) = taken.iter().find(|(d, _, _)| d.id == *id)
         {
             *per_receiver.entry(d.webhook_id).or_default() += 1;
@@ -265,51 +466,61 @@ pub fn deliver_due(
     }
     write_tx(conn, |c| {
         for (id, attempts, outcome) in &outcomes {
-            hook_store::record_attempt(c, *id, &claim, *attempts, done, outcome)?;
+            match outcome {
+                Some(o) => hook_store::record_attempt(c, *id, &claim, *attempts, done, o)?,
+                None => hook_store::postpone(c, *id, &claim, later)?,
+            };
         }
         for (webhook, n) in &per_receiver {
             hook_store::count_delivered(c, *webhook, *n)?;
         }
         Ok::<_, diesel::result::Error>(())
     })?;
-    let mut pass = Pass::default();
+    let mut pass = Pass {
+        more: due.len() as i64 == hook_store::BATCH,
+        ..Pass::default()
+    };
     for (id, attempts, outcome) in &outcomes {
         match outcome {
-            hook_store::Attempt::Delivered { .. } => {
+            Some(hook_store::Attempt::Delivered { .. }) => {
                 tracing::debug!(delivery = id, attempts, "webhook delivered");
                 pass.delivered += 1;
             }
-            hook_store::Attempt::Failed {
+            Some(hook_store::Attempt::Failed {
                 error, retry_at, ..
-            } => {
+            }) => {
                 tracing::warn!(delivery = id, attempts, error, retry_at = %retry_at, "webhook not delivered; will retry");
                 pass.retrying += 1;
             }
+            None => pass.retrying += 1,
         }
     }
     Ok(pass)
 }
 
-/// One attempt: the signed POST, and what came of it.
+/// One attempt, after `attempts` earlier ones: the signed POST of `body`, and what
+/// came of it.
 fn send(
     agent: &ureq::Agent,
-    d: &hook_store::Delivery,
+    event_id: &str,
+    body: &str,
+    attempts: i32,
     url: &str,
     secret: &str,
     now: &(impl Fn() -> DateTime<Utc> + Sync),
 ) -> hook_store::Attempt {
     let t = now();
-    let signature = hooks::signature(secret, t.timestamp(), d.body.as_bytes());
+    let signature = hooks::signature(secret, t.timestamp(), body.as_bytes());
     let sent = agent
         .post(url)
         .header("Content-Type", "application/json")
         .header("Riskdesk-Signature", &signature)
-        .header("Riskdesk-Event-Id", &d.event_id)
-        .send(d.body.as_bytes());
+        .header("Riskdesk-Event-Id", event_id)
+        .send(body.as_bytes());
     let failed = |status: Option<i32>, error: String| hook_store::Attempt::Failed {
         status,
         error: error.chars().take(ERROR_CHARS).collect(),
-        retry_at: store::to_db(now() + backoff(d.attempts + 1)),
+        retry_at: store::to_db(now() + backoff(attempts + 1)),
     };
     match sent {
         Ok(r) if r.status().is_success() => hook_store::Attempt::Delivered {

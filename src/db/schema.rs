@@ -447,7 +447,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    report_jobs (name) {
+    jobs (name) {
         name -> Text,
         watermark -> Nullable<Timestamp>,
         lease_owner -> Nullable<Text>,
@@ -530,6 +530,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_outbox (id) {
+        id -> BigInt,
+        event_id -> Text,
+        event_type -> Text,
+        case_id -> BigInt,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(queue_members -> users (user_id));
 diesel::joinable!(queue_members -> queues (queue_id));
@@ -575,12 +586,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     qa_reviews,
     weekly_briefs,
     case_facts,
-    report_jobs,
+    jobs,
     campaigns,
     campaign_links,
     saved_views,
     webhooks,
     webhook_deliveries,
+    webhook_outbox,
     snoozes,
     aml_reports,
 );

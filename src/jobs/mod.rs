@@ -197,7 +197,7 @@ pub fn send_webhooks(state: &AppState) -> Result<crate::webhooks::Pass, String> 
             .map_err(|e| e.to_string())?;
         total.delivered += pass.delivered;
         total.retrying += pass.retrying;
-        if pass.delivered + pass.retrying < crate::store::webhooks::BATCH as usize {
+        if !pass.more {
             return Ok(total);
         }
     }

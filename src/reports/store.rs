@@ -13,8 +13,8 @@ use super::period::Period;
 use super::rules::RuleAlert;
 use crate::cases::verify::{SURVEY, VERIFY};
 use crate::db::schema::{
-    alerts, calls, case_events, case_facts, cases, customer_tokens, customers, report_jobs,
-    resolutions, satisfaction,
+    alerts, calls, case_events, case_facts, cases, customer_tokens, customers, jobs, resolutions,
+    satisfaction,
 };
 use crate::db::{DbConn, write_tx_retry};
 use crate::dispatch;
@@ -234,44 +234,11 @@ pub fn refresh_all(conn: &mut DbConn, snap: &Snapshot, now: DateTime<Utc>) -> Qu
 
 fn advance_watermark(conn: &mut DbConn, to: NaiveDateTime) -> QueryResult<()> {
     diesel::update(
-        report_jobs::table.filter(report_jobs::name.eq(JOB)).filter(
-            report_jobs::watermark
-                .is_null()
-                .or(report_jobs::watermark.lt(to)),
-        ),
+        jobs::table
+            .filter(jobs::name.eq(JOB))
+            .filter(jobs::watermark.is_null().or(jobs::watermark.lt(to))),
     )
-    .set(report_jobs::watermark.eq(Some(to)))
-    .execute(conn)?;
-    Ok(())
-}
-
-/// Takes the job's lease for `owner` until `now` + [`LEASE_SECONDS`]; false when
-/// another instance holds it.
-fn take_lease(conn: &mut DbConn, owner: &str, now: DateTime<Utc>) -> QueryResult<bool> {
-    let at = to_db(now);
-    let n = diesel::update(
-        report_jobs::table.filter(report_jobs::name.eq(JOB)).filter(
-            report_jobs::lease_until
-                .is_null()
-                .or(report_jobs::lease_until.lt(at))
-                .or(report_jobs::lease_owner.eq(owner)),
-        ),
-    )
-    .set((
-        report_jobs::lease_owner.eq(Some(owner)),
-        report_jobs::lease_until.eq(Some(to_db(now + Duration::seconds(LEASE_SECONDS)))),
-    ))
-    .execute(conn)?;
-    Ok(n == 1)
-}
-
-fn release_lease(conn: &mut DbConn, owner: &str) -> QueryResult<()> {
-    diesel::update(
-        report_jobs::table
-            .filter(report_jobs::name.eq(JOB))
-            .filter(report_jobs::lease_owner.eq(owner)),
-    )
-    .set(report_jobs::lease_until.eq(None::<NaiveDateTime>))
+    .set(jobs::watermark.eq(Some(to)))
     .execute(conn)?;
     Ok(())
 }
@@ -286,11 +253,11 @@ pub fn refresh_changed(
     now: DateTime<Utc>,
     owner: &str,
 ) -> QueryResult<Option<usize>> {
-    if !take_lease(conn, owner, now)? {
+    if !crate::store::jobs::take_lease(conn, JOB, owner, now, Duration::seconds(LEASE_SECONDS))? {
         return Ok(None);
     }
     let result = refresh_changed_leased(conn, snap, now);
-    release_lease(conn, owner)?;
+    crate::store::jobs::release_lease(conn, JOB, owner)?;
     result.map(Some)
 }
 
@@ -299,9 +266,9 @@ fn refresh_changed_leased(
     snap: &Snapshot,
     now: DateTime<Utc>,
 ) -> QueryResult<usize> {
-    let watermark: Option<NaiveDateTime> = report_jobs::table
-        .filter(report_jobs::name.eq(JOB))
-        .select(report_jobs::watermark)
+    let watermark: Option<NaiveDateTime> = jobs::table
+        .filter(jobs::name.eq(JOB))
+        .select(jobs::watermark)
         .first::<Option<NaiveDateTime>>(conn)
         .optional()?
         .flatten();

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use crate::db::DbConn;
-use crate::db::schema::{alerts, webhook_deliveries as wd, webhooks};
+use crate::db::schema::{alerts, webhook_deliveries as wd, webhook_outbox as ob, webhooks};
 use crate::dispatch;
 use crate::domain::CaseEvent;
 use crate::domain::reference::case_ref;
@@ -150,8 +150,8 @@ pub struct Outgoing {
     pub data: Value,
 }
 
-/// Writes a delivery of each of `events` to every enabled receiver that subscribes
-/// to its type, in the caller's transaction: the durable outbox.
+/// Writes each of `events` that some receiver subscribes to into the outbox, in the
+/// caller's transaction: written with the event, so never lost.
 pub fn enqueue(conn: &mut DbConn, at: NaiveDateTime, events: &[Outgoing]) -> QueryResult<usize> {
     if events.is_empty() {
         return Ok(0);
@@ -167,41 +167,36 @@ fn fan_out(
     events: &[Outgoing],
 ) -> QueryResult<usize> {
     let created = DateTime::<Utc>::from_naive_utc_and_offset(at, Utc).to_rfc3339();
-    let mut rows = Vec::new();
-    for e in events {
-        let receivers: Vec<i64> = subs
-            .iter()
-            .filter(|(_, stored)| hooks::subscribes(stored, e.event_type))
-            .map(|(id, _)| *id)
-            .collect();
-        if receivers.is_empty() {
-            continue;
-        }
-        let event_id = format!("evt_{}", tokens::random_token(18));
-        let body = json!({
-            "id": event_id,
-            "type": e.event_type.as_str(),
-            "created_at": created,
-            "data": e.data,
+    // One row per event that some receiver wants, however many receivers: the
+    // worker fans it out (see [`dispatch_head`]).
+    let rows: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            subs.iter()
+                .any(|(_, stored)| hooks::subscribes(stored, e.event_type))
         })
-        .to_string();
-        for webhook_id in receivers {
-            rows.push((
-                wd::webhook_id.eq(webhook_id),
-                wd::event_id.eq(event_id.clone()),
-                wd::event_type.eq(e.event_type.as_str()),
-                wd::case_id.eq(e.case_id),
-                wd::body.eq(body.clone()),
-                wd::created_at.eq(at),
-                wd::attempts.eq(0),
-                wd::next_attempt_at.eq(Some(at)),
-            ));
-        }
-    }
+        .map(|e| {
+            let event_id = format!("evt_{}", tokens::random_token(18));
+            let body = json!({
+                "id": event_id,
+                "type": e.event_type.as_str(),
+                "created_at": created,
+                "data": e.data,
+            })
+            .to_string();
+            (
+                ob::event_id.eq(event_id),
+                ob::event_type.eq(e.event_type.as_str()),
+                ob::case_id.eq(e.case_id),
+                ob::body.eq(body),
+                ob::created_at.eq(at),
+            )
+        })
+        .collect();
     if rows.is_empty() {
         return Ok(0);
     }
-    dispatch!(conn, |c| diesel::insert_into(wd::table)
+    dispatch!(conn, |c| diesel::insert_into(ob::table)
         .values(rows)
         .execute(c))
 }
@@ -265,6 +260,135 @@ pub fn enqueue_case_events(
     }
     fan_out(conn, &subs, at, &out)
 }
+
+/// An event in the outbox, not yet given to its receivers.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = ob)]
+pub struct OutboxEvent {
+    pub id: i64,
+    pub event_id: String,
+    pub event_type: String,
+    pub case_id: i64,
+    pub body: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// The oldest `limit` events of the outbox, oldest first.
+pub fn outbox_head(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<OutboxEvent>> {
+    ob::table
+        .order(ob::id.asc())
+        .limit(limit)
+        .select(OutboxEvent::as_select())
+        .load(conn)
+}
+
+/// Every receiver, with its URL and secret: who the outbox's events go to.
+pub fn receivers(conn: &mut DbConn) -> QueryResult<Vec<Webhook>> {
+    list(conn)
+}
+
+/// Of `case_ids`, those with a delivery to `webhook_id` still waiting: a later event
+/// of such a case must wait behind it (order per case). Read through the waiting
+/// deliveries' index.
+pub fn waiting_cases(
+    conn: &mut DbConn,
+    webhook_id: i64,
+    case_ids: &[i64],
+) -> QueryResult<std::collections::HashSet<i64>> {
+    if case_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let found: Vec<i64> = wd::table
+        .filter(wd::delivered_at.is_null())
+        .filter(wd::webhook_id.eq(webhook_id))
+        .filter(wd::case_id.eq_any(case_ids))
+        .select(wd::case_id)
+        .distinct()
+        .load(conn)?;
+    Ok(found.into_iter().collect())
+}
+
+/// What became of one outbox event for one receiver.
+#[derive(Debug, Clone)]
+pub enum Fate {
+    /// Sent once, as [`Attempt`] says.
+    Sent(Attempt),
+    /// Not sent: it waits in line (behind an earlier delivery of its case that
+    /// failed, or for a receiver that is off or failing) until `at`.
+    Held { at: NaiveDateTime },
+}
+
+/// Records what the worker did with `events` (taken from the outbox's head): each
+/// `(index into events, receiver, fate)` becomes a delivery row — the history, or the
+/// line of those to retry — and the events leave the outbox, in the caller's
+/// transaction. An event another instance dispatched meanwhile (its row gone) is
+/// recorded by that instance only. Returns the deliveries sent.
+pub fn record_dispatch(
+    conn: &mut DbConn,
+    at: NaiveDateTime,
+    events: &[OutboxEvent],
+    fates: &[(usize, i64, Fate)],
+) -> QueryResult<usize> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+    let gone: std::collections::HashSet<i64> = dispatch!(conn, |c| diesel::delete(
+        ob::table.filter(ob::id.eq_any(&ids))
+    )
+    .returning(ob::id)
+    .get_results::<i64>(c))?
+    .into_iter()
+    .collect();
+    let mut rows = Vec::new();
+    let mut per_receiver: std::collections::BTreeMap<i64, i64> = Default::default();
+    for (i, webhook_id, fate) in fates {
+        let e = &events[*i];
+        if !gone.contains(&e.id) {
+            continue;
+        }
+        let (attempts, next, status, error, delivered) = match fate {
+            Fate::Sent(Attempt::Delivered { status }) => {
+                *per_receiver.entry(*webhook_id).or_default() += 1;
+                (1, None, Some(*status), None, Some(at))
+            }
+            Fate::Sent(Attempt::Failed {
+                status,
+                error,
+                retry_at,
+            }) => (1, Some(*retry_at), *status, Some(error.clone()), None),
+            Fate::Held { at: until } => (0, Some(*until), None, None, None),
+        };
+        rows.push((
+            wd::webhook_id.eq(*webhook_id),
+            wd::event_id.eq(e.event_id.clone()),
+            wd::event_type.eq(e.event_type.clone()),
+            wd::case_id.eq(e.case_id),
+            wd::body.eq(e.body.clone()),
+            wd::created_at.eq(e.created_at),
+            wd::attempts.eq(attempts),
+            wd::next_attempt_at.eq(next),
+            wd::last_status.eq(status),
+            wd::last_error.eq(error),
+            wd::delivered_at.eq(delivered),
+        ));
+    }
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        dispatch!(conn, |c| diesel::insert_into(wd::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    let mut sent = 0;
+    for (webhook, n) in per_receiver {
+        count_delivered(conn, webhook, n)?;
+        sent += n as usize;
+    }
+    Ok(sent)
+}
+
+/// Delivery rows per insert statement (11 values each: within both backends'
+/// limits on bound parameters).
+const INSERT_CHUNK: usize = 1000;
 
 /// Deliveries taken in one pass of the worker: large, so that a busy desk's
 /// deliveries cost few commits beside its intake (two per pass).
@@ -380,6 +504,17 @@ pub fn record_attempt(
     }
 }
 
+/// Gives back a delivery held under `claim` without an attempt, to be tried from
+/// `at`.
+pub fn postpone(conn: &mut DbConn, id: i64, claim: &str, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(wd::table.find(id).filter(wd::claim.eq(claim)))
+        .set((
+            wd::next_attempt_at.eq(Some(at)),
+            wd::claimed_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)
+}
+
 /// Adds `n` to the deliveries receiver `webhook_id` has had.
 pub fn count_delivered(conn: &mut DbConn, webhook_id: i64, n: i64) -> QueryResult<usize> {
     diesel::update(webhooks::table.find(webhook_id))
@@ -418,9 +553,10 @@ pub fn recent(conn: &mut DbConn, webhook_id: i64, limit: i64) -> QueryResult<Vec
         .load(conn)
 }
 
-/// Per receiver: deliveries waiting, and of those the ones that failed at least once.
+/// Per receiver: deliveries waiting (in line, or events in the outbox it
+/// subscribes to), and of those the ones that failed at least once.
 pub fn waiting(conn: &mut DbConn) -> QueryResult<Vec<(i64, i64, i64)>> {
-    let waiting: Vec<(i64, i64)> = wd::table
+    let in_line: Vec<(i64, i64)> = wd::table
         .filter(wd::delivered_at.is_null())
         .group_by(wd::webhook_id)
         .select((wd::webhook_id, count_star()))
@@ -431,11 +567,36 @@ pub fn waiting(conn: &mut DbConn) -> QueryResult<Vec<(i64, i64, i64)>> {
         .group_by(wd::webhook_id)
         .select((wd::webhook_id, count_star()))
         .load(conn)?;
-    Ok(waiting
+    let queued = queued_per_receiver(conn)?;
+    Ok(queued
         .into_iter()
-        .map(|(id, n)| {
+        .map(|(id, q)| {
+            let n = in_line.iter().find(|(w, _)| *w == id).map_or(0, |w| w.1);
             let f = failing.iter().find(|(w, _)| *w == id).map_or(0, |f| f.1);
-            (id, n, f)
+            (id, n + q, f)
+        })
+        .filter(|(_, n, _)| *n > 0)
+        .collect())
+}
+
+/// Per receiver, the events in the outbox it subscribes to.
+fn queued_per_receiver(conn: &mut DbConn) -> QueryResult<Vec<(i64, i64)>> {
+    let per_type: Vec<(String, i64)> = ob::table
+        .group_by(ob::event_type)
+        .select((ob::event_type, count_star()))
+        .load(conn)?;
+    Ok(subscribers(conn)?
+        .into_iter()
+        .map(|(id, stored)| {
+            let n = per_type
+                .iter()
+                .filter(|(t, _)| {
+                    t.parse::<EventType>()
+                        .is_ok_and(|t| hooks::subscribes(&stored, t))
+                })
+                .map(|(_, n)| n)
+                .sum();
+            (id, n)
         })
         .collect())
 }
@@ -443,10 +604,11 @@ pub fn waiting(conn: &mut DbConn) -> QueryResult<Vec<(i64, i64, i64)>> {
 /// (waiting, of those failed at least once, delivered) over every receiver, for
 /// /metrics.
 pub fn counts(conn: &mut DbConn) -> QueryResult<(i64, i64, i64)> {
-    let waiting = wd::table
+    let in_line: i64 = wd::table
         .filter(wd::delivered_at.is_null())
         .count()
         .get_result(conn)?;
+    let queued: i64 = queued_per_receiver(conn)?.iter().map(|(_, n)| n).sum();
     let retrying = wd::table
         .filter(wd::delivered_at.is_null())
         .filter(wd::attempts.gt(0))
@@ -459,5 +621,5 @@ pub fn counts(conn: &mut DbConn) -> QueryResult<(i64, i64, i64)> {
         .load::<i64>(conn)?
         .into_iter()
         .sum();
-    Ok((waiting, retrying, delivered))
+    Ok((in_line + queued, retrying, delivered))
 }

@@ -410,6 +410,8 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         &crate::intake::alert("walk-hook", "LARGE_TRANSFER", "C-walk-hook"),
     );
     assert_eq!(s, 201);
+    // The worker tries it (nothing listens there): a delivery row to send again.
+    riskdesk::jobs::send_webhooks(&app.state).unwrap();
     let delivery: i64 = {
         use diesel::prelude::*;
         use riskdesk::db::schema::webhook_deliveries as wd;

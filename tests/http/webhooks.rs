@@ -189,14 +189,11 @@ pub fn drain(app: &TestApp) -> (usize, usize) {
     }
 }
 
+/// Deliveries not yet made: in line for a retry, or events still in the outbox.
 fn waiting(app: &TestApp) -> i64 {
-    use diesel::prelude::*;
-    use riskdesk::db::schema::webhook_deliveries as wd;
-    wd::table
-        .filter(wd::delivered_at.is_null())
-        .count()
-        .get_result(&mut *app.conn())
+    riskdesk::store::webhooks::counts(&mut app.conn())
         .unwrap()
+        .0
 }
 
 #[test]
@@ -686,4 +683,116 @@ fn the_command_line_adds_lists_and_refuses_bad_input_by_name() {
     assert_eq!(d.run(&["webhook", "delete", "engine"], None).0, 0);
     let (_, list, _) = d.run(&["webhook", "list"], None);
     assert!(list.contains("no webhooks"), "{list}");
+}
+
+#[test]
+fn a_receiver_that_is_down_is_tried_a_few_times_a_pass_not_once_per_event() {
+    let app = TestApp::spawn();
+    app.apply_config(crate::intake::DESK);
+    let key = app.api_key();
+    let receiver = Receiver::start();
+    subscribe(&app, "engine", &receiver.url, "case.opened");
+    receiver.set(Mode::Fail);
+    for i in 0..12 {
+        let (s, _) = app.post_api(
+            &key,
+            "/api/v1/alerts",
+            &alert(&format!("d-{i}"), "LARGE_TRANSFER", &format!("C-{i}")),
+        );
+        assert_eq!(s, 201);
+    }
+    // Twelve cases, one event each: after three failures the pass stops trying and
+    // the rest wait in line, not one attempt more.
+    let pass = riskdesk::jobs::send_webhooks(&app.state).unwrap();
+    assert_eq!(pass.delivered, 0);
+    let tried = receiver.got().len();
+    assert!(
+        (3..3 + 8).contains(&tried),
+        "tried {tried} times (three failures, and the attempts already under way)"
+    );
+    assert_eq!(waiting(&app), 12);
+
+    // Back up: every event arrives once, the failed ones with their first id.
+    receiver.set(Mode::Ok);
+    app.clock.advance(Duration::seconds(11));
+    drain(&app);
+    assert_eq!(waiting(&app), 0);
+    let mut ids: Vec<String> = receiver
+        .delivered()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 12);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 12, "each event delivered once");
+}
+
+#[test]
+fn events_an_instance_took_and_never_recorded_go_out_after_its_lease() {
+    let app = TestApp::spawn();
+    app.apply_config(crate::intake::DESK);
+    let key = app.api_key();
+    let receiver = Receiver::start();
+    subscribe(&app, "engine", &receiver.url, "case.opened");
+    let (s, _) = app.post_api(
+        &key,
+        "/api/v1/alerts",
+        &alert("x-1", "LARGE_TRANSFER", "C-1"),
+    );
+    assert_eq!(s, 201);
+    // Another instance takes the outbox's lease and dies before recording anything.
+    let taken = riskdesk::store::jobs::take_lease(
+        &mut app.conn(),
+        "webhook_outbox",
+        "an-instance-that-died",
+        app.state.now(),
+        riskdesk::webhooks::LEASE,
+    )
+    .unwrap();
+    assert!(taken);
+    assert_eq!(drain(&app), (0, 0), "held by the other instance");
+    assert!(receiver.got().is_empty());
+    assert_eq!(waiting(&app), 1, "still in the outbox");
+
+    app.clock
+        .advance(riskdesk::webhooks::LEASE + Duration::seconds(1));
+    assert_eq!(drain(&app), (1, 0));
+    assert_eq!(receiver.delivered().len(), 1);
+    assert_eq!(waiting(&app), 0);
+}
+
+#[test]
+fn a_disabled_receiver_gets_what_it_missed_once_enabled() {
+    let app = TestApp::spawn();
+    app.apply_config(crate::intake::DESK);
+    let key = app.api_key();
+    let receiver = Receiver::start();
+    subscribe(&app, "engine", &receiver.url, "case.opened");
+    let mut conn = app.conn();
+    let hook = riskdesk::webhooks::find(&mut conn, "engine").unwrap();
+    let cli = riskdesk::accounts::Actor::cli();
+    riskdesk::webhooks::set_enabled(&mut conn, app.state.now(), &cli, hook.id, false).unwrap();
+    drop(conn);
+    for i in 0..2 {
+        let (s, _) = app.post_api(
+            &key,
+            "/api/v1/alerts",
+            &alert(&format!("o-{i}"), "LARGE_TRANSFER", &format!("C-{i}")),
+        );
+        assert_eq!(s, 201);
+    }
+    drain(&app);
+    assert!(
+        receiver.got().is_empty(),
+        "nothing goes to a receiver that is off"
+    );
+    assert_eq!(waiting(&app), 2);
+
+    let mut conn = app.conn();
+    riskdesk::webhooks::set_enabled(&mut conn, app.state.now(), &cli, hook.id, true).unwrap();
+    drop(conn);
+    drain(&app);
+    assert_eq!(receiver.delivered().len(), 2);
+    assert_eq!(waiting(&app), 0);
 }
