@@ -11,6 +11,7 @@ pub mod deskconfig;
 pub mod identifiers;
 pub mod labels;
 pub mod notifications;
+pub mod oncall;
 pub mod outbox;
 pub mod playbooks;
 pub mod search;
