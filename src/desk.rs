@@ -36,7 +36,10 @@ pub fn apply_text(
     text: &str,
     dry_run: bool,
 ) -> Result<Vec<Change>, ConfigError> {
-    let cfg = DeskConfig::parse(text).map_err(ConfigError::Invalid)?;
+    // The users a rota may name are known here, so their problems are listed with
+    // all the others.
+    let users = crate::store::oncall::user_emails(conn)?;
+    let cfg = DeskConfig::parse_knowing(text, Some(&users)).map_err(ConfigError::Invalid)?;
     apply(conn, now, actor, &cfg, dry_run)
 }
 

@@ -102,6 +102,7 @@ diesel::table! {
         updated_at -> Timestamp,
         escalation_queue_id -> Nullable<BigInt>,
         service_level -> Nullable<Integer>,
+        oncall_rota_id -> Nullable<BigInt>,
     }
 }
 
@@ -541,6 +542,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oncall_rotas (id) {
+        id -> BigInt,
+        name -> Text,
+        position -> Integer,
+        timezone -> Text,
+        members -> Text,
+        rotation_hours -> Integer,
+        handover -> Timestamp,
+        ack_minutes -> Integer,
+        next_rota -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oncall_overrides (id) {
+        id -> BigInt,
+        rota_id -> BigInt,
+        user_id -> BigInt,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        reason -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(queue_members -> users (user_id));
 diesel::joinable!(queue_members -> queues (queue_id));
@@ -595,6 +624,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_outbox,
     snoozes,
     aml_reports,
+    oncall_rotas,
+    oncall_overrides,
 );
 diesel::joinable!(qa_reviews -> cases (case_id));
 diesel::joinable!(customer_identifiers -> customers (customer_id));
@@ -606,3 +637,5 @@ diesel::joinable!(saved_views -> users (owner_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(snoozes -> customers (customer_id));
 diesel::joinable!(aml_reports -> cases (case_id));
+diesel::joinable!(oncall_overrides -> oncall_rotas (rota_id));
+diesel::joinable!(oncall_overrides -> users (user_id));

@@ -1,5 +1,5 @@
 // The desk's configuration as a whole (calendars, SLA policies, queues, rules,
-// routes): parsed from the TOML file format with every problem listed, and written
+// routes, campaign rules, on-call rotas): parsed from the TOML file format with every problem listed, and written
 // back in the same format.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -11,9 +11,11 @@ use super::FieldProblem;
 use super::calendar::{BusinessCalendar, CalendarInput};
 use super::campaign::{self, CampaignDef};
 use super::money::{Decimal, parse_currency};
+use super::oncall::{self, Rota};
 use super::routing::{RouteDef, RuleDef};
 use super::severity::{Priority, Severity};
 use super::sla::Targets;
+use crate::i18n::tkey;
 
 pub const ALWAYS_OPEN: &str = "24/7";
 
@@ -43,6 +45,8 @@ pub struct QueueDef {
     /// The share of cases (per cent) that should be resolved within the resolution
     /// target; the reports compare what happened against it (unset: 90).
     pub service_level: Option<i64>,
+    /// The on-call rota paged for the queue's emergencies.
+    pub oncall: Option<String>,
 }
 
 /// A whole, valid configuration: every reference resolves.
@@ -56,6 +60,8 @@ pub struct DeskConfig {
     pub routes: Vec<RouteDef>,
     /// When many customers tied by one identifier make one campaign.
     pub campaigns: Vec<CampaignDef>,
+    /// The on-call rotas (`[[oncall]]`), in the file's order.
+    pub oncall: Vec<Rota>,
 }
 
 struct Checker {
@@ -255,6 +261,167 @@ fn tables<'a>(c: &mut Checker, root: &'a toml::Table, key: &str) -> Vec<(String,
     }
 }
 
+/// The `[[oncall]]` rotas: each problem named by its path, with a translatable
+/// message. Members are checked against `users` when given.
+fn parse_rotas(c: &mut Checker, root: &toml::Table, users: Option<&HashSet<String>>) -> Vec<Rota> {
+    let mut rotas = Vec::new();
+    let mut names = HashSet::new();
+    let mut nexts = Vec::new();
+    for (path, t) in tables(c, root, "oncall") {
+        c.keys(
+            &path,
+            t,
+            &[
+                "name",
+                "timezone",
+                "members",
+                "rotation_hours",
+                "handover",
+                "ack_minutes",
+                "next",
+            ],
+        );
+        let name = c.string(&path, t, "name", true);
+        if let Some(n) = &name {
+            unique(c, &join(&path, "name"), &mut names, n, "on-call rota");
+        }
+        let timezone =
+            c.string(&path, t, "timezone", true)
+                .and_then(|tz| match tz.parse::<chrono_tz::Tz>() {
+                    Ok(tz) => Some(tz),
+                    Err(_) => {
+                        c.problems.push(FieldProblem::keyed(
+                            join(&path, "timezone"),
+                            tkey("oncall.problem.timezone"),
+                            &[("text", &tz)],
+                        ));
+                        None
+                    }
+                });
+        let members: Vec<String> = c
+            .strings(&path, t, "members")
+            .into_iter()
+            .map(|m| m.to_lowercase())
+            .collect();
+        if members.is_empty() && !matches!(t.get("members"), Some(v) if !v.is_array()) {
+            c.problems.push(FieldProblem::keyed(
+                join(&path, "members"),
+                tkey("oncall.problem.no_members"),
+                &[],
+            ));
+        }
+        let mut seen = HashSet::new();
+        for (i, m) in members.iter().enumerate() {
+            let at = format!("{path}.members[{i}]");
+            if !seen.insert(m.as_str()) {
+                c.problems.push(FieldProblem::keyed(
+                    at,
+                    tkey("oncall.problem.member_twice"),
+                    &[("email", m)],
+                ));
+            } else if let Some(users) = users
+                && !users.contains(m)
+            {
+                c.problems.push(FieldProblem::keyed(
+                    at,
+                    tkey("oncall.problem.unknown_user"),
+                    &[("email", m)],
+                ));
+            }
+        }
+        let rotation_hours = match t.get("rotation_hours") {
+            None => {
+                c.problem(join(&path, "rotation_hours"), "is required");
+                None
+            }
+            Some(Value::Integer(h)) if oncall::ROTATION_HOURS.contains(h) => Some(*h),
+            Some(Value::Integer(h)) => {
+                c.problems.push(FieldProblem::keyed(
+                    join(&path, "rotation_hours"),
+                    tkey("oncall.problem.rotation_hours"),
+                    &[
+                        ("hours", &h.to_string()),
+                        ("max", &oncall::ROTATION_HOURS.end().to_string()),
+                    ],
+                ));
+                None
+            }
+            Some(_) => {
+                c.problem(join(&path, "rotation_hours"), "must be a whole number");
+                None
+            }
+        };
+        let handover = match t.get("handover") {
+            None => {
+                c.problem(join(&path, "handover"), "is required");
+                None
+            }
+            Some(v) => {
+                let text = match v {
+                    Value::String(s) => s.trim().to_string(),
+                    Value::Datetime(d) => d.to_string(),
+                    other => other.to_string(),
+                };
+                match DateTime::parse_from_rfc3339(&text) {
+                    Ok(at) => Some(at.with_timezone(&Utc)),
+                    Err(_) => {
+                        c.problems.push(FieldProblem::keyed(
+                            join(&path, "handover"),
+                            tkey("oncall.problem.handover"),
+                            &[("text", &text)],
+                        ));
+                        None
+                    }
+                }
+            }
+        };
+        let ack_minutes = c
+            .integer(&path, t, "ack_minutes", oncall::ACK_MINUTES)
+            .unwrap_or(oncall::DEFAULT_ACK_MINUTES);
+        let next = c.string(&path, t, "next", false);
+        if let Some(n) = &name {
+            nexts.push((path.clone(), n.clone(), next.clone()));
+        }
+        if let (Some(name), Some(timezone), Some(rotation_hours), Some(handover)) =
+            (name, timezone, rotation_hours, handover)
+            && !members.is_empty()
+        {
+            rotas.push(Rota {
+                name,
+                timezone,
+                members,
+                rotation_hours,
+                handover,
+                ack_minutes,
+                next,
+            });
+        }
+    }
+    for (path, _, next) in &nexts {
+        if let Some(n) = next
+            && !names.contains(n)
+        {
+            c.problems.push(FieldProblem::keyed(
+                join(path, "next"),
+                tkey("oncall.problem.unknown_next"),
+                &[("name", n)],
+            ));
+        }
+    }
+    let chain: Vec<(String, Option<String>)> = nexts
+        .iter()
+        .map(|(_, name, next)| (name.clone(), next.clone()))
+        .collect();
+    for (i, names) in oncall::looping(&chain) {
+        c.problems.push(FieldProblem::keyed(
+            join(&nexts[i].0, "next"),
+            tkey("oncall.problem.next_loops"),
+            &[("chain", &names.join(" → "))],
+        ));
+    }
+    rotas
+}
+
 fn unique(c: &mut Checker, path: &str, seen: &mut HashSet<String>, name: &str, what: &str) {
     if !seen.insert(name.to_string()) {
         c.problem(path, format!("{what} '{name}' is defined twice"));
@@ -263,7 +430,17 @@ fn unique(c: &mut Checker, path: &str, seen: &mut HashSet<String>, name: &str, w
 
 impl DeskConfig {
     /// Parses and validates a configuration file; on any problem, returns them all.
+    /// Whether the users a rota names exist is not checked (see [`Self::parse_knowing`]).
     pub fn parse(text: &str) -> Result<DeskConfig, Vec<FieldProblem>> {
+        Self::parse_knowing(text, None)
+    }
+
+    /// [`Self::parse`], also checking that every member of an on-call rota is one of
+    /// `users` (lower-case e-mail addresses) when given.
+    pub fn parse_knowing(
+        text: &str,
+        users: Option<&HashSet<String>>,
+    ) -> Result<DeskConfig, Vec<FieldProblem>> {
         let root: toml::Table = match text.parse() {
             Ok(t) => t,
             Err(e) => {
@@ -292,6 +469,7 @@ impl DeskConfig {
                 "rules",
                 "routes",
                 "campaigns",
+                "oncall",
             ],
         );
 
@@ -486,6 +664,10 @@ impl DeskConfig {
             }
         }
 
+        // on-call rotas (before the queues, which name them)
+        let rotas = parse_rotas(&mut c, &root, users);
+        let rota_names: HashSet<String> = rotas.iter().map(|r| r.name.clone()).collect();
+
         // queues
         let mut queues = Vec::new();
         let mut queue_names = HashSet::new();
@@ -499,6 +681,7 @@ impl DeskConfig {
                     "skills",
                     "escalation_queue",
                     "service_level",
+                    "oncall",
                 ],
             );
             let name = c.string(&path, t, "name", true);
@@ -517,6 +700,16 @@ impl DeskConfig {
             let skills = c.strings(&path, t, "skills");
             let escalation_queue = c.string(&path, t, "escalation_queue", false);
             let service_level = c.integer(&path, t, "service_level", 1..=100);
+            let rota = c.string(&path, t, "oncall", false);
+            if let Some(r) = &rota
+                && !rota_names.contains(r)
+            {
+                c.problems.push(FieldProblem::keyed(
+                    join(&path, "oncall"),
+                    tkey("oncall.problem.unknown_rota"),
+                    &[("name", r)],
+                ));
+            }
             if let (Some(name), Some(sla_policy)) = (name, policy) {
                 queues.push(QueueDef {
                     name,
@@ -524,6 +717,7 @@ impl DeskConfig {
                     skills,
                     escalation_queue,
                     service_level,
+                    oncall: rota,
                 });
             }
         }
@@ -785,6 +979,7 @@ impl DeskConfig {
             rules,
             routes,
             campaigns,
+            oncall: rotas,
         })
     }
 
@@ -850,6 +1045,9 @@ impl DeskConfig {
             if let Some(p) = qd.service_level {
                 out.push_str(&format!("service_level = {p}\n"));
             }
+            if let Some(r) = &qd.oncall {
+                out.push_str(&format!("oncall = {}\n", q(r)));
+            }
         }
         for r in &self.rules {
             out.push_str("\n[[rules]]\n");
@@ -909,6 +1107,20 @@ impl DeskConfig {
                 out.push_str(&format!("rules = {}\n", list(&cd.rules)));
             }
             out.push_str(&format!("queue = {}\n", q(&cd.queue)));
+        }
+        for r in &self.oncall {
+            out.push_str("\n[[oncall]]\n");
+            out.push_str(&format!("name = {}\n", q(&r.name)));
+            out.push_str(&format!("timezone = {}\n", q(r.timezone.name())));
+            out.push_str(&format!("members = {}\n", list(&r.members)));
+            out.push_str(&format!("rotation_hours = {}\n", r.rotation_hours));
+            // In the rota's own offset, as people write it.
+            let handover = r.handover.with_timezone(&r.timezone).to_rfc3339();
+            out.push_str(&format!("handover = {}\n", q(&handover)));
+            out.push_str(&format!("ack_minutes = {}\n", r.ack_minutes));
+            if let Some(n) = &r.next {
+                out.push_str(&format!("next = {}\n", q(n)));
+            }
         }
         out
     }
@@ -1053,6 +1265,123 @@ valid_until = 2026-11-12T00:00:00+08:00
         ] {
             assert!(fields.iter().any(|x| x == f), "{f} missing from {fields:?}");
         }
+    }
+
+    const ROTAS: &str = r#"
+[[oncall]]
+name = "fraud-duty"
+timezone = "Asia/Shanghai"
+members = ["olga@bank.example", "Otto@Bank.example"]  # take turns in this order
+rotation_hours = 168
+handover = "2026-11-30T09:00:00+08:00"
+ack_minutes = 5
+next = "managers"
+
+[[oncall]]
+name = "managers"
+timezone = "Europe/Berlin"
+members = ["mia@bank.example"]
+rotation_hours = 24
+handover = 2026-11-30T09:00:00+01:00
+"#;
+
+    #[test]
+    fn rotas_round_trip_and_queues_name_them() {
+        let text = format!("{EXAMPLE}{ROTAS}").replace(
+            "skills = [\"fraud\"]\n",
+            "skills = [\"fraud\"]\noncall = \"fraud-duty\"\n",
+        );
+        let cfg = DeskConfig::parse(&text).unwrap();
+        assert_eq!(cfg.oncall.len(), 2);
+        let r = &cfg.oncall[0];
+        assert_eq!(r.members, ["olga@bank.example", "otto@bank.example"]);
+        assert_eq!(r.handover.to_rfc3339(), "2026-11-30T01:00:00+00:00");
+        assert_eq!((r.rotation_hours, r.ack_minutes), (168, 5));
+        assert_eq!(r.next.as_deref(), Some("managers"));
+        assert_eq!(cfg.oncall[1].ack_minutes, oncall::DEFAULT_ACK_MINUTES);
+        assert_eq!(cfg.queues[0].oncall.as_deref(), Some("fraud-duty"));
+        let out = cfg.to_toml();
+        assert!(
+            out.contains("handover = \"2026-11-30T09:00:00+08:00\""),
+            "{out}"
+        );
+        assert!(out.contains("oncall = \"fraud-duty\""), "{out}");
+        assert_eq!(DeskConfig::parse(&out).unwrap(), cfg);
+        assert_eq!(DeskConfig::parse(&out).unwrap().to_toml(), out);
+    }
+
+    #[test]
+    fn every_rota_problem_is_named_by_its_path() {
+        let bad = format!(
+            "{EXAMPLE}{}",
+            r#"
+[[oncall]]
+name = "a"
+timezone = "Mars/Base"
+members = ["olga@bank.example", "nobody@bank.example"]
+rotation_hours = 0
+handover = "next monday"
+next = "b"
+
+[[oncall]]
+name = "b"
+timezone = "UTC"
+members = []
+rotation_hours = 24
+handover = "2026-11-30T09:00:00Z"
+next = "a"
+
+[[oncall]]
+name = "c"
+timezone = "UTC"
+members = ["olga@bank.example"]
+rotation_hours = -5
+handover = "2026-11-30T09:00:00Z"
+next = "ghost"
+"#
+        )
+        .replace(
+            "skills = [\"fraud\"]\n",
+            "skills = [\"fraud\"]\noncall = \"nope\"\n",
+        );
+        let users: HashSet<String> = ["olga@bank.example".to_string()].into();
+        let problems = DeskConfig::parse_knowing(&bad, Some(&users)).unwrap_err();
+        let fields: Vec<String> = problems.iter().map(|p| p.field.clone()).collect();
+        for f in [
+            "oncall[0].timezone",
+            "oncall[0].members[1]",
+            "oncall[0].rotation_hours",
+            "oncall[0].handover",
+            "oncall[0].next",
+            "oncall[1].members",
+            "oncall[1].next",
+            "oncall[2].rotation_hours",
+            "oncall[2].next",
+            "queues[0].oncall",
+        ] {
+            assert!(fields.iter().any(|x| x == f), "{f} missing from {fields:?}");
+        }
+        let text = |field: &str| {
+            problems
+                .iter()
+                .filter(|p| p.field == field)
+                .map(|p| p.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        assert!(text("oncall[0].members[1]").contains("nobody@bank.example"));
+        assert!(text("oncall[0].next").contains("a → b → a"), "{problems:?}");
+        assert!(text("oncall[2].next").contains("ghost"));
+        // Without the users, their check is left to the apply.
+        let problems = DeskConfig::parse(&bad).unwrap_err();
+        assert!(!problems.iter().any(|p| p.field == "oncall[0].members[1]"));
+        // Each rota problem can be shown in Chinese.
+        let zh = crate::i18n::Tr::new(crate::domain::Lang::ZhCn);
+        let p = problems
+            .iter()
+            .find(|p| p.field == "oncall[1].members")
+            .unwrap();
+        assert_eq!(p.message_in(&zh), "值班表至少需要一名成员");
     }
 
     #[test]

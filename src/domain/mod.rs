@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod masking;
 pub mod money;
 pub mod network;
+pub mod oncall;
 pub mod password;
 pub mod qa;
 pub mod reference;
@@ -39,7 +40,19 @@ pub use severity::{Priority, Severity};
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FieldProblem {
     pub field: String,
+    /// What is wrong, in English (the command line's and the JSON API's words).
     pub message: String,
+    /// The message's catalog key and its values, when it has one: pages show the
+    /// problem in the reader's language from it.
+    #[serde(skip)]
+    pub text: Option<ProblemText>,
+}
+
+/// A problem's message as a catalog key and the values of its `{placeholders}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProblemText {
+    pub key: &'static str,
+    pub args: Vec<(&'static str, String)>,
 }
 
 impl FieldProblem {
@@ -47,6 +60,36 @@ impl FieldProblem {
         FieldProblem {
             field: field.into(),
             message: message.into(),
+            text: None,
+        }
+    }
+
+    /// A problem whose message is the catalog's `key` (mark it with `tkey`) with
+    /// `args` filled in; `message` holds its English text.
+    pub fn keyed(
+        field: impl Into<String>,
+        key: &'static str,
+        args: &[(&'static str, &str)],
+    ) -> Self {
+        FieldProblem {
+            field: field.into(),
+            message: crate::i18n::Tr::new(Lang::En).tf(key, args),
+            text: Some(ProblemText {
+                key,
+                args: args.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+            }),
+        }
+    }
+
+    /// The message in the language of `tr` (English when it has no catalog key).
+    pub fn message_in(&self, tr: &crate::i18n::Tr) -> String {
+        match &self.text {
+            Some(t) => {
+                let args: Vec<(&str, &str)> =
+                    t.args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                tr.tf(t.key, &args)
+            }
+            None => self.message.clone(),
         }
     }
 }

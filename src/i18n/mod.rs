@@ -29,6 +29,7 @@ const EN: &[(&str, &str)] = &[
     ("snooze.en.toml", include_str!("snooze.en.toml")),
     ("self_release.en.toml", include_str!("self_release.en.toml")),
     ("aml_report.en.toml", include_str!("aml_report.en.toml")),
+    ("oncall.en.toml", include_str!("oncall.en.toml")),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -55,6 +56,7 @@ const ZH_CN: &[(&str, &str)] = &[
         "aml_report.zh-CN.toml",
         include_str!("aml_report.zh-CN.toml"),
     ),
+    ("oncall.zh-CN.toml", include_str!("oncall.zh-CN.toml")),
 ];
 
 type Catalog = HashMap<String, String>;

@@ -10,13 +10,19 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use crate::db::DbConn;
-use crate::db::schema::{app_settings, calendars, cases, queues, routes, rules, sla_policies};
+use crate::db::schema::{
+    app_settings, calendars, cases, oncall_overrides, oncall_rotas, queues, routes, rules,
+    sla_policies,
+};
 use crate::domain::FieldProblem;
 use crate::domain::calendar::{BusinessCalendar, Calendar, CalendarInput};
 use crate::domain::deskconfig::{ALWAYS_OPEN, CalendarDef, DeskConfig, PolicyDef, QueueDef};
+use crate::domain::oncall::Rota;
 use crate::domain::routing::{RouteDef, RuleDef};
 use crate::domain::severity::Severity;
 use crate::domain::sla::{SlaPolicy, Targets};
+use crate::i18n::tkey;
+use crate::store::oncall::{self as oncall_store, RotaRow};
 use crate::store::{self, settings};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -52,6 +58,7 @@ pub struct QueueRow {
     pub updated_at: NaiveDateTime,
     pub escalation_queue_id: Option<i64>,
     pub service_level: Option<i32>,
+    pub oncall_rota_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -144,6 +151,7 @@ struct Rows {
     routes: Vec<RouteRow>,
     triage: Option<String>,
     campaigns: Option<String>,
+    rotas: Vec<RotaRow>,
 }
 
 /// The `app_settings` entry holding the campaign rules (a JSON list): they refer to
@@ -174,6 +182,7 @@ fn rows(conn: &mut DbConn) -> QueryResult<Rows> {
             .load(conn)?,
         triage: settings::get(conn, "triage_queue")?,
         campaigns: settings::get(conn, CAMPAIGNS)?,
+        rotas: oncall_store::rota_rows(conn)?,
     })
 }
 
@@ -186,6 +195,7 @@ pub fn load(conn: &mut DbConn) -> QueryResult<DeskConfig> {
         r.policies.iter().map(|p| (p.id, p.name.clone())).collect();
     let queue_names: HashMap<i64, String> =
         r.queues.iter().map(|q| (q.id, q.name.clone())).collect();
+    let rota_names: HashMap<i64, String> = r.rotas.iter().map(|q| (q.id, q.name.clone())).collect();
     let mut out = DeskConfig {
         triage_queue: r.triage.unwrap_or_default(),
         calendars: Vec::new(),
@@ -197,6 +207,12 @@ pub fn load(conn: &mut DbConn) -> QueryResult<DeskConfig> {
             Some(text) => serde_json::from_str(text).map_err(|e| corrupt("campaigns", e))?,
             None => Vec::new(),
         },
+        oncall: r
+            .rotas
+            .iter()
+            .map(RotaRow::to_rota)
+            .collect::<Result<_, _>>()
+            .map_err(|e| corrupt("on-call rota", e))?,
     };
     for c in &r.calendars {
         out.calendars.push(CalendarDef {
@@ -229,6 +245,7 @@ pub fn load(conn: &mut DbConn) -> QueryResult<DeskConfig> {
                 .escalation_queue_id
                 .and_then(|id| queue_names.get(&id).cloned()),
             service_level: q.service_level.map(i64::from),
+            oncall: q.oncall_rota_id.and_then(|id| rota_names.get(&id).cloned()),
         });
     }
     for rule in &r.rules {
@@ -376,6 +393,13 @@ pub fn changes(current: &DeskConfig, new: &DeskConfig) -> Vec<Change> {
         |c| &c.name,
         &mut out,
     );
+    diff(
+        "oncall",
+        &current.oncall,
+        &new.oncall,
+        |r| &r.name,
+        &mut out,
+    );
     if current.routes != new.routes {
         out.push(Change {
             op: Op::Update,
@@ -425,11 +449,41 @@ pub fn apply(
             }
         }
     }
+    // Every member of a rota must be a user.
+    let known = oncall_store::user_emails(conn)?;
+    for (i, r) in new.oncall.iter().enumerate() {
+        for (j, m) in r.members.iter().enumerate() {
+            if !known.contains(m) {
+                problems.push(FieldProblem::keyed(
+                    format!("oncall[{i}].members[{j}]"),
+                    tkey("oncall.problem.unknown_user"),
+                    &[("email", m)],
+                ));
+            }
+        }
+    }
     if !problems.is_empty() {
         return Err(ApplyError::Refused(problems));
     }
     if changes.is_empty() {
         return Ok(changes);
+    }
+
+    // On-call rotas, in the file's order (before the queues, which name them).
+    let mut rota_ids: HashMap<String, i64> = HashMap::new();
+    for (i, r) in new.oncall.iter().enumerate() {
+        let id = oncall_store::save_rota(
+            conn,
+            old_rows
+                .rotas
+                .iter()
+                .find(|o| o.name == r.name)
+                .map(|o| o.id),
+            r,
+            i as i32 + 1,
+            at,
+        )?;
+        rota_ids.insert(r.name.clone(), id);
     }
 
     // Calendars.
@@ -502,6 +556,7 @@ pub fn apply(
         let policy = policy_ids[&q.sla_policy];
         let skills = serde_json::to_string(&q.skills).expect("json");
         let service_level = q.service_level.map(|p| p as i32);
+        let rota = q.oncall.as_ref().map(|r| rota_ids[r]);
         let id = match old_rows.queues.iter().find(|o| o.name == q.name) {
             Some(o) => {
                 diesel::update(queues::table.find(o.id))
@@ -509,6 +564,7 @@ pub fn apply(
                         queues::sla_policy_id.eq(policy),
                         queues::skills.eq(&skills),
                         queues::service_level.eq(service_level),
+                        queues::oncall_rota_id.eq(rota),
                         queues::updated_at.eq(at),
                     ))
                     .execute(conn)?;
@@ -520,6 +576,7 @@ pub fn apply(
                     queues::sla_policy_id.eq(policy),
                     queues::skills.eq(&skills),
                     queues::service_level.eq(service_level),
+                    queues::oncall_rota_id.eq(rota),
                     queues::updated_at.eq(at),
                 ))
                 .returning(queues::id)
@@ -613,6 +670,14 @@ pub fn apply(
             diesel::delete(calendars::table.find(c.id)).execute(conn)?;
         }
     }
+    // A removed rota takes its overrides with it (queues no longer name it).
+    for r in &old_rows.rotas {
+        if !rota_ids.contains_key(&r.name) {
+            diesel::delete(oncall_overrides::table.filter(oncall_overrides::rota_id.eq(r.id)))
+                .execute(conn)?;
+            diesel::delete(oncall_rotas::table.find(r.id)).execute(conn)?;
+        }
+    }
     set_setting(conn, "triage_queue", &new.triage_queue)?;
     set_setting(
         conn,
@@ -672,6 +737,8 @@ pub struct QueueInfo {
     pub escalation_queue_id: Option<i64>,
     /// Per cent of cases to resolve within the resolution target (default 90).
     pub service_level: i64,
+    /// The on-call rota paged for the queue's emergencies.
+    pub oncall: Option<String>,
 }
 
 /// The configuration ready for routing, loaded once per change of `version`.
@@ -689,6 +756,15 @@ pub struct Snapshot {
     pub calendars_by_name: HashMap<String, Calendar>,
     /// The campaign rules, in the file's order.
     pub campaigns: Vec<crate::domain::campaign::CampaignDef>,
+    /// The on-call rotas, in the file's order.
+    pub rotas: Vec<Rota>,
+}
+
+impl Snapshot {
+    /// The on-call rota named `name`.
+    pub fn rota(&self, name: &str) -> Option<&Rota> {
+        self.rotas.iter().find(|r| r.name == name)
+    }
 }
 
 pub fn snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
@@ -731,6 +807,7 @@ pub fn snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
             skills: def.skills.clone(),
             escalation_queue_id: row.escalation_queue_id,
             service_level: def.service_level.unwrap_or(DEFAULT_SERVICE_LEVEL),
+            oncall: def.oncall.clone(),
         };
         by_name.insert(info.name.clone(), info.clone());
         by_id.insert(info.id, info);
@@ -757,6 +834,7 @@ pub fn snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
         rules: cfg.rules.into_iter().map(|r| (r.code.clone(), r)).collect(),
         routes: cfg.routes,
         campaigns: cfg.campaigns,
+        rotas: cfg.oncall,
         triage_queue: cfg.triage_queue,
         queues_by_name: by_name,
         queues_by_id: by_id,

@@ -12,6 +12,7 @@ pub mod identifiers;
 pub mod jobs;
 pub mod labels;
 pub mod notifications;
+pub mod oncall;
 pub mod outbox;
 pub mod playbooks;
 pub mod search;

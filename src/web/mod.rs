@@ -21,6 +21,7 @@ pub mod csv;
 pub mod home;
 pub mod middleware;
 pub mod notifications;
+pub mod oncall;
 pub mod ops;
 pub mod page;
 pub mod playbooks;
@@ -47,7 +48,7 @@ pub use access::{Access, Admin, RouteSpec, Supervisor};
 pub use page::{CurrentUser, Page};
 
 use access::route_table;
-use admin_desk::{Calendars, Campaigns, Policies, Queues, Routes, Rules};
+use admin_desk::{Calendars, Campaigns, Policies, Queues, Rotas, Routes, Rules};
 
 /// Every route of the desk: method, path pattern, who may use it, handler. The app
 /// registers exactly these (see [`routes`]); each handler's first argument is the
@@ -165,6 +166,16 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     GET "/admin/campaigns/{name}" Admin => admin_desk::edit::<Campaigns>;
     POST "/admin/campaigns/{name}" Admin => admin_desk::update::<Campaigns>;
     POST "/admin/campaigns/{name}/delete" Admin => admin_desk::delete::<Campaigns>;
+    GET "/admin/oncall" Admin => admin_desk::list::<Rotas>;
+    POST "/admin/oncall" Admin => admin_desk::create::<Rotas>;
+    GET "/admin/oncall/{name}" Admin => admin_desk::edit::<Rotas>;
+    POST "/admin/oncall/{name}" Admin => admin_desk::update::<Rotas>;
+    POST "/admin/oncall/{name}/delete" Admin => admin_desk::delete::<Rotas>;
+    // Who is on call (agents read it; supervisors and admins add and remove
+    // overrides).
+    GET "/oncall" Signed => oncall::show;
+    POST "/oncall/overrides" Supervisor => oncall::add_override;
+    POST "/oncall/overrides/{id}/delete" Supervisor => oncall::remove_override;
     // Verification e-mails, the customers' pages behind their links, and the
     // response templates.
     GET "/cases/{case_ref}/verify-email" Signed => verify::send_form;

@@ -88,6 +88,23 @@ queue = "Walk queue"
     )
 }
 
+/// Two rotas of the walk's users; the second is there to be deleted.
+const WALK_ROTAS: &str = r#"
+[[oncall]]
+name = "walk-rota"
+timezone = "UTC"
+members = ["walk.agent@bank.example", "walk.supervisor@bank.example"]
+rotation_hours = 24
+handover = "2026-11-01T09:00:00Z"
+
+[[oncall]]
+name = "walk-rota-2"
+timezone = "UTC"
+members = ["walk.admin@bank.example"]
+rotation_hours = 24
+handover = "2026-11-01T09:00:00Z"
+"#;
+
 const POLICY_TARGETS: [(&str, &str); 8] = [
     ("critical_first_response", "15"),
     ("critical_resolution", "120"),
@@ -346,6 +363,8 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
     })
     .collect();
     let email = |who: Who| format!("walk.{}@bank.example", who.role().unwrap().as_str());
+    // On-call rotas name users, who exist now.
+    apply_config(&app, &format!("{}{WALK_ROTAS}", walk_desk()));
     // The case to give back is the walk agent's.
     let res = closer.submit(
         &format!("/cases/{release}"),
@@ -1082,6 +1101,61 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
             "/admin/campaigns/walk-campaign-2/delete",
             SeeOther("/admin/campaigns".into()),
         ),
+    );
+    add("GET", "/admin/oncall", sample("/admin/oncall", Status(200)));
+    let rota_fields = [
+        ("timezone", "UTC"),
+        ("members", "walk.agent@bank.example"),
+        ("rotation_hours", "24"),
+        ("handover", "2026-11-01T09:00"),
+        ("ack_minutes", "5"),
+    ];
+    let mut new_rota = rota_fields.to_vec();
+    new_rota.push(("name", "walk-rota-new"));
+    add(
+        "POST",
+        "/admin/oncall",
+        sample("/admin/oncall", SeeOther("/admin/oncall".into())).form(&new_rota),
+    );
+    add(
+        "GET",
+        "/admin/oncall/{name}",
+        sample("/admin/oncall/walk-rota", Status(200)),
+    );
+    add(
+        "POST",
+        "/admin/oncall/{name}",
+        sample(
+            "/admin/oncall/walk-rota",
+            SeeOther("/admin/oncall/walk-rota".into()),
+        )
+        .form(&rota_fields),
+    );
+    add(
+        "POST",
+        "/admin/oncall/{name}/delete",
+        sample(
+            "/admin/oncall/walk-rota-2/delete",
+            SeeOther("/admin/oncall".into()),
+        ),
+    );
+    add("GET", "/oncall", sample("/oncall", Status(200)));
+    add(
+        "POST",
+        "/oncall/overrides",
+        sample("/oncall/overrides", SeeOther("/oncall".into())).form(&[
+            ("rota", "walk-rota"),
+            ("email", "walk.admin@bank.example"),
+            ("from", "2026-11-24T09:00"),
+            ("to", "2026-11-25T09:00"),
+            ("reason", "Covers for the walk."),
+        ]),
+    );
+    // No such override: a supervisor is told so (404), agents are refused first.
+    add(
+        "POST",
+        "/oncall/overrides/{id}/delete",
+        sample("/oncall/overrides/999999/delete", Status(404)),
     );
     add(
         "GET",

@@ -26,6 +26,7 @@ mod layout;
 mod lifecycle;
 mod mail;
 mod model;
+mod oncall;
 mod ops;
 mod pii;
 mod queues;

@@ -1,10 +1,11 @@
 // Admin pages for the desk's configuration: the overview (triage queue, the file as
 // exported), the one path every change of these pages takes to the database, and
-// (in `object.rs`) the one set of handlers of its six kinds of object.
+// (in `object.rs`) the one set of handlers of its seven kinds of object.
 
 pub mod calendars;
 pub mod campaigns;
 pub mod object;
+pub mod oncall;
 pub mod policies;
 pub mod queues;
 pub mod routes;
@@ -13,6 +14,7 @@ pub mod rules;
 pub use calendars::Calendars;
 pub use campaigns::Campaigns;
 pub use object::{DeskObject, create, delete, edit, list, update};
+pub use oncall::Rotas;
 pub use policies::Policies;
 pub use queues::Queues;
 pub use routes::Routes;
@@ -217,7 +219,7 @@ struct OverviewPage {
     page: Page,
     triage_queue: String,
     queues: Vec<String>,
-    counts: [(&'static str, &'static str, usize); 6],
+    counts: [(&'static str, &'static str, usize); 7],
     export: String,
     problems: Vec<FieldProblem>,
 }
@@ -254,6 +256,11 @@ async fn render_overview(
                     "/admin/campaigns",
                     tkey("desk.campaigns.title"),
                     cfg.campaigns.len(),
+                ),
+                (
+                    "/admin/oncall",
+                    tkey("oncall.rotas.title"),
+                    cfg.oncall.len(),
                 ),
             ],
             export,

@@ -1,5 +1,5 @@
-// The one path of the admin pages of the desk's six kinds of object (calendars, SLA
-// policies, queues, rules, routes, campaign rules): list, create, edit, update and
+// The one path of the admin pages of the desk's seven kinds of object (calendars,
+// SLA policies, queues, rules, routes, campaign rules, on-call rotas): list, create, edit, update and
 // delete, generic over what each kind says about itself in `DeskObject`.
 
 use std::fmt::Display;

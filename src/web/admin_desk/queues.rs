@@ -1,5 +1,5 @@
 // Queues on their admin pages (the handlers are `object.rs`'s): the form (SLA policy,
-// skills, escalation queue, service level), list and edit page.
+// skills, escalation queue, service level, on-call rota), list and edit page.
 
 use askama::Template;
 use chrono::{DateTime, Utc};
@@ -22,6 +22,7 @@ pub struct QueueForm {
     skills: String,
     escalation_queue: String,
     service_level: String,
+    oncall: String,
 }
 
 impl QueueForm {
@@ -32,6 +33,7 @@ impl QueueForm {
             skills: def.skills.join(", "),
             escalation_queue: def.escalation_queue.clone().unwrap_or_default(),
             service_level: def.service_level.map(|p| p.to_string()).unwrap_or_default(),
+            oncall: def.oncall.clone().unwrap_or_default(),
         }
     }
 
@@ -57,6 +59,7 @@ impl QueueForm {
             escalation_queue: Some(self.escalation_queue.trim().to_string())
                 .filter(|q| !q.is_empty()),
             service_level,
+            oncall: Some(self.oncall.trim().to_string()).filter(|r| !r.is_empty()),
         })
     }
 }
@@ -71,6 +74,8 @@ pub struct Row {
     pub triage: bool,
     /// Positions of the routes that send cases here.
     pub routes: Vec<usize>,
+    /// The on-call rota it pages, if any.
+    pub oncall: Option<String>,
 }
 
 fn routes_to(cfg: &DeskConfig, name: &str) -> Vec<usize> {
@@ -93,12 +98,17 @@ fn rows(cfg: &DeskConfig) -> Vec<Row> {
             skills: q.skills.clone(),
             triage: q.name == cfg.triage_queue,
             routes: routes_to(cfg, &q.name),
+            oncall: q.oncall.clone(),
         })
         .collect()
 }
 
 fn policy_names(cfg: &DeskConfig) -> Vec<String> {
     cfg.sla_policies.iter().map(|p| p.name.clone()).collect()
+}
+
+fn rota_names(cfg: &DeskConfig) -> Vec<String> {
+    cfg.oncall.iter().map(|r| r.name.clone()).collect()
 }
 
 #[derive(Template)]
@@ -109,6 +119,7 @@ pub struct ListPage {
     form: QueueForm,
     policies: Vec<String>,
     queue_names: Vec<String>,
+    rotas: Vec<String>,
     problems: Vec<FieldProblem>,
 }
 
@@ -121,6 +132,7 @@ pub struct EditPage {
     form: QueueForm,
     policies: Vec<String>,
     queue_names: Vec<String>,
+    rotas: Vec<String>,
     triage: bool,
     routes: Vec<usize>,
     problems: Vec<FieldProblem>,
@@ -179,6 +191,7 @@ impl DeskObject for Queues {
             queues: rows(cfg),
             policies: policy_names(cfg),
             queue_names: cfg.queues.iter().map(|q| q.name.clone()).collect(),
+            rotas: rota_names(cfg),
             form,
             problems,
             page: page.clone(),
@@ -205,6 +218,7 @@ impl DeskObject for Queues {
                 .map(|q| q.name.clone())
                 .filter(|q| *q != name)
                 .collect(),
+            rotas: rota_names(cfg),
             triage: cfg.triage_queue == name,
             routes: routes_to(cfg, &name),
             problems,
