@@ -265,6 +265,40 @@ diesel::table! {
         case_id -> Nullable<BigInt>,
         data -> Text,
         read_at -> Nullable<Timestamp>,
+        first_at -> Timestamp,
+        occurrences -> Integer,
+        grouped -> Bool,
+        open_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    notification_cases (notification_id, case_id) {
+        notification_id -> BigInt,
+        case_id -> BigInt,
+        at -> Timestamp,
+        data -> Text,
+    }
+}
+
+diesel::table! {
+    notification_prefs (user_id, kind) {
+        user_id -> BigInt,
+        kind -> Text,
+        in_app -> Bool,
+        email -> Text,
+    }
+}
+
+diesel::table! {
+    notification_digests (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        at -> Timestamp,
+        kind -> Text,
+        case_id -> Nullable<BigInt>,
+        data -> Text,
+        due_at -> Timestamp,
     }
 }
 
@@ -574,6 +608,10 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(queue_members -> users (user_id));
 diesel::joinable!(queue_members -> queues (queue_id));
 diesel::joinable!(notifications -> users (user_id));
+diesel::joinable!(notification_cases -> notifications (notification_id));
+diesel::joinable!(notification_cases -> cases (case_id));
+diesel::joinable!(notification_prefs -> users (user_id));
+diesel::joinable!(notification_digests -> users (user_id));
 diesel::joinable!(audit_events -> users (actor_user_id));
 
 diesel::joinable!(sla_policies -> calendars (calendar_id));
@@ -604,6 +642,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     queue_members,
     case_alarms,
     notifications,
+    notification_cases,
+    notification_prefs,
+    notification_digests,
     resolutions,
     outbox,
     mail_templates,

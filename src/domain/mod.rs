@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod masking;
 pub mod money;
 pub mod network;
+pub mod notifications;
 pub mod oncall;
 pub mod password;
 pub mod qa;
