@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 
 use super::CaseError;
-use super::notices::{notify, supervisors};
+use super::notices::{notify, notify_in, supervisors};
 use crate::cases::assign::Unassigned;
 use crate::db::DbConn;
 use crate::db::schema::{case_alarms, cases, users};
@@ -389,6 +389,15 @@ fn breach(
     }
     let mut to = supervisors(conn)?;
     to.extend(case.assignee_id);
-    notify(conn, &to, now, "sla.breached", case.id, &data)?;
+    // Told in the queue it breached in, though it may have moved on.
+    notify_in(
+        conn,
+        &to,
+        now,
+        "sla.breached",
+        case.id,
+        Some(case.queue_id),
+        &data,
+    )?;
     Ok(())
 }

@@ -417,6 +417,52 @@ pub fn describe_notice(tr: &Tr, kind: &str, data: &Value) -> String {
             "event.approval_rejected",
             &[("case", s("case_ref")), ("note", s("note"))],
         ),
+        crate::domain::notifications::PAGED => match s("reason") {
+            "" => tr.tf("notifications.paged", &[("case", s("case_ref"))]),
+            reason => tr.tf(
+                "notifications.paged_reason",
+                &[("case", s("case_ref")), ("reason", reason)],
+            ),
+        },
         _ => describe_stored(tr, kind, &data.to_string()),
     }
+}
+
+/// Describes a supervisor's group notification: `count` cases of `kind` in
+/// `queue` since `since` (already in the reader's time).
+pub fn describe_group(tr: &Tr, kind: &str, count: i32, queue: &str, since: &str) -> String {
+    let key = match kind {
+        "sla.warning" => "notifications.group.sla_warning",
+        "sla.breached" => "notifications.group.sla_breached",
+        "assignment.waiting_too_long" => "notifications.group.assignment_waiting_too_long",
+        "aml_report.warning" => "notifications.group.aml_report_warning",
+        "aml_report.breached" => "notifications.group.aml_report_breached",
+        _ => "notifications.group.other",
+    };
+    tr.tf(
+        key,
+        &[
+            ("queue", queue),
+            ("since", since),
+            ("count", &count.to_string()),
+        ],
+    )
+}
+
+/// A notification kind's name, as the profile's choices list it.
+pub fn notice_kind(tr: &Tr, kind: &str) -> String {
+    match kind {
+        "sla.warning" => tr.t("notifications.kind.sla_warning"),
+        "sla.breached" => tr.t("notifications.kind.sla_breached"),
+        "assignment.waiting_too_long" => tr.t("notifications.kind.assignment_waiting_too_long"),
+        "call.callback_due" => tr.t("notifications.kind.call_callback_due"),
+        "verification.answered" => tr.t("notifications.kind.verification_answered"),
+        "approval.requested" => tr.t("notifications.kind.approval_requested"),
+        "approval.approved" => tr.t("notifications.kind.approval_approved"),
+        "approval.rejected" => tr.t("notifications.kind.approval_rejected"),
+        "aml_report.warning" => tr.t("notifications.kind.aml_report_warning"),
+        "aml_report.breached" => tr.t("notifications.kind.aml_report_breached"),
+        other => other,
+    }
+    .to_string()
 }

@@ -30,6 +30,10 @@ const EN: &[(&str, &str)] = &[
     ("self_release.en.toml", include_str!("self_release.en.toml")),
     ("aml_report.en.toml", include_str!("aml_report.en.toml")),
     ("oncall.en.toml", include_str!("oncall.en.toml")),
+    (
+        "notifications.en.toml",
+        include_str!("notifications.en.toml"),
+    ),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -57,6 +61,10 @@ const ZH_CN: &[(&str, &str)] = &[
         include_str!("aml_report.zh-CN.toml"),
     ),
     ("oncall.zh-CN.toml", include_str!("oncall.zh-CN.toml")),
+    (
+        "notifications.zh-CN.toml",
+        include_str!("notifications.zh-CN.toml"),
+    ),
 ];
 
 type Catalog = HashMap<String, String>;

@@ -1,9 +1,9 @@
 // Background workers that run beside the HTTP server in every instance: the SLA
 // watch, the presence, session and assignment sweeps, the mail outbox, callback
-// reminders, webhook deliveries, the weekly brief and the reports' per-case facts. Each is safe to run
-// in several instances at once (alarms, reminders and briefs fire once; assignment
-// uses conditional updates; outbox messages are claimed; the facts are upserted
-// under a lease).
+// reminders, webhook deliveries, the weekly brief, notification digests and the
+// reports' per-case facts. Each is safe to run in several instances at once
+// (alarms, reminders, briefs and digests fire once; assignment uses conditional
+// updates; outbox messages are claimed; the facts are upserted under a lease).
 
 use std::time::Duration;
 
@@ -30,6 +30,9 @@ pub fn spawn(state: AppState) {
     }));
     actix_web::rt::spawn(every(state.clone(), 60, "weekly brief", |s| {
         weekly_brief(s).map(|_| ())
+    }));
+    actix_web::rt::spawn(every(state.clone(), 60, "notification digests", |s| {
+        send_digests(s).map(|_| ())
     }));
     actix_web::rt::spawn(every(state.clone(), 5, "mail outbox", |s| {
         send_outbox(s).map(|_| ())
@@ -183,6 +186,15 @@ pub fn send_outbox(state: &AppState) -> Result<crate::mail::outbox::Pass, String
     )?;
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     crate::mail::outbox::deliver_due(&mut conn, &transport, &state.settings.mail_from, now)
+        .map_err(|e| e.to_string())
+}
+
+/// Queues the notification e-mail digests that are due (hourly and daily, as each
+/// reader chose), each once across instances; returns how many.
+pub fn send_digests(state: &AppState) -> Result<usize, String> {
+    let now = state.now();
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    crate::cases::notices::send_due_digests(&mut conn, now, &state.settings.public_url)
         .map_err(|e| e.to_string())
 }
 

@@ -77,6 +77,7 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     GET "/profile" Signed => profile::show;
     POST "/profile" Signed => profile::save;
     POST "/profile/password" Signed => profile::change_password;
+    POST "/profile/notifications" Signed => profile::save_notifications;
     // Users, API keys and the audit log.
     GET "/admin/users" Admin => admin_users::list;
     POST "/admin/users" Admin => admin_users::create;
@@ -132,6 +133,8 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     POST "/admin/playbooks/{code}" Supervisor => playbooks::update;
     GET "/notifications" Signed => notifications::notifications_list;
     POST "/notifications/read" Signed => notifications::notifications_read;
+    GET "/notifications/{id}" Signed => notifications::notification_show;
+    POST "/notifications/{id}/read" Signed => notifications::notification_read;
     // The desk's configuration.
     GET "/admin/desk" Admin => admin_desk::overview;
     POST "/admin/desk/triage" Admin => admin_desk::set_triage;

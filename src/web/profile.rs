@@ -1,15 +1,29 @@
-// The user's own profile: language, time zone, and password.
+// The user's own profile: language, time zone, password, and how each kind of
+// notification reaches them.
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use actix_web::http::StatusCode;
+
 use super::page::{FlashKind, redirect_with_flash};
 use super::{CurrentUser, Page, db};
 use crate::accounts::{self, AccountError};
+use crate::cases::notices;
 use crate::domain::Lang;
+use crate::domain::notifications::{EmailChoice, PrefError, parse_choices};
 use crate::error::AppError;
+use crate::i18n::events::notice_kind;
 use crate::state::AppState;
+
+/// One kind's row in the notification choices.
+pub struct ChoiceRow {
+    pub kind: &'static str,
+    pub label: String,
+    pub in_app: bool,
+    pub email: &'static str,
+}
 
 #[derive(Template)]
 #[template(path = "profile.html")]
@@ -20,24 +34,128 @@ struct ProfilePage {
     languages: Vec<(&'static str, &'static str)>,
     timezones: Vec<&'static str>,
     error_key: Option<&'static str>,
+    choices: Vec<ChoiceRow>,
+    emails: Vec<(&'static str, &'static str)>,
+    notices_error: Option<String>,
 }
 
-fn profile_page(page: &Page, user: &CurrentUser, error_key: Option<&'static str>) -> ProfilePage {
-    ProfilePage {
-        page: page.clone(),
-        language: user.user.language.clone().unwrap_or_default(),
-        timezone: user.user.timezone.clone().unwrap_or_default(),
-        languages: Lang::ALL
-            .iter()
-            .map(|l| (l.code(), l.native_name()))
-            .collect(),
-        timezones: chrono_tz::TZ_VARIANTS.iter().map(|t| t.name()).collect(),
-        error_key,
-    }
+/// Renders the profile with `status`, an error of the preferences or password forms
+/// (`error_key`) or of the notification choices (`notices_error`, in words).
+async fn render(
+    state: &AppState,
+    page: &Page,
+    user: &CurrentUser,
+    status: StatusCode,
+    error_key: Option<&'static str>,
+    notices_error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let (id, role) = (user.user.id, user.role);
+    let choices = db(state, move |conn| Ok(notices::choices(conn, id, role)?)).await?;
+    let choices = choices
+        .into_iter()
+        .map(|(kind, pref)| ChoiceRow {
+            kind,
+            label: notice_kind(&page.tr, kind),
+            in_app: pref.in_app,
+            email: pref.email.as_str(),
+        })
+        .collect();
+    let emails = EmailChoice::ALL
+        .iter()
+        .map(|c| {
+            let label = match c {
+                EmailChoice::Off => page.t("notifications.prefs.off"),
+                EmailChoice::Immediately => page.t("notifications.prefs.immediately"),
+                EmailChoice::Hourly => page.t("notifications.prefs.hourly"),
+                EmailChoice::Daily => page.t("notifications.prefs.daily"),
+            };
+            (c.as_str(), label)
+        })
+        .collect();
+    page.render_status(
+        status,
+        &ProfilePage {
+            page: page.clone(),
+            language: user.user.language.clone().unwrap_or_default(),
+            timezone: user.user.timezone.clone().unwrap_or_default(),
+            languages: Lang::ALL
+                .iter()
+                .map(|l| (l.code(), l.native_name()))
+                .collect(),
+            timezones: chrono_tz::TZ_VARIANTS.iter().map(|t| t.name()).collect(),
+            error_key,
+            choices,
+            emails,
+            notices_error,
+        },
+    )
 }
 
-pub async fn show(user: CurrentUser, page: Page) -> Result<HttpResponse, AppError> {
-    page.render(&profile_page(&page, &user, None))
+pub async fn show(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    page: Page,
+) -> Result<HttpResponse, AppError> {
+    render(&state, &page, &user, StatusCode::OK, None, None).await
+}
+
+/// `POST /profile/notifications`: the user's choice of in-app and e-mail for every
+/// kind (`in_app.<kind>` ticked, `email.<kind>` = off | immediately | hourly |
+/// daily). A form naming an unknown kind, channel or choice is refused with 422,
+/// saying what is wrong, and changes nothing.
+pub async fn save_notifications(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    page: Page,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let fields: Vec<(String, String)> = form
+        .into_inner()
+        .into_iter()
+        .filter(|(name, _)| name != "csrf_token")
+        .collect();
+    let choices = match parse_choices(&fields) {
+        Ok(c) => c,
+        Err(e) => {
+            let tr = &page.tr;
+            let text = match e {
+                PrefError::UnknownKind(kind) => {
+                    tr.tf("notifications.error.unknown_kind", &[("kind", &kind)])
+                }
+                PrefError::PagesFixed => tr.t("notifications.error.pages_fixed").to_string(),
+                PrefError::UnknownChannel(field) => {
+                    tr.tf("notifications.error.unknown_channel", &[("field", &field)])
+                }
+                PrefError::UnknownFrequency(value) => tr.tf(
+                    "notifications.error.unknown_frequency",
+                    &[("value", &value)],
+                ),
+                PrefError::Missing(kind) => tr.tf(
+                    "notifications.error.missing",
+                    &[("kind", &notice_kind(tr, &kind))],
+                ),
+            };
+            return render(
+                &state,
+                &page,
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some(text),
+            )
+            .await;
+        }
+    };
+    let id = user.user.id;
+    db(&state, move |conn| {
+        Ok(notices::set_choices(conn, id, &choices)?)
+    })
+    .await?;
+    Ok(redirect_with_flash(
+        "/profile",
+        FlashKind::Success,
+        "notifications.prefs.saved",
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -71,18 +189,21 @@ pub async fn save(
             FlashKind::Success,
             "flash.profile_saved",
         )),
-        Err(AccountError::Invalid { field, .. }) => page.render_status(
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            &profile_page(
+        Err(AccountError::Invalid { field, .. }) => {
+            render(
+                &state,
                 &page,
                 &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
                 Some(if field == "language" {
                     "profile.invalid_language"
                 } else {
                     "profile.invalid_timezone"
                 }),
-            ),
-        ),
+                None,
+            )
+            .await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -102,10 +223,15 @@ pub async fn change_password(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     if form.new_password != form.confirm_password {
-        return page.render_status(
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            &profile_page(&page, &user, Some("profile.password_mismatch")),
-        );
+        return render(
+            &state,
+            &page,
+            &user,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("profile.password_mismatch"),
+            None,
+        )
+        .await;
     }
     let now = state.now();
     let (actor, u, sid) = (user.actor(), user.user.clone(), user.session_id);
@@ -127,14 +253,28 @@ pub async fn change_password(
             FlashKind::Success,
             "flash.password_changed",
         )),
-        Err(AccountError::WrongPassword) => page.render_status(
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            &profile_page(&page, &user, Some("profile.wrong_password")),
-        ),
-        Err(AccountError::Invalid { .. }) => page.render_status(
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            &profile_page(&page, &user, Some("profile.weak_password")),
-        ),
+        Err(AccountError::WrongPassword) => {
+            render(
+                &state,
+                &page,
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("profile.wrong_password"),
+                None,
+            )
+            .await
+        }
+        Err(AccountError::Invalid { .. }) => {
+            render(
+                &state,
+                &page,
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("profile.weak_password"),
+                None,
+            )
+            .await
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -542,6 +542,11 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
     );
     add(
         "POST",
+        "/profile/notifications",
+        sample("/profile/notifications", Status(422)).form(&[("email.sla.warning", "weekly")]),
+    );
+    add(
+        "POST",
         "/profile/password",
         sample("/profile/password", Status(422)).form(&[
             ("current_password", "wrong-wrong-wrong"),
@@ -889,6 +894,16 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         "POST",
         "/notifications/read",
         sample("/notifications/read", SeeOther("/notifications".into())),
+    );
+    add(
+        "GET",
+        "/notifications/{id}",
+        sample("/notifications/999999", Status(404)),
+    );
+    add(
+        "POST",
+        "/notifications/{id}/read",
+        sample("/notifications/999999/read", Status(404)),
     );
     add("GET", "/admin/desk", sample("/admin/desk", Status(200)));
     add(

@@ -19,12 +19,12 @@ use riskdesk::db::schema::{customer_tokens, outbox, satisfaction};
 use riskdesk::domain::password::NewPassword;
 
 /// A small SMTP server on loopback that accepts every message and keeps it.
-struct SmtpSink {
+pub struct SmtpSink {
     messages: Arc<Mutex<Vec<String>>>,
 }
 
 impl SmtpSink {
-    fn start(listener: TcpListener) -> SmtpSink {
+    pub fn start(listener: TcpListener) -> SmtpSink {
         let messages = Arc::new(Mutex::new(Vec::new()));
         let keep = messages.clone();
         std::thread::spawn(move || {
@@ -35,11 +35,11 @@ impl SmtpSink {
         SmtpSink { messages }
     }
 
-    fn count(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.messages.lock().unwrap().len()
     }
 
-    fn all(&self) -> Vec<String> {
+    pub fn all(&self) -> Vec<String> {
         self.messages.lock().unwrap().clone()
     }
 }
@@ -774,19 +774,33 @@ fn breaches_are_mailed_to_the_people_notified() {
     let desk = Desk::new(None);
     let sup_email = "boss@bank.example";
     desk.app.create_user(sup_email, "supervisor");
+    let _agent = desk.agent("li.na@bank.example");
     let reference = desk.alert("e-1", "LARGE_TRANSFER", customer("C-21"));
     desk.app.clock.advance(Duration::minutes(20));
     riskdesk::jobs::watch_sla(&desk.app.state).unwrap();
+    // The agent hears at once (their default); a supervisor in the hourly digest.
     let mails = desk.mails("notification");
     assert!(
         mails
             .iter()
-            .any(|m| m.1 == sup_email && m.2.starts_with(&format!("[{reference}]"))),
+            .any(|m| m.1 == "li.na@bank.example" && m.2.starts_with(&format!("[{reference}]"))),
         "{mails:?}"
     );
+    assert!(mails.iter().all(|m| m.1 != sup_email), "{mails:?}");
     assert!(mails.iter().all(|m| m.3.contains(&reference)));
+    assert_eq!(riskdesk::jobs::send_digests(&desk.app.state).unwrap(), 0);
+    desk.app.clock.advance(Duration::hours(1));
+    assert_eq!(riskdesk::jobs::send_digests(&desk.app.state).unwrap(), 1);
+    let digests = desk.mails("notification_digest");
+    assert!(
+        digests
+            .iter()
+            .any(|m| m.1 == sup_email && m.3.contains(&reference)),
+        "{digests:?}"
+    );
     desk.send();
     assert!(desk.mails("notification").iter().all(|m| m.5));
+    assert!(desk.mails("notification_digest").iter().all(|m| m.5));
 }
 
 #[test]
