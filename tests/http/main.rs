@@ -26,6 +26,7 @@ mod layout;
 mod lifecycle;
 mod mail;
 mod model;
+mod notifications;
 mod oncall;
 mod ops;
 mod pii;
