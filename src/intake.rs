@@ -318,6 +318,29 @@ fn ingest(
         }
     };
     case_store::add_events(conn, case.id, at, &opening)?;
+    // An amount over the rule's emergency amount: someone on call is paged now.
+    if let Some(limit) = snap
+        .rules
+        .get(&alert.rule)
+        .and_then(|r| r.emergency_amount.as_ref())
+        && let Some(a) = &alert.amount
+        && limit
+            .for_currency(Some(&a.currency))
+            .is_some_and(|t| a.value > t)
+    {
+        crate::cases::emergency::declare_in(
+            conn,
+            crate::cases::emergency::Pager {
+                snap,
+                base: &keys.settings.public_url,
+            },
+            now,
+            case.id,
+            None,
+            crate::domain::emergency::Cause::Amount,
+            &format!("{} {}", a.value, a.currency),
+        )?;
+    }
     // A rule that verifies by e-mail by itself: the customer hears at once.
     if !grouped
         && snap

@@ -390,6 +390,8 @@ pub fn resolve(
     if disposition == crate::domain::resolution::Disposition::EscalatedAml.as_str() {
         crate::cases::aml_report::start_in(conn, settings, snap, now, case_id)?;
     }
+    // The case is dealt with: its emergency, if any, ends with it.
+    crate::cases::emergency::end_with_case(conn, now, case_id, resolver)?;
     if let Some(agent) = case.assignee_id {
         crate::cases::assign::fill_agent(conn, snap, agent, now, false)?;
     }

@@ -138,6 +138,7 @@ pub fn run_due(
     snap: &Snapshot,
     now: DateTime<Utc>,
     unassigned_after: Duration,
+    base: &str,
 ) -> QueryResult<usize> {
     let due: Vec<i64> = cases::table
         .filter(cases::next_alarm_at.le(store::to_db(now)))
@@ -149,7 +150,7 @@ pub fn run_due(
     let mut fired = 0;
     for id in due {
         fired += crate::db::write_tx_retry(conn, |conn| {
-            check_case(conn, snap, id, now, unassigned_after)
+            check_case(conn, snap, id, now, unassigned_after, base)
         })?;
     }
     Ok(fired)
@@ -161,6 +162,7 @@ fn check_case(
     id: i64,
     now: DateTime<Utc>,
     unassigned_after: Duration,
+    base: &str,
 ) -> QueryResult<usize> {
     let Some(case) = case_store::find(conn, id)? else {
         return Ok(0);
@@ -191,7 +193,7 @@ fn check_case(
         fired += 1;
         // Re-read: an earlier alarm of this pass may have changed the case.
         let current = case_store::find(conn, id)?.unwrap_or_else(|| case.clone());
-        fire(conn, snap, &current, &alarm, now)?;
+        fire(conn, snap, &current, &alarm, now, base)?;
     }
     // When to look again.
     let after = case_store::find(conn, id)?;
@@ -219,6 +221,7 @@ fn fire(
     case: &Case,
     alarm: &Alarm,
     now: DateTime<Utc>,
+    base: &str,
 ) -> QueryResult<()> {
     let at = store::to_db(now);
     let parts: Vec<&str> = alarm.kind.split(':').collect();
@@ -245,7 +248,7 @@ fn fire(
             }
             notify(conn, &to, now, "sla.warning", case.id, &data)?;
         }
-        ["breach", clock] => breach(conn, snap, case, clock_of(clock), now)?,
+        ["breach", clock] => breach(conn, snap, case, clock_of(clock), now, base)?,
         ["pause_end", cause, _] => {
             let cause = if *cause == "expired" {
                 ResumeCause::LinkExpired
@@ -284,13 +287,15 @@ fn fire(
 /// At breach: mark the case, raise its priority once (its deadlines and alarms
 /// then follow the new priority's targets, see `clock::raise_priority`), and move it
 /// to its queue's escalation queue if there is one, or hand it on when its agent is
-/// not online. A case whose closing waits for approval stays where it is.
+/// not online. A case whose closing waits for approval stays where it is. A case
+/// that was critical when it breached becomes an emergency (see `emergency`).
 fn breach(
     conn: &mut DbConn,
     snap: &Snapshot,
     case: &Case,
     clock: ev::Clock,
     now: DateTime<Utc>,
+    base: &str,
 ) -> QueryResult<()> {
     let at = store::to_db(now);
     let reference = case_store::case_ref(case.id);
@@ -399,5 +404,16 @@ fn breach(
         Some(case.queue_id),
         &data,
     )?;
+    if priority == Severity::Critical {
+        crate::cases::emergency::declare_in(
+            conn,
+            crate::cases::emergency::Pager { snap, base },
+            now,
+            case.id,
+            None,
+            crate::domain::emergency::Cause::Breach,
+            "",
+        )?;
+    }
     Ok(())
 }

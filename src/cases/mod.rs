@@ -10,6 +10,7 @@ pub mod calls;
 pub mod campaign;
 pub mod clock;
 pub mod closing;
+pub mod emergency;
 pub mod escalate;
 pub mod notices;
 pub mod open;
@@ -58,6 +59,9 @@ pub enum CaseError {
     /// A refusal about the report to the regulator, by its translation key.
     #[error("refused: {0}")]
     AmlReport(&'static str),
+    /// A refusal about an emergency, by its translation key.
+    #[error("refused: {0}")]
+    Emergency(&'static str),
     #[error("database error: {0}")]
     Db(#[from] diesel::result::Error),
 }
@@ -76,7 +80,10 @@ impl CaseError {
             CaseError::UnknownQueue => "resolution.error.unknown_queue",
             CaseError::SameQueue => "resolution.error.same_queue",
             CaseError::Conflict => "lifecycle.conflict",
-            CaseError::Campaign(key) | CaseError::Snooze(key) | CaseError::AmlReport(key) => key,
+            CaseError::Campaign(key)
+            | CaseError::Snooze(key)
+            | CaseError::AmlReport(key)
+            | CaseError::Emergency(key) => key,
         })
     }
 }

@@ -117,6 +117,7 @@ diesel::table! {
         updated_at -> Timestamp,
         verify_by_email -> Bool,
         release_on_confirm_up_to -> Nullable<Text>,
+        emergency_amount -> Nullable<Text>,
     }
 }
 
@@ -604,6 +605,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    emergencies (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        cause -> Text,
+        reason -> Text,
+        declared_by -> Nullable<BigInt>,
+        declared_at -> Timestamp,
+        level -> Integer,
+        rota -> Nullable<Text>,
+        ack_due_at -> Nullable<Timestamp>,
+        acknowledged_by -> Nullable<BigInt>,
+        acknowledged_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        ended_by -> Nullable<BigInt>,
+        ended_how -> Nullable<Text>,
+        end_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    pages (id) {
+        id -> BigInt,
+        emergency_id -> BigInt,
+        user_id -> BigInt,
+        level -> Integer,
+        rota -> Nullable<Text>,
+        paged_at -> Timestamp,
+        answered_at -> Nullable<Timestamp>,
+        answer -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(queue_members -> users (user_id));
 diesel::joinable!(queue_members -> queues (queue_id));
@@ -663,6 +697,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     webhook_deliveries,
     webhook_outbox,
+    emergencies,
+    pages,
     snoozes,
     aml_reports,
     oncall_rotas,
@@ -678,5 +714,7 @@ diesel::joinable!(saved_views -> users (owner_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(snoozes -> customers (customer_id));
 diesel::joinable!(aml_reports -> cases (case_id));
+diesel::joinable!(emergencies -> cases (case_id));
+diesel::joinable!(pages -> emergencies (emergency_id));
 diesel::joinable!(oncall_overrides -> oncall_rotas (rota_id));
 diesel::joinable!(oncall_overrides -> users (user_id));

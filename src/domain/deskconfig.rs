@@ -190,16 +190,16 @@ impl Checker {
     }
 }
 
-/// A rule's `release_on_confirm_up_to`: an amount (`"5000.00"`, any currency), a list
-/// (`"5000.00 CNY, 700 USD"`), or a table of amounts by currency
-/// (`{ CNY = "5000.00", USD = "700.00" }`).
-fn release_limit(
+/// A rule's amount limit (`release_on_confirm_up_to`, `emergency_amount`): an amount
+/// (`"5000.00"`, any currency), a list (`"5000.00 CNY, 700 USD"`), or a table of
+/// amounts by currency (`{ CNY = "5000.00", USD = "700.00" }`).
+fn amount_limit(
     c: &mut Checker,
     path: &str,
     t: &toml::Table,
+    key: &str,
 ) -> Option<crate::domain::resolution::ReleaseThresholds> {
     use crate::domain::resolution::ReleaseThresholds;
-    let key = "release_on_confirm_up_to";
     let text = match t.get(key)? {
         Value::String(s) => s.clone(),
         Value::Table(by) => {
@@ -753,6 +753,7 @@ impl DeskConfig {
                     "weight",
                     "verify_by_email",
                     "release_on_confirm_up_to",
+                    "emergency_amount",
                 ],
             );
             let code = c.string(&path, t, "code", true);
@@ -789,7 +790,9 @@ impl DeskConfig {
                     false
                 }
             };
-            let release_on_confirm_up_to = release_limit(&mut c, &path, t);
+            let release_on_confirm_up_to =
+                amount_limit(&mut c, &path, t, "release_on_confirm_up_to");
+            let emergency_amount = amount_limit(&mut c, &path, t, "emergency_amount");
             if let (Some(code), Some(category), Some(default_severity)) = (code, category, severity)
             {
                 rules.push(RuleDef {
@@ -800,6 +803,7 @@ impl DeskConfig {
                     weight: weight as i32,
                     verify_by_email,
                     release_on_confirm_up_to,
+                    emergency_amount,
                 });
             }
         }
@@ -1067,6 +1071,9 @@ impl DeskConfig {
                     "release_on_confirm_up_to = {}\n",
                     q(&limit.to_string())
                 ));
+            }
+            if let Some(limit) = &r.emergency_amount {
+                out.push_str(&format!("emergency_amount = {}\n", q(&limit.to_string())));
             }
         }
         for r in &self.routes {

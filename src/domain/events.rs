@@ -93,10 +93,18 @@ pub enum CaseEvent {
     AmlReportBreached(AmlReportClock),
     #[serde(rename = "aml_report.filed")]
     AmlReportFiled(AmlReportFiled),
+    #[serde(rename = "emergency.declared")]
+    EmergencyDeclared(EmergencyDeclared),
+    #[serde(rename = "oncall.paged")]
+    Paged(Paged),
+    #[serde(rename = "emergency.acknowledged")]
+    EmergencyAcknowledged(EmergencyAcknowledged),
+    #[serde(rename = "emergency.ended")]
+    EmergencyEnded(EmergencyEnded),
 }
 
 /// The kinds, in the order of the enum: what the timeline table may hold.
-pub const KINDS: [&str; 40] = [
+pub const KINDS: [&str; 44] = [
     "case.opened",
     "routing.decided",
     "sla.set",
@@ -137,6 +145,10 @@ pub const KINDS: [&str; 40] = [
     "aml_report.warning",
     "aml_report.breached",
     "aml_report.filed",
+    "emergency.declared",
+    "oncall.paged",
+    "emergency.acknowledged",
+    "emergency.ended",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -215,6 +227,10 @@ impl CaseEvent {
             CaseEvent::AmlReportWarning(_) => "aml_report.warning",
             CaseEvent::AmlReportBreached(_) => "aml_report.breached",
             CaseEvent::AmlReportFiled(_) => "aml_report.filed",
+            CaseEvent::EmergencyDeclared(_) => "emergency.declared",
+            CaseEvent::Paged(_) => "oncall.paged",
+            CaseEvent::EmergencyAcknowledged(_) => "emergency.acknowledged",
+            CaseEvent::EmergencyEnded(_) => "emergency.ended",
         }
     }
 }
@@ -755,6 +771,52 @@ pub struct AmlReportFiled {
     pub late: bool,
 }
 
+/// An emergency was declared on the case: by a person with a reason, or by the
+/// desk (`cause` breach or amount).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmergencyDeclared {
+    pub emergency: i64,
+    pub cause: crate::domain::emergency::Cause,
+    pub reason: String,
+}
+
+/// People were paged for the case's emergency: the on-call person of `rota`, every
+/// supervisor (`rota` none), or a colleague it was handed to (`handed_by`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Paged {
+    pub emergency: i64,
+    /// The e-mail addresses of those paged.
+    pub to: Vec<String>,
+    #[serde(default)]
+    pub rota: Option<String>,
+    /// The step of escalation: 0 the first page.
+    pub level: i32,
+    /// Paged because nobody acknowledged the last page within this many minutes.
+    #[serde(default)]
+    pub unanswered_minutes: Option<i64>,
+    /// Paged because this person handed the emergency on.
+    #[serde(default)]
+    pub handed_by: Option<String>,
+}
+
+/// Someone paged acknowledged the emergency: escalation stops.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmergencyAcknowledged {
+    pub emergency: i64,
+    pub by: String,
+    /// Minutes from the declaration.
+    pub minutes: i64,
+}
+
+/// The emergency ended: its case was resolved, or a supervisor stood it down.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmergencyEnded {
+    pub emergency: i64,
+    pub how: crate::domain::emergency::Ending,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
 /// What a case's timeline says of it: the fold of its events, oldest first. The
 /// timeline is the truth: this equals the case's row (a test holds them together).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -868,7 +930,11 @@ impl Folded {
             | CaseEvent::AmlReportDue(_)
             | CaseEvent::AmlReportWarning(_)
             | CaseEvent::AmlReportBreached(_)
-            | CaseEvent::AmlReportFiled(_) => {}
+            | CaseEvent::AmlReportFiled(_)
+            | CaseEvent::EmergencyDeclared(_)
+            | CaseEvent::Paged(_)
+            | CaseEvent::EmergencyAcknowledged(_)
+            | CaseEvent::EmergencyEnded(_) => {}
         }
         self.status = self.priority.map(|_| {
             if self.resolved {

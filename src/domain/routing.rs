@@ -20,6 +20,8 @@ pub struct RuleDef {
     /// A customer who confirms "it was me" closes the case by themselves when every
     /// amount of it is at most this (per currency).
     pub release_on_confirm_up_to: Option<crate::domain::resolution::ReleaseThresholds>,
+    /// An alert of the rule over this amount (per currency) declares an emergency.
+    pub emergency_amount: Option<crate::domain::resolution::ReleaseThresholds>,
 }
 
 /// One route: each condition is optional; `queue` and `priority` say where to go.
@@ -171,6 +173,7 @@ mod tests {
                     weight: 1,
                     verify_by_email: false,
                     release_on_confirm_up_to: None,
+                    emergency_amount: None,
                 },
             )
         })

@@ -24,10 +24,11 @@ pub enum EventType {
     SnoozeCreated,
     SnoozeEnded,
     CampaignOpened,
+    OncallPaged,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 9] = [
+    pub const ALL: [EventType; 10] = [
         EventType::CaseOpened,
         EventType::CaseAssigned,
         EventType::CaseResolved,
@@ -37,6 +38,7 @@ impl EventType {
         EventType::SnoozeCreated,
         EventType::SnoozeEnded,
         EventType::CampaignOpened,
+        EventType::OncallPaged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +52,7 @@ impl EventType {
             EventType::SnoozeCreated => "snooze.created",
             EventType::SnoozeEnded => "snooze.ended",
             EventType::CampaignOpened => "campaign.opened",
+            EventType::OncallPaged => "oncall.paged",
         }
     }
 }
@@ -247,6 +250,18 @@ pub fn from_case_event(case_ref: &str, event: &CaseEvent) -> Option<(EventType, 
                 "rule": e.rule,
                 "customer_external_id": e.customer,
                 "how": e.how.as_str(),
+            }),
+        ),
+        CaseEvent::Paged(p) => (
+            EventType::OncallPaged,
+            json!({
+                "case": case_ref,
+                "emergency": p.emergency,
+                "to": p.to,
+                "rota": p.rota,
+                "level": p.level,
+                "unanswered_minutes": p.unanswered_minutes,
+                "handed_by": p.handed_by,
             }),
         ),
         _ => return None,

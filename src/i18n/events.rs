@@ -366,6 +366,41 @@ pub fn describe(tr: &Tr, event: &CaseEvent) -> String {
             "event.aml_report_breached",
             &[("due", &e.due.format("%Y-%m-%d %H:%M UTC").to_string())],
         ),
+        CaseEvent::EmergencyDeclared(e) => tr.tf(
+            "event.emergency_declared",
+            &[("why", &emergency_reason(tr, e.cause.as_str(), &e.reason))],
+        ),
+        CaseEvent::Paged(e) => {
+            let to = e.to.join(", ");
+            match (&e.handed_by, &e.rota, e.unanswered_minutes) {
+                (Some(by), _, _) => tr.tf("event.paged_handed", &[("by", by), ("to", &to)]),
+                (None, Some(rota), None) => {
+                    tr.tf("event.paged_rota", &[("to", &to), ("rota", rota)])
+                }
+                (None, Some(rota), Some(m)) => tr.tf(
+                    "event.paged_rota_unanswered",
+                    &[("to", &to), ("rota", rota), ("minutes", &m.to_string())],
+                ),
+                (None, None, None) => tr.tf("event.paged_supervisors", &[("to", &to)]),
+                (None, None, Some(m)) => tr.tf(
+                    "event.paged_supervisors_unanswered",
+                    &[("to", &to), ("minutes", &m.to_string())],
+                ),
+            }
+        }
+        CaseEvent::EmergencyAcknowledged(e) => tr.tf(
+            "event.emergency_acknowledged",
+            &[("by", &e.by), ("minutes", &e.minutes.to_string())],
+        ),
+        CaseEvent::EmergencyEnded(e) => match e.how {
+            crate::domain::emergency::Ending::Resolved => {
+                tr.t("event.emergency_resolved").to_string()
+            }
+            crate::domain::emergency::Ending::StoodDown => tr.tf(
+                "event.emergency_stood_down",
+                &[("reason", e.reason.as_deref().unwrap_or_default())],
+            ),
+        },
         CaseEvent::AmlReportFiled(e) => tr.tf(
             if e.late {
                 "event.aml_report_filed_late"
@@ -417,13 +452,21 @@ pub fn describe_notice(tr: &Tr, kind: &str, data: &Value) -> String {
             "event.approval_rejected",
             &[("case", s("case_ref")), ("note", s("note"))],
         ),
-        crate::domain::notifications::PAGED => match s("reason") {
-            "" => tr.tf("notifications.paged", &[("case", s("case_ref"))]),
-            reason => tr.tf(
-                "notifications.paged_reason",
-                &[("case", s("case_ref")), ("reason", reason)],
-            ),
-        },
+        crate::domain::notifications::PAGED => {
+            let why = emergency_reason(tr, s("cause"), s("reason"));
+            let text = if why.is_empty() {
+                tr.tf("notifications.paged", &[("case", s("case_ref"))])
+            } else {
+                tr.tf(
+                    "notifications.paged_reason",
+                    &[("case", s("case_ref")), ("reason", &why)],
+                )
+            };
+            match s("link") {
+                "" => text,
+                link => tr.tf("emergency.notice_link", &[("text", &text), ("link", link)]),
+            }
+        }
         _ => describe_stored(tr, kind, &data.to_string()),
     }
 }
@@ -465,4 +508,14 @@ pub fn notice_kind(tr: &Tr, kind: &str) -> String {
         other => other,
     }
     .to_string()
+}
+
+/// Why an emergency was declared, in the reader's language: the person's reason, or
+/// what made the desk declare it.
+pub fn emergency_reason(tr: &Tr, cause: &str, reason: &str) -> String {
+    match cause {
+        "breach" => tr.t("emergency.cause.breach").to_string(),
+        "amount" => tr.tf("emergency.cause.amount", &[("amount", reason)]),
+        _ => reason.to_string(),
+    }
 }

@@ -34,6 +34,7 @@ const EN: &[(&str, &str)] = &[
         "notifications.en.toml",
         include_str!("notifications.en.toml"),
     ),
+    ("emergency.en.toml", include_str!("emergency.en.toml")),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -65,6 +66,7 @@ const ZH_CN: &[(&str, &str)] = &[
         "notifications.zh-CN.toml",
         include_str!("notifications.zh-CN.toml"),
     ),
+    ("emergency.zh-CN.toml", include_str!("emergency.zh-CN.toml")),
 ];
 
 type Catalog = HashMap<String, String>;

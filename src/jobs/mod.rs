@@ -1,6 +1,6 @@
 // Background workers that run beside the HTTP server in every instance: the SLA
 // watch, the presence, session and assignment sweeps, the mail outbox, callback
-// reminders, webhook deliveries, the weekly brief, notification digests and the
+// reminders, webhook deliveries, emergency escalation, the weekly brief, notification digests and the
 // reports' per-case facts. Each is safe to run in several instances at once
 // (alarms, reminders, briefs and digests fire once; assignment uses conditional
 // updates; outbox messages are claimed; the facts are upserted under a lease).
@@ -42,6 +42,9 @@ pub fn spawn(state: AppState) {
     }));
     actix_web::rt::spawn(every(state.clone(), 30, "snooze expiry", |s| {
         expire_snoozes(s).map(|_| ())
+    }));
+    actix_web::rt::spawn(every(state.clone(), 10, "emergencies", |s| {
+        watch_emergencies(s).map(|_| ())
     }));
     actix_web::rt::spawn(every(state.clone(), 2, "webhooks", |s| {
         send_webhooks(s).map(|_| ())
@@ -117,8 +120,14 @@ pub fn watch_sla(state: &AppState) -> Result<usize, String> {
     let now = state.now();
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     let snap = state.desk.get(&mut conn).map_err(|e| e.to_string())?;
-    crate::cases::escalate::run_due(&mut conn, &snap, now, state.settings.unassigned_alert_after)
-        .map_err(|e| e.to_string())
+    crate::cases::escalate::run_due(
+        &mut conn,
+        &snap,
+        now,
+        state.settings.unassigned_alert_after,
+        &state.settings.public_url,
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// Turns idle online agents away (handing back their unstarted cases) and, when set,
@@ -221,6 +230,19 @@ pub fn watch_aml_reports(state: &AppState) -> Result<usize, String> {
     let now = state.now();
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     crate::cases::aml_report::watch(&mut conn, now).map_err(|e| e.to_string())
+}
+
+/// Pages the next group for the emergencies nobody acknowledged in time; returns
+/// how many steps it took.
+pub fn watch_emergencies(state: &AppState) -> Result<usize, String> {
+    let now = state.now();
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let snap = state.desk.get(&mut conn).map_err(|e| e.to_string())?;
+    let pager = crate::cases::emergency::Pager {
+        snap: &snap,
+        base: &state.settings.public_url,
+    };
+    crate::cases::emergency::watch(&mut conn, pager, now).map_err(|e| e.to_string())
 }
 
 /// Ends the snoozes whose time is up; returns how many.

@@ -23,6 +23,8 @@ pub struct Cached {
     pub session: Session,
     pub user: User,
     pub unread: i64,
+    /// Emergencies the user is paged for and has not answered.
+    pub paged: Vec<crate::cases::emergency::Banner>,
     pub fetched: DateTime<Utc>,
 }
 

@@ -73,6 +73,7 @@ pub struct RuleRow {
     pub updated_at: NaiveDateTime,
     pub verify_by_email: bool,
     pub release_on_confirm_up_to: Option<String>,
+    pub emergency_amount: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -265,6 +266,12 @@ pub fn load(conn: &mut DbConn) -> QueryResult<DeskConfig> {
                 .map(crate::domain::resolution::ReleaseThresholds::parse)
                 .transpose()
                 .map_err(|e| corrupt("release_on_confirm_up_to", e))?,
+            emergency_amount: rule
+                .emergency_amount
+                .as_deref()
+                .map(crate::domain::resolution::ReleaseThresholds::parse)
+                .transpose()
+                .map_err(|e| corrupt("emergency_amount", e))?,
         });
     }
     for route in &r.routes {
@@ -603,6 +610,8 @@ pub fn apply(
                         rules::verify_by_email.eq(r.verify_by_email),
                         rules::release_on_confirm_up_to
                             .eq(r.release_on_confirm_up_to.as_ref().map(ToString::to_string)),
+                        rules::emergency_amount
+                            .eq(r.emergency_amount.as_ref().map(ToString::to_string)),
                         rules::updated_at.eq(at),
                     ))
                     .execute(conn)?;
@@ -618,6 +627,8 @@ pub fn apply(
                         rules::verify_by_email.eq(r.verify_by_email),
                         rules::release_on_confirm_up_to
                             .eq(r.release_on_confirm_up_to.as_ref().map(ToString::to_string)),
+                        rules::emergency_amount
+                            .eq(r.emergency_amount.as_ref().map(ToString::to_string)),
                         rules::updated_at.eq(at),
                     ))
                     .execute(conn)?;

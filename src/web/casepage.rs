@@ -363,6 +363,7 @@ struct CasePage {
     campaign: Option<super::campaign::CampaignView>,
     /// The campaign this case belongs to.
     parent: Option<String>,
+    emergency: super::emergencies::EmergencyPanel,
 }
 
 pub async fn show(
@@ -375,48 +376,61 @@ pub async fn show(
     let now = state.now();
     let u = user.clone();
     let (lang, st) = (page.tr, state.clone());
-    let (case, queue, assignee, customer, events, actors, agents, resolution, detail, campaign) =
-        db(&state, move |conn| {
-            let mut case = super::scope::visible_case(conn, &u, &reference)?;
-            // The assignee opening the case starts it.
-            if case.assignee_id == Some(u.user.id)
-                && case.started_at.is_none()
-                && crate::cases::assign::start(conn, case.id, u.user.id, now)?
-            {
-                case = case_store::find(conn, case.id)?.ok_or(AppError::NotFound)?;
-            }
-            let queue = case_store::queue_name(conn, case.queue_id)?;
-            let assignee = case_store::assignee_email(conn, case.assignee_id)?;
-            let customer = case_store::customer(conn, case.customer_id)?;
-            let events: Vec<EventRow> = case_store::events_of(conn, case.id)?;
-            let actor_ids: Vec<i64> = events.iter().filter_map(|e| e.actor_user_id).collect();
-            let actors = crate::store::users::emails_of(conn, &actor_ids)?;
-            let agents: Vec<(i64, String, String)> = if u.role.is_supervisor_or_admin() {
-                crate::store::users::queue_agents(conn, case.queue_id)?
-            } else {
-                Vec::new()
-            };
-            let snap = st.desk.get(conn)?;
-            let resolution = super::resolution::panel(conn, &snap, &u, &case)?;
-            let detail = load(conn, &st, &snap, &u, &case, &customer, lang)?;
-            let campaign = if crate::store::campaigns::is_campaign(conn, case.id)? {
-                let queues = visible_queues(conn, &u)?;
-                Some(super::campaign::load(
-                    conn,
-                    lang,
-                    &case,
-                    u.user.id,
-                    queues.as_ref(),
-                )?)
-            } else {
-                None
-            };
-            Ok((
-                case, queue, assignee, customer, events, actors, agents, resolution, detail,
-                campaign,
-            ))
-        })
-        .await?;
+    let u2 = user.clone();
+    let (
+        case,
+        queue,
+        assignee,
+        customer,
+        events,
+        actors,
+        agents,
+        resolution,
+        detail,
+        campaign,
+        emergency,
+    ) = db(&state, move |conn| {
+        let mut case = super::scope::visible_case(conn, &u, &reference)?;
+        // The assignee opening the case starts it.
+        if case.assignee_id == Some(u.user.id)
+            && case.started_at.is_none()
+            && crate::cases::assign::start(conn, case.id, u.user.id, now)?
+        {
+            case = case_store::find(conn, case.id)?.ok_or(AppError::NotFound)?;
+        }
+        let queue = case_store::queue_name(conn, case.queue_id)?;
+        let assignee = case_store::assignee_email(conn, case.assignee_id)?;
+        let customer = case_store::customer(conn, case.customer_id)?;
+        let events: Vec<EventRow> = case_store::events_of(conn, case.id)?;
+        let actor_ids: Vec<i64> = events.iter().filter_map(|e| e.actor_user_id).collect();
+        let actors = crate::store::users::emails_of(conn, &actor_ids)?;
+        let agents: Vec<(i64, String, String)> = if u.role.is_supervisor_or_admin() {
+            crate::store::users::queue_agents(conn, case.queue_id)?
+        } else {
+            Vec::new()
+        };
+        let snap = st.desk.get(conn)?;
+        let resolution = super::resolution::panel(conn, &snap, &u, &case)?;
+        let detail = load(conn, &st, &snap, &u, &case, &customer, lang)?;
+        let campaign = if crate::store::campaigns::is_campaign(conn, case.id)? {
+            let queues = visible_queues(conn, &u)?;
+            Some(super::campaign::load(
+                conn,
+                lang,
+                &case,
+                u.user.id,
+                queues.as_ref(),
+            )?)
+        } else {
+            None
+        };
+        let emergency = super::emergencies::panel(conn, &lang, &u2, &case)?;
+        Ok((
+            case, queue, assignee, customer, events, actors, agents, resolution, detail, campaign,
+            emergency,
+        ))
+    })
+    .await?;
     let timeline = events
         .iter()
         .map(|e| TimelineRow {
@@ -449,6 +463,7 @@ pub async fn show(
             .unwrap_or_default(),
         customer_id: customer.external_id,
         parent: case.campaign_id.map(case_ref),
+        emergency,
         campaign,
         case,
         timeline,

@@ -181,7 +181,7 @@ pub async fn session_and_csrf(
                 && now - store::from_db(m.session.created_at) < max
         });
         let found = match remembered {
-            Some(m) => Ok(Some((m.session, m.user, m.unread))),
+            Some(m) => Ok(Some((m.session, m.user, m.unread, m.paged))),
             None => {
                 let (cache, key) = (state.session_cache.clone(), digest.clone());
                 super::db(&state, move |conn| {
@@ -202,22 +202,24 @@ pub async fn session_and_csrf(
                         s.last_seen_at = store::to_db(now);
                     }
                     let unread = crate::store::users::unread_notifications(conn, user.id)?;
+                    let paged = crate::cases::emergency::banners_for(conn, user.id)?;
                     cache.put(
                         key,
                         crate::state::session_cache::Cached {
                             session: s.clone(),
                             user: user.clone(),
                             unread,
+                            paged: paged.clone(),
                             fetched: now,
                         },
                     );
-                    Ok(Some((s, user, unread)))
+                    Ok(Some((s, user, unread, paged)))
                 })
                 .await
             }
         };
         match found {
-            Ok(Some((s, user, unread))) => {
+            Ok(Some((s, user, unread, paged))) => {
                 let role = user.role.parse::<Role>().unwrap_or(Role::Agent);
                 session = Some(SignedIn {
                     session_id: s.id,
@@ -225,6 +227,7 @@ pub async fn session_and_csrf(
                     user,
                     role,
                     unread,
+                    paged,
                 });
             }
             Ok(None) => drop_session_cookie = true,

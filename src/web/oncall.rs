@@ -111,6 +111,8 @@ struct OncallPage {
     /// Active users' e-mail addresses, offered for the override's person.
     people: Vec<String>,
     problems: Vec<FieldProblem>,
+    /// Emergencies of the last days with everyone paged (supervisors and admins).
+    emergencies: Vec<super::emergencies::EmergencyView>,
 }
 
 /// What the page shows besides the form. Each section is one field here and one
@@ -119,10 +121,20 @@ struct OncallPage {
 struct Sections {
     rotas: Vec<RotaView>,
     people: Vec<String>,
+    emergencies: Vec<super::emergencies::EmergencyView>,
 }
 
-async fn sections(state: &AppState, now: DateTime<Utc>) -> Result<Sections, AppError> {
+/// How far back the page lists emergencies and their pages.
+const PAGES_DAYS: i64 = 7;
+
+async fn sections(
+    state: &AppState,
+    now: DateTime<Utc>,
+    reader: &CurrentUser,
+    tr: crate::i18n::Tr,
+) -> Result<Sections, AppError> {
     let st = state.clone();
+    let (me, supervisor) = (reader.user.id, reader.role.is_supervisor_or_admin());
     db(state, move |conn| {
         let snapshot = st.desk.get(conn)?;
         let boards = oncall::board(conn, &snapshot, now)?;
@@ -131,9 +143,22 @@ async fn sections(state: &AppState, now: DateTime<Utc>) -> Result<Sections, AppE
             .filter(|u| u.active)
             .map(|u| u.email)
             .collect();
+        let emergencies = if supervisor {
+            crate::cases::emergency::declared_since(
+                conn,
+                now - chrono::Duration::days(PAGES_DAYS),
+                100,
+            )?
+            .iter()
+            .map(|e| super::emergencies::view(conn, &tr, e, me))
+            .collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
         Ok(Sections {
             rotas: boards.iter().map(rota_view).collect(),
             people,
+            emergencies,
         })
     })
     .await
@@ -147,12 +172,13 @@ async fn render(
     problems: Vec<FieldProblem>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let s = sections(state, state.now()).await?;
+    let s = sections(state, state.now(), user, page.tr).await?;
     page.render_status(
         status,
         &OncallPage {
             rotas: s.rotas,
             people: s.people,
+            emergencies: s.emergencies,
             can_override: user.role.is_supervisor_or_admin(),
             form,
             problems,

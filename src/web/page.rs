@@ -31,6 +31,8 @@ pub struct SignedIn {
     pub role: Role,
     /// Unread in-app notifications.
     pub unread: i64,
+    /// Emergencies the user is paged for and has not answered: the banner.
+    pub paged: Vec<crate::cases::emergency::Banner>,
 }
 
 /// Per-request context, put in the request's extensions by the session middleware.
@@ -167,6 +169,7 @@ pub struct Badge {
     pub role: Role,
     pub presence: String,
     pub unread: i64,
+    pub paged: Vec<crate::cases::emergency::Banner>,
 }
 
 /// The context every template gets.
@@ -212,6 +215,7 @@ impl Page {
                 role: s.role,
                 presence: s.user.presence,
                 unread: s.unread,
+                paged: s.paged,
             }),
             flash,
             path: req.path().to_string(),
@@ -225,6 +229,11 @@ impl Page {
 
     pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
         self.tr.tf(key, args)
+    }
+
+    /// Why an emergency was declared, in the reader's language.
+    pub fn emergency_reason(&self, cause: &str, reason: &str) -> String {
+        crate::i18n::events::emergency_reason(&self.tr, cause, reason)
     }
 
     pub fn lang(&self) -> &'static str {

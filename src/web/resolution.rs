@@ -141,7 +141,7 @@ pub fn panel(
 }
 
 /// The page to go back to, and the message to show there, for a refused step.
-fn refused(back: &str, e: ResolutionError) -> Result<HttpResponse, AppError> {
+pub(super) fn refused(back: &str, e: ResolutionError) -> Result<HttpResponse, AppError> {
     let key = match e {
         ResolutionError::NotFound => return Err(AppError::NotFound),
         ResolutionError::Forbidden => "lifecycle.not_yours",
@@ -164,7 +164,8 @@ fn refused(back: &str, e: ResolutionError) -> Result<HttpResponse, AppError> {
         ResolutionError::Conflict => "lifecycle.conflict",
         ResolutionError::Campaign(key)
         | ResolutionError::Snooze(key)
-        | ResolutionError::AmlReport(key) => key,
+        | ResolutionError::AmlReport(key)
+        | ResolutionError::Emergency(key) => key,
     };
     Ok(redirect_with_flash(back, FlashKind::Error, key))
 }

@@ -727,6 +727,71 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         "/views/{id}/delete",
         sample(format!("/views/{private_view}/delete"), Status(404)),
     );
+    // An emergency on the shown case, paging every supervisor (its queue names no
+    // rota): declaring another is refused back to the case; standing down one on a
+    // case without any is refused too; acknowledging and handing over are refused or
+    // done (a supervisor of the walk is paged), back on the emergency's page.
+    let emergency = {
+        let mut conn = app.conn();
+        let snap = riskdesk::store::deskconfig::snapshot(&mut conn).unwrap();
+        let id = riskdesk::store::cases::parse_case_ref(&show).unwrap();
+        riskdesk::cases::emergency::declare_in(
+            &mut conn,
+            riskdesk::cases::emergency::Pager {
+                snap: &snap,
+                base: "http://desk.example",
+            },
+            app.clock.now(),
+            id,
+            None,
+            riskdesk::domain::emergency::Cause::Declared,
+            "Walk.",
+        )
+        .unwrap()
+        .unwrap()
+        .id
+    };
+    let emergency_page = format!("/emergencies/{emergency}");
+    add(
+        "POST",
+        "/cases/{case_ref}/emergency",
+        sample(format!("{}/emergency", case(&show)), SeeOther(case(&show)))
+            .form(&[("reason", "Walk.")])
+            .except(Who::Agent, Status(404)),
+    );
+    add(
+        "POST",
+        "/cases/{case_ref}/emergency/stand-down",
+        sample(
+            format!("{}/emergency/stand-down", case(&reopen)),
+            SeeOther(case(&reopen)),
+        )
+        .form(&[("reason", "Walk.")]),
+    );
+    add(
+        "GET",
+        "/emergencies/{id}",
+        sample(emergency_page.clone(), Status(200)).except(Who::Agent, Status(404)),
+    );
+    add(
+        "POST",
+        "/emergencies/{id}/ack",
+        sample(
+            format!("{emergency_page}/ack"),
+            SeeOther(emergency_page.clone()),
+        )
+        .except(Who::Agent, Status(404)),
+    );
+    add(
+        "POST",
+        "/emergencies/{id}/hand-over",
+        sample(
+            format!("{emergency_page}/hand-over"),
+            SeeOther(emergency_page.clone()),
+        )
+        .form(&[("to", "nobody@bank.example")])
+        .except(Who::Agent, Status(404)),
+    );
     // An agent sees only their queues' cases: the walk's agent has none.
     add(
         "GET",

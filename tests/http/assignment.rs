@@ -473,7 +473,8 @@ fn warnings_and_breaches_fire_once_and_act() {
             &mut conn,
             &snap,
             d.app.clock.now(),
-            Duration::minutes(15)
+            Duration::minutes(15),
+            "http://desk.example"
         )
         .unwrap(),
         0

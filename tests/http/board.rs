@@ -149,9 +149,16 @@ fn text(b: &Browser, path: &str) -> (u16, String) {
 }
 
 /// The case references linked from `html`, in order, each once.
+/// The cases a page links to, leaving out the banner of a page (an emergency the
+/// reader is paged for shows on every page).
 fn refs(html: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for part in html.split("href=\"/cases/").skip(1) {
+    let mut rest = html.to_string();
+    while let Some(i) = rest.find("<div class=\"page-banner\"") {
+        let end = rest[i..].find("</div>").map_or(rest.len(), |e| i + e);
+        rest.replace_range(i..end, "");
+    }
+    for part in rest.split("href=\"/cases/").skip(1) {
         let r: String = part.chars().take_while(|c| *c != '"').collect();
         if !out.contains(&r) {
             out.push(r);

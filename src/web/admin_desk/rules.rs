@@ -26,6 +26,8 @@ pub struct RuleForm {
     verify_by_email: String,
     /// Empty, an amount, or a list such as "5000.00 CNY, 700 USD".
     release_on_confirm_up_to: String,
+    /// Empty, or an amount (list) over which an alert declares an emergency.
+    emergency_amount: String,
 }
 
 impl RuleForm {
@@ -53,6 +55,11 @@ impl RuleForm {
             .into(),
             release_on_confirm_up_to: def
                 .release_on_confirm_up_to
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            emergency_amount: def
+                .emergency_amount
                 .as_ref()
                 .map(ToString::to_string)
                 .unwrap_or_default(),
@@ -97,19 +104,22 @@ impl RuleForm {
                 false
             }
         };
-        let release_on_confirm_up_to = match self.release_on_confirm_up_to.trim() {
+        let mut limit = |text: &str, field: &str| match text.trim() {
             "" => None,
             text => match crate::domain::resolution::ReleaseThresholds::parse(text) {
                 Ok(limit) => Some(limit),
                 Err(_) => {
                     problems.push(FieldProblem::new(
-                        format!("{path}.release_on_confirm_up_to"),
+                        format!("{path}.{field}"),
                         tr.t("desk.rules.release_limit_invalid"),
                     ));
                     None
                 }
             },
         };
+        let release_on_confirm_up_to =
+            limit(&self.release_on_confirm_up_to, "release_on_confirm_up_to");
+        let emergency_amount = limit(&self.emergency_amount, "emergency_amount");
         let (Some(default_severity), true) = (severity, problems.is_empty()) else {
             return Err(problems);
         };
@@ -127,6 +137,7 @@ impl RuleForm {
             weight: i32::try_from(weight).unwrap_or(if weight < 0 { i32::MIN } else { i32::MAX }),
             verify_by_email,
             release_on_confirm_up_to,
+            emergency_amount,
         })
     }
 }

@@ -1,0 +1,3 @@
+ALTER TABLE rules DROP COLUMN emergency_amount;
+DROP TABLE pages;
+DROP TABLE emergencies;
