@@ -99,7 +99,8 @@ fn main() {
             .unwrap();
         }
         // RISKDESK_BENCH_DELIVER=0: nothing is sent during the run (the cost of
-        // writing the deliveries alone), only after it.
+        // writing the deliveries alone), only after it. Either way the worker runs as
+        // the server's job does, every two seconds.
         let deliver_during = env("RISKDESK_BENCH_DELIVER", 1) == 1;
         let loaded = std::time::Instant::now() + Duration::from_secs(2 + seconds);
         let (st, on, n) = (state.clone(), delivering.clone(), delivered.clone());
@@ -109,11 +110,11 @@ fn main() {
                     std::thread::sleep(Duration::from_millis(100));
                     continue;
                 }
+                // As the server's job runs it: every two seconds, pass after pass
+                // while a pass finds a full batch.
                 let pass = riskdesk::jobs::send_webhooks(&st).unwrap();
                 n.fetch_add(pass.delivered, std::sync::atomic::Ordering::Relaxed);
-                if pass.delivered == 0 {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
+                std::thread::sleep(Duration::from_secs(2));
             }
         }))
     } else {

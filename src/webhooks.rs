@@ -227,6 +227,8 @@ impl Pass {
 const PARALLEL: usize = 8;
 /// The job under whose lease one instance at a time empties the outbox.
 const OUTBOX_JOB: &str = "webhook_outbox";
+/// Outbox events recorded per write.
+const RECORD_CHUNK: usize = 100;
 /// Failed attempts on one receiver in one pass after which its other deliveries of
 /// the pass are not tried but wait for a later one: a receiver that is down is not
 /// hammered, and a pass with a receiver that times out stays short.
@@ -297,8 +299,9 @@ fn side_by_side<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> Vec<R> + Syn
 /// leaves the events in the outbox for the next, so an event may come twice, with
 /// its id, never not at all). The events of one case go to a receiver one after the
 /// other, after any of that case's deliveries still waiting for it; when one fails,
-/// the case's later ones wait in line behind it. One write takes the lease, one
-/// records everything and empties the outbox of what was sent.
+/// the case's later ones wait in line behind it. One write takes the lease; short
+/// writes of [`RECORD_CHUNK`] events each record their deliveries and empty the
+/// outbox of them.
 pub fn dispatch_outbox(
     conn: &mut DbConn,
     agent: &ureq::Agent,
@@ -397,11 +400,20 @@ fn dispatch_leased(
         out
     });
     let done = store::to_db(now());
-    let delivered = write_tx(conn, |c| {
-        let n = hook_store::record_dispatch(c, done, &events, &fates)?;
-        store::jobs::release_lease(c, OUTBOX_JOB, owner)?;
-        Ok::<_, diesel::result::Error>(n)
-    })?;
+    // Recorded in short writes (each its events' deliveries and their leaving the
+    // outbox together), so that intake never waits long behind the worker. An
+    // instance that stops between two sends the rest again (same ids).
+    let mut delivered = 0;
+    for (k, part) in events.chunks(RECORD_CHUNK).enumerate() {
+        let start = k * RECORD_CHUNK;
+        let mine: Vec<(usize, i64, hook_store::Fate)> = fates
+            .iter()
+            .filter(|(i, _, _)| (start..start + part.len()).contains(i))
+            .map(|(i, h, f)| (i - start, *h, f.clone()))
+            .collect();
+        delivered += write_tx(conn, |c| hook_store::record_dispatch(c, done, part, &mine))?;
+    }
+    write_tx(conn, |c| store::jobs::release_lease(c, OUTBOX_JOB, owner))?;
     let retrying = fates
         .iter()
         .filter(|(_, _, f)| {
