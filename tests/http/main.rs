@@ -37,6 +37,7 @@ mod resolution;
 mod rule_quality;
 mod search;
 mod self_release;
+mod setup;
 mod snoozes;
 mod views;
 mod webhooks;
