@@ -23,6 +23,7 @@ mod emergencies;
 mod identifiers;
 mod intake;
 mod labels;
+mod languages;
 mod layout;
 mod lifecycle;
 mod mail;
