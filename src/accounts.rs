@@ -101,6 +101,22 @@ pub fn create_user(
     input: &NewUserInput<'_>,
     password: &NewPassword,
 ) -> Result<User, AccountError> {
+    let checked = check_new_user(input)?;
+    let hash = password::hash(password);
+    write_tx(conn, |conn| insert_user(conn, now, actor, &checked, &hash))
+}
+
+/// A new user's input, checked.
+#[derive(Debug, Clone)]
+pub struct CheckedUser {
+    email: Email,
+    name: UserName,
+    role: Role,
+    language: Option<&'static str>,
+}
+
+/// Checks a new user's input without touching the database.
+pub fn check_new_user(input: &NewUserInput<'_>) -> Result<CheckedUser, AccountError> {
     let email = Email::parse(input.email).map_err(|m| AccountError::invalid("email", m))?;
     let name = UserName::parse(input.name).map_err(|m| AccountError::invalid("name", m))?;
     let role: Role = input
@@ -117,41 +133,54 @@ pub fn create_user(
         ),
         None => None,
     };
-    let hash = password::hash(password);
-    write_tx(conn, |conn| {
-        let at = store::to_db(now);
-        let user = users::insert(
-            conn,
-            &users::NewUser {
-                email: email.as_str(),
-                name: name.as_str(),
-                role: role.as_str(),
-                password_hash: &hash,
-                active: true,
-                language,
-                timezone: None,
-                failed_logins: 0,
-                created_at: at,
-                updated_at: at,
-            },
-        )
-        .map_err(|e| {
-            if store::is_unique_violation(&e) {
-                AccountError::DuplicateEmail(email.to_string())
-            } else {
-                AccountError::Db(e)
-            }
-        })?;
-        record(
-            conn,
-            now,
-            actor,
-            "user.created",
-            Some(&user.email),
-            json!({"role": user.role, "name": user.name}),
-        )?;
-        Ok(user)
+    Ok(CheckedUser {
+        email,
+        name,
+        role,
+        language,
     })
+}
+
+/// Inserts a checked user with its audit event, inside the caller's transaction.
+pub fn insert_user(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    u: &CheckedUser,
+    password_hash: &str,
+) -> Result<User, AccountError> {
+    let at = store::to_db(now);
+    let user = users::insert(
+        conn,
+        &users::NewUser {
+            email: u.email.as_str(),
+            name: u.name.as_str(),
+            role: u.role.as_str(),
+            password_hash,
+            active: true,
+            language: u.language,
+            timezone: None,
+            failed_logins: 0,
+            created_at: at,
+            updated_at: at,
+        },
+    )
+    .map_err(|e| {
+        if store::is_unique_violation(&e) {
+            AccountError::DuplicateEmail(u.email.to_string())
+        } else {
+            AccountError::Db(e)
+        }
+    })?;
+    record(
+        conn,
+        now,
+        actor,
+        "user.created",
+        Some(&user.email),
+        json!({"role": user.role, "name": user.name}),
+    )?;
+    Ok(user)
 }
 
 fn load(conn: &mut DbConn, id: i64) -> Result<User, AccountError> {

@@ -231,6 +231,27 @@ fn serve(settings: Settings, demo: bool, demo_stream: bool) -> Result<(), Failur
         crate::demo::seed_if_empty(&state).map_err(|e| format!("demo seeding failed: {e}"))?;
         stream = crate::demo::stream_for(&state, demo_stream)? == crate::demo::Stream::Runs;
     }
+    // A desk without users gets a fresh one-time setup link (any earlier one stops
+    // working). The default public URL names the port actually bound.
+    let public_url = if settings.public_url == format!("http://{}", settings.bind) {
+        format!("http://{addr}")
+    } else {
+        settings.public_url.clone()
+    };
+    let setup_link = {
+        let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+        crate::setup::issue(&mut conn, state.now())
+            .map_err(|e| format!("cannot issue the setup link: {e}"))?
+            .map(|token| crate::setup::link(&public_url, &token))
+    };
+    if let Some(link) = &setup_link {
+        println!("this desk has no users yet: create the first admin at {link}");
+        println!(
+            "(the link works once, for {} minutes; starting again prints a fresh one)",
+            crate::setup::VALID_MINUTES
+        );
+        tracing::info!(link = %link, "the desk has no users: first-run setup link issued");
+    }
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(state.clone(), listener).map_err(|e| e.to_string())?;
         if stream {

@@ -9,6 +9,7 @@ use crate::accounts::{Actor, record};
 use crate::db::{DbConn, write_tx};
 use crate::domain::FieldProblem;
 use crate::domain::deskconfig::DeskConfig;
+use crate::i18n::tkey;
 use crate::store::deskconfig::{self, ApplyError, Change};
 
 #[derive(Debug, thiserror::Error)]
@@ -71,9 +72,10 @@ pub fn apply_checked(
         if let Some(expected) = expected_version
             && deskconfig::config_version(conn)? != expected
         {
-            return Err(ConfigError::Invalid(vec![FieldProblem::new(
+            return Err(ConfigError::Invalid(vec![FieldProblem::keyed(
                 "",
-                "someone else changed the configuration meanwhile; reload the page and try again",
+                tkey("config.error.changed_meanwhile"),
+                &[],
             )]));
         }
         let changes = deskconfig::apply(conn, cfg, now)?;

@@ -22,6 +22,7 @@ pub mod oncall;
 pub mod qa;
 pub mod reports;
 pub mod saved_views;
+pub mod setup;
 pub mod state;
 pub mod store;
 pub mod throttle;

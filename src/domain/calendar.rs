@@ -6,6 +6,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Offset, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 
+use super::ProblemText;
+use crate::i18n::tkey;
+
 /// Lower-case weekday keys used in the raw configuration, Monday first.
 const DAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
@@ -65,14 +68,18 @@ pub struct CalendarInput<'a> {
 pub struct CalendarProblem {
     /// Path of the offending field, e.g. `hours.mon[1]` or `holidays[0]`.
     pub field: String,
+    /// What is wrong, in English.
     pub message: String,
+    /// The same as a catalog key with its values, for the reader's language.
+    pub text: ProblemText,
 }
 
 impl CalendarProblem {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    fn new(field: impl Into<String>, text: ProblemText) -> Self {
         Self {
             field: field.into(),
-            message: message.into(),
+            message: text.english(),
+            text,
         }
     }
 }
@@ -139,7 +146,7 @@ impl BusinessCalendar {
         if tz.is_none() {
             problems.push(CalendarProblem::new(
                 "timezone",
-                format!("'{}' is not an IANA time zone", input.timezone),
+                ProblemText::new(tkey("config.error.timezone"), &[("text", input.timezone)]),
             ));
         }
 
@@ -149,9 +156,9 @@ impl BusinessCalendar {
             let Some(day) = DAY_KEYS.iter().position(|k| k == key) else {
                 problems.push(CalendarProblem::new(
                     format!("hours.{key}"),
-                    format!(
-                        "unknown day '{key}' (expected one of {})",
-                        DAY_KEYS.join(", ")
+                    ProblemText::new(
+                        tkey("config.error.day"),
+                        &[("day", key), ("days", &DAY_KEYS.join(", "))],
                     ),
                 ));
                 continue;
@@ -167,10 +174,15 @@ impl BusinessCalendar {
                         if let Some(&(j, o, c)) = overlapped {
                             problems.push(CalendarProblem::new(
                                 field,
-                                format!(
-                                    "'{start}'-'{end}' overlaps '{}'-'{}' (hours.{key}[{j}])",
-                                    format_hhmm(o),
-                                    format_hhmm(c)
+                                ProblemText::new(
+                                    tkey("config.error.overlap"),
+                                    &[
+                                        ("start", start),
+                                        ("end", end),
+                                        ("open", &format_hhmm(o)),
+                                        ("close", &format_hhmm(c)),
+                                        ("other", &format!("hours.{key}[{j}]")),
+                                    ],
                                 ),
                             ));
                         }
@@ -189,7 +201,7 @@ impl BusinessCalendar {
         if listed_intervals == 0 {
             problems.push(CalendarProblem::new(
                 "hours",
-                "the calendar has no business hours",
+                ProblemText::new(tkey("config.error.no_hours"), &[]),
             ));
         }
 
@@ -201,7 +213,7 @@ impl BusinessCalendar {
                 }
                 None => problems.push(CalendarProblem::new(
                     format!("holidays[{i}]"),
-                    format!("'{text}' is not a valid date (expected YYYY-MM-DD)"),
+                    ProblemText::new(tkey("config.error.date"), &[("text", text)]),
                 )),
             }
         }
@@ -556,27 +568,37 @@ fn midnight(date: NaiveDate) -> i64 {
 }
 
 /// Parses one `["HH:MM", "HH:MM"]` interval into seconds since midnight.
-fn parse_interval(start: &str, end: &str) -> Result<(u32, u32), String> {
+fn parse_interval(start: &str, end: &str) -> Result<(u32, u32), ProblemText> {
     let open = parse_hhmm(start).and_then(|open| {
         if open == SECS_PER_DAY as u32 {
-            Err(format!("'{start}' is only allowed as an end time"))
+            Err(TimeProblem::OnlyEnd)
         } else {
             Ok(open)
         }
     });
-    match (open, parse_hhmm(end)) {
-        (Ok(open), Ok(close)) if open >= close => {
-            Err(format!("start '{start}' must be before end '{end}'"))
-        }
-        (Ok(open), Ok(close)) => Ok((open, close)),
-        (Err(e), Ok(_)) => Err(format!("start {e}")),
-        (Ok(_), Err(e)) => Err(format!("end {e}")),
-        (Err(e1), Err(e2)) => Err(format!("start {e1}; end {e2}")),
-    }
+    let key = match (open, parse_hhmm(end)) {
+        (Ok(open), Ok(close)) if open >= close => tkey("config.error.interval_order"),
+        (Ok(open), Ok(close)) => return Ok((open, close)),
+        (Err(TimeProblem::Invalid), Ok(_)) => tkey("config.error.start_time"),
+        (Err(TimeProblem::OnlyEnd), Ok(_)) => tkey("config.error.start_only_end"),
+        (Ok(_), Err(_)) => tkey("config.error.end_time"),
+        (Err(TimeProblem::Invalid), Err(_)) => tkey("config.error.both_times"),
+        (Err(TimeProblem::OnlyEnd), Err(_)) => tkey("config.error.both_only_end"),
+    };
+    Err(ProblemText::new(key, &[("start", start), ("end", end)]))
+}
+
+/// What is wrong with one time of an interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TimeProblem {
+    /// Not `HH:MM` between 00:00 and 24:00.
+    Invalid,
+    /// 24:00 as a start.
+    OnlyEnd,
 }
 
 /// Parses `HH:MM` (00:00 to 24:00) into seconds since midnight.
-fn parse_hhmm(text: &str) -> Result<u32, String> {
+fn parse_hhmm(text: &str) -> Result<u32, TimeProblem> {
     let bytes = text.as_bytes();
     let digit = |i: usize| {
         bytes
@@ -601,9 +623,7 @@ fn parse_hhmm(text: &str) -> Result<u32, String> {
         Some((hour, minute)) if (hour < 24 && minute < 60) || (hour == 24 && minute == 0) => {
             Ok((hour * 60 + minute) * 60)
         }
-        _ => Err(format!(
-            "'{text}' is not a valid time (expected HH:MM between 00:00 and 24:00)"
-        )),
+        _ => Err(TimeProblem::Invalid),
     }
 }
 
@@ -1159,13 +1179,10 @@ mod tests {
     #[test]
     fn unknown_time_zone() {
         let found = problems("Mars/Base", &weekdays(&[("09:00", "17:00")]), &[]);
-        assert_eq!(
-            found,
-            vec![CalendarProblem::new(
-                "timezone",
-                "'Mars/Base' is not an IANA time zone"
-            )]
-        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].field, "timezone");
+        assert_eq!(found[0].message, "'Mars/Base' is not an IANA time zone");
+        assert_eq!(found[0].text.key, "config.error.timezone");
         assert_eq!(
             found[0].to_string(),
             "timezone: 'Mars/Base' is not an IANA time zone"
@@ -1297,13 +1314,9 @@ mod tests {
     #[test]
     fn no_business_hours() {
         let found = problems("UTC", &[], &[]);
-        assert_eq!(
-            found,
-            vec![CalendarProblem::new(
-                "hours",
-                "the calendar has no business hours"
-            )]
-        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].field, "hours");
+        assert_eq!(found[0].message, "the calendar has no business hours");
         assert_eq!(
             fields(&problems("UTC", &[("sat", &[]), ("sun", &[])], &[])),
             ["hours"]

@@ -7,14 +7,14 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use chrono::{DateTime, Utc};
 use toml::Value;
 
-use super::FieldProblem;
 use super::calendar::{BusinessCalendar, CalendarInput};
 use super::campaign::{self, CampaignDef};
-use super::money::{Decimal, parse_currency};
+use super::money::{Decimal, check_currency};
 use super::oncall::{self, Rota};
 use super::routing::{RouteDef, RuleDef};
 use super::severity::{Priority, Severity};
 use super::sla::Targets;
+use super::{FieldProblem, ProblemText};
 use crate::i18n::tkey;
 
 pub const ALWAYS_OPEN: &str = "24/7";
@@ -69,14 +69,25 @@ struct Checker {
 }
 
 impl Checker {
-    fn problem(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(FieldProblem::new(field, message));
+    /// A problem whose message is the catalog's `key` with `args`.
+    fn problem(
+        &mut self,
+        field: impl Into<String>,
+        key: &'static str,
+        args: &[(&'static str, &str)],
+    ) {
+        self.problems.push(FieldProblem::keyed(field, key, args));
+    }
+
+    /// A problem whose message another parser gave as a catalog text.
+    fn text(&mut self, field: impl Into<String>, text: ProblemText) {
+        self.problems.push(FieldProblem::text(field, text));
     }
 
     fn keys(&mut self, path: &str, table: &toml::Table, allowed: &[&str]) {
         for k in table.keys() {
             if !allowed.contains(&k.as_str()) {
-                self.problem(join(path, k), "unknown key");
+                self.problem(join(path, k), tkey("config.error.unknown_key"), &[]);
             }
         }
     }
@@ -91,17 +102,17 @@ impl Checker {
         match table.get(key) {
             None => {
                 if required {
-                    self.problem(join(path, key), "is required");
+                    self.problem(join(path, key), tkey("config.error.required"), &[]);
                 }
                 None
             }
             Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
             Some(Value::String(_)) => {
-                self.problem(join(path, key), "must not be empty");
+                self.problem(join(path, key), tkey("config.error.empty"), &[]);
                 None
             }
             Some(_) => {
-                self.problem(join(path, key), "must be a string");
+                self.problem(join(path, key), tkey("config.error.string"), &[]);
                 None
             }
         }
@@ -120,12 +131,17 @@ impl Checker {
             Some(Value::Integer(i)) => {
                 self.problem(
                     join(path, key),
-                    format!("{i} is out of range {}..={}", range.start(), range.end()),
+                    tkey("config.error.out_of_range"),
+                    &[
+                        ("value", &i.to_string()),
+                        ("min", &range.start().to_string()),
+                        ("max", &range.end().to_string()),
+                    ],
                 );
                 None
             }
             Some(_) => {
-                self.problem(join(path, key), "must be a whole number");
+                self.problem(join(path, key), tkey("config.error.whole_number"), &[]);
                 None
             }
         }
@@ -141,14 +157,15 @@ impl Checker {
                         Value::String(s) if !s.trim().is_empty() => out.push(s.trim().to_string()),
                         _ => self.problem(
                             format!("{}[{i}]", join(path, key)),
-                            "must be a non-empty string",
+                            tkey("config.error.non_empty_string"),
+                            &[],
                         ),
                     }
                 }
                 out
             }
             Some(_) => {
-                self.problem(join(path, key), "must be a list of strings");
+                self.problem(join(path, key), tkey("config.error.string_list"), &[]);
                 Vec::new()
             }
         }
@@ -159,10 +176,7 @@ impl Checker {
             Value::String(s) => s.clone(),
             Value::Datetime(d) => d.to_string(),
             _ => {
-                self.problem(
-                    join(path, key),
-                    "must be a date-time such as 2026-11-12T00:00:00+08:00",
-                );
+                self.problem(join(path, key), tkey("config.error.datetime_shape"), &[]);
                 return None;
             }
         };
@@ -171,7 +185,8 @@ impl Checker {
             Err(_) => {
                 self.problem(
                     join(path, key),
-                    format!("'{text}' is not a date-time with an offset, such as 2026-11-12T00:00:00+08:00"),
+                    tkey("config.error.datetime"),
+                    &[("text", &text)],
                 );
                 None
             }
@@ -180,10 +195,10 @@ impl Checker {
 
     fn severity(&mut self, path: &str, table: &toml::Table, key: &str) -> Option<Severity> {
         let s = self.string(path, table, key, false)?;
-        match s.parse() {
+        match Severity::check(&s) {
             Ok(v) => Some(v),
             Err(e) => {
-                self.problem(join(path, key), e);
+                self.text(join(path, key), e);
                 None
             }
         }
@@ -208,7 +223,11 @@ fn amount_limit(
                 match amount {
                     Value::String(a) => parts.push(format!("{a} {currency}")),
                     _ => {
-                        c.problem(join(&join(path, key), currency), "must be a string amount");
+                        c.problem(
+                            join(&join(path, key), currency),
+                            tkey("config.error.amount_string"),
+                            &[],
+                        );
                         return None;
                     }
                 }
@@ -216,17 +235,14 @@ fn amount_limit(
             parts.join(", ")
         }
         _ => {
-            c.problem(
-                join(path, key),
-                "must be an amount or a table of amounts by currency",
-            );
+            c.problem(join(path, key), tkey("config.error.amount_shape"), &[]);
             return None;
         }
     };
-    match ReleaseThresholds::parse(&text) {
+    match ReleaseThresholds::check(&text) {
         Ok(limit) => Some(limit),
         Err(e) => {
-            c.problem(join(path, key), e);
+            c.text(join(path, key), e);
             None
         }
     }
@@ -249,13 +265,13 @@ fn tables<'a>(c: &mut Checker, root: &'a toml::Table, key: &str) -> Vec<(String,
             .filter_map(|(i, v)| match v {
                 Value::Table(t) => Some((format!("{key}[{i}]"), t)),
                 _ => {
-                    c.problem(format!("{key}[{i}]"), "must be a table");
+                    c.problem(format!("{key}[{i}]"), tkey("config.error.table"), &[]);
                     None
                 }
             })
             .collect(),
         Some(_) => {
-            c.problem(key, format!("must be a list of tables ([[{key}]])"));
+            c.problem(key, tkey("config.error.tables"), &[("key", key)]);
             Vec::new()
         }
     }
@@ -283,7 +299,13 @@ fn parse_rotas(c: &mut Checker, root: &toml::Table, users: Option<&HashSet<Strin
         );
         let name = c.string(&path, t, "name", true);
         if let Some(n) = &name {
-            unique(c, &join(&path, "name"), &mut names, n, "on-call rota");
+            unique(
+                c,
+                &join(&path, "name"),
+                &mut names,
+                n,
+                tkey("config.error.twice.rota"),
+            );
         }
         let timezone =
             c.string(&path, t, "timezone", true)
@@ -331,7 +353,11 @@ fn parse_rotas(c: &mut Checker, root: &toml::Table, users: Option<&HashSet<Strin
         }
         let rotation_hours = match t.get("rotation_hours") {
             None => {
-                c.problem(join(&path, "rotation_hours"), "is required");
+                c.problem(
+                    join(&path, "rotation_hours"),
+                    tkey("config.error.required"),
+                    &[],
+                );
                 None
             }
             Some(Value::Integer(h)) if oncall::ROTATION_HOURS.contains(h) => Some(*h),
@@ -347,13 +373,17 @@ fn parse_rotas(c: &mut Checker, root: &toml::Table, users: Option<&HashSet<Strin
                 None
             }
             Some(_) => {
-                c.problem(join(&path, "rotation_hours"), "must be a whole number");
+                c.problem(
+                    join(&path, "rotation_hours"),
+                    tkey("config.error.whole_number"),
+                    &[],
+                );
                 None
             }
         };
         let handover = match t.get("handover") {
             None => {
-                c.problem(join(&path, "handover"), "is required");
+                c.problem(join(&path, "handover"), tkey("config.error.required"), &[]);
                 None
             }
             Some(v) => {
@@ -422,9 +452,11 @@ fn parse_rotas(c: &mut Checker, root: &toml::Table, users: Option<&HashSet<Strin
     rotas
 }
 
-fn unique(c: &mut Checker, path: &str, seen: &mut HashSet<String>, name: &str, what: &str) {
+/// Refuses a name met before; `key` says what it names ("calendar '{name}' is
+/// defined twice").
+fn unique(c: &mut Checker, path: &str, seen: &mut HashSet<String>, name: &str, key: &'static str) {
     if !seen.insert(name.to_string()) {
-        c.problem(path, format!("{what} '{name}' is defined twice"));
+        c.problem(path, key, &[("name", name)]);
     }
 }
 
@@ -449,9 +481,10 @@ impl DeskConfig {
                     .span()
                     .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
                 let field = line.map(|l| format!("line {l}")).unwrap_or_default();
-                return Err(vec![FieldProblem::new(
+                return Err(vec![FieldProblem::keyed(
                     field,
-                    format!("not valid TOML: {msg}"),
+                    tkey("config.error.toml"),
+                    &[("detail", &msg)],
                 )]);
             }
         };
@@ -483,7 +516,8 @@ impl DeskConfig {
                 if n == ALWAYS_OPEN {
                     c.problem(
                         join(&path, "name"),
-                        "'24/7' is reserved for the always-open calendar",
+                        tkey("config.error.reserved_calendar"),
+                        &[],
                     );
                 }
                 unique(
@@ -491,7 +525,7 @@ impl DeskConfig {
                     &join(&path, "name"),
                     &mut calendar_names,
                     n,
-                    "calendar",
+                    tkey("config.error.twice.calendar"),
                 );
             }
             let timezone = c.string(&path, t, "timezone", true).unwrap_or_default();
@@ -504,7 +538,8 @@ impl DeskConfig {
                         let Value::Array(list) = v else {
                             c.problem(
                                 format!("{path}.hours.{day}"),
-                                "must be a list of [\"HH:MM\", \"HH:MM\"] pairs",
+                                tkey("config.error.hours_list"),
+                                &[],
                             );
                             continue;
                         };
@@ -516,14 +551,15 @@ impl DeskConfig {
                                 }
                                 _ => c.problem(
                                     format!("{path}.hours.{day}[{i}]"),
-                                    "must be a pair [\"HH:MM\", \"HH:MM\"]",
+                                    tkey("config.error.hours_pair"),
+                                    &[],
                                 ),
                             }
                         }
                         hours.insert(day.clone(), pairs);
                     }
                 }
-                Some(_) => c.problem(join(&path, "hours"), "must be a table of days"),
+                Some(_) => c.problem(join(&path, "hours"), tkey("config.error.hours_table"), &[]),
             }
             if timezone.is_empty() {
                 continue;
@@ -540,7 +576,7 @@ impl DeskConfig {
                 }
                 Err(problems) => {
                     for p in problems {
-                        c.problem(join(&path, &p.field), p.message);
+                        c.text(join(&path, &p.field), p.text);
                     }
                 }
             }
@@ -568,7 +604,7 @@ impl DeskConfig {
                     &join(&path, "name"),
                     &mut policy_names,
                     n,
-                    "SLA policy",
+                    tkey("config.error.twice.policy"),
                 );
             }
             let calendar = c
@@ -577,7 +613,8 @@ impl DeskConfig {
             if calendar != ALWAYS_OPEN && !calendar_names.contains(&calendar) {
                 c.problem(
                     join(&path, "calendar"),
-                    format!("no calendar is named '{calendar}'"),
+                    tkey("config.error.no_calendar"),
+                    &[("name", &calendar)],
                 );
             }
             let mut warn = Vec::new();
@@ -589,20 +626,23 @@ impl DeskConfig {
                             Value::Integer(p) if (1..=99).contains(p) => warn.push(*p as i32),
                             _ => c.problem(
                                 format!("{path}.warn_at_percent[{i}]"),
-                                "must be a whole number from 1 to 99",
+                                tkey("config.error.warn_percent"),
+                                &[],
                             ),
                         }
                     }
                     if warn.windows(2).any(|w| w[0] >= w[1]) {
                         c.problem(
                             join(&path, "warn_at_percent"),
-                            "must be in rising order without repeats",
+                            tkey("config.error.warn_order"),
+                            &[],
                         );
                     }
                 }
                 Some(_) => c.problem(
                     join(&path, "warn_at_percent"),
-                    "must be a list such as [75, 90]",
+                    tkey("config.error.warn_list"),
+                    &[],
                 ),
             }
             let max_pause = c
@@ -621,17 +661,22 @@ impl DeskConfig {
                                 let fr = c.integer(&spath, st, "first_response", 1..=525_600);
                                 let res = c.integer(&spath, st, "resolution", 1..=5_256_000);
                                 if !st.contains_key("first_response") {
-                                    c.problem(join(&spath, "first_response"), "is required");
+                                    c.problem(
+                                        join(&spath, "first_response"),
+                                        tkey("config.error.required"),
+                                        &[],
+                                    );
                                 }
                                 if !st.contains_key("resolution") {
-                                    c.problem(join(&spath, "resolution"), "is required");
+                                    c.problem(
+                                        join(&spath, "resolution"),
+                                        tkey("config.error.required"),
+                                        &[],
+                                    );
                                 }
                                 if let (Some(fr), Some(res)) = (fr, res) {
                                     if fr > res {
-                                        c.problem(
-                                            &spath,
-                                            "first_response must not exceed resolution",
-                                        );
+                                        c.problem(&spath, tkey("config.error.targets_order"), &[]);
                                     }
                                     targets.insert(
                                         sev,
@@ -642,16 +687,13 @@ impl DeskConfig {
                                     );
                                 }
                             }
-                            Some(_) => c.problem(
-                                spath,
-                                "must be a table { first_response = N, resolution = N }",
-                            ),
-                            None => c.problem(spath, "is required (targets for every priority)"),
+                            Some(_) => c.problem(spath, tkey("config.error.target_shape"), &[]),
+                            None => c.problem(spath, tkey("config.error.target_missing"), &[]),
                         }
                     }
                 }
-                Some(_) => c.problem(join(&path, "targets"), "must be a table"),
-                None => c.problem(join(&path, "targets"), "is required"),
+                Some(_) => c.problem(join(&path, "targets"), tkey("config.error.table"), &[]),
+                None => c.problem(join(&path, "targets"), tkey("config.error.required"), &[]),
             }
             if let Some(name) = name {
                 policies.push(PolicyDef {
@@ -686,7 +728,13 @@ impl DeskConfig {
             );
             let name = c.string(&path, t, "name", true);
             if let Some(n) = &name {
-                unique(&mut c, &join(&path, "name"), &mut queue_names, n, "queue");
+                unique(
+                    &mut c,
+                    &join(&path, "name"),
+                    &mut queue_names,
+                    n,
+                    tkey("config.error.twice.queue"),
+                );
             }
             let policy = c.string(&path, t, "sla_policy", true);
             if let Some(p) = &policy
@@ -694,7 +742,8 @@ impl DeskConfig {
             {
                 c.problem(
                     join(&path, "sla_policy"),
-                    format!("no SLA policy is named '{p}'"),
+                    tkey("config.error.no_policy"),
+                    &[("name", p)],
                 );
             }
             let skills = c.strings(&path, t, "skills");
@@ -726,12 +775,14 @@ impl DeskConfig {
                 if !queue_names.contains(e) {
                     c.problem(
                         format!("queues[{i}].escalation_queue"),
-                        format!("no queue is named '{e}'"),
+                        tkey("config.error.no_queue"),
+                        &[("name", e)],
                     );
                 } else if e == &q.name {
                     c.problem(
                         format!("queues[{i}].escalation_queue"),
-                        "a queue cannot escalate to itself",
+                        tkey("config.error.self_escalation"),
+                        &[],
                     );
                 }
             }
@@ -764,10 +815,17 @@ impl DeskConfig {
                 {
                     c.problem(
                         join(&path, "code"),
-                        format!("'{code}' may hold only letters, digits, _ - ."),
+                        tkey("config.error.rule_code"),
+                        &[("code", code)],
                     );
                 }
-                unique(&mut c, &join(&path, "code"), &mut rule_codes, code, "rule");
+                unique(
+                    &mut c,
+                    &join(&path, "code"),
+                    &mut rule_codes,
+                    code,
+                    tkey("config.error.twice.rule"),
+                );
             }
             let name = c.string(&path, t, "name", false);
             let category = c.string(&path, t, "category", true);
@@ -776,7 +834,11 @@ impl DeskConfig {
             }
             let severity = c.severity(&path, t, "default_severity");
             if !t.contains_key("default_severity") {
-                c.problem(join(&path, "default_severity"), "is required");
+                c.problem(
+                    join(&path, "default_severity"),
+                    tkey("config.error.required"),
+                    &[],
+                );
             }
             let weight = c.integer(&path, t, "weight", 1..=100).unwrap_or(1);
             let verify_by_email = match c.string(&path, t, "verify_by_email", false).as_deref() {
@@ -785,7 +847,8 @@ impl DeskConfig {
                 Some(other) => {
                     c.problem(
                         join(&path, "verify_by_email"),
-                        format!("'{other}' is not auto or manual"),
+                        tkey("config.error.verify_by_email"),
+                        &[("text", other)],
                     );
                     false
                 }
@@ -830,7 +893,11 @@ impl DeskConfig {
             if let Some(r) = &rule
                 && !rule_codes.contains(r)
             {
-                c.problem(join(&path, "rule"), format!("no rule has the code '{r}'"));
+                c.problem(
+                    join(&path, "rule"),
+                    tkey("config.error.no_rule"),
+                    &[("code", r)],
+                );
             }
             let category = c.string(&path, t, "category", false);
             if let Some(cat) = &category
@@ -838,25 +905,26 @@ impl DeskConfig {
             {
                 c.problem(
                     join(&path, "category"),
-                    format!("no rule has the category '{cat}'"),
+                    tkey("config.error.no_category"),
+                    &[("name", cat)],
                 );
             }
             let min_severity = c.severity(&path, t, "min_severity");
             let min_amount =
                 c.string(&path, t, "min_amount", false)
-                    .and_then(|s| match s.parse::<Decimal>() {
+                    .and_then(|s| match Decimal::check(&s) {
                         Ok(d) => Some(d),
                         Err(e) => {
-                            c.problem(join(&path, "min_amount"), e);
+                            c.text(join(&path, "min_amount"), e);
                             None
                         }
                     });
             let currency =
                 c.string(&path, t, "currency", false)
-                    .and_then(|s| match parse_currency(&s) {
+                    .and_then(|s| match check_currency(&s) {
                         Ok(cur) => Some(cur),
                         Err(e) => {
-                            c.problem(join(&path, "currency"), e);
+                            c.text(join(&path, "currency"), e);
                             None
                         }
                     });
@@ -864,7 +932,11 @@ impl DeskConfig {
             if let Some(q) = &queue
                 && !queue_names.contains(q)
             {
-                c.problem(join(&path, "queue"), format!("no queue is named '{q}'"));
+                c.problem(
+                    join(&path, "queue"),
+                    tkey("config.error.no_queue"),
+                    &[("name", q)],
+                );
             }
             let priority = c.severity(&path, t, "priority");
             let valid_from = c.time(&path, t, "valid_from");
@@ -872,7 +944,11 @@ impl DeskConfig {
             if let (Some(f), Some(u)) = (valid_from, valid_until)
                 && f >= u
             {
-                c.problem(join(&path, "valid_until"), "must be later than valid_from");
+                c.problem(
+                    join(&path, "valid_until"),
+                    tkey("config.error.valid_until"),
+                    &[],
+                );
             }
             if let Some(queue) = queue {
                 routes.push(RouteDef {
@@ -912,23 +988,25 @@ impl DeskConfig {
                     &join(&path, "name"),
                     &mut campaign_names,
                     n,
-                    "campaign",
+                    tkey("config.error.twice.campaign"),
                 );
             }
             let link_by = c.strings(&path, t, "link_by");
             if !t.contains_key("link_by") {
-                c.problem(join(&path, "link_by"), "is required");
+                c.problem(join(&path, "link_by"), tkey("config.error.required"), &[]);
             } else if link_by.is_empty() {
                 c.problem(
                     join(&path, "link_by"),
-                    "must name at least one of device_id, ip, phone",
+                    tkey("config.error.link_by_empty"),
+                    &[],
                 );
             }
             for (i, kind) in link_by.iter().enumerate() {
                 if !campaign::LINK_KINDS.contains(&kind.as_str()) {
                     c.problem(
                         format!("{path}.link_by[{i}]"),
-                        format!("'{kind}' is not an identifier kind (device_id, ip, phone)"),
+                        tkey("config.error.link_kind"),
+                        &[("text", kind)],
                     );
                 }
             }
@@ -943,7 +1021,8 @@ impl DeskConfig {
                 if !rule_codes.contains(r) {
                     c.problem(
                         format!("{path}.rules[{i}]"),
-                        format!("no rule has the code '{r}'"),
+                        tkey("config.error.no_rule"),
+                        &[("code", r)],
                     );
                 }
             }
@@ -951,7 +1030,11 @@ impl DeskConfig {
             if let Some(q) = &queue
                 && !queue_names.contains(q)
             {
-                c.problem(join(&path, "queue"), format!("no queue is named '{q}'"));
+                c.problem(
+                    join(&path, "queue"),
+                    tkey("config.error.no_queue"),
+                    &[("name", q)],
+                );
             }
             if let (Some(name), Some(queue)) = (name, queue) {
                 campaigns.push(CampaignDef {
@@ -969,7 +1052,11 @@ impl DeskConfig {
         if let Some(q) = &triage_queue
             && !queue_names.contains(q)
         {
-            c.problem("triage_queue", format!("no queue is named '{q}'"));
+            c.problem(
+                "triage_queue",
+                tkey("config.error.no_queue"),
+                &[("name", q)],
+            );
         }
 
         if !c.problems.is_empty() {

@@ -57,7 +57,43 @@ pub struct ProblemText {
     pub args: Vec<(&'static str, String)>,
 }
 
+impl ProblemText {
+    /// The catalog's `key` (mark it with `tkey`) with `args` for its placeholders.
+    pub fn new(key: &'static str, args: &[(&'static str, &str)]) -> Self {
+        ProblemText {
+            key,
+            args: args.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+        }
+    }
+
+    /// The text in the language of `tr`.
+    pub fn render(&self, tr: &crate::i18n::Tr) -> String {
+        let args: Vec<(&str, &str)> = self.args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        tr.tf(self.key, &args)
+    }
+
+    /// The text in English: the command line's, the JSON API's and the logs' words.
+    pub fn english(&self) -> String {
+        self.render(&crate::i18n::Tr::new(Lang::En))
+    }
+}
+
+impl std::fmt::Display for ProblemText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.english())
+    }
+}
+
 impl FieldProblem {
+    /// A problem of `field` whose message is `text`.
+    pub fn text(field: impl Into<String>, text: ProblemText) -> Self {
+        FieldProblem {
+            field: field.into(),
+            message: text.english(),
+            text: Some(text),
+        }
+    }
+
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         FieldProblem {
             field: field.into(),
@@ -86,11 +122,7 @@ impl FieldProblem {
     /// The message in the language of `tr` (English when it has no catalog key).
     pub fn message_in(&self, tr: &crate::i18n::Tr) -> String {
         match &self.text {
-            Some(t) => {
-                let args: Vec<(&str, &str)> =
-                    t.args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                tr.tf(t.key, &args)
-            }
+            Some(t) => t.render(tr),
             None => self.message.clone(),
         }
     }

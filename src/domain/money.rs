@@ -4,6 +4,9 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::ProblemText;
+use crate::i18n::tkey;
+
 /// Fractional digits kept.
 const SCALE: u32 = 6;
 const UNIT: i128 = 10i128.pow(SCALE);
@@ -28,7 +31,14 @@ impl FromStr for Decimal {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("'{s}' is not a decimal number such as 125000.00");
+        Decimal::check(s).map_err(|p| p.english())
+    }
+}
+
+impl Decimal {
+    /// Parses a decimal number; what is wrong as a catalog key.
+    pub fn check(s: &str) -> Result<Self, ProblemText> {
+        let bad = || ProblemText::new(tkey("config.error.decimal"), &[("text", s)]);
         let t = s.trim();
         let (neg, digits) = match t.strip_prefix('-') {
             Some(rest) => (true, rest),
@@ -45,11 +55,17 @@ impl FromStr for Decimal {
             return Err(bad());
         }
         if frac.len() > SCALE as usize {
-            return Err(format!("'{s}' has more than {SCALE} decimal places"));
+            return Err(ProblemText::new(
+                tkey("config.error.decimal_places"),
+                &[("text", s), ("places", &SCALE.to_string())],
+            ));
         }
         let int = int.trim_start_matches('0');
         if int.len() > 18 {
-            return Err(format!("'{s}' is too large"));
+            return Err(ProblemText::new(
+                tkey("config.error.too_large"),
+                &[("text", s)],
+            ));
         }
         let int_v: i128 = if int.is_empty() {
             0
@@ -89,10 +105,18 @@ impl serde::Serialize for Decimal {
 
 /// An ISO 4217-shaped currency code: three upper-case letters.
 pub fn parse_currency(s: &str) -> Result<String, String> {
+    check_currency(s).map_err(|p| p.english())
+}
+
+/// [`parse_currency`], saying what is wrong as a catalog key.
+pub fn check_currency(s: &str) -> Result<String, ProblemText> {
     if s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase()) {
         Ok(s.to_string())
     } else {
-        Err(format!("'{s}' is not a currency code such as CNY"))
+        Err(ProblemText::new(
+            tkey("config.error.currency"),
+            &[("text", s)],
+        ))
     }
 }
 

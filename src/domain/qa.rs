@@ -80,12 +80,20 @@ impl Scorecard {
             match value.trim() {
                 "pass" => values[i] = true,
                 "fail" => values[i] = false,
-                _ => problems.push(super::FieldProblem::new(*name, "choose pass or fail")),
+                _ => problems.push(super::FieldProblem::keyed(
+                    *name,
+                    crate::i18n::tkey("form.error.pass_or_fail"),
+                    &[],
+                )),
             }
         }
         let comment = comment.trim();
         if comment.chars().count() > MAX_COMMENT {
-            problems.push(super::FieldProblem::new("comment", "too long"));
+            problems.push(super::FieldProblem::keyed(
+                "comment",
+                crate::i18n::tkey("form.error.too_long"),
+                &[("max", &MAX_COMMENT.to_string())],
+            ));
         }
         if !problems.is_empty() {
             return Err(problems);

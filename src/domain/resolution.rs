@@ -301,10 +301,19 @@ impl fmt::Display for ReleaseThresholds {
 impl ReleaseThresholds {
     /// The thresholds a list such as `50000 CNY, 7000 USD` (or a bare `50000`) names.
     pub fn parse(s: &str) -> Result<ReleaseThresholds, String> {
+        Self::check(s).map_err(|p| p.english())
+    }
+
+    /// [`Self::parse`], saying what is wrong as a catalog key.
+    pub fn check(s: &str) -> Result<ReleaseThresholds, super::ProblemText> {
+        use super::ProblemText;
+        use crate::i18n::tkey;
         let mut out = ReleaseThresholds {
             by_currency: Default::default(),
             other: None,
         };
+        let not_amount =
+            |part: &str| ProblemText::new(tkey("config.error.threshold_amount"), &[("text", part)]);
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let mut words = part.split_whitespace();
             let amount = words.next().unwrap_or_default();
@@ -312,25 +321,29 @@ impl ReleaseThresholds {
                 .parse()
                 .ok()
                 .filter(|a: &Decimal| !a.is_negative())
-                .ok_or_else(|| format!("'{part}' is not an amount such as 50000.00 CNY"))?;
+                .ok_or_else(|| not_amount(part))?;
             match (words.next(), words.next()) {
                 (None, _) if out.other.is_none() => out.other = Some(amount),
                 (None, _) => {
-                    return Err(format!(
-                        "'{part}': only one amount may go without a currency"
+                    return Err(ProblemText::new(
+                        tkey("config.error.threshold_one_bare"),
+                        &[("text", part)],
                     ));
                 }
                 (Some(cur), None) => {
-                    let cur = super::money::parse_currency(cur)?;
+                    let cur = super::money::check_currency(cur)?;
                     if out.by_currency.insert(cur.clone(), amount).is_some() {
-                        return Err(format!("{cur} is named twice"));
+                        return Err(ProblemText::new(
+                            tkey("config.error.threshold_twice"),
+                            &[("currency", &cur)],
+                        ));
                     }
                 }
-                _ => return Err(format!("'{part}' is not an amount such as 50000.00 CNY")),
+                _ => return Err(not_amount(part)),
             }
         }
         if out.by_currency.is_empty() && out.other.is_none() {
-            return Err("no threshold is given".to_string());
+            return Err(ProblemText::new(tkey("config.error.threshold_none"), &[]));
         }
         Ok(out)
     }

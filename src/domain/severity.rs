@@ -60,13 +60,21 @@ impl Severity {
 impl FromStr for Severity {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
+        Severity::check(s).map_err(|p| p.english())
+    }
+}
+
+impl Severity {
+    /// Parses a severity; what is wrong as a catalog key.
+    pub fn check(s: &str) -> Result<Self, super::ProblemText> {
         match s {
             "low" => Ok(Severity::Low),
             "medium" => Ok(Severity::Medium),
             "high" => Ok(Severity::High),
             "critical" => Ok(Severity::Critical),
-            other => Err(format!(
-                "'{other}' is not one of low, medium, high, critical"
+            other => Err(super::ProblemText::new(
+                crate::i18n::tkey("config.error.severity"),
+                &[("text", other)],
             )),
         }
     }

@@ -35,6 +35,11 @@ const EN: &[(&str, &str)] = &[
         include_str!("notifications.en.toml"),
     ),
     ("emergency.en.toml", include_str!("emergency.en.toml")),
+    ("setup.en.toml", include_str!("setup.en.toml")),
+    (
+        "config_errors.en.toml",
+        include_str!("config_errors.en.toml"),
+    ),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -67,6 +72,11 @@ const ZH_CN: &[(&str, &str)] = &[
         include_str!("notifications.zh-CN.toml"),
     ),
     ("emergency.zh-CN.toml", include_str!("emergency.zh-CN.toml")),
+    ("setup.zh-CN.toml", include_str!("setup.zh-CN.toml")),
+    (
+        "config_errors.zh-CN.toml",
+        include_str!("config_errors.zh-CN.toml"),
+    ),
 ];
 
 type Catalog = HashMap<String, String>;

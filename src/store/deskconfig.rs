@@ -446,12 +446,10 @@ pub fn apply(
                 .count()
                 .get_result(conn)?;
             if held > 0 {
-                problems.push(FieldProblem::new(
+                problems.push(FieldProblem::keyed(
                     "queues",
-                    format!(
-                        "queue '{}' still holds cases ({held}) and cannot be removed",
-                        q.name
-                    ),
+                    tkey("config.error.queue_holds_cases"),
+                    &[("name", &q.name), ("count", &held.to_string())],
                 ));
             }
         }

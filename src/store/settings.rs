@@ -26,3 +26,26 @@ pub fn get_or_insert(conn: &mut DbConn, key: &str, value: &str) -> QueryResult<S
         .select(app_settings::value)
         .first(conn)
 }
+
+/// Stores `value` under `key`, replacing what was there.
+pub fn put(conn: &mut DbConn, key: &str, value: &str) -> QueryResult<()> {
+    dispatch!(conn, |c| diesel::insert_into(app_settings::table)
+        .values((app_settings::key.eq(key), app_settings::value.eq(value)))
+        .on_conflict(app_settings::key)
+        .do_update()
+        .set(app_settings::value.eq(value))
+        .execute(c))?;
+    Ok(())
+}
+
+/// Removes `key` if it still holds exactly `value`; whether it did. Two writers
+/// taking the same value: one removes it, the other finds nothing.
+pub fn take(conn: &mut DbConn, key: &str, value: &str) -> QueryResult<bool> {
+    let n = diesel::delete(
+        app_settings::table
+            .filter(app_settings::key.eq(key))
+            .filter(app_settings::value.eq(value)),
+    )
+    .execute(conn)?;
+    Ok(n == 1)
+}

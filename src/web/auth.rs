@@ -21,6 +21,13 @@ struct LoginPage {
     email: String,
     next: String,
     failed: bool,
+    /// The desk has no users yet: say where the setup link is.
+    setup_pending: bool,
+}
+
+/// Whether the desk still waits for its first admin.
+async fn setup_pending(state: &AppState) -> Result<bool, AppError> {
+    super::db_quick(state, |conn| Ok(crate::setup::pending(conn)?)).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -37,6 +44,7 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 pub async fn login_form(
+    state: web::Data<AppState>,
     page: Page,
     req: HttpRequest,
     q: web::Query<NextQuery>,
@@ -48,6 +56,7 @@ pub async fn login_form(
         email: String::new(),
         next: safe_next(q.next.as_deref()),
         failed: false,
+        setup_pending: setup_pending(&state).await?,
         page: page.clone(),
     })
 }
@@ -108,6 +117,7 @@ pub async fn login(
                     email: form.email,
                     next: safe_next(form.next.as_deref()),
                     failed: true,
+                    setup_pending: setup_pending(&state).await?,
                     page: page.clone(),
                 },
             )

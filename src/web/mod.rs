@@ -34,6 +34,7 @@ pub mod resolution;
 pub mod reveal;
 pub mod scope;
 pub mod search;
+pub mod setup;
 pub mod snoozes;
 pub mod verify;
 pub mod views;
@@ -73,6 +74,9 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     GET "/static/{file}" Public => assets::serve;
     GET "/login" Public => auth::login_form;
     POST "/login" Public => auth::login;
+    // The first run: the one-time link that creates the first admin.
+    GET "/setup/{token}" Public => setup::form;
+    POST "/setup/{token}" Public => setup::create;
     POST "/logout" Signed => auth::logout;
     GET "/" Signed => home::home;
     GET "/profile" Signed => profile::show;
@@ -144,6 +148,7 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     // The desk's configuration.
     GET "/admin/desk" Admin => admin_desk::overview;
     POST "/admin/desk/triage" Admin => admin_desk::set_triage;
+    POST "/admin/desk/apply" Admin => admin_desk::apply_file;
     GET "/admin/calendars" Admin => admin_desk::list::<Calendars>;
     POST "/admin/calendars" Admin => admin_desk::create::<Calendars>;
     GET "/admin/calendars/{name}" Admin => admin_desk::edit::<Calendars>;

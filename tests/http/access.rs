@@ -15,7 +15,7 @@ use riskdesk::web::{Access, ROUTES};
 
 /// What the walk works on; the `-2` objects are there to be deleted, the routes send
 /// every alert to "Walk queue", and no walk alert reaches a campaign rule's threshold.
-fn walk_desk() -> String {
+pub fn walk_desk() -> String {
     format!(
         r#"triage_queue = "Triage"
 
@@ -532,6 +532,22 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         "/logout",
         sample("/logout", SeeOther("/login".into())),
     );
+    // The desk has users: its setup link refuses everyone, signed in or not.
+    add(
+        "GET",
+        "/setup/{token}",
+        sample("/setup/walk-token", Forbidden),
+    );
+    add(
+        "POST",
+        "/setup/{token}",
+        sample("/setup/walk-token", Forbidden).form(&[
+            ("name", "Walk"),
+            ("email", "walk.setup@bank.example"),
+            ("password", "a long enough password"),
+            ("confirm", "a long enough password"),
+        ]),
+    );
     add("GET", "/", sample("/", Status(200)));
     add("GET", "/profile", sample("/profile", Status(200)));
     add(
@@ -976,6 +992,12 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         "/admin/desk/triage",
         sample("/admin/desk/triage", SeeOther("/admin/desk".into()))
             .form(&[("triage_queue", "Triage")]),
+    );
+    // A file that is not the configuration's format: refused, naming the problem.
+    add(
+        "POST",
+        "/admin/desk/apply",
+        sample("/admin/desk/apply", Status(422)).form(&[("config", "triage_queue = 1")]),
     );
     add(
         "GET",

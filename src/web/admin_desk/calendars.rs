@@ -150,7 +150,7 @@ impl CalendarForm {
                 problems.extend(
                     found
                         .into_iter()
-                        .map(|p| FieldProblem::new(format!("{path}.{}", p.field), p.message)),
+                        .map(|p| FieldProblem::text(format!("{path}.{}", p.field), p.text)),
                 );
                 Err(problems)
             }

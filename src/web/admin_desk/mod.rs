@@ -221,6 +221,8 @@ struct OverviewPage {
     queues: Vec<String>,
     counts: [(&'static str, &'static str, usize); 7],
     export: String,
+    /// The file typed into the apply form, when it was refused.
+    typed_file: String,
     problems: Vec<FieldProblem>,
 }
 
@@ -228,6 +230,17 @@ async fn render_overview(
     state: &AppState,
     page: Page,
     typed_triage: Option<String>,
+    problems: Vec<FieldProblem>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    render_overview_with(state, page, typed_triage, String::new(), problems, status).await
+}
+
+async fn render_overview_with(
+    state: &AppState,
+    page: Page,
+    typed_triage: Option<String>,
+    typed_file: String,
     problems: Vec<FieldProblem>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
@@ -264,6 +277,7 @@ async fn render_overview(
                 ),
             ],
             export,
+            typed_file,
             problems,
             page: page.clone(),
         },
@@ -304,6 +318,46 @@ pub async fn set_triage(
                 &state,
                 page,
                 Some(typed),
+                problems,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ApplyForm {
+    #[serde(default)]
+    config: String,
+}
+
+/// Applies a whole configuration file pasted into the overview, the way
+/// `riskdesk config apply` does: all of it, or nothing with every problem listed.
+pub async fn apply_file(
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    page: Page,
+    form: web::Form<ApplyForm>,
+) -> Result<HttpResponse, AppError> {
+    let text = form.into_inner().config;
+    let (now, actor, t) = (state.now(), user.actor(), text.clone());
+    let outcome = db(&state, move |conn| {
+        match desk::apply_text(conn, now, &actor, &t, false) {
+            Ok(changes) => Ok(Ok(changes)),
+            Err(ConfigError::Invalid(p)) => Ok(Err(p)),
+            Err(ConfigError::Db(e)) => Err(e.into()),
+        }
+    })
+    .await?;
+    match outcome {
+        Ok(changes) => Ok(done("/admin/desk", &changes, "flash.config_applied")),
+        Err(problems) => {
+            render_overview_with(
+                &state,
+                page,
+                None,
+                text,
                 problems,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )

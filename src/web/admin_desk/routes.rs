@@ -15,7 +15,7 @@ use super::{
     severity_choices, severity_key,
 };
 use crate::domain::deskconfig::DeskConfig;
-use crate::domain::money::{Decimal, parse_currency};
+use crate::domain::money::{Decimal, check_currency};
 use crate::domain::routing::RouteDef;
 use crate::domain::{FieldProblem, Severity};
 use crate::error::AppError;
@@ -75,20 +75,20 @@ impl RouteForm {
         let field = |name: &str| format!("{path}.{name}");
         let mut severity = |name: &str, text: &str| -> Option<Severity> {
             let text = blank_to_none(text)?;
-            text.parse::<Severity>()
-                .map_err(|e| problems.push(FieldProblem::new(field(name), e)))
+            Severity::check(&text)
+                .map_err(|e| problems.push(FieldProblem::text(field(name), e)))
                 .ok()
         };
         let min_severity = severity("min_severity", &self.min_severity);
         let priority = severity("priority", &self.priority);
         let min_amount = blank_to_none(&self.min_amount).and_then(|t| {
-            t.parse::<Decimal>()
-                .map_err(|e| problems.push(FieldProblem::new(field("min_amount"), e)))
+            Decimal::check(&t)
+                .map_err(|e| problems.push(FieldProblem::text(field("min_amount"), e)))
                 .ok()
         });
         let currency = blank_to_none(&self.currency).and_then(|t| {
-            parse_currency(&t)
-                .map_err(|e| problems.push(FieldProblem::new(field("currency"), e)))
+            check_currency(&t)
+                .map_err(|e| problems.push(FieldProblem::text(field("currency"), e)))
                 .ok()
         });
         let mut instant = |name: &str, text: &str| -> Option<DateTime<Utc>> {

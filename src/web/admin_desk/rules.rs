@@ -76,10 +76,10 @@ impl RuleForm {
                 ));
                 None
             }
-            s => match s.parse::<Severity>() {
+            s => match Severity::check(s) {
                 Ok(s) => Some(s),
                 Err(e) => {
-                    problems.push(FieldProblem::new(format!("{path}.default_severity"), e));
+                    problems.push(FieldProblem::text(format!("{path}.default_severity"), e));
                     None
                 }
             },
