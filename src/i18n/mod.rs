@@ -35,6 +35,7 @@ const EN: &[(&str, &str)] = &[
         include_str!("notifications.en.toml"),
     ),
     ("emergency.en.toml", include_str!("emergency.en.toml")),
+    ("layout.en.toml", include_str!("layout.en.toml")),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -67,6 +68,7 @@ const ZH_CN: &[(&str, &str)] = &[
         include_str!("notifications.zh-CN.toml"),
     ),
     ("emergency.zh-CN.toml", include_str!("emergency.zh-CN.toml")),
+    ("layout.zh-CN.toml", include_str!("layout.zh-CN.toml")),
 ];
 
 type Catalog = HashMap<String, String>;

@@ -112,6 +112,7 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     POST "/views/{id}/rename" Signed => views::rename;
     POST "/views/{id}/delete" Signed => views::delete;
     GET "/cases/{case_ref}" Signed => casepage::show;
+    GET "/cases/{case_ref}/linked" Signed => casepage::linked;
     POST "/cases/{case_ref}/release" Signed => work::release;
     POST "/cases/{case_ref}/resume" Signed => work::resume;
     POST "/cases/{case_ref}/reassign" Supervisor => work::reassign;
