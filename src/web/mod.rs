@@ -12,6 +12,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod board;
+pub mod board_chart;
 pub mod briefs;
 pub mod bulk;
 pub mod campaign;
