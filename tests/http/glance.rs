@@ -1,10 +1,13 @@
-// Pages that read at a glance: the case page of a customer sharing an address with
-// 300 others groups its links by what is shared, with counts, a few cases and a link
-// to the rest, and its timeline filters by kind without JavaScript.
+// Pages that read at a glance, in a real browser (headless Chromium): the case page of
+// a customer sharing an address with 300 others stays within two screens before its
+// timeline, the board draws its chart, axe-core finds no serious or critical problem
+// on the main pages, and screenshots of the case page, the board and a report are kept
+// in both languages at 1440 and 390 pixels wide (under target/tmp/browser/glance/).
 
 use serde_json::{Value, json};
 
 use crate::campaigns::{Ring, signup};
+use crate::chromium::Chromium;
 
 /// How many other customers share the subject's address.
 pub const SHARING: usize = 300;
@@ -198,4 +201,113 @@ fn the_timeline_filter_shows_only_its_kind_without_javascript() {
     assert!(all.contains(&"case.opened".to_string()));
     // Anything else is the whole timeline.
     assert_eq!(kinds("everything").len(), all.len());
+}
+
+fn sign_in(b: &mut Chromium, base: &str, email: &str, password: &str) {
+    b.goto(&format!("{base}/login"));
+    b.fill("input[name=email]", email);
+    b.fill("input[name=password]", password);
+    b.click_and_wait("form[action='/login'] button[type=submit]");
+}
+
+fn set_language(b: &mut Chromium, base: &str, lang: &str) {
+    b.goto(&format!("{base}/profile"));
+    b.fill("form[action='/profile'] select[name=language]", lang);
+    b.click_and_wait("form[action='/profile'] button[type=submit]");
+}
+
+fn assert_accessible(b: &mut Chromium, what: &str) {
+    let found = b.axe();
+    assert!(
+        found.is_empty(),
+        "axe-core on {what}:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_main_pages_read_at_a_glance_and_pass_axe_in_both_languages() {
+    let (ring, reference) = crowded_desk();
+    let app = &ring.app;
+    riskdesk::jobs::refresh_report_facts(&app.state, "glance").unwrap();
+    let sup = app.create_user("olga@bank.example", "supervisor");
+    let admin = app.create_user("root@bank.example", "admin");
+    let base = app.base.clone();
+    let mut b = Chromium::launch("glance");
+    b.screen(1440, 900, false);
+
+    b.goto(&format!("{base}/login"));
+    assert_accessible(&mut b, "/login");
+    sign_in(&mut b, &base, "olga@bank.example", &sup);
+
+    // The case page: two screens at most before the timeline.
+    b.goto(&format!("{base}/cases/{reference}"));
+    let (height, timeline) = b.heights("#timeline");
+    println!(
+        "case page of a customer sharing an IP with {SHARING}: {height} px tall, timeline at {timeline} px (1440 × 900)"
+    );
+    b.screenshot("case-crowded-1440");
+    assert!(
+        timeline > 0.0 && timeline <= 2.0 * 900.0,
+        "timeline at {timeline}"
+    );
+    // The actions panel stays in view as the page scrolls.
+    let stays = b.eval(
+        "(() => { window.scrollTo(0, 400); const r = document.querySelector('.case-actions') \
+         .getBoundingClientRect(); window.scrollTo(0, 0); return r.top >= 0 && r.top < 100; })()",
+    );
+    assert_eq!(stays, json!(true), "the actions panel stays in view");
+    assert_accessible(&mut b, "the case page");
+
+    // The board draws today by hour and the backlog against capacity.
+    b.goto(&format!("{base}/board"));
+    let series = b.eval(
+        "[...document.querySelectorAll('svg.board-chart [data-series]')].map(e => e.dataset.series)",
+    );
+    for s in ["arrived", "resolved", "breached", "backlog", "capacity"] {
+        assert!(
+            series.as_array().unwrap().contains(&Value::from(s)),
+            "{s} in {series}"
+        );
+    }
+    assert_accessible(&mut b, "the board");
+    for path in ["/queues", "/reports", "/oncall"] {
+        b.goto(&format!("{base}{path}"));
+        assert_accessible(&mut b, path);
+    }
+
+    // Every action of the case page is reached from the keyboard, focus visible.
+    b.goto(&format!("{base}/cases/{reference}"));
+    let reached = b.eval(
+        "(() => { const want = ['#resolve button[type=submit]', 'form.call-form button[type=submit]']; \
+         return want.map(s => { const e = document.querySelector(s); return !!e && e.tabIndex >= 0; }); })()",
+    );
+    assert_eq!(reached, json!([true, true]));
+
+    // Screenshots in both languages and both widths.
+    for lang in ["en", "zh-CN"] {
+        set_language(&mut b, &base, lang);
+        for (width, height, mobile) in [(1440, 900, false), (390, 844, true)] {
+            b.screen(width, height, mobile);
+            for (path, name) in [
+                (format!("/cases/{reference}"), "case"),
+                ("/board".to_string(), "board"),
+                ("/reports".to_string(), "report"),
+            ] {
+                b.goto(&format!("{base}{path}"));
+                b.screenshot(&format!("{name}-{lang}-{width}"));
+                if mobile && name == "case" {
+                    let (_, timeline) = b.heights("#timeline");
+                    println!("{lang} case page at {width}: timeline at {timeline} px");
+                }
+            }
+        }
+        b.screen(1440, 900, false);
+    }
+
+    // The admin's desk configuration.
+    b.click_and_wait("form[action='/logout'] button[type=submit]");
+    sign_in(&mut b, &base, "root@bank.example", &admin);
+    b.goto(&format!("{base}/admin/desk"));
+    assert_accessible(&mut b, "/admin/desk");
 }
