@@ -11,6 +11,27 @@
     }
   });
 
+  // A table wider than its box scrolls sideways: such a box takes the keyboard focus
+  // (Tab, then the arrow keys scroll it); one that fits does not stop Tab.
+  function scrollables() {
+    document.querySelectorAll(".table-wrap, .worklist-scroll").forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("data-scroll-focus", "");
+      } else if (!scrolls && box.hasAttribute("data-scroll-focus")) {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("data-scroll-focus");
+      }
+    });
+  }
+  scrollables();
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    window.clearTimeout(resizing);
+    resizing = window.setTimeout(scrollables, 150);
+  });
+
   // The workspace list: countdowns that tick, a body that refreshes in place, and
   // keyboard shortcuts (j/k move, Enter opens, n takes the next case).
   // The supervisor's board refreshes and ticks the same way.
@@ -115,6 +136,7 @@
         var fresh = body.querySelector(".worklist-scroll");
         if (fresh) fresh.scrollTop = inner;
         window.scrollTo(x, y);
+        scrollables();
         mark();
         tick();
       })

@@ -40,6 +40,7 @@ const EN: &[(&str, &str)] = &[
         "config_errors.en.toml",
         include_str!("config_errors.en.toml"),
     ),
+    ("layout.en.toml", include_str!("layout.en.toml")),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -77,6 +78,7 @@ const ZH_CN: &[(&str, &str)] = &[
         "config_errors.zh-CN.toml",
         include_str!("config_errors.zh-CN.toml"),
     ),
+    ("layout.zh-CN.toml", include_str!("layout.zh-CN.toml")),
 ];
 
 type Catalog = HashMap<String, String>;

@@ -1,7 +1,8 @@
 // The supervisor board's reads: open cases counted by queue, status and breach, the
 // cases next to breach and those breached, agents at work with their load and oldest
-// case, and the unassigned cases waiting longest. Every read touches open cases only,
-// through the partial indexes that hold nothing else, and lists are bounded.
+// case, the unassigned cases waiting longest, and today's arrivals, resolutions and
+// breaches. Every read touches open cases only, through the partial indexes that hold
+// nothing else, or one day of an index on time; lists are bounded.
 
 use std::collections::HashMap;
 
@@ -9,7 +10,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::db::schema::{cases, customers, queues, users};
+use crate::db::schema::{case_events, case_facts, cases, customers, queue_members, queues, users};
 use crate::store::worklist::Row;
 
 /// How many cases each of the board's lists shows.
@@ -217,4 +218,72 @@ pub fn unassigned(conn: &mut DbConn) -> QueryResult<(Vec<(Row, NaiveDateTime)>, 
         .count()
         .get_result(conn)?;
     Ok((rows, total))
+}
+
+/// When cases arrived, were resolved and breached their SLA within a span of time.
+#[derive(Debug, Clone, Default)]
+pub struct Moments {
+    pub arrived: Vec<NaiveDateTime>,
+    pub resolved: Vec<NaiveDateTime>,
+    pub breached: Vec<NaiveDateTime>,
+}
+
+/// The moments of `[from, until)`, each from an index on its time: the cases'
+/// opening (`cases_opened`), the reports' facts (`case_facts_resolved`, which the
+/// facts job keeps within seconds of the cases) and the breach events
+/// (`case_events_breached`).
+pub fn moments(
+    conn: &mut DbConn,
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<Moments> {
+    let arrived = cases::table
+        .filter(cases::opened_at.ge(from))
+        .filter(cases::opened_at.lt(until))
+        .select(cases::opened_at)
+        .load(conn)?;
+    let resolved = case_facts::table
+        .filter(case_facts::resolved_at.ge(from))
+        .filter(case_facts::resolved_at.lt(until))
+        .select(case_facts::resolved_at.assume_not_null())
+        .load(conn)?;
+    let breached = case_events::table
+        .filter(case_events::kind.eq("sla.breached"))
+        .filter(case_events::at.ge(from))
+        .filter(case_events::at.lt(until))
+        .select(case_events::at)
+        .load(conn)?;
+    Ok(Moments {
+        arrived,
+        resolved,
+        breached,
+    })
+}
+
+/// The open work of each queue in weight units: (queue id, summed weight), through
+/// `cases_open_queue`.
+pub fn open_weight(conn: &mut DbConn) -> QueryResult<Vec<(i64, i64)>> {
+    let rows: Vec<(i64, Option<i64>)> = cases::table
+        .filter(cases::resolved_at.is_null())
+        .group_by(cases::queue_id)
+        .select((cases::queue_id, diesel::dsl::sum(cases::weight)))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(q, w)| (q, w.unwrap_or(0))).collect())
+}
+
+/// The capacity of each queue: (queue id, the summed capacity of its active agents
+/// online or away). An agent in several queues counts in each.
+pub fn queue_capacity(conn: &mut DbConn) -> QueryResult<Vec<(i64, i64)>> {
+    let rows: Vec<(i64, i32)> = queue_members::table
+        .inner_join(users::table)
+        .filter(users::role.eq("agent"))
+        .filter(users::active.eq(true))
+        .filter(users::presence.eq_any(["online", "away"]))
+        .select((queue_members::queue_id, users::capacity))
+        .load(conn)?;
+    let mut by_queue: HashMap<i64, i64> = HashMap::new();
+    for (q, c) in rows {
+        *by_queue.entry(q).or_default() += i64::from(c);
+    }
+    Ok(by_queue.into_iter().collect())
 }

@@ -365,6 +365,9 @@ pub fn rekey(conn: &mut DbConn, key: &IdentifierKey) -> QueryResult<Option<Rekey
 #[derive(Debug, Clone)]
 pub struct SharedGroup {
     pub kind: String,
+    /// The keyed digest of what is shared (no personal value), naming the group in
+    /// the link to its full list.
+    pub value_hash: String,
     pub masked: String,
     /// How many other customers hold it.
     pub others: i64,
@@ -419,12 +422,54 @@ pub fn shared_groups(
             .load(conn)?;
         out.push(SharedGroup {
             kind: kind.clone(),
+            value_hash: hash.clone(),
             masked: masked.clone(),
             others,
             sample,
         });
     }
     Ok(out)
+}
+
+/// What `customer_id` holds under the digest `hash`: (kind, masked value), if anything.
+pub fn held_by(
+    conn: &mut DbConn,
+    customer_id: i64,
+    hash: &str,
+) -> QueryResult<Option<(String, String)>> {
+    customer_identifiers::table
+        .filter(customer_identifiers::value_hash.eq(hash))
+        .filter(customer_identifiers::customer_id.eq(customer_id))
+        .select((customer_identifiers::kind, customer_identifiers::masked))
+        .first(conn)
+        .optional()
+}
+
+/// How many customers hold `hash`.
+pub fn holder_count(conn: &mut DbConn, hash: &str) -> QueryResult<i64> {
+    customer_identifiers::table
+        .filter(customer_identifiers::value_hash.eq(hash))
+        .count()
+        .get_result(conn)
+}
+
+/// The other customers holding `hash`, newest first, those before `before` when
+/// given: at most `limit`, through the primary key (digest, customer).
+pub fn holders(
+    conn: &mut DbConn,
+    hash: &str,
+    except: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<i64>> {
+    customer_identifiers::table
+        .filter(customer_identifiers::value_hash.eq(hash))
+        .filter(customer_identifiers::customer_id.ne(except))
+        .filter(customer_identifiers::customer_id.lt(before.unwrap_or(i64::MAX)))
+        .select(customer_identifiers::customer_id)
+        .order(customer_identifiers::customer_id.desc())
+        .limit(limit)
+        .load(conn)
 }
 
 #[cfg(test)]

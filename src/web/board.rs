@@ -1,14 +1,16 @@
 // The supervisor's live board (`/`, `/board`): open cases by queue and status, each
 // count a link to that list in `/queues`; the cases next to breach with a ticking
 // countdown, and those breached; agents at work with their load against capacity;
-// the unassigned cases waiting longest. The body refreshes itself in place.
+// the unassigned cases waiting longest; beside the backlog, today by hour and each
+// queue's open work against its capacity, drawn as SVG. The body refreshes itself in
+// place.
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{DateTime, Duration, Utc};
 
 use super::queues::{AT_RISK_WINDOW_MINUTES, OPEN_STATUSES, REFRESH_SECONDS};
-use super::{Page, Supervisor, db};
+use super::{Page, Supervisor, board_chart, db};
 use crate::domain::{masking, worklist};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -93,6 +95,11 @@ pub struct Body {
     pub aml_open: i64,
     pub aml_warned: i64,
     pub aml_breached: i64,
+    /// Today by hour, in the reader's time zone, and the queues' work and capacity.
+    pub hours: super::board_chart::HoursChart,
+    pub hours_caption: String,
+    pub hours_totals: String,
+    pub capacity: super::board_chart::LoadChart,
 }
 
 /// A report to the regulator as the board lists it.
@@ -124,6 +131,9 @@ struct Loaded {
     agents: Vec<AgentLoad>,
     unassigned: (Vec<(Row, chrono::NaiveDateTime)>, i64),
     aml: (Vec<crate::cases::aml_report::AmlReport>, i64, i64, i64),
+    today: board::Moments,
+    weights: Vec<(i64, i64)>,
+    capacity: Vec<(i64, i64)>,
 }
 
 fn queue_href(queue: &str, status: Option<&str>) -> String {
@@ -257,7 +267,69 @@ fn body(page: &Page, l: Loaded, now: DateTime<Utc>) -> Body {
         })
         .collect();
     let agents: Vec<AgentLine> = l.agents.iter().map(|a| agent_line(page, a, now)).collect();
+    let tz = page.tz;
+    let series: Vec<(&'static str, String, [usize; 24])> = [
+        ("arrived", &l.today.arrived),
+        ("resolved", &l.today.resolved),
+        ("breached", &l.today.breached),
+    ]
+    .into_iter()
+    .map(|(key, moments)| {
+        (
+            key,
+            page.t(&format!("chart.{key}")).to_string(),
+            board_chart::per_hour(tz, moments),
+        )
+    })
+    .collect();
+    let hours = board_chart::hours(series, board_chart::local_hour(tz, store::to_db(now)));
+    let total = |k: &str| {
+        hours
+            .series
+            .iter()
+            .find(|s| s.key == k)
+            .map_or(0, |s| s.total)
+            .to_string()
+    };
+    let hours_totals = page.tf(
+        "chart.today_totals",
+        &[
+            ("arrived", &total("arrived")),
+            ("resolved", &total("resolved")),
+            ("breached", &total("breached")),
+        ],
+    );
+    let capacity = board_chart::load(
+        queues
+            .iter()
+            .map(|q| {
+                let backlog = l
+                    .weights
+                    .iter()
+                    .find(|(id, _)| *id == q.id)
+                    .map_or(0, |w| w.1);
+                let capacity = l
+                    .capacity
+                    .iter()
+                    .find(|(id, _)| *id == q.id)
+                    .map_or(0, |c| c.1);
+                let text = page.tf(
+                    "chart.queue_line",
+                    &[
+                        ("queue", &q.name),
+                        ("backlog", &backlog.to_string()),
+                        ("capacity", &capacity.to_string()),
+                    ],
+                );
+                (q.name.clone(), backlog, capacity, text)
+            })
+            .collect(),
+    );
     Body {
+        hours_caption: page.tf("chart.today_caption", &[("zone", tz.name())]),
+        hours_totals,
+        hours,
+        capacity,
         now: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         now_local: page.time(&store::to_db(now)),
         statuses: OPEN_STATUSES,
@@ -311,10 +383,15 @@ fn body(page: &Page, l: Loaded, now: DateTime<Utc>) -> Body {
     }
 }
 
-async fn load(state: &web::Data<AppState>, now: DateTime<Utc>) -> Result<Loaded, AppError> {
+async fn load(
+    state: &web::Data<AppState>,
+    now: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+) -> Result<Loaded, AppError> {
     let st = state.clone();
     db(state, move |conn| {
         let until = now + Duration::minutes(AT_RISK_WINDOW_MINUTES);
+        let (day_start, day_end) = board_chart::today(tz, now);
         Ok(Loaded {
             snap: st.desk.get(conn)?,
             backlog: board::backlog(conn)?,
@@ -323,6 +400,9 @@ async fn load(state: &web::Data<AppState>, now: DateTime<Utc>) -> Result<Loaded,
             agents: board::agents(conn)?,
             unassigned: board::unassigned(conn)?,
             aml: crate::cases::aml_report::open(conn, 5)?,
+            today: board::moments(conn, day_start, day_end)?,
+            weights: board::open_weight(conn)?,
+            capacity: board::queue_capacity(conn)?,
         })
     })
     .await
@@ -335,7 +415,7 @@ pub async fn render(
     page: Page,
 ) -> Result<HttpResponse, AppError> {
     let now = state.now();
-    let l = load(&state, now).await?;
+    let l = load(&state, now, page.tz).await?;
     let body_html = body(&page, l, now).render()?;
     let views = super::views::load_links(&state, &user).await?;
     page.render(&Index {
@@ -363,6 +443,6 @@ pub async fn fragment(
     page: Page,
 ) -> Result<HttpResponse, AppError> {
     let now = state.now();
-    let l = load(&state, now).await?;
+    let l = load(&state, now, page.tz).await?;
     page.render(&body(&page, l, now))
 }

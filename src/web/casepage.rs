@@ -66,6 +66,8 @@ pub struct LinkedGroup {
     pub shared: String,
     pub customers: i64,
     pub cases: Vec<LinkedCase>,
+    /// The full list of the customers sharing it.
+    pub href: String,
 }
 
 pub struct PlaybookView {
@@ -91,12 +93,19 @@ pub struct CallRow {
 pub struct CaseDetail {
     pub rule_name: Option<String>,
     pub rule_category: Option<String>,
+    /// The newest alerts, shown open.
     pub alerts: Vec<AlertRow>,
+    /// Earlier ones, folded away, and how many more are not on the page at all.
+    pub earlier_alerts: Vec<AlertRow>,
+    pub alerts_not_shown: usize,
     pub first_response: ClockView,
     pub resolution: ClockView,
     pub customer_locale: Option<String>,
     pub do_not_contact: bool,
     pub history: Vec<HistoryRow>,
+    /// More of the customer's cases than listed: the search for the customer has them.
+    pub history_more: bool,
+    pub history_href: String,
     pub linked: Vec<LinkedGroup>,
     pub playbook: Option<PlaybookView>,
     pub calls: Vec<CallRow>,
@@ -145,11 +154,16 @@ fn clock(tr: &Tr, now: DateTime<Utc>, due: NaiveDateTime, done: bool) -> ClockVi
     }
 }
 
-/// How many of the customer's other cases the page lists.
+/// How many of the customer's other cases the page reads (for the AML warning), and
+/// how many it lists: the rest are one search away.
 const HISTORY: i64 = 50;
+const HISTORY_SHOWN: usize = 5;
+/// Alerts shown open, and folded away under them, at most.
+const ALERTS_SHOWN: usize = 3;
+const ALERTS_FOLDED: usize = 47;
 /// Shared identifiers the page lists at most, and linked cases under each.
 const LINKED_GROUPS: usize = 6;
-const LINKED_SAMPLE: i64 = 5;
+const LINKED_SAMPLE: i64 = 3;
 
 /// The queues whose cases the user may see, or None for all (supervisors, admins).
 fn visible_queues(conn: &mut DbConn, user: &CurrentUser) -> Result<Option<HashSet<i64>>, AppError> {
@@ -215,6 +229,9 @@ pub fn load(
         })
         .collect();
     alerts.reverse();
+    let alerts_not_shown = alerts.len().saturating_sub(ALERTS_SHOWN + ALERTS_FOLDED);
+    alerts.truncate(ALERTS_SHOWN + ALERTS_FOLDED);
+    let earlier_alerts = alerts.split_off(alerts.len().min(ALERTS_SHOWN));
 
     let queues = visible_queues(conn, user)?;
     let others = case_store::of_customer_except(conn, case.customer_id, case.id, HISTORY)?;
@@ -227,8 +244,10 @@ pub fn load(
         &others,
         others.len() < HISTORY as usize,
     )?;
+    let history_more = others.len() > HISTORY_SHOWN;
     let history = others
         .into_iter()
+        .take(HISTORY_SHOWN)
         .map(|c| HistoryRow {
             reference: case_ref(c.id),
             visible: may_see(user, &queues, &c),
@@ -266,6 +285,11 @@ pub fn load(
                     rule: c.rule_code.clone(),
                 })
                 .collect(),
+            href: format!(
+                "/cases/{}/linked?shared={}",
+                case_ref(case.id),
+                g.value_hash
+            ),
         })
         .collect();
 
@@ -307,6 +331,8 @@ pub fn load(
         rule_name: rule.map(|r| r.name.clone()),
         rule_category: rule.map(|r| r.category.clone()),
         alerts,
+        earlier_alerts,
+        alerts_not_shown,
         first_response: clock(
             &tr,
             now,
@@ -317,6 +343,11 @@ pub fn load(
         customer_locale: customer.locale.clone(),
         do_not_contact,
         history,
+        history_more,
+        history_href: format!(
+            "/search?{}",
+            serde_urlencoded::to_string([("q", customer.external_id.as_str())]).unwrap_or_default()
+        ),
         linked,
         playbook,
         numbers: crate::cases::calls::customer_numbers(customer)
@@ -331,6 +362,72 @@ pub fn load(
         attempts_before_email,
         call_warning: crate::cases::verify::call_warning_for(aml, customer),
     })
+}
+
+/// The timeline's filters: which events each shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimelineFilter {
+    All,
+    /// Calls, verification and survey e-mails, the customer's answers.
+    Contacts,
+    /// Routing, assignment, starting, giving back, hand-offs.
+    Assignment,
+    /// The SLA clocks and the regulator's report deadline.
+    Sla,
+}
+
+impl TimelineFilter {
+    pub const ALL: [TimelineFilter; 4] = [
+        TimelineFilter::All,
+        TimelineFilter::Contacts,
+        TimelineFilter::Assignment,
+        TimelineFilter::Sla,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimelineFilter::All => "all",
+            TimelineFilter::Contacts => "contacts",
+            TimelineFilter::Assignment => "assignment",
+            TimelineFilter::Sla => "sla",
+        }
+    }
+
+    /// The query's value; anything unknown shows everything.
+    pub fn parse(s: Option<&str>) -> TimelineFilter {
+        Self::ALL
+            .into_iter()
+            .find(|f| Some(f.as_str()) == s)
+            .unwrap_or(TimelineFilter::All)
+    }
+
+    /// Whether an event of `kind` (as stored) belongs under this filter.
+    pub fn shows(self, kind: &str) -> bool {
+        let (area, what) = kind.split_once('.').unwrap_or((kind, ""));
+        match self {
+            TimelineFilter::All => true,
+            TimelineFilter::Contacts => matches!(area, "call" | "verification" | "satisfaction"),
+            TimelineFilter::Assignment => {
+                matches!(area, "assignment" | "routing")
+                    || (area == "case" && matches!(what, "started" | "handed_off"))
+            }
+            TimelineFilter::Sla => matches!(area, "sla" | "aml_report"),
+        }
+    }
+}
+
+/// A filter of the timeline as its link shows it.
+pub struct FilterLink {
+    pub key: &'static str,
+    pub label: String,
+    pub count: usize,
+    pub href: String,
+    pub current: bool,
+}
+
+#[derive(serde::Deserialize)]
+pub struct ShowQuery {
+    timeline: Option<String>,
 }
 
 /// One line of the timeline as the page shows it.
@@ -354,6 +451,9 @@ struct CasePage {
     customer_phone: String,
     customer_id: String,
     timeline: Vec<TimelineRow>,
+    /// The timeline's filters, the current one marked, and how many events it hides.
+    filters: Vec<FilterLink>,
+    hidden_events: usize,
     is_assignee: bool,
     can_reassign: bool,
     agents: Vec<(i64, String, String)>,
@@ -371,8 +471,10 @@ pub async fn show(
     state: web::Data<AppState>,
     page: Page,
     path: web::Path<String>,
+    query: web::Query<ShowQuery>,
 ) -> Result<HttpResponse, AppError> {
     let reference = path.into_inner();
+    let filter = TimelineFilter::parse(query.timeline.as_deref());
     let now = state.now();
     let u = user.clone();
     let (lang, st) = (page.tr, state.clone());
@@ -431,8 +533,30 @@ pub async fn show(
         ))
     })
     .await?;
+    let filters = TimelineFilter::ALL
+        .into_iter()
+        .map(|f| FilterLink {
+            key: f.as_str(),
+            label: page
+                .t(&format!("layout.timeline_{}", f.as_str()))
+                .to_string(),
+            count: events.iter().filter(|e| f.shows(&e.kind)).count(),
+            href: if f == TimelineFilter::All {
+                format!("/cases/{}#timeline", case_ref(case.id))
+            } else {
+                format!(
+                    "/cases/{}?timeline={}#timeline",
+                    case_ref(case.id),
+                    f.as_str()
+                )
+            },
+            current: f == filter,
+        })
+        .collect();
+    let hidden_events = events.iter().filter(|e| !filter.shows(&e.kind)).count();
     let timeline = events
         .iter()
+        .filter(|e| filter.shows(&e.kind))
         .map(|e| TimelineRow {
             at: e.at,
             text: crate::i18n::events::describe_stored(&page.tr, &e.kind, &e.data),
@@ -467,9 +591,130 @@ pub async fn show(
         campaign,
         case,
         timeline,
+        filters,
+        hidden_events,
         agents,
         resolution,
         detail,
+        page: page.clone(),
+    })
+}
+
+/// Customers listed per page of a shared identifier's full list.
+const LINKED_PAGE: i64 = 50;
+/// Cases listed per customer there.
+const LINKED_PER_CUSTOMER: usize = 5;
+
+#[derive(serde::Deserialize)]
+pub struct LinkedQuery {
+    /// The digest of the identifier, as the case page's link names it.
+    shared: String,
+    /// Customers before this id (the next page).
+    before: Option<i64>,
+}
+
+/// Another customer holding the identifier, with their newest cases.
+pub struct LinkedCustomer {
+    /// Their id and masked name, when the reader may see one of their cases.
+    pub shown: Option<(String, String)>,
+    pub cases: Vec<LinkedCase>,
+}
+
+#[derive(Template)]
+#[template(path = "cases/linked.html")]
+struct LinkedPage {
+    page: Page,
+    reference: String,
+    shared: String,
+    total: i64,
+    customers: Vec<LinkedCustomer>,
+    next: Option<String>,
+    first: bool,
+    shared_hash: String,
+}
+
+/// `GET /cases/{case_ref}/linked?shared=…`: every customer sharing one identifier
+/// with the case's customer, a page at a time (the case page shows a few).
+pub async fn linked(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    page: Page,
+    path: web::Path<String>,
+    query: web::Query<LinkedQuery>,
+) -> Result<HttpResponse, AppError> {
+    let reference = path.into_inner();
+    let LinkedQuery { shared, before } = query.into_inner();
+    let tr = page.tr;
+    let hash = shared.clone();
+    let (case, kind, masked, total, ids, customers, cases, queues) = db(&state, move |conn| {
+        let case = super::scope::visible_case(conn, &user, &reference)?;
+        let (kind, masked) =
+            identifiers::held_by(conn, case.customer_id, &shared)?.ok_or(AppError::NotFound)?;
+        let total = identifiers::holder_count(conn, &shared)? - 1;
+        let ids = identifiers::holders(conn, &shared, case.customer_id, before, LINKED_PAGE + 1)?;
+        let shown = &ids[..ids.len().min(LINKED_PAGE as usize)];
+        let customers = case_store::customers(conn, shown)?;
+        let cases =
+            case_store::of_customers(conn, shown, LINKED_PAGE * LINKED_PER_CUSTOMER as i64 * 4)?;
+        let queues = visible_queues(conn, &user)?;
+        Ok((
+            case,
+            kind,
+            masked,
+            total,
+            ids,
+            customers,
+            cases,
+            (queues, user),
+        ))
+    })
+    .await?;
+    let (queues, user) = queues;
+    let more = ids.len() > LINKED_PAGE as usize;
+    let shown = &ids[..ids.len().min(LINKED_PAGE as usize)];
+    let list = shown
+        .iter()
+        .map(|id| {
+            let theirs: Vec<&Case> = cases.iter().filter(|c| c.customer_id == *id).collect();
+            let visible = theirs.iter().any(|c| may_see(&user, &queues, c));
+            LinkedCustomer {
+                shown: customers.get(id).filter(|_| visible).map(|c| {
+                    (
+                        c.external_id.clone(),
+                        c.name.as_deref().map(masking::name).unwrap_or_default(),
+                    )
+                }),
+                cases: theirs
+                    .into_iter()
+                    .take(LINKED_PER_CUSTOMER)
+                    .map(|c| LinkedCase {
+                        reference: may_see(&user, &queues, c).then(|| case_ref(c.id)),
+                        status: c.status.to_string(),
+                        rule: c.rule_code.clone(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let reference = case_ref(case.id);
+    let next = (more && !shown.is_empty()).then(|| {
+        format!(
+            "/cases/{reference}/linked?{}",
+            serde_urlencoded::to_string([
+                ("shared", hash.clone()),
+                ("before", shown[shown.len() - 1].to_string()),
+            ])
+            .unwrap_or_default()
+        )
+    });
+    page.render(&LinkedPage {
+        shared: format!("{} {}", crate::i18n::events::id_kind(&tr, &kind), masked),
+        total,
+        customers: list,
+        next,
+        first: before.is_none(),
+        shared_hash: hash,
+        reference,
         page: page.clone(),
     })
 }

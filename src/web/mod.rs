@@ -12,6 +12,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod board;
+pub mod board_chart;
 pub mod briefs;
 pub mod bulk;
 pub mod campaign;
@@ -116,6 +117,7 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     POST "/views/{id}/rename" Signed => views::rename;
     POST "/views/{id}/delete" Signed => views::delete;
     GET "/cases/{case_ref}" Signed => casepage::show;
+    GET "/cases/{case_ref}/linked" Signed => casepage::linked;
     POST "/cases/{case_ref}/release" Signed => work::release;
     POST "/cases/{case_ref}/resume" Signed => work::resume;
     POST "/cases/{case_ref}/reassign" Supervisor => work::reassign;

@@ -814,6 +814,16 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         "/cases/{case_ref}",
         sample(case(&show), Status(200)).except(Who::Agent, Status(404)),
     );
+    // The full list of one identifier shared: a digest the customer does not hold
+    // names nothing, to anyone signed in.
+    add(
+        "GET",
+        "/cases/{case_ref}/linked",
+        sample(
+            format!("{}/linked?shared={}", case(&show), "0".repeat(64)),
+            Status(404),
+        ),
+    );
     // Only the assignee (the walk's agent) may give a case back (and goes home);
     // anyone else is sent back to the case with the refusal.
     add(

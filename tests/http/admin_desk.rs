@@ -697,7 +697,7 @@ fn the_triage_queue_changes_on_the_overview() {
     let html = admin.get("/admin/desk").text().unwrap();
     assert!(html.contains("<a href=\"/admin/desk\" aria-current=\"page\">Desk</a>"));
     assert!(html.contains("<option value=\"Triage\" selected>"));
-    assert!(html.contains("<pre class=\"export\">"));
+    assert!(html.contains("<pre class=\"export\" tabindex=\"0\">"));
     assert!(html.contains("triage_queue = &#34;Triage&#34;"));
     for href in [
         "/admin/calendars",

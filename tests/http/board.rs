@@ -880,3 +880,90 @@ fn the_brief_rate_counts_only_the_closings_that_tell() {
     assert_eq!(tile(&kept, "brief-fp-rate"), "–", "{kept}");
     assert_eq!(tile(&kept, "brief-unknown"), "–", "{kept}");
 }
+
+#[test]
+fn the_board_draws_today_by_hour_and_each_queues_work_against_its_capacity() {
+    let d = Desk::with(|_| {});
+    let (li, _) = d
+        .app
+        .agent("li@bank.example", &["Transfers"], &["fraud"], 3);
+    let (wang, _) = d
+        .app
+        .agent("wang@bank.example", &["Transfers"], &["fraud"], 2);
+    presence(&li, "online");
+    presence(&wang, "away");
+    let (sup, sup_id) = d.supervisor("sup@bank.example", "en");
+    // Four transfers (one critical, one closed at once) and a new account: five
+    // arrivals in the hour from 01:00 (UTC, the supervisor's zone).
+    let mut refs = Vec::new();
+    for i in 0..3 {
+        refs.push(d.transfer(&format!("h-{i}"), &format!("C-{i}")));
+    }
+    let mut crit = alert("h-crit", "LARGE_TRANSFER", "C-crit");
+    crit["severity"] = json!("critical");
+    let crit = d.post(crit);
+    d.post(alert("h-new", "NEW_ACCOUNT_BURST", "C-new"));
+    d.close(sup_id, &refs[0], "duplicate", "no_action", "");
+    d.app.clock.advance(Duration::minutes(20));
+    riskdesk::jobs::watch_sla(&d.app.state).unwrap();
+    assert_eq!(d.case(&crit)["sla"]["breached"], true);
+    riskdesk::jobs::refresh_report_facts(&d.app.state, "test").unwrap();
+
+    for path in ["/board", "/board/fragment"] {
+        let (status, html) = text(&sup, path);
+        assert_eq!(status, 200);
+        let chart = &html[html
+            .find("<svg class=\"board-chart board-hours\"")
+            .expect(path)..];
+        let chart = &chart[..chart.find("</svg>").unwrap()];
+        for series in ["arrived", "resolved", "breached"] {
+            assert!(
+                chart.contains(&format!("data-series=\"{series}\"")),
+                "{series}"
+            );
+        }
+        assert!(
+            chart.contains("<title>01:00 – Arrived: 5</title>"),
+            "{chart}"
+        );
+        assert!(
+            chart.contains("<title>01:00 – Resolved: 1</title>"),
+            "{chart}"
+        );
+        assert!(
+            chart.contains("<title>01:00 – Breached: 1</title>"),
+            "{chart}"
+        );
+        assert!(!chart.contains("<title>02:00"), "empty hours draw no bar");
+        assert!(html.contains("Arrived: <strong>5</strong>"));
+        // Open work in weight units against the capacity of members online or away.
+        let load = &html[html
+            .find("<svg class=\"board-chart board-capacity\"")
+            .unwrap()..];
+        let load = &load[..load.find("</svg>").unwrap()];
+        assert!(
+            load.contains("data-series=\"backlog\"") && load.contains("data-series=\"capacity\"")
+        );
+        assert!(
+            html.contains("Transfers: 3 open work units against a capacity of 5."),
+            "{load}"
+        );
+        assert!(html.contains("New accounts: 1 open work units against a capacity of 0."));
+        assert!(
+            load.contains("class=\"backlog over\""),
+            "New accounts has no capacity"
+        );
+    }
+    // Another zone's day: the same moments fall in its own hours.
+    let (sh, _) = d.supervisor("sh@bank.example", "zh-CN");
+    {
+        use riskdesk::db::schema::users;
+        diesel::update(users::table.filter(users::email.eq("sh@bank.example")))
+            .set(users::timezone.eq(Some("Asia/Shanghai")))
+            .execute(&mut *d.app.conn())
+            .unwrap();
+    }
+    d.app.state.session_cache.clear();
+    let (_, html) = text(&sh, "/board");
+    assert!(html.contains("<title>09:00 – 到达: 5</title>"), "{html}");
+}

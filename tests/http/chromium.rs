@@ -1,6 +1,7 @@
 // A small driver for Debian's headless Chromium over the DevTools protocol: one page,
 // navigation, script evaluation, form filling and clicking, keyboard presses,
-// phone-sized screens and screenshots kept under `target/tmp/browser/`.
+// phone-sized screens, screenshots kept under `target/tmp/browser/`, and axe-core's
+// accessibility check (vendored under tests/http/vendor/, for the tests only).
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
@@ -263,6 +264,51 @@ impl Chromium {
         } else {
             self.call("Emulation.clearDeviceMetricsOverride", json!({}));
         }
+    }
+
+    /// A screen `width` pixels wide and `height` tall (a phone's when `mobile`).
+    pub fn screen(&mut self, width: u32, height: u32, mobile: bool) {
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
+        );
+    }
+
+    /// Runs axe-core on the page; returns the serious and critical violations as
+    /// "rule: target, target…" lines (empty when there are none).
+    pub fn axe(&mut self) -> Vec<String> {
+        const AXE: &str = include_str!("vendor/axe-core/axe.min.js");
+        if self.eval("typeof window.axe === 'undefined'") == json!(true) {
+            let r = self.call(
+                "Runtime.evaluate",
+                json!({"expression": AXE, "returnByValue": false}),
+            );
+            assert!(r.get("exceptionDetails").is_none(), "axe failed to load");
+        }
+        let found = self.eval(
+            "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations \
+             .filter(v => v.impact === 'serious' || v.impact === 'critical') \
+             .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 5) \
+             .map(n => n.target.join(' ') + (n.failureSummary ? ' — ' + \
+             n.failureSummary.replace(/\\s+/g, ' ') : '')).join('; ')))",
+        );
+        found
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|v| v.as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The page's height, and how far down `selector` starts, in CSS pixels.
+    pub fn heights(&mut self, selector: &str) -> (f64, f64) {
+        let v = self.eval(&format!(
+            "(() => {{ const e = document.querySelector({s});              return [document.documentElement.scrollHeight,              e ? e.getBoundingClientRect().top + window.scrollY : -1]; }})()",
+            s = json!(selector)
+        ));
+        (v[0].as_f64().unwrap(), v[1].as_f64().unwrap())
     }
 
     /// Saves a screenshot of the whole page as `NN-name.png`; returns its path.

@@ -20,6 +20,7 @@ mod cli;
 mod config;
 mod crash;
 mod emergencies;
+mod glance;
 mod identifiers;
 mod intake;
 mod labels;
