@@ -509,3 +509,18 @@ fn the_banner_follows_the_one_paged_and_acknowledging_from_it_clears_it() {
     );
     assert!(kinds(&d.events(&reference)).contains(&"emergency.acknowledged".to_string()));
 }
+
+#[test]
+fn many_pages_show_three_banners_and_a_count_of_the_rest() {
+    let d = Desk::new();
+    for i in 0..5 {
+        let reference = d.case(&format!("m-{i}"), "60000.00");
+        d.declare(&d.sam, &reference, "Burst");
+    }
+    let page = home(&d.olga);
+    assert_eq!(page.matches("class=\"page-banner\"").count(), 4, "{page}");
+    assert!(
+        page.contains("And 2 more emergencies you are paged for."),
+        "{page}"
+    );
+}
