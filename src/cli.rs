@@ -49,6 +49,25 @@ enum Command {
             action = clap::ArgAction::Set
         )]
         demo_stream: bool,
+        /// With --demo: how many simulated agents work the live desk's cases (taking,
+        /// calling, e-mailing, resolving); 0 starts none. Only on a desk seeded as a
+        /// demo desk.
+        #[arg(
+            long,
+            env = "RISKDESK_DEMO_AGENTS",
+            value_name = "N",
+            default_value_t = 5
+        )]
+        demo_agents: u32,
+        /// With --demo, when it seeds: days of history to play before now (1 to 90).
+        #[arg(
+            long,
+            env = "RISKDESK_DEMO_DAYS",
+            value_name = "DAYS",
+            default_value_t = crate::demo::DEFAULT_DAYS,
+            value_parser = clap::value_parser!(u32).range(1..=90)
+        )]
+        demo_days: u32,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -156,9 +175,24 @@ pub fn run() -> ExitCode {
     let default = Command::Serve {
         demo: false,
         demo_stream: true,
+        demo_agents: 0,
+        demo_days: crate::demo::DEFAULT_DAYS,
     };
     let result = match cli.command.unwrap_or(default) {
-        Command::Serve { demo, demo_stream } => serve(settings, demo, demo_stream),
+        Command::Serve {
+            demo,
+            demo_stream,
+            demo_agents,
+            demo_days,
+        } => serve(
+            settings,
+            Demo {
+                on: demo,
+                stream: demo_stream,
+                agents: demo_agents,
+                days: demo_days,
+            },
+        ),
         Command::Migrate => migrate(&settings),
         Command::User(UserCommand::Add {
             email,
@@ -220,16 +254,28 @@ fn open(settings: &Settings) -> Result<AppState, Failure> {
     AppState::open(settings.clone(), Clock::System).map_err(|e| e.to_string())
 }
 
-fn serve(settings: Settings, demo: bool, demo_stream: bool) -> Result<(), Failure> {
+/// What `serve` does for the demo: `--demo`, `--demo-stream`, `--demo-agents` and
+/// `--demo-days`.
+struct Demo {
+    on: bool,
+    stream: bool,
+    agents: u32,
+    days: u32,
+}
+
+fn serve(settings: Settings, demo: Demo) -> Result<(), Failure> {
     let listener = TcpListener::bind(&settings.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let database = settings.database.redacted();
     let state = open(&settings)?;
     let mut stream = false;
-    if demo {
-        crate::demo::seed_if_empty(&state).map_err(|e| format!("demo seeding failed: {e}"))?;
-        stream = crate::demo::stream_for(&state, demo_stream)? == crate::demo::Stream::Runs;
+    let mut agents = 0;
+    if demo.on {
+        crate::demo::seed_if_empty(&state, demo.days)
+            .map_err(|e| format!("demo seeding failed: {e}"))?;
+        stream = crate::demo::stream_for(&state, demo.stream)? == crate::demo::Stream::Runs;
+        agents = crate::demo::agents_for(&state, demo.agents)?;
     }
     // A desk without users gets a fresh one-time setup link (any earlier one stops
     // working). The default public URL names the port actually bound.
@@ -256,6 +302,9 @@ fn serve(settings: Settings, demo: bool, demo_stream: bool) -> Result<(), Failur
         let app = Application::build(state.clone(), listener).map_err(|e| e.to_string())?;
         if stream {
             actix_web::rt::spawn(crate::demo::alert_stream(state.clone()));
+        }
+        if agents > 0 {
+            actix_web::rt::spawn(crate::demo::agents_live(state.clone(), agents));
         }
         crate::jobs::spawn(state);
         println!("riskdesk listening on http://{addr} (database: {database})");

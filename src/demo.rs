@@ -1,17 +1,18 @@
 // The demo desk: seeded by `serve --demo` into an empty database, so a newcomer has
-// a working desk to look at: people, queues, rules, SLA policies, calendars, and a
-// stream of sample alerts through the real intake (only into a desk seeded so).
+// a working desk to look at: people, queues, rules, SLA policies, calendars, on-call
+// rotas, days of history played through the real commands, and a live desk (sample
+// alerts and simulated agents) afterwards (only on a desk seeded so).
 
-use chrono::Duration;
+pub mod history;
+
+use chrono::Weekday;
 
 use crate::accounts::{self, Actor, NewUserInput};
-use crate::db::write_tx;
 use crate::domain::alert::{Amount, CustomerInput, NewAlert};
 use crate::domain::password::NewPassword;
 use crate::domain::severity::Severity;
-use crate::intake;
 use crate::state::AppState;
-use crate::store::{deskconfig, settings, users};
+use crate::store::{settings, users};
 
 /// The demo desk's configuration, in the file format.
 pub const DESK: &str = include_str!("demo_desk.toml");
@@ -64,6 +65,18 @@ const PEOPLE: &[(&str, &str, &str, &str)] = &[
         "agent",
         "zh-CN",
     ),
+    (
+        "zhou.jie@riskdesk.demo",
+        "周杰 (Zhou Jie)",
+        "agent",
+        "zh-CN",
+    ),
+    (
+        "lin.xiao@riskdesk.demo",
+        "林晓 (Lin Xiao)",
+        "agent",
+        "zh-CN",
+    ),
 ];
 
 /// The demo agents' queues, skills and capacity.
@@ -82,22 +95,120 @@ const ROUTING: &[(&str, &[&str], &[&str], i32)] = &[
     ),
     (
         "wang.lei@riskdesk.demo",
-        &["AML review", "Transfers"],
-        &["aml", "fraud"],
+        &["AML review", "Transfers", "Account security"],
+        &["aml", "fraud", "security"],
         6,
+    ),
+    (
+        "zhou.jie@riskdesk.demo",
+        &["Transfers", "Account security", "AML review"],
+        &["fraud", "security", "aml"],
+        5,
+    ),
+    (
+        "lin.xiao@riskdesk.demo",
+        &[
+            "New accounts",
+            "Promotions",
+            "Complaints",
+            "Triage",
+            "Transfers",
+        ],
+        &["onboarding", "complaints", "fraud"],
+        5,
     ),
 ];
 
-/// Sample alerts filed when the demo is seeded, spread over the past hours.
-const BACKLOG: usize = 80;
+/// The demo agents' hours in the desk's time zone, in the order the live desk
+/// brings them online (`--demo-agents=N` takes the first N): early, day, late and
+/// night shifts, so the fraud queues are covered around the clock.
+pub const SHIFTS: &[(&str, history::Shift)] = &[
+    (
+        "li.na@riskdesk.demo",
+        history::Shift {
+            start: 8,
+            end: 16,
+            off: Weekday::Sun,
+        },
+    ),
+    (
+        "sam.taylor@riskdesk.demo",
+        history::Shift {
+            start: 9,
+            end: 18,
+            off: Weekday::Sun,
+        },
+    ),
+    (
+        "wang.lei@riskdesk.demo",
+        history::Shift {
+            start: 13,
+            end: 22,
+            off: Weekday::Mon,
+        },
+    ),
+    (
+        "lin.xiao@riskdesk.demo",
+        history::Shift {
+            start: 12,
+            end: 21,
+            off: Weekday::Wed,
+        },
+    ),
+    (
+        "zhou.jie@riskdesk.demo",
+        history::Shift {
+            start: 21,
+            end: 8,
+            off: Weekday::Sat,
+        },
+    ),
+];
+
+/// The supervisor who approves, reviews and reopens in the simulation.
+const SUPERVISOR: &str = "supervisor@riskdesk.demo";
+
+/// Days of history `serve --demo` plays by default (`--demo-days`).
+pub const DEFAULT_DAYS: u32 = 30;
+
+/// The demo desk's configuration without its on-call rotas, which name users: it is
+/// applied before the people exist, the whole file after.
+fn desk_without_rotas() -> Result<String, String> {
+    let mut table: toml::Table = DESK.parse().map_err(|e| format!("demo desk: {e}"))?;
+    table.remove("oncall");
+    if let Some(toml::Value::Array(queues)) = table.get_mut("queues") {
+        for q in queues.iter_mut().filter_map(toml::Value::as_table_mut) {
+            q.remove("oncall");
+        }
+    }
+    toml::to_string(&table).map_err(|e| format!("demo desk: {e}"))
+}
+
+/// The simulated people of the demo desk (the agents in [`SHIFTS`] order), working
+/// at `pace`.
+pub fn simulated_desk(
+    conn: &mut crate::db::DbConn,
+    pace: history::Pace,
+    back_office: bool,
+) -> Result<history::Sim, String> {
+    let emails: Vec<&str> = SHIFTS.iter().map(|(e, _)| *e).collect();
+    let ids = history::user_ids(conn, &emails)?;
+    let agents = ids
+        .into_iter()
+        .zip(SHIFTS)
+        .map(|(id, (_, shift))| history::Agent { id, shift: *shift })
+        .collect();
+    let supervisor = history::user_ids(conn, &[SUPERVISOR])?[0];
+    Ok(history::Sim::new(agents, supervisor, pace, back_office))
+}
 
 /// The `app_settings` entry that marks a desk seeded as a demo desk (its value is
 /// when): only such a desk gets the sample alert stream.
 pub const SEEDED_SETTING: &str = "demo_seeded_at";
 
-/// Seeds the demo desk if the database holds no users and no alerts yet, and marks it
-/// as a demo desk; returns whether it did.
-pub fn seed_if_empty(state: &AppState) -> Result<bool, String> {
+/// Seeds the demo desk if the database holds no users and no alerts yet, with `days`
+/// days of history ending now, and marks it as a demo desk; returns whether it did.
+pub fn seed_if_empty(state: &AppState, days: u32) -> Result<bool, String> {
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     if users::count(&mut conn).map_err(|e| e.to_string())? > 0 {
         println!("demo: the database has users already; nothing seeded");
@@ -119,7 +230,11 @@ pub fn seed_if_empty(state: &AppState) -> Result<bool, String> {
     // Marked first: whatever demo data lands in this database, it is a demo desk.
     settings::get_or_insert(&mut conn, SEEDED_SETTING, &now.to_rfc3339())
         .map_err(|e| e.to_string())?;
-    crate::desk::apply_text(&mut conn, now, &Actor::cli(), DESK, false)
+    // The history begins `days` ago: the desk, its people and its webhook exist from
+    // then on, and everything after happens at its own time.
+    let end = now;
+    let now = end - chrono::Duration::days(i64::from(days));
+    crate::desk::apply_text(&mut conn, now, &Actor::cli(), &desk_without_rotas()?, false)
         .map_err(|e| format!("demo configuration: {e}"))?;
     seed_playbooks(&mut conn, now)?;
     let mut logins = Vec::new();
@@ -157,22 +272,59 @@ pub fn seed_if_empty(state: &AppState) -> Result<bool, String> {
         }
         logins.push((*role, *email, password));
     }
-    let snap = deskconfig::snapshot(&mut conn).map_err(|e| e.to_string())?;
-    let mut samples = SampleAlerts::new(now.timestamp() as u64);
-    for i in 0..BACKLOG {
-        let at = now - Duration::minutes(((BACKLOG - i) * 4) as i64);
-        let alert = samples.next_alert();
-        write_tx(&mut conn, |c| {
-            intake::ingest_one(c, &snap, &state.intake_keys(), &alert, None, at)
-        })
-        .map_err(|e| format!("demo alert: {e}"))?;
-    }
-    println!("demo desk seeded with {BACKLOG} sample alerts; sign in with:");
+    crate::desk::apply_text(&mut conn, now, &Actor::cli(), DESK, false)
+        .map_err(|e| format!("demo on-call rotas: {e}"))?;
+    let receiver = history::start_receiver().map_err(|e| format!("demo webhook receiver: {e}"))?;
+    crate::webhooks::add(
+        &mut conn,
+        now,
+        &Actor::cli(),
+        "demo-risk-engine",
+        &receiver,
+        "case.resolved,case.reopened,verification.answered,transaction.decided,snooze.created,campaign.opened,oncall.paged",
+    )
+    .map_err(|e| format!("demo webhook: {e}"))?;
+    let mut sim = simulated_desk(&mut conn, history::Pace(1), true)?;
+    drop(conn);
+    let started = std::time::Instant::now();
+    let tally = history::play(state, &mut sim, days, end)?;
+    // The reports read per-case facts: bring them up to date before anyone looks.
+    crate::jobs::refresh_report_facts(state, "demo-seed")?;
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let (open, resolved) = case_counts(&mut conn)?;
+    tracing::info!(
+        days,
+        alerts = tally.alerts,
+        commands = tally.commands,
+        refused = tally.refused,
+        seconds = started.elapsed().as_secs_f64(),
+        "demo history played"
+    );
+    println!(
+        "demo desk seeded with {days} days of history: {} alerts, {} cases resolved, {} open; sign in with:",
+        tally.alerts, resolved, open
+    );
     for (role, email, password) in &logins {
         println!("  {role:<10} {email:<28} {}", password.expose());
     }
     println!("(these passwords are shown only now; delete the data directory to seed again)");
     Ok(true)
+}
+
+/// The cases open and resolved.
+fn case_counts(conn: &mut crate::db::DbConn) -> Result<(i64, i64), String> {
+    use crate::db::schema::cases;
+    use diesel::prelude::*;
+    let open: i64 = cases::table
+        .filter(cases::resolved_at.is_null())
+        .count()
+        .get_result(conn)
+        .map_err(|e| e.to_string())?;
+    let all: i64 = cases::table
+        .count()
+        .get_result(conn)
+        .map_err(|e| e.to_string())?;
+    Ok((open, all - open))
 }
 
 /// Whether `serve --demo` files sample alerts, and if not, why.
@@ -236,10 +388,72 @@ pub async fn alert_stream(state: AppState) {
     }
 }
 
+/// How many times faster than the history the live desk's agents work.
+pub const LIVE_PACE: i64 = 6;
+
+/// How many simulated agents work the live desk: `wanted` (at most the demo's
+/// agents), and none on a desk not seeded as a demo desk. Says what was decided.
+pub fn agents_for(state: &AppState, wanted: u32) -> Result<usize, String> {
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let seeded = settings::get(&mut conn, SEEDED_SETTING).map_err(|e| e.to_string())?;
+    let n = if seeded.is_some() {
+        (wanted as usize).min(SHIFTS.len())
+    } else {
+        0
+    };
+    if seeded.is_none() {
+        println!("demo: no simulated agents on a desk not seeded as a demo desk");
+    } else if n == 0 {
+        println!("demo: no simulated agents work the cases (--demo-agents=0)");
+    } else {
+        println!(
+            "demo: {n} simulated agents take, call and resolve the cases (--demo-agents=0 stops them)"
+        );
+    }
+    Ok(n)
+}
+
+/// The live desk's simulated agents: the first `n` of [`SHIFTS`] come online and,
+/// every ten seconds, each takes a step on their most urgent case (taking, calling,
+/// e-mailing, resolving) while the supervisor decides the closings that wait.
+pub async fn agents_live(state: AppState, n: usize) {
+    let st = state.clone();
+    let made = actix_web::web::block(move || {
+        let mut conn = st.pool.get().map_err(|e| e.to_string())?;
+        simulated_desk(&mut conn, history::Pace(LIVE_PACE), false)
+    })
+    .await;
+    let mut sim = match made {
+        Ok(Ok(sim)) => sim,
+        Ok(Err(e)) => return tracing::warn!(error = %e, "demo agents not started"),
+        Err(e) => return tracing::warn!(error = %e, "demo agents not started"),
+    };
+    sim.agents.truncate(n);
+    loop {
+        let st = state.clone();
+        let done = actix_web::web::block(move || {
+            let r = history::live_tick(&st, &mut sim);
+            (sim, r)
+        })
+        .await;
+        match done {
+            Ok((s, r)) => {
+                sim = s;
+                if let Err(e) = r {
+                    tracing::warn!(error = %e, "demo agents: a step failed");
+                }
+            }
+            Err(e) => return tracing::warn!(error = %e, "demo agents stopped"),
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_secs(10)).await;
+    }
+}
+
 /// A deterministic generator of plausible alerts (a small xorshift; no dependency).
 pub struct SampleAlerts {
     state: u64,
     serial: u64,
+    prefix: &'static str,
 }
 
 const CUSTOMERS: &[(&str, &str, &str, &str, &str)] = &[
@@ -334,7 +548,7 @@ const CUSTOMERS: &[(&str, &str, &str, &str, &str)] = &[
 type SampleRule = (&'static str, u64, Option<(u64, u64)>);
 
 const RULES: &[SampleRule] = &[
-    ("LARGE_TRANSFER", 30, Some((50_000, 600_000))),
+    ("LARGE_TRANSFER", 30, Some((50_000, 260_000))),
     ("ACCOUNT_TAKEOVER", 12, None),
     ("NEW_ACCOUNT_BURST", 15, None),
     ("BULK_REGISTRATION", 8, None),
@@ -344,11 +558,66 @@ const RULES: &[SampleRule] = &[
     ("VELOCITY_SPIKE", 4, Some((500, 20_000))),
 ];
 
+/// Customers beyond the named ones: family and given names that make up the rest of
+/// the sample's customers (zh-CN), and a few English-speaking ones.
+const FAMILY: &[(&str, &str)] = &[
+    ("王", "wang"),
+    ("李", "li"),
+    ("张", "zhang"),
+    ("刘", "liu"),
+    ("陈", "chen"),
+    ("杨", "yang"),
+    ("黄", "huang"),
+    ("赵", "zhao"),
+    ("吴", "wu"),
+    ("周", "zhou"),
+    ("徐", "xu"),
+    ("孙", "sun"),
+    ("马", "ma"),
+    ("朱", "zhu"),
+    ("胡", "hu"),
+    ("郭", "guo"),
+];
+const GIVEN: &[(&str, &str)] = &[
+    ("伟", "wei"),
+    ("芳", "fang"),
+    ("娜", "na"),
+    ("敏", "min"),
+    ("静", "jing"),
+    ("丽", "li"),
+    ("强", "qiang"),
+    ("磊", "lei"),
+    ("军", "jun"),
+    ("洋", "yang"),
+    ("勇", "yong"),
+    ("艳", "yan"),
+    ("杰", "jie"),
+    ("涛", "tao"),
+];
+const ENGLISH: &[&str] = &[
+    "Olivia Brown",
+    "James Miller",
+    "Sophia Davis",
+    "Lucas Martin",
+    "Chloe Wilson",
+    "Noah Thompson",
+];
+
+/// Customers in the sample: the named ones, then made-up ones.
+const POOL: u64 = 180;
+
 impl SampleAlerts {
     pub fn new(seed: u64) -> Self {
+        Self::with_prefix(seed, "demo")
+    }
+
+    /// A generator whose alerts' external ids begin with `prefix` (the history's and
+    /// the live stream's never collide).
+    pub fn with_prefix(seed: u64, prefix: &'static str) -> Self {
         SampleAlerts {
             state: seed | 1,
             serial: seed % 1_000_000,
+            prefix,
         }
     }
 
@@ -365,11 +634,11 @@ impl SampleAlerts {
         self.next() % n
     }
 
+    /// An alert of a rule picked by the sample mix.
     pub fn next_alert(&mut self) -> NewAlert {
-        self.serial += 1;
         let total: u64 = RULES.iter().map(|r| r.1).sum();
         let mut pick = self.below(total);
-        let (rule, _, amount) = RULES
+        let rule = RULES
             .iter()
             .find(|r| {
                 if pick < r.1 {
@@ -379,10 +648,49 @@ impl SampleAlerts {
                     false
                 }
             })
-            .copied()
-            .unwrap_or(RULES[0]);
-        let (cid, name, email, phone, locale) =
-            CUSTOMERS[self.below(CUSTOMERS.len() as u64) as usize];
+            .map_or(RULES[0].0, |r| r.0);
+        self.alert_of(rule)
+    }
+
+    /// The sample customer number `n`: (external id, name, e-mail, phone, language).
+    fn customer(n: u64) -> (String, String, String, String, String) {
+        if let Some((cid, name, email, phone, locale)) = CUSTOMERS.get(n as usize) {
+            return (
+                cid.to_string(),
+                name.to_string(),
+                email.to_string(),
+                phone.to_string(),
+                locale.to_string(),
+            );
+        }
+        let id = format!("C-{}", 110_000 + n * 37);
+        if n.is_multiple_of(9) {
+            let name = ENGLISH[(n / 9) as usize % ENGLISH.len()];
+            let email = format!(
+                "{}.{n}@example.com",
+                name.to_ascii_lowercase().replace(' ', ".")
+            );
+            let phone = format!("+1415555{:04}", n);
+            return (id, name.to_string(), email, phone, "en".to_string());
+        }
+        let (fam, fam_py) = FAMILY[n as usize % FAMILY.len()];
+        let (giv, giv_py) = GIVEN[(n as usize / FAMILY.len()) % GIVEN.len()];
+        let email = format!("{giv_py}.{fam_py}{n}@example.com");
+        let phone = format!("+86139{:08}", 10_000_000 + n * 7_919);
+        (id, format!("{fam}{giv}"), email, phone, "zh-CN".to_string())
+    }
+
+    /// An alert of `rule` for one of the sample customers.
+    pub fn alert_of(&mut self, rule: &str) -> NewAlert {
+        self.serial += 1;
+        let amount = RULES.iter().find(|r| r.0 == rule).and_then(|r| r.2);
+        // The named customers come back more often than the others.
+        let n = if self.below(3) == 0 {
+            self.below(CUSTOMERS.len() as u64)
+        } else {
+            self.below(POOL)
+        };
+        let (cid, name, email, phone, locale) = Self::customer(n);
         // A few devices and addresses recur across customers, as a gang's would.
         let device = format!("d-{:04x}", 0x91a0 + self.below(24));
         let ip = format!("203.0.113.{}", 2 + self.below(40));
@@ -399,16 +707,16 @@ impl SampleAlerts {
             _ => None,
         };
         NewAlert {
-            external_id: format!("demo-{:08}", self.serial),
+            external_id: format!("{}-{:08}", self.prefix, self.serial),
             rule: rule.to_string(),
             severity,
             occurred_at: None,
             customer: CustomerInput {
-                external_id: cid.to_string(),
-                name: Some(name.to_string()),
-                email: Some(email.to_string()),
-                phone: Some(phone.to_string()),
-                locale: Some(locale.to_string()),
+                external_id: cid,
+                name: Some(name),
+                email: Some(email),
+                phone: Some(phone),
+                locale: Some(locale),
                 timezone: Some("Asia/Shanghai".to_string()),
                 do_not_contact: None,
             },
@@ -421,6 +729,33 @@ impl SampleAlerts {
             transaction_ref: Some(format!("TX-{}", 20_000_000 + self.serial)),
             attributes,
         }
+    }
+
+    /// The `i`th account of the ring: new customers registering in bulk on one
+    /// device and one address, which the campaign rule `shared-device` catches.
+    pub fn ring_alert(&mut self, i: u32) -> NewAlert {
+        let mut alert = self.alert_of("BULK_REGISTRATION");
+        alert.customer = CustomerInput {
+            external_id: format!("R-{}", 900_100 + i),
+            name: Some(format!(
+                "{}{}",
+                FAMILY[(i as usize * 5) % FAMILY.len()].0,
+                GIVEN[i as usize % GIVEN.len()].0
+            )),
+            email: Some(format!("reg{}@mail-drop.example", 7_301 + i)),
+            phone: Some(format!("+86170{:08}", 55_500_000 + i)),
+            locale: Some("zh-CN".to_string()),
+            timezone: Some("Asia/Shanghai".to_string()),
+            do_not_contact: None,
+        };
+        alert.severity = Some(Severity::High);
+        alert
+            .attributes
+            .insert("device_id".to_string(), "d-7c0e-ring".to_string());
+        alert
+            .attributes
+            .insert("ip".to_string(), "198.51.100.23".to_string());
+        alert
     }
 }
 

@@ -352,7 +352,8 @@ fn terminate(running: &mut Running) -> std::process::ExitStatus {
 #[test]
 fn serve_demo_seeds_logins_that_work_and_stops_on_sigterm() {
     let d = desk();
-    let (mut child, base, printed) = serve(&d, &["--demo"]);
+    // A day of history is enough here (tests/http/demo.rs looks at the history).
+    let (mut child, base, printed) = serve(&d, &["--demo", "--demo-days=1"]);
     let admin = printed
         .iter()
         .find(|l| l.contains("admin@riskdesk.demo"))
@@ -369,12 +370,17 @@ fn serve_demo_seeds_logins_that_work_and_stops_on_sigterm() {
         printed.iter().any(|l| l.contains(STREAM_RUNS)),
         "{printed:?}"
     );
+    assert!(
+        printed.iter().any(|l| l.contains(AGENTS_RUN)),
+        "{printed:?}"
+    );
     let status = terminate(&mut child);
     assert!(status.success(), "graceful stop exits 0: {status:?}");
 
-    // A second start with --demo seeds nothing and keeps the data; the stream can be
-    // switched off.
-    let (mut child, base, printed) = serve(&d, &["--demo", "--demo-stream=false"]);
+    // A second start with --demo seeds nothing and keeps the data; the stream and
+    // the simulated agents can be switched off.
+    let (mut child, base, printed) =
+        serve(&d, &["--demo", "--demo-stream=false", "--demo-agents=0"]);
     assert!(
         printed.iter().any(|l| l.contains("nothing seeded")),
         "{printed:?}"
@@ -387,13 +393,27 @@ fn serve_demo_seeds_logins_that_work_and_stops_on_sigterm() {
         !printed.iter().any(|l| l.contains(STREAM_RUNS)),
         "{printed:?}"
     );
+    assert!(
+        printed.iter().any(|l| l.contains(AGENTS_OFF)),
+        "{printed:?}"
+    );
+    assert!(
+        !printed.iter().any(|l| l.contains(AGENTS_RUN)),
+        "{printed:?}"
+    );
     let b = Browser::new(&base);
     assert_eq!(b.login("admin@riskdesk.demo", password).status(), 303);
     assert!(terminate(&mut child).success());
 
     // Also through the environment.
-    let (mut child, base, printed) =
-        serve_with_env(&d, &["--demo"], &[("RISKDESK_DEMO_STREAM", "false")]);
+    let (mut child, base, printed) = serve_with_env(
+        &d,
+        &["--demo"],
+        &[
+            ("RISKDESK_DEMO_STREAM", "false"),
+            ("RISKDESK_DEMO_AGENTS", "0"),
+        ],
+    );
     // Up and running (its signal handlers too) before it is stopped.
     assert_eq!(Browser::new(&base).get("/readyz").status(), 200);
     assert!(
@@ -404,9 +424,15 @@ fn serve_demo_seeds_logins_that_work_and_stops_on_sigterm() {
         !printed.iter().any(|l| l.contains(STREAM_RUNS)),
         "{printed:?}"
     );
+    assert!(
+        printed.iter().any(|l| l.contains(AGENTS_OFF)),
+        "{printed:?}"
+    );
     assert!(terminate(&mut child).success());
 }
 
+const AGENTS_RUN: &str = "demo: 5 simulated agents take, call and resolve the cases";
+const AGENTS_OFF: &str = "demo: no simulated agents work the cases (--demo-agents=0)";
 const STREAM_RUNS: &str = "demo: a sample alert arrives every 20 to 60 seconds";
 const STREAM_OFF: &str = "demo: the sample alert stream is switched off";
 
@@ -437,6 +463,12 @@ fn serve_demo_files_no_sample_alerts_into_a_desk_not_seeded_as_demo() {
         printed
             .iter()
             .any(|l| l.contains("not seeded as a demo desk; no sample alerts are filed into it")),
+        "{printed:?}"
+    );
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.contains("no simulated agents on a desk not seeded as a demo desk")),
         "{printed:?}"
     );
     assert!(

@@ -19,6 +19,7 @@ mod chromium;
 mod cli;
 mod config;
 mod crash;
+mod demo;
 mod emergencies;
 mod glance;
 mod identifiers;
