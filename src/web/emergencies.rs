@@ -131,6 +131,18 @@ pub fn panel(
     })
 }
 
+/// Back to `back` with `done`'s flash, or the command's refusal.
+fn answered(
+    back: &str,
+    done: Result<Emergency, crate::cases::CaseError>,
+    done_key: &'static str,
+) -> Result<HttpResponse, AppError> {
+    match done {
+        Ok(_) => Ok(redirect_with_flash(back, FlashKind::Success, done_key)),
+        Err(e) => super::resolution::refused(back, e),
+    }
+}
+
 #[derive(Deserialize)]
 pub struct ReasonForm {
     #[serde(default)]
@@ -166,14 +178,7 @@ pub async fn declare(
         ))
     })
     .await?;
-    match done {
-        Ok(_) => Ok(redirect_with_flash(
-            &back,
-            FlashKind::Success,
-            "flash.emergency_declared",
-        )),
-        Err(e) => super::resolution::refused(&back, e),
-    }
+    answered(&back, done, "flash.emergency_declared")
 }
 
 /// `POST /cases/{case_ref}/emergency/stand-down`: a supervisor ends it.
@@ -194,14 +199,7 @@ pub async fn stand_down(
         ))
     })
     .await?;
-    match done {
-        Ok(_) => Ok(redirect_with_flash(
-            &back,
-            FlashKind::Success,
-            "flash.emergency_stood_down",
-        )),
-        Err(e) => super::resolution::refused(&back, e),
-    }
+    answered(&back, done, "flash.emergency_stood_down")
 }
 
 #[derive(Template)]
@@ -260,14 +258,7 @@ pub async fn acknowledge(
         Ok(emergency::acknowledge(conn, now, u.user.id, id))
     })
     .await?;
-    match done {
-        Ok(_) => Ok(redirect_with_flash(
-            &back,
-            FlashKind::Success,
-            "flash.emergency_acknowledged",
-        )),
-        Err(e) => super::resolution::refused(&back, e),
-    }
+    answered(&back, done, "flash.emergency_acknowledged")
 }
 
 /// `POST /emergencies/{id}/hand-over`: one paged hands it to a named colleague.
@@ -291,12 +282,5 @@ pub async fn hand_over(
         Ok(emergency::hand_over(conn, pager, now, u.user.id, id, &to))
     })
     .await?;
-    match done {
-        Ok(_) => Ok(redirect_with_flash(
-            &back,
-            FlashKind::Success,
-            "flash.emergency_handed_over",
-        )),
-        Err(e) => super::resolution::refused(&back, e),
-    }
+    answered(&back, done, "flash.emergency_handed_over")
 }
