@@ -953,6 +953,13 @@ pub fn grow(
             Unassigned::Returned(ReturnReason::OverCapacity),
         )? {
             try_assign(conn, snap, case.id, now, Some(agent), true)?;
+        } else {
+            // A case that cannot be given back now (a closing waits for approval)
+            // stays with its agent at the weight they carry for it: no agent goes
+            // over capacity, and their load stays the weight of their cases.
+            diesel::update(cases::table.find(case.id))
+                .set(cases::weight.eq(case.weight))
+                .execute(conn)?;
         }
     }
     Ok(())
