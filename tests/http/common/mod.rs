@@ -364,16 +364,62 @@ impl Drop for TestApp {
     }
 }
 
+/// The browser's cookies. The desk under test listens on plain http on loopback
+/// while its public URL may be https (as behind a TLS-terminating proxy), so this
+/// jar keeps `Secure` and `__Host-` cookies as a browser on the https site would,
+/// and sends every cookie back whatever the path.
+#[derive(Default)]
+pub struct LoopbackJar(std::sync::Mutex<std::collections::BTreeMap<String, String>>);
+
+impl reqwest::cookie::CookieStore for LoopbackJar {
+    fn set_cookies(
+        &self,
+        headers: &mut dyn Iterator<Item = &reqwest::header::HeaderValue>,
+        _url: &reqwest::Url,
+    ) {
+        let mut jar = self.0.lock().unwrap();
+        for h in headers {
+            let Ok(text) = h.to_str() else { continue };
+            let mut parts = text.split(';');
+            let Some((name, value)) = parts.next().and_then(|kv| kv.trim().split_once('=')) else {
+                continue;
+            };
+            let removed = parts.any(|a| {
+                let a = a.trim().to_ascii_lowercase();
+                a == "max-age=0" || a.starts_with("expires=thu, 01 jan 1970")
+            });
+            if removed || value.is_empty() {
+                jar.remove(name);
+            } else {
+                jar.insert(name.to_string(), value.to_string());
+            }
+        }
+    }
+
+    fn cookies(&self, _url: &reqwest::Url) -> Option<reqwest::header::HeaderValue> {
+        let jar = self.0.lock().unwrap();
+        if jar.is_empty() {
+            return None;
+        }
+        let text = jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        reqwest::header::HeaderValue::from_str(&text).ok()
+    }
+}
+
 /// A browser: keeps cookies, does not follow redirects, reads CSRF tokens from pages.
 pub struct Browser {
     base: String,
     pub client: Client,
-    jar: std::sync::Arc<reqwest::cookie::Jar>,
+    jar: std::sync::Arc<LoopbackJar>,
 }
 
 impl Browser {
     pub fn new(base: &str) -> Self {
-        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let jar = std::sync::Arc::new(LoopbackJar::default());
         Browser {
             base: base.to_string(),
             client: Client::builder()
@@ -386,15 +432,13 @@ impl Browser {
         }
     }
 
-    /// The value of a cookie the browser holds for the site.
+    /// The value of a cookie the browser holds for the site; a name without its
+    /// `__Host-` prefix finds the prefixed cookie too (an https desk's).
     pub fn cookie(&self, name: &str) -> Option<String> {
-        use reqwest::cookie::CookieStore;
-        let url: reqwest::Url = self.base.parse().unwrap();
-        let header = self.jar.cookies(&url)?;
-        header.to_str().ok()?.split("; ").find_map(|kv| {
-            let (k, v) = kv.split_once('=')?;
-            (k == name).then(|| v.to_string())
-        })
+        let jar = self.jar.0.lock().unwrap();
+        jar.get(name)
+            .or_else(|| jar.get(&format!("__Host-{name}")))
+            .cloned()
     }
 
     pub fn get(&self, path: &str) -> Response {
