@@ -50,6 +50,8 @@ pub enum AccountError {
     OwnAccount,
     #[error("the desk must keep at least one active admin")]
     LastAdmin,
+    #[error("new_password: {0}")]
+    Password(crate::domain::password::PasswordProblem),
     #[error("the current password is wrong")]
     WrongPassword,
     #[error("database error: {0}")]
@@ -321,7 +323,7 @@ pub fn change_own_password(
     new: &str,
     keep_session: i64,
 ) -> Result<(), AccountError> {
-    let new = NewPassword::parse(new).map_err(|m| AccountError::invalid("new_password", m))?;
+    let new = NewPassword::parse(new, &user.email).map_err(AccountError::Password)?;
     if !password::verify(current, &user.password_hash) {
         return Err(AccountError::WrongPassword);
     }
@@ -515,6 +517,49 @@ pub fn logout(
     })
 }
 
+/// Who ends a user's sessions all at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionsEndedBy {
+    /// The user, signing out everywhere.
+    Themselves,
+    /// An admin.
+    Admin,
+}
+
+/// Ends every session of a user at once (signing out everywhere, or an admin ending
+/// them), audited as `sessions.ended` with the number ended. An admin ends their own
+/// sessions by signing out everywhere, not from the users page.
+pub fn end_sessions(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    user_id: i64,
+    by: SessionsEndedBy,
+) -> Result<usize, AccountError> {
+    if by == SessionsEndedBy::Admin && actor.user_id == Some(user_id) {
+        return Err(AccountError::OwnAccount);
+    }
+    write_tx(conn, |conn| {
+        let user = load(conn, user_id)?;
+        let ended = sessions::delete_for_user(conn, user_id)?;
+        record(
+            conn,
+            now,
+            actor,
+            "sessions.ended",
+            Some(&user.email),
+            json!({
+                "sessions_ended": ended,
+                "by": match by {
+                    SessionsEndedBy::Themselves => "self",
+                    SessionsEndedBy::Admin => "admin",
+                },
+            }),
+        )?;
+        Ok(ended)
+    })
+}
+
 /// Creates an API key and returns it with the whole key, to show once.
 pub fn create_api_key(
     conn: &mut DbConn,
@@ -686,7 +731,7 @@ mod tests {
         let (_dir, pool) = pool();
         let mut conn = pool.get().unwrap();
         let now = Utc::now();
-        let pw = NewPassword::parse("the right password").unwrap();
+        let pw = NewPassword::parse("the right password", "a@bank.example").unwrap();
         let input = NewUserInput {
             email: "a@bank.example",
             name: "A",

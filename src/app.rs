@@ -49,6 +49,7 @@ impl Application {
         if let Some(n) = workers {
             server = server.workers(n.max(1));
         }
+        crate::jobs::spawn_audit_log(&state);
         Ok(Application {
             server: server.run(),
             port,

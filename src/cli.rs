@@ -348,7 +348,10 @@ fn user_add(
             .read_line(&mut line)
             .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
         let line = line.trim_end_matches(['\r', '\n']);
-        (NewPassword::parse(line)?, false)
+        (
+            NewPassword::parse(line, email).map_err(|p| format!("--password-stdin: {p}"))?,
+            false,
+        )
     } else {
         (NewPassword::generate(), true)
     };
@@ -520,9 +523,16 @@ fn config_apply(settings: &Settings, file: &std::path::Path, dry_run: bool) -> R
 fn config_export(settings: &Settings) -> Result<(), Failure> {
     let state = open(settings)?;
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
-    print!(
-        "{}",
-        crate::desk::export(&mut conn).map_err(|e| e.to_string())?
-    );
+    let text = crate::desk::export(&mut conn).map_err(|e| e.to_string())?;
+    accounts::record(
+        &mut conn,
+        state.now(),
+        &accounts::Actor::cli(),
+        "config.exported",
+        None,
+        serde_json::json!({"by": "command line"}),
+    )
+    .map_err(|e| e.to_string())?;
+    print!("{text}");
     Ok(())
 }

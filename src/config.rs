@@ -203,6 +203,17 @@ pub struct SettingsArgs {
     )]
     pub desk_timezone: String,
 
+    /// Address ranges (CIDRs, comma-separated) of the proxies in front of the desk:
+    /// a request from one of them is taken to come from the client address in its
+    /// `X-Forwarded-For`, for the sign-in limit and the audit log.
+    #[arg(long, env = "RISKDESK_TRUSTED_PROXIES", global = true)]
+    pub trusted_proxies: Option<String>,
+
+    /// Appends every audit event as a JSON line to this file as it happens, or sends
+    /// it to syslog (`syslog` for /dev/log, `syslog:/path/to/socket`).
+    #[arg(long, env = "RISKDESK_AUDIT_LOG", global = true)]
+    pub audit_log: Option<String>,
+
     /// Log format: text for people, json for log collectors.
     #[arg(long, env = "RISKDESK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -252,6 +263,38 @@ pub struct Settings {
     pub qa_salt: String,
     /// The desk's time zone: the weeks of the weekly brief.
     pub desk_timezone: chrono_tz::Tz,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<crate::domain::cidr::Cidr>,
+    /// Where audit events are also written as they happen.
+    pub audit_log: Option<AuditSink>,
+}
+
+/// Where `--audit-log` sends the audit events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditSink {
+    /// JSON lines appended to a file.
+    File(PathBuf),
+    /// RFC 5424 messages to a syslog socket (a Unix datagram socket such as /dev/log).
+    Syslog(PathBuf),
+}
+
+impl AuditSink {
+    pub fn parse(s: &str) -> Result<AuditSink, String> {
+        let s = s.trim();
+        if s == "syslog" {
+            return Ok(AuditSink::Syslog(PathBuf::from("/dev/log")));
+        }
+        if let Some(path) = s.strip_prefix("syslog:") {
+            if path.is_empty() {
+                return Err("syslog: must be followed by the socket's path".into());
+            }
+            return Ok(AuditSink::Syslog(PathBuf::from(path)));
+        }
+        if s.is_empty() {
+            return Err("give a file path, syslog or syslog:/path/to/socket".into());
+        }
+        Ok(AuditSink::File(PathBuf::from(s)))
+    }
 }
 
 /// The release thresholds when none is configured: about the same value in the
@@ -279,6 +322,10 @@ pub enum SettingsError {
     QaSamplePercent(u32),
     #[error("--desk-timezone must be an IANA time zone such as Asia/Shanghai, not '{0}'")]
     DeskTimezone(String),
+    #[error("--trusted-proxies: {0}")]
+    TrustedProxies(String),
+    #[error("--audit-log: {0}")]
+    AuditLog(String),
 }
 
 impl SettingsArgs {
@@ -320,7 +367,16 @@ impl SettingsArgs {
             .trim()
             .parse()
             .map_err(|_| SettingsError::DeskTimezone(self.desk_timezone.clone()))?;
+        let trusted_proxies =
+            crate::domain::cidr::Cidr::parse_list(self.trusted_proxies.as_deref().unwrap_or(""))
+                .map_err(SettingsError::TrustedProxies)?;
+        let audit_log = match self.audit_log.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(s) => Some(AuditSink::parse(s).map_err(SettingsError::AuditLog)?),
+            None => None,
+        };
         Ok(Settings {
+            trusted_proxies,
+            audit_log,
             qa_sample_percent,
             qa_salt: String::new(),
             desk_timezone,
@@ -397,6 +453,8 @@ impl Settings {
             qa_sample_percent: 5,
             qa_salt: String::new(),
             desk_timezone: chrono_tz::UTC,
+            trusted_proxies: Vec::new(),
+            audit_log: None,
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod audit_stream;
 pub mod briefs;
 pub mod cases;
 pub mod cli;

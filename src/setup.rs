@@ -25,9 +25,9 @@ pub enum SetupError {
     BadLink,
     #[error(transparent)]
     Account(#[from] AccountError),
-    /// The password breaks the password rules (English, for logs).
+    /// The password breaks the password rules.
     #[error("password: {0}")]
-    Password(String),
+    Password(crate::domain::password::PasswordProblem),
     #[error("the two passwords differ")]
     Mismatch,
     #[error("database error: {0}")]
@@ -114,7 +114,8 @@ pub fn create_admin(
         role: "admin",
         language: input.language,
     })?;
-    let new_password = NewPassword::parse(input.password).map_err(SetupError::Password)?;
+    let new_password =
+        NewPassword::parse(input.password, input.email).map_err(SetupError::Password)?;
     if input.password != input.confirm {
         return Err(SetupError::Mismatch);
     }

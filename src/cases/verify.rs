@@ -606,7 +606,9 @@ pub fn stopped(conn: &mut DbConn, case_id: i64) -> QueryResult<Stopped> {
             .map(masking::number),
         merchant: attrs
             .get("merchant")
-            .map(|m| masking::attribute("merchant", m)),
+            // The customer's own transaction: the merchant as the engine named it,
+            // with any card or account number in it cut.
+            .map(|m| masking::numbers_in(m)),
         lang: customer_lang(&customer),
     })
 }

@@ -606,6 +606,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_failures (id) {
+        id -> BigInt,
+        addr -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
     emergencies (id) {
         id -> BigInt,
         case_id -> BigInt,
@@ -698,6 +706,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     webhook_outbox,
     emergencies,
+    login_failures,
     pages,
     snoozes,
     aml_reports,

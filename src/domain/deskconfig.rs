@@ -62,6 +62,9 @@ pub struct DeskConfig {
     pub campaigns: Vec<CampaignDef>,
     /// The on-call rotas (`[[oncall]]`), in the file's order.
     pub oncall: Vec<Rota>,
+    /// Alert attribute keys shown unmasked (`public_attributes`); every other key is
+    /// masked. Sorted, without doubles.
+    pub public_attributes: Vec<String>,
 }
 
 struct Checker {
@@ -496,6 +499,7 @@ impl DeskConfig {
             &root,
             &[
                 "triage_queue",
+                "public_attributes",
                 "calendars",
                 "sla_policies",
                 "queues",
@@ -1059,10 +1063,24 @@ impl DeskConfig {
             );
         }
 
+        let mut public_attributes = c.strings("", &root, "public_attributes");
+        for (i, key) in public_attributes.iter().enumerate() {
+            if !crate::domain::masking::is_attribute_key(key) {
+                c.problem(
+                    format!("public_attributes[{i}]"),
+                    tkey("config.error.attribute_key"),
+                    &[("text", key)],
+                );
+            }
+        }
+        public_attributes.sort();
+        public_attributes.dedup();
+
         if !c.problems.is_empty() {
             return Err(c.problems);
         }
         Ok(DeskConfig {
+            public_attributes,
             triage_queue: triage_queue.expect("checked"),
             calendars,
             sla_policies: policies,
@@ -1086,6 +1104,11 @@ impl DeskConfig {
         let mut out = String::new();
         out.push_str("# riskdesk desk configuration (riskdesk config export)\n");
         out.push_str(&format!("triage_queue = {}\n", q(&self.triage_queue)));
+        out.push_str("# Alert attributes shown unmasked; every other attribute is masked.\n");
+        out.push_str(&format!(
+            "public_attributes = {}\n",
+            list(&self.public_attributes)
+        ));
         for cal in &self.calendars {
             out.push_str("\n[[calendars]]\n");
             out.push_str(&format!("name = {}\n", q(&cal.name)));

@@ -90,8 +90,24 @@ pub fn ip(v: &str) -> String {
     }
 }
 
-/// Masks an alert attribute by what its key says it holds; other values pass.
-pub fn attribute(key: &str, value: &str) -> String {
+/// Whether `key` can name an alert attribute: 1 to 64 ASCII letters, digits, `_`,
+/// `-` or `.`.
+pub fn is_attribute_key(key: &str) -> bool {
+    (1..=64).contains(&key.len())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// Masks an alert attribute. A key the desk declared public (`public_attributes` in
+/// the desk configuration) shows its value, with any account or card number in it
+/// cut to its first six and last four digits; every other key is masked by what its
+/// name says it holds, and a key that says nothing known is masked whole but for its
+/// ends: masking fails closed.
+pub fn attribute(key: &str, value: &str, public: bool) -> String {
+    if public {
+        return numbers_in(value);
+    }
     let k = key.to_ascii_lowercase();
     if k.contains("phone") || k.contains("mobile") {
         phone(value)
@@ -104,15 +120,80 @@ pub fn attribute(key: &str, value: &str) -> String {
         || k.contains("idcard")
         || k.contains("id_card")
         || k.contains("passport")
-        || k.contains("account_no")
+        || k.contains("account")
         || k.contains("iban")
     {
         number(value)
     } else if k.contains("name") {
         name(value)
     } else {
-        value.to_string()
+        other(value)
     }
+}
+
+/// A value nothing is known of: its first and last characters at most, the rest
+/// starred (`Taobao Mall` → `T*********l`); four characters or fewer, all starred.
+pub fn other(v: &str) -> String {
+    let chars: Vec<char> = v.trim().chars().collect();
+    let n = chars.len();
+    if n <= 4 {
+        return "*".repeat(n.max(1));
+    }
+    format!("{}{}{}", chars[0], "*".repeat(n - 2), chars[n - 1])
+}
+
+/// Any run of 12 or more digits in a text (spaces or dashes between groups allowed,
+/// as card and account numbers are written) shows its first six and last four
+/// digits only; the rest of the text is untouched.
+pub fn numbers_in(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        // The longest run of digits with single spaces or dashes between them.
+        let mut j = i;
+        let mut end = i;
+        let mut digits = 0;
+        while j < chars.len() {
+            if chars[j].is_ascii_digit() {
+                digits += 1;
+                j += 1;
+                end = j;
+            } else if matches!(chars[j], ' ' | '-')
+                && j + 1 < chars.len()
+                && chars[j + 1].is_ascii_digit()
+            {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let run = &chars[i..end];
+        if digits >= 12 {
+            let mut seen = 0;
+            for c in run {
+                if c.is_ascii_digit() {
+                    seen += 1;
+                    out.push(if seen <= 6 || seen > digits - 4 {
+                        *c
+                    } else {
+                        '*'
+                    });
+                } else {
+                    out.push(*c);
+                }
+            }
+        } else {
+            out.extend(run);
+        }
+        i = end;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -135,11 +216,46 @@ mod tests {
         assert_eq!(name("Wei Wang"), "W*** W***");
         assert_eq!(ip("203.0.113.7"), "203.0.113.*");
         assert_eq!(ip("2001:db8:85a3::8a2e:370:7334"), "2001:db8:85a3:*");
-        assert_eq!(attribute("device_id", "d-91ab"), "d-91ab");
-        assert_eq!(attribute("ip", "203.0.113.7"), "203.0.113.*");
+        assert_eq!(attribute("ip", "203.0.113.7", false), "203.0.113.*");
         assert_eq!(
-            attribute("card_number", "6222021234567890123"),
+            attribute("card_number", "6222021234567890123", false),
             "622202*********0123"
         );
+    }
+
+    #[test]
+    fn masking_fails_closed() {
+        // A key nobody declared public is masked, whatever it is called.
+        assert_eq!(attribute("device_id", "d-91ab", false), "d****b");
+        assert_eq!(attribute("merchant", "Taobao Mall", false), "T*********l");
+        assert_eq!(attribute("x", "abc", false), "***");
+        assert_eq!(
+            attribute("beneficiary_account", "6222021234567890", false),
+            "622202******7890"
+        );
+        // Declared public: shown, but a card number inside is still cut.
+        assert_eq!(attribute("channel", "mobile_app", true), "mobile_app");
+        assert_eq!(
+            attribute("memo", "paid with 6222 0212 3456 7890 today", true),
+            "paid with 6222 02** **** 7890 today"
+        );
+    }
+
+    #[test]
+    fn numbers_anywhere_keep_six_and_four() {
+        assert_eq!(
+            numbers_in("card 6222021234567890123"),
+            "card 622202*********0123"
+        );
+        assert_eq!(numbers_in("6222-0212-3456-7890"), "6222-02**-****-7890");
+        // Shorter numbers (amounts, dates, order lines) pass.
+        assert_eq!(
+            numbers_in("CNY 12000.50 on 2026-11-24"),
+            "CNY 12000.50 on 2026-11-24"
+        );
+        assert_eq!(numbers_in("12345678901"), "12345678901");
+        assert_eq!(numbers_in("123456789012"), "123456**9012");
+        assert_eq!(numbers_in("王伟 6222021234567890"), "王伟 622202******7890");
+        assert_eq!(numbers_in(""), "");
     }
 }

@@ -8,6 +8,7 @@ pub mod assignment;
 pub mod calendar;
 pub mod calls;
 pub mod campaign;
+pub mod cidr;
 pub mod deskconfig;
 pub mod emergency;
 pub mod events;

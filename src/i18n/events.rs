@@ -34,6 +34,8 @@ pub fn field_label(tr: &Tr, field: &str) -> String {
     match field {
         "name" => tr.t("case.customer_name").to_string(),
         "email" => tr.t("case.customer_email").to_string(),
+        "transactions" => tr.t("masking.transactions").to_string(),
+        "attributes" => tr.t("masking.attributes").to_string(),
         _ => tr.t("case.customer_phone").to_string(),
     }
 }
@@ -90,8 +92,14 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(ToString::to_string).unwrap_or_default()
 }
 
-/// Describes a timeline event in the reader's language.
+/// Describes a timeline event in the reader's language. Free text people typed
+/// (notes, reasons) is shown with any account or card number in it cut to its first
+/// six and last four digits.
 pub fn describe(tr: &Tr, event: &CaseEvent) -> String {
+    crate::domain::masking::numbers_in(&describe_whole(tr, event))
+}
+
+fn describe_whole(tr: &Tr, event: &CaseEvent) -> String {
     match event {
         CaseEvent::Opened(e) => tr.tf(
             "event.case_opened",

@@ -41,6 +41,7 @@ const EN: &[(&str, &str)] = &[
         include_str!("config_errors.en.toml"),
     ),
     ("layout.en.toml", include_str!("layout.en.toml")),
+    ("security.en.toml", include_str!("security.en.toml")),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -79,6 +80,7 @@ const ZH_CN: &[(&str, &str)] = &[
         include_str!("config_errors.zh-CN.toml"),
     ),
     ("layout.zh-CN.toml", include_str!("layout.zh-CN.toml")),
+    ("security.zh-CN.toml", include_str!("security.zh-CN.toml")),
 ];
 
 type Catalog = HashMap<String, String>;
@@ -260,6 +262,7 @@ mod tests {
                 "\"error.",
                 "\"users.error.",
                 "\"profile.",
+                "\"password.",
             ] {
                 let mut rest = text.as_str();
                 while let Some(i) = rest.find(marker) {

@@ -52,6 +52,78 @@ pub fn spawn(state: AppState) {
     actix_web::rt::spawn(report_facts(state));
 }
 
+/// Starts the `--audit-log` writer when the setting is given. The application
+/// starts it with the server (not with the other workers), so that every instance
+/// that serves requests writes its sink.
+pub fn spawn_audit_log(state: &AppState) {
+    if let Some(sink) = state.settings.audit_log.clone() {
+        // Opened now, before any request: a new file or syslog starts with the
+        // events of this start.
+        let opened = state
+            .pool
+            .get()
+            .map_err(|e| e.to_string())
+            .and_then(|mut c| crate::audit_stream::AuditStream::open(&mut c, sink.clone()));
+        let opened = match opened {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot open the audit log yet; trying again");
+                None
+            }
+        };
+        actix_web::rt::spawn(stream_audit(state.clone(), sink, opened));
+    }
+}
+
+/// `--audit-log`: writes the audit events to their sink about once a second (see
+/// `audit_stream`); a sink that fails is tried again, its events kept.
+async fn stream_audit(
+    state: AppState,
+    sink: crate::config::AuditSink,
+    opened: Option<crate::audit_stream::AuditStream>,
+) {
+    let mut tick = actix_web::rt::time::interval(Duration::from_secs(1));
+    let mut stream = opened;
+    let mut failing = false;
+    loop {
+        tick.tick().await;
+        let (st, sink, current) = (state.clone(), sink.clone(), stream.take());
+        let result = actix_web::web::block(move || {
+            let mut conn = match st.pool.get() {
+                Ok(c) => c,
+                Err(e) => return Err((current, e.to_string())),
+            };
+            let mut s = match current {
+                Some(s) => s,
+                None => crate::audit_stream::AuditStream::open(&mut conn, sink)
+                    .map_err(|e| (None, e))?,
+            };
+            match s.pass(&mut conn, st.now()) {
+                Ok(n) => Ok((s, n)),
+                Err(e) => Err((Some(s), e)),
+            }
+        })
+        .await;
+        match result {
+            Ok(Ok((s, _))) => {
+                stream = Some(s);
+                if failing {
+                    tracing::info!("the audit log is written again");
+                    failing = false;
+                }
+            }
+            Ok(Err((s, e))) => {
+                stream = s;
+                if !failing {
+                    tracing::error!(error = %e, "cannot write the audit log; its events wait");
+                    failing = true;
+                }
+            }
+            Err(e) => tracing::warn!(worker = "audit log", error = %e, "background work failed"),
+        }
+    }
+}
+
 /// Keeps the reports' per-case facts up to date every few seconds, under a lease
 /// named after this worker, so that one instance at a time does the work.
 async fn report_facts(state: AppState) {

@@ -15,7 +15,7 @@ use crate::domain::tokens;
 use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::store;
-use crate::throttle::LoginThrottle;
+use crate::throttle::PasswordGate;
 
 /// What every request handler and worker shares.
 #[derive(Clone)]
@@ -27,7 +27,8 @@ pub struct AppState {
     /// The key of the customer identifiers' digests, derived from the secret key.
     pub identifier_key: crate::store::identifiers::IdentifierKey,
     pub metrics: Arc<Metrics>,
-    pub login_throttle: Arc<LoginThrottle>,
+    /// Bounds the password hashes computed at once.
+    pub password_gate: Arc<PasswordGate>,
     pub intake: Intake,
     pub desk: Arc<crate::store::deskconfig::SnapshotCache>,
     /// When each API key's last use was last written, to write it at most once a minute.
@@ -75,7 +76,7 @@ impl AppState {
             clock: clock.clone(),
             secret_key: Arc::new(secret_key),
             metrics: Arc::new(Metrics::default()),
-            login_throttle: Arc::new(LoginThrottle::default()),
+            password_gate: Arc::new(PasswordGate::for_this_machine()),
             intake: Intake::start(
                 pool.clone(),
                 clock.clone(),

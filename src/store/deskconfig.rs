@@ -153,11 +153,15 @@ struct Rows {
     triage: Option<String>,
     campaigns: Option<String>,
     rotas: Vec<RotaRow>,
+    public_attributes: Option<String>,
 }
 
 /// The `app_settings` entry holding the campaign rules (a JSON list): they refer to
 /// queues and rules by name and change only with the whole configuration.
 const CAMPAIGNS: &str = "campaigns";
+
+/// The `app_settings` entry holding the public alert attributes (a JSON list).
+const PUBLIC_ATTRIBUTES: &str = "public_attributes";
 
 fn rows(conn: &mut DbConn) -> QueryResult<Rows> {
     Ok(Rows {
@@ -184,6 +188,7 @@ fn rows(conn: &mut DbConn) -> QueryResult<Rows> {
         triage: settings::get(conn, "triage_queue")?,
         campaigns: settings::get(conn, CAMPAIGNS)?,
         rotas: oncall_store::rota_rows(conn)?,
+        public_attributes: settings::get(conn, PUBLIC_ATTRIBUTES)?,
     })
 }
 
@@ -198,6 +203,12 @@ pub fn load(conn: &mut DbConn) -> QueryResult<DeskConfig> {
         r.queues.iter().map(|q| (q.id, q.name.clone())).collect();
     let rota_names: HashMap<i64, String> = r.rotas.iter().map(|q| (q.id, q.name.clone())).collect();
     let mut out = DeskConfig {
+        public_attributes: match &r.public_attributes {
+            Some(text) => {
+                serde_json::from_str(text).map_err(|e| corrupt("public_attributes", e))?
+            }
+            None => Vec::new(),
+        },
         triage_queue: r.triage.unwrap_or_default(),
         calendars: Vec::new(),
         sla_policies: Vec::new(),
@@ -375,6 +386,13 @@ pub fn changes(current: &DeskConfig, new: &DeskConfig) -> Vec<Change> {
             op: Op::Update,
             kind: "triage_queue",
             name: new.triage_queue.clone(),
+        });
+    }
+    if current.public_attributes != new.public_attributes {
+        out.push(Change {
+            op: Op::Update,
+            kind: "public_attributes",
+            name: new.public_attributes.join(", "),
         });
     }
     diff(
@@ -690,6 +708,11 @@ pub fn apply(
     set_setting(conn, "triage_queue", &new.triage_queue)?;
     set_setting(
         conn,
+        PUBLIC_ATTRIBUTES,
+        &serde_json::to_string(&new.public_attributes).expect("json"),
+    )?;
+    set_setting(
+        conn,
         CAMPAIGNS,
         &serde_json::to_string(&new.campaigns).expect("json"),
     )?;
@@ -767,6 +790,8 @@ pub struct Snapshot {
     pub campaigns: Vec<crate::domain::campaign::CampaignDef>,
     /// The on-call rotas, in the file's order.
     pub rotas: Vec<Rota>,
+    /// Alert attribute keys shown unmasked.
+    pub public_attributes: std::collections::HashSet<String>,
 }
 
 impl Snapshot {
@@ -844,6 +869,7 @@ pub fn snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
         routes: cfg.routes,
         campaigns: cfg.campaigns,
         rotas: cfg.oncall,
+        public_attributes: cfg.public_attributes.into_iter().collect(),
         triage_queue: cfg.triage_queue,
         queues_by_name: by_name,
         queues_by_id: by_id,

@@ -57,6 +57,15 @@ pub fn delete(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
     diesel::delete(sessions::table.find(id)).execute(conn)
 }
 
+/// A user's sessions, the most recently used first.
+pub fn list_for_user(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<Session>> {
+    sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .select(Session::as_select())
+        .order((sessions::last_seen_at.desc(), sessions::id.desc()))
+        .load(conn)
+}
+
 pub fn delete_for_user(conn: &mut DbConn, user_id: i64) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
 }

@@ -177,6 +177,8 @@ struct EditPage {
     is_self: bool,
     error_key: Option<&'static str>,
     routing: RoutingView,
+    /// The user's open sessions.
+    sessions: usize,
 }
 
 /// The routing panel of the user page.
@@ -223,10 +225,11 @@ async fn render_edit(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let now = state.now();
-    let (target, routing) = db(state, move |conn| {
+    let (target, routing, sessions) = db(state, move |conn| {
         let u = users::find(conn, id)?.ok_or(AppError::NotFound)?;
         let routing = routing_view(conn, &u)?;
-        Ok((u, routing))
+        let sessions = crate::store::sessions::list_for_user(conn, id)?.len();
+        Ok((u, routing, sessions))
     })
     .await?;
     let target = rows(vec![target], now).pop().ok_or(AppError::NotFound)?;
@@ -238,6 +241,7 @@ async fn render_edit(
             roles: Role::ALL,
             error_key,
             routing,
+            sessions,
             page: page.clone(),
         },
     )
@@ -375,6 +379,47 @@ pub async fn reset_password(
         created: false,
         page: page.clone(),
     })
+}
+
+/// `POST /admin/users/{id}/sessions/end`: ends every session of the user (a lost
+/// laptop, a leaver) and takes them offline; audited.
+pub async fn end_sessions(
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    page: Page,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let (now, actor, st) = (state.now(), user.actor(), state.clone());
+    let result = db(&state, move |conn| {
+        let r = accounts::end_sessions(conn, now, &actor, id, accounts::SessionsEndedBy::Admin);
+        if r.is_ok() {
+            super::auth::go_offline(conn, &st, id, now)?;
+        }
+        Ok(r)
+    })
+    .await?;
+    match result {
+        Ok(_) => Ok(redirect_with_flash(
+            &format!("/admin/users/{id}"),
+            FlashKind::Success,
+            "sessions.ended_flash",
+        )),
+        Err(e) => match error_key(&e) {
+            Some(key) => {
+                render_edit(
+                    &state,
+                    page,
+                    &user,
+                    id,
+                    Some(key),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await
+            }
+            None => Err(e.into()),
+        },
+    }
 }
 
 /// The routing form: queues are checkboxes named `queue`, so the body is read as a

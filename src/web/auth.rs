@@ -68,6 +68,43 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
+/// Refuses with 429 an address over the limit of failed sign-ins (shared by every
+/// instance on the database).
+pub(super) async fn refuse_if_throttled(state: &AppState, addr: &str) -> Result<(), AppError> {
+    let (addr, now) = (addr.to_string(), state.now());
+    let wait = super::db_quick(state, move |conn| {
+        Ok(crate::throttle::retry_after(conn, &addr, now)?)
+    })
+    .await?;
+    match wait {
+        Some(retry_after_secs) => Err(AppError::TooManyRequests { retry_after_secs }),
+        None => Ok(()),
+    }
+}
+
+/// Counts a failed sign-in (or a guessed link) against the address.
+pub(super) async fn count_failure(state: &AppState, addr: &str) -> Result<(), AppError> {
+    let (addr, now) = (addr.to_string(), state.now());
+    db(state, move |conn| {
+        Ok(crate::throttle::record_failure(conn, &addr, now)?)
+    })
+    .await
+}
+
+/// Waits for a turn to compute a password hash (see `throttle::PasswordGate`); a
+/// crowd beyond the gate is told to retry.
+pub(super) async fn password_turn(
+    state: &AppState,
+) -> Result<tokio::sync::OwnedSemaphorePermit, AppError> {
+    state
+        .password_gate
+        .turn()
+        .await
+        .map_err(|busy| AppError::TooManyRequests {
+            retry_after_secs: busy.0,
+        })
+}
+
 pub async fn login(
     state: web::Data<AppState>,
     page: Page,
@@ -78,11 +115,8 @@ pub async fn login(
     let ctx = RequestCtx::of(&req);
     let addr = ctx.ip.clone().unwrap_or_default();
     let now = state.now();
-    if let Some(wait) = state.login_throttle.retry_after(&addr, now) {
-        return Err(AppError::TooManyRequests {
-            retry_after_secs: wait,
-        });
-    }
+    refuse_if_throttled(&state, &addr).await?;
+    let turn = password_turn(&state).await?;
     let old_session = ctx.session.as_ref().map(|s| s.session_id);
     let (email, password, ip) = (form.email.clone(), form.password, ctx.ip.clone());
     let outcome = db(&state, move |conn| {
@@ -90,15 +124,14 @@ pub async fn login(
         if let Some(id) = old_session {
             sessions::delete(conn, id)?;
         }
-        Ok(accounts::login(
-            conn,
-            now,
-            &email,
-            &password,
-            ip.as_deref(),
-        )?)
+        let outcome = accounts::login(conn, now, &email, &password, ip.as_deref())?;
+        if matches!(outcome, LoginOutcome::Refused) {
+            crate::throttle::record_failure(conn, &addr, now)?;
+        }
+        Ok(outcome)
     })
     .await?;
+    drop(turn);
     match outcome {
         LoginOutcome::Success { session_token, .. } => {
             let mut res = see_other(&safe_next(form.next.as_deref()));
@@ -109,20 +142,39 @@ pub async fn login(
             .map_err(|e| AppError::Internal(e.to_string()))?;
             Ok(res)
         }
-        LoginOutcome::Refused => {
-            state.login_throttle.record_failure(&addr, now);
-            page.render_status(
-                actix_web::http::StatusCode::UNAUTHORIZED,
-                &LoginPage {
-                    email: form.email,
-                    next: safe_next(form.next.as_deref()),
-                    failed: true,
-                    setup_pending: setup_pending(&state).await?,
-                    page: page.clone(),
-                },
-            )
-        }
+        LoginOutcome::Refused => page.render_status(
+            actix_web::http::StatusCode::UNAUTHORIZED,
+            &LoginPage {
+                email: form.email,
+                next: safe_next(form.next.as_deref()),
+                failed: true,
+                setup_pending: setup_pending(&state).await?,
+                page: page.clone(),
+            },
+        ),
     }
+}
+
+/// Signing out is going offline: the user's unstarted cases go to others.
+pub(super) fn go_offline(
+    conn: &mut crate::db::DbConn,
+    state: &AppState,
+    user_id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), AppError> {
+    let snap = state.desk.get(conn)?;
+    crate::db::write_tx_retry(conn, |c| {
+        crate::cases::assign::set_presence(c, &snap, user_id, "offline", now)
+    })?;
+    Ok(())
+}
+
+/// The answer after the browser's session ended: to sign-in, the cookie removed.
+fn signed_out(state: &AppState, flash: &'static str) -> Result<HttpResponse, AppError> {
+    let mut res = redirect_with_flash("/login", FlashKind::Success, flash);
+    res.add_cookie(&session_removal(state.settings.secure_cookies()))
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(res)
 }
 
 pub async fn logout(
@@ -139,18 +191,32 @@ pub async fn logout(
     );
     db(&state, move |conn| {
         accounts::logout(conn, now, &actor, sid, &email)?;
-        // Signing out is going offline: unstarted cases go to others.
-        let snap = st.desk.get(conn)?;
-        crate::db::write_tx_retry(conn, |c| {
-            crate::cases::assign::set_presence(c, &snap, uid, "offline", now)
-        })?;
-        Ok(())
+        go_offline(conn, &st, uid, now)
     })
     .await?;
-    let mut res = redirect_with_flash("/login", FlashKind::Success, "flash.signed_out");
-    res.add_cookie(&session_removal())
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(res)
+    signed_out(&state, "flash.signed_out")
+}
+
+/// `POST /logout/everywhere`: ends every session of the user, this one included
+/// (another browser, a lost phone), and takes them offline.
+pub async fn logout_everywhere(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let now = state.now();
+    let (actor, uid, st) = (user.actor(), user.user.id, state.clone());
+    db(&state, move |conn| {
+        accounts::end_sessions(
+            conn,
+            now,
+            &actor,
+            uid,
+            accounts::SessionsEndedBy::Themselves,
+        )?;
+        go_offline(conn, &st, uid, now)
+    })
+    .await?;
+    signed_out(&state, "sessions.signed_out_everywhere")
 }
 
 #[cfg(test)]

@@ -213,7 +213,8 @@ pub fn load(
                         None => shown,
                     }
                 }),
-                transaction_ref: a.transaction_ref,
+                // An identifier: masked here, revealed with a reason.
+                transaction_ref: a.transaction_ref.as_deref().map(masking::number),
                 attributes: attrs
                     .into_iter()
                     .map(|(k, v)| {
@@ -221,7 +222,8 @@ pub fn load(
                             serde_json::Value::String(s) => s,
                             other => other.to_string(),
                         };
-                        let masked = masking::attribute(&k, &text);
+                        let masked =
+                            masking::attribute(&k, &text, snap.public_attributes.contains(&k));
                         (k, masked)
                     })
                     .collect(),

@@ -81,6 +81,16 @@ impl Writer {
         Ok(())
     }
 
+    /// Writes one line of text as it is (JSON lines), then a line feed.
+    pub fn line(&mut self, text: &str) -> Result<(), Gone> {
+        self.buf.push_str(text);
+        self.buf.push('\n');
+        if self.buf.len() >= CHUNK_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
     fn flush(&mut self) -> Result<(), Gone> {
         if self.buf.is_empty() {
             return Ok(());
@@ -120,21 +130,33 @@ where
     F: FnOnce(&mut Writer) -> Result<(), E> + Send + 'static,
     E: std::fmt::Display + From<Gone> + Send + 'static,
 {
+    stream_with(filename, "text/csv; charset=utf-8", true, produce)
+}
+
+/// A streamed download of any text: `content_type`, and the byte-order mark first
+/// when `bom` (CSV for spreadsheets); otherwise as [`stream`].
+pub fn stream_with<F, E>(filename: &str, content_type: &str, bom: bool, produce: F) -> HttpResponse
+where
+    F: FnOnce(&mut Writer) -> Result<(), E> + Send + 'static,
+    E: std::fmt::Display + From<Gone> + Send + 'static,
+{
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     actix_web::rt::task::spawn_blocking(move || {
         let mut w = Writer {
             buf: String::with_capacity(CHUNK_BYTES + 1024),
             tx: tx.clone(),
         };
-        w.buf.push_str(BOM);
+        if bom {
+            w.buf.push_str(BOM);
+        }
         let outcome = produce(&mut w).and_then(|()| w.flush().map_err(E::from));
         if let Err(e) = outcome {
-            tracing::warn!(error = %e, "CSV download stopped");
+            tracing::warn!(error = %e, "download stopped");
             let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
         }
     });
     HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
+        .content_type(content_type.to_string())
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{filename}\""),

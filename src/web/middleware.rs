@@ -14,7 +14,9 @@ use askama::Template;
 use chrono::Duration;
 use tracing::Instrument;
 
-use super::page::{CSRF_COOKIE, Page, RequestCtx, SESSION_COOKIE, SignedIn, lang_of_request};
+use super::page::{
+    Page, RequestCtx, SignedIn, csrf_cookie_name, lang_of_request, session_cookie_name,
+};
 use crate::domain::{Role, tokens};
 use crate::error::{ErrorMarker, Problem, default_detail};
 use crate::state::AppState;
@@ -122,6 +124,24 @@ fn is_sessionless(path: &str) -> bool {
         || matches!(path, "/healthz" | "/readyz" | "/metrics")
 }
 
+/// The client's address: the TCP peer, or, when the peer is one of the trusted
+/// proxies (`--trusted-proxies`), the client it names in `X-Forwarded-For`.
+pub fn client_ip(req: &actix_web::HttpRequest) -> Option<String> {
+    let peer = req.peer_addr()?.ip();
+    let trusted = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.settings.trusted_proxies.as_slice())
+        .unwrap_or_default();
+    if trusted.is_empty() {
+        return Some(peer.to_string());
+    }
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok());
+    Some(crate::domain::cidr::client_address(peer, forwarded, trusted).to_string())
+}
+
 /// How long a session's last-seen time may lag before it is written again.
 const TOUCH_EVERY_SECONDS: i64 = 60;
 
@@ -139,12 +159,15 @@ fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
 
 /// The session cookie for a new session.
 pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
-    cookie(SESSION_COOKIE, token, secure)
+    cookie(session_cookie_name(secure), token, secure)
 }
 
 /// A cookie that removes the session cookie.
-pub fn session_removal() -> Cookie<'static> {
-    let mut c = Cookie::build(SESSION_COOKIE, "").path("/").finish();
+pub fn session_removal(secure: bool) -> Cookie<'static> {
+    let mut c = Cookie::build(session_cookie_name(secure), "")
+        .path("/")
+        .secure(secure)
+        .finish();
     c.make_removal();
     c
 }
@@ -164,12 +187,12 @@ pub async fn session_and_csrf(
         .cloned()
         .expect("AppState is registered");
     let secure = state.settings.secure_cookies();
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = client_ip(req.request());
     let now = state.now();
 
     let mut drop_session_cookie = false;
     let mut session = None;
-    if let Some(c) = req.cookie(SESSION_COOKIE) {
+    if let Some(c) = req.cookie(session_cookie_name(secure)) {
         let digest = tokens::digest(c.value());
         let (idle, max) = (state.settings.session_idle, state.settings.session_max);
         // A remembered session serves while it needs neither ending nor a last-seen
@@ -239,7 +262,7 @@ pub async fn session_and_csrf(
     let anon_csrf = if session.is_some() {
         None
     } else {
-        match req.cookie(CSRF_COOKIE) {
+        match req.cookie(csrf_cookie_name(secure)) {
             Some(c) if c.value().len() >= 32 => Some(c.value().to_string()),
             _ => {
                 let t = tokens::random_token(32);
@@ -293,7 +316,7 @@ pub async fn session_and_csrf(
             if let Some(t) = new_anon {
                 let _ = res
                     .response_mut()
-                    .add_cookie(&cookie(CSRF_COOKIE, t, secure));
+                    .add_cookie(&cookie(csrf_cookie_name(secure), t, secure));
             }
             return Ok(res);
         }
@@ -310,10 +333,10 @@ pub async fn session_and_csrf(
     if let Some(t) = new_anon {
         let _ = res
             .response_mut()
-            .add_cookie(&cookie(CSRF_COOKIE, t, secure));
+            .add_cookie(&cookie(csrf_cookie_name(secure), t, secure));
     }
     if drop_session_cookie {
-        let _ = res.response_mut().add_cookie(&session_removal());
+        let _ = res.response_mut().add_cookie(&session_removal(secure));
     }
     Ok(res)
 }

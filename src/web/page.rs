@@ -20,6 +20,25 @@ use crate::store::users::User;
 
 pub const SESSION_COOKIE: &str = "riskdesk_session";
 pub const CSRF_COOKIE: &str = "riskdesk_csrf";
+
+/// The session cookie's name: `__Host-` prefixed when the desk is served over https,
+/// so that the browser only takes it from this host, over TLS, for the whole site.
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-riskdesk_session"
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+/// The CSRF cookie's name (of visitors not signed in), prefixed like the session's.
+pub fn csrf_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-riskdesk_csrf"
+    } else {
+        CSRF_COOKIE
+    }
+}
 pub const FLASH_COOKIE: &str = "riskdesk_flash";
 
 /// A signed-in user's session, as the session middleware found it.
@@ -51,7 +70,7 @@ impl RequestCtx {
             .cloned()
             .unwrap_or_else(|| RequestCtx {
                 lang: lang_of_request(req, None),
-                ip: req.peer_addr().map(|a| a.ip().to_string()),
+                ip: super::middleware::client_ip(req),
                 ..Default::default()
             })
     }

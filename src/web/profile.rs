@@ -37,6 +37,19 @@ struct ProfilePage {
     choices: Vec<ChoiceRow>,
     emails: Vec<(&'static str, &'static str)>,
     notices_error: Option<String>,
+    /// The user's open sessions, this one marked.
+    sessions: Vec<SessionRow>,
+    /// The desk's idle timeout in minutes and absolute lifetime in hours.
+    session_idle: String,
+    session_max: String,
+}
+
+/// One open session on the profile page.
+pub struct SessionRow {
+    pub created_at: chrono::NaiveDateTime,
+    pub last_seen_at: chrono::NaiveDateTime,
+    pub ip: String,
+    pub current: bool,
 }
 
 /// Renders the profile with `status`, an error of the preferences or password forms
@@ -49,8 +62,20 @@ async fn render(
     error_key: Option<&'static str>,
     notices_error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, role) = (user.user.id, user.role);
-    let choices = db(state, move |conn| Ok(notices::choices(conn, id, role)?)).await?;
+    let (id, role, current) = (user.user.id, user.role, user.session_id);
+    let (choices, sessions) = db(state, move |conn| {
+        let sessions = crate::store::sessions::list_for_user(conn, id)?
+            .into_iter()
+            .map(|s| SessionRow {
+                created_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+                ip: s.ip.unwrap_or_default(),
+                current: s.id == current,
+            })
+            .collect::<Vec<_>>();
+        Ok((notices::choices(conn, id, role)?, sessions))
+    })
+    .await?;
     let choices = choices
         .into_iter()
         .map(|(kind, pref)| ChoiceRow {
@@ -87,6 +112,9 @@ async fn render(
             choices,
             emails,
             notices_error,
+            sessions,
+            session_idle: state.settings.session_idle.num_minutes().to_string(),
+            session_max: state.settings.session_max.num_hours().to_string(),
         },
     )
 }
@@ -234,6 +262,7 @@ pub async fn change_password(
         .await;
     }
     let now = state.now();
+    let _turn = super::auth::password_turn(&state).await?;
     let (actor, u, sid) = (user.actor(), user.user.clone(), user.session_id);
     let result = db(&state, move |conn| {
         Ok(accounts::change_own_password(
@@ -264,13 +293,13 @@ pub async fn change_password(
             )
             .await
         }
-        Err(AccountError::Invalid { .. }) => {
+        Err(AccountError::Password(problem)) => {
             render(
                 &state,
                 &page,
                 &user,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Some("profile.weak_password"),
+                Some(problem.key()),
                 None,
             )
             .await

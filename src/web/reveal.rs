@@ -33,7 +33,8 @@ struct RevealPage {
     page: Page,
     reference: String,
     field_label: String,
-    value: String,
+    /// What was revealed: one value, or labelled values (each alert's).
+    values: Vec<(String, String)>,
     reason: String,
 }
 
@@ -53,11 +54,14 @@ pub async fn reveal(
     let now = state.now();
     let u = user.clone();
     let r = reference.clone();
-    let (f, why) = (field.clone(), reason.clone());
+    let (f, why, st) = (field.clone(), reason.clone(), state.clone());
     // Access first: a case the user may not see is "not found" whatever the input.
     let found = db(&state, move |conn| {
         let case = visible_case(conn, &u, &r)?;
-        if !matches!(f.as_str(), "name" | "email" | "phone") {
+        if !matches!(
+            f.as_str(),
+            "name" | "email" | "phone" | "transactions" | "attributes"
+        ) {
             return Ok(Err("flash.reveal_unknown_field"));
         }
         if why.is_empty() {
@@ -66,15 +70,48 @@ pub async fn reveal(
         if why.chars().count() > MAX_REASON {
             return Ok(Err("flash.reveal_reason_too_long"));
         }
-        let customer = case_store::customer(conn, case.customer_id)?;
-        let value = match f.as_str() {
-            "name" => customer.name,
-            "email" => customer.email,
-            _ => customer.phone,
+        let values: Vec<(String, String)> = match f.as_str() {
+            "transactions" | "attributes" => {
+                let public = st.desk.get(conn)?.public_attributes.clone();
+                let mut out = Vec::new();
+                for a in case_store::alerts_of(conn, case.id)? {
+                    if f == "transactions" {
+                        if let Some(t) = a.transaction_ref.filter(|t| !t.trim().is_empty()) {
+                            out.push((a.external_id.clone(), t));
+                        }
+                        continue;
+                    }
+                    let attrs: std::collections::BTreeMap<String, serde_json::Value> =
+                        serde_json::from_str(&a.attributes).unwrap_or_default();
+                    for (k, v) in attrs {
+                        if public.contains(&k) {
+                            continue;
+                        }
+                        let text = match v {
+                            serde_json::Value::String(s) => s,
+                            other => other.to_string(),
+                        };
+                        out.push((format!("{} · {k}", a.external_id), text));
+                    }
+                }
+                out
+            }
+            _ => {
+                let customer = case_store::customer(conn, case.customer_id)?;
+                let value = match f.as_str() {
+                    "name" => customer.name,
+                    "email" => customer.email,
+                    _ => customer.phone,
+                };
+                value
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| vec![(String::new(), v)])
+                    .unwrap_or_default()
+            }
         };
-        let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
+        if values.is_empty() {
             return Ok(Err("flash.reveal_nothing"));
-        };
+        }
         let at = store::to_db(now);
         write_tx(conn, |c| {
             crate::accounts::record(
@@ -96,17 +133,17 @@ pub async fn reveal(
                 }),
             )
         })?;
-        Ok(Ok((case.id, value)))
+        Ok(Ok((case.id, values)))
     })
     .await?;
     match found {
         Err(key) => Ok(redirect_with_flash(&back, FlashKind::Error, key)),
-        Ok((id, value)) => {
+        Ok((id, values)) => {
             tracing::info!(case = %case_ref(id), field = %field, "personal data revealed");
             page.render(&RevealPage {
                 reference: case_ref(id),
                 field_label: super::casepage::field_label(&page.tr, &field),
-                value,
+                values,
                 reason,
                 page: page.clone(),
             })

@@ -58,14 +58,10 @@ fn plausible(token: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-fn throttled(state: &AppState, req: &HttpRequest) -> Result<String, AppError> {
+async fn throttled(state: &AppState, req: &HttpRequest) -> Result<String, AppError> {
     let addr = RequestCtx::of(req).ip.unwrap_or_default();
-    match state.login_throttle.retry_after(&addr, state.now()) {
-        Some(wait) => Err(AppError::TooManyRequests {
-            retry_after_secs: wait,
-        }),
-        None => Ok(addr),
-    }
+    super::auth::refuse_if_throttled(state, &addr).await?;
+    Ok(addr)
 }
 
 pub async fn form(
@@ -74,7 +70,7 @@ pub async fn form(
     req: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let addr = throttled(&state, &req)?;
+    let addr = throttled(&state, &req).await?;
     let token = token.into_inner();
     let now = state.now();
     let check = if plausible(&token) {
@@ -94,7 +90,7 @@ pub async fn form(
         Err(e) => {
             if matches!(e, SetupError::BadLink) {
                 // Guessing links counts as failed sign-ins from the address.
-                state.login_throttle.record_failure(&addr, now);
+                super::auth::count_failure(&state, &addr).await?;
             }
             refused(page, &e)
         }
@@ -122,7 +118,7 @@ fn error_key(e: &SetupError) -> Option<&'static str> {
         SetupError::Account(AccountError::Invalid { field: "name", .. }) => {
             tkey("users.error.name")
         }
-        SetupError::Password(_) => tkey("setup.weak_password"),
+        SetupError::Password(p) => p.key(),
         SetupError::Mismatch => tkey("setup.password_mismatch"),
         _ => return None,
     })
@@ -135,7 +131,8 @@ pub async fn create(
     token: web::Path<String>,
     form: web::Form<SetupForm>,
 ) -> Result<HttpResponse, AppError> {
-    let addr = throttled(&state, &req)?;
+    let addr = throttled(&state, &req).await?;
+    let _turn = super::auth::password_turn(&state).await?;
     let token = token.into_inner();
     let form = form.into_inner();
     let now = state.now();
@@ -188,7 +185,7 @@ pub async fn create(
             None => match e {
                 SetupError::HasUsers | SetupError::BadLink => {
                     if matches!(e, SetupError::BadLink) {
-                        state.login_throttle.record_failure(&addr, now);
+                        super::auth::count_failure(&state, &addr).await?;
                     }
                     refused(page, &e)
                 }

@@ -532,6 +532,11 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         "/logout",
         sample("/logout", SeeOther("/login".into())),
     );
+    add(
+        "POST",
+        "/logout/everywhere",
+        sample("/logout/everywhere", SeeOther("/login".into())),
+    );
     // The desk has users: its setup link refuses everyone, signed in or not.
     add(
         "GET",
@@ -616,6 +621,14 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         sample(format!("{user_page}/reset-password"), Status(200)),
     );
     add(
+        "POST",
+        "/admin/users/{id}/sessions/end",
+        sample(
+            format!("{user_page}/sessions/end"),
+            SeeOther(user_page.clone()),
+        ),
+    );
+    add(
         "GET",
         "/admin/api-keys",
         sample("/admin/api-keys", Status(200)),
@@ -634,6 +647,16 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         ),
     );
     add("GET", "/admin/audit", sample("/admin/audit", Status(200)));
+    add(
+        "GET",
+        "/admin/audit/export.csv",
+        sample("/admin/audit/export.csv?kind=login.*", Status(200)),
+    );
+    add(
+        "GET",
+        "/admin/audit/export.jsonl",
+        sample("/admin/audit/export.jsonl", Status(200)),
+    );
     add("GET", "/snoozes", sample("/snoozes", Status(200)));
     // No such snooze: a supervisor is told so (404), others are refused first.
     add(
@@ -1002,6 +1025,15 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         "/admin/desk/triage",
         sample("/admin/desk/triage", SeeOther("/admin/desk".into()))
             .form(&[("triage_queue", "Triage")]),
+    );
+    add(
+        "POST",
+        "/admin/desk/public-attributes",
+        sample(
+            "/admin/desk/public-attributes",
+            SeeOther("/admin/desk".into()),
+        )
+        .form(&[("public_attributes", "channel, device_os")]),
     );
     // A file that is not the configuration's format: refused, naming the problem.
     add(
@@ -1394,7 +1426,11 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
 
     // The walk: each client through the whole table, in its order, except that
     // signing in and out come last.
-    let last = [("POST", "/login"), ("POST", "/logout")];
+    let last = [
+        ("POST", "/logout/everywhere"),
+        ("POST", "/login"),
+        ("POST", "/logout"),
+    ];
     let order: Vec<_> = ROUTES
         .iter()
         .filter(|r| !last.contains(&(r.method.as_str(), r.path)))
@@ -1455,6 +1491,20 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
                     "{who:?} {method} {} ({:?}): got {got:?}, want {want:?}",
                     s.path, r.access
                 ));
+            }
+            if (method, r.path) == ("POST", "/logout/everywhere") && who.role().is_some() {
+                // Signed out of every browser: the sign-in page's token, to sign in
+                // again next.
+                walker.csrf = extract_csrf(
+                    &walker
+                        .client
+                        .get(format!("{}/login", app.base))
+                        .send()
+                        .unwrap()
+                        .text()
+                        .unwrap(),
+                )
+                .expect("the sign-in page's token");
             }
             if (method, r.path) == ("POST", "/login") && who.role().is_some() {
                 // A new session, a new token.

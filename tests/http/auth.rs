@@ -125,6 +125,9 @@ fn cookies_are_httponly_and_samesite_and_secure_over_https() {
     );
     let set = res.headers().get("set-cookie").unwrap().to_str().unwrap();
     assert!(set.contains("Secure") && set.contains("HttpOnly"), "{set}");
+    // Over https the cookie is host-only: __Host- prefixed, for the whole site.
+    assert!(set.starts_with("__Host-riskdesk_session="), "{set}");
+    assert!(set.contains("Path=/") && !set.contains("Domain"), "{set}");
 }
 
 #[test]

@@ -77,7 +77,9 @@ fn an_agent_works_a_case_and_the_customer_answers_in_a_browser() {
     b.press_and_wait("Enter");
     assert_eq!(b.path(), format!("/cases/{reference}"));
     let page = b.text();
-    assert!(page.contains("TX-20261124-88812"), "{page}");
+    // The transaction reference is an identifier: masked on the page.
+    assert!(page.contains("TX-202*******8812"), "{page}");
+    assert!(!page.contains("TX-20261124-88812"), "{page}");
     assert!(page.contains("1500.00"), "{page}");
     assert!(!page.contains("13800138000"), "the phone is masked: {page}");
     assert_eq!(

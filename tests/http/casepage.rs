@@ -109,15 +109,24 @@ fn why_it_fired_lists_every_alert_newest_first_with_personal_values_masked() {
     assert!(html.contains("125000.00 CNY") && html.contains("99.50 USD"));
     // Newest first.
     let (a, b) = (
-        html.find("TX-SECOND-2").unwrap(),
-        html.find("TX-FIRST-1").unwrap(),
+        html.find("99.50 USD").unwrap(),
+        html.find("125000.00 CNY").unwrap(),
     );
     assert!(a < b, "the newest alert comes first");
+    // The transaction reference is an identifier: masked here, revealable.
+    assert!(html.contains("*******ND-2") && html.contains("******ST-1"));
+    assert!(!html.contains("TX-SECOND-2") && !html.contains("TX-FIRST-1"));
     // Attributes as a key/value list, personal values masked.
     assert!(html.contains("payee_card_number") && html.contains("622202*********0123"));
     assert!(html.contains("z***@example.org"));
     assert!(html.contains("203.0.113.*"));
     assert!(html.contains("+86 138****8000"));
+    // Masking fails closed: an attribute nobody declared public is masked…
+    assert!(html.contains("<dd>***</dd>") && !html.contains("<dd>app</dd>"));
+    // …until the desk declares it public.
+    d.app
+        .apply_config(&format!("public_attributes = [\"channel\"]\n{DESK}"));
+    let html = page(&agent, &format!("/cases/{reference}"));
     assert!(html.contains("<dd>app</dd>"));
     for plain in [
         "6222021234567890123",
@@ -376,7 +385,7 @@ fn revealing_needs_a_reason_is_audited_and_shows_the_value_once() {
         &[("field", "password"), ("reason", "x")],
     );
     assert_eq!(res.status(), 303);
-    assert!(page(&agent, &case_path).contains("Choose the name, e-mail or phone to reveal."));
+    assert!(page(&agent, &case_path).contains("Choose what to reveal"));
     assert_eq!(audits(&d), 0);
     assert!(!d.kinds(&reference).contains(&"pii.revealed".to_string()));
     // Someone who may not see the case gets "not found", and nothing is recorded.

@@ -218,7 +218,7 @@ fn bad_input_exits_1_with_one_clear_line() {
                 "--password-stdin",
             ],
             Some("short\n"),
-            "shorter than 10",
+            "shorter than 12",
         ),
         (
             &["apikey", "create", "--name", " "],

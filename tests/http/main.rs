@@ -39,6 +39,7 @@ mod reports;
 mod resolution;
 mod rule_quality;
 mod search;
+mod security;
 mod self_release;
 mod setup;
 mod snoozes;

@@ -218,6 +218,8 @@ pub fn severity_choices() -> Vec<Choice> {
 struct OverviewPage {
     page: Page,
     triage_queue: String,
+    /// The public attribute keys, as typed or stored (comma-separated).
+    public_attributes: String,
     queues: Vec<String>,
     counts: [(&'static str, &'static str, usize); 7],
     export: String,
@@ -233,23 +235,44 @@ async fn render_overview(
     problems: Vec<FieldProblem>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    render_overview_with(state, page, typed_triage, String::new(), problems, status).await
+    render_overview_with(
+        state,
+        page,
+        Typed {
+            triage: typed_triage,
+            ..Typed::default()
+        },
+        problems,
+        status,
+    )
+    .await
+}
+
+/// What was typed into the overview's forms, shown again when refused.
+#[derive(Default)]
+struct Typed {
+    triage: Option<String>,
+    public_attributes: Option<String>,
+    file: String,
 }
 
 async fn render_overview_with(
     state: &AppState,
     page: Page,
-    typed_triage: Option<String>,
-    typed_file: String,
+    typed: Typed,
     problems: Vec<FieldProblem>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let cfg = load(state).await?;
     let export = cfg.to_toml();
+    let typed_file = typed.file;
     page.render_status(
         status,
         &OverviewPage {
-            triage_queue: typed_triage.unwrap_or_else(|| cfg.triage_queue.clone()),
+            public_attributes: typed
+                .public_attributes
+                .unwrap_or_else(|| cfg.public_attributes.join(", ")),
+            triage_queue: typed.triage.unwrap_or_else(|| cfg.triage_queue.clone()),
             queues: cfg.queues.iter().map(|q| q.name.clone()).collect(),
             counts: [
                 (
@@ -327,6 +350,45 @@ pub async fn set_triage(
 }
 
 #[derive(Deserialize)]
+pub struct PublicAttributesForm {
+    #[serde(default)]
+    public_attributes: String,
+}
+
+/// `POST /admin/desk/public-attributes`: the alert attribute keys shown unmasked,
+/// as a list; saved like any other change of the configuration (`config.applied`).
+pub async fn set_public_attributes(
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    page: Page,
+    form: web::Form<PublicAttributesForm>,
+) -> Result<HttpResponse, AppError> {
+    let typed = form.into_inner().public_attributes;
+    let keys = split_list(&typed);
+    let outcome = change(&state, &user, move |cfg| {
+        cfg.public_attributes = keys;
+        Ok(())
+    })
+    .await?;
+    match outcome {
+        Ok(changes) => Ok(done("/admin/desk", &changes, "masking.public_saved")),
+        Err(problems) => {
+            render_overview_with(
+                &state,
+                page,
+                Typed {
+                    public_attributes: Some(typed),
+                    ..Typed::default()
+                },
+                problems,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Deserialize)]
 pub struct ApplyForm {
     #[serde(default)]
     config: String,
@@ -356,8 +418,10 @@ pub async fn apply_file(
             render_overview_with(
                 &state,
                 page,
-                None,
-                text,
+                Typed {
+                    file: text,
+                    ..Typed::default()
+                },
                 problems,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )

@@ -63,12 +63,13 @@ pub struct AlertView {
     pub received_at: DateTime<Utc>,
     pub amount: Option<AmountView>,
     pub transaction_ref: Option<String>,
-    /// Values that hold personal data (ip, phone, e-mail, card and ID numbers) are masked.
+    /// Masked unless the desk declares the key public (`public_attributes`).
     pub attributes: BTreeMap<String, String>,
 }
 
 impl AlertView {
-    fn of(a: &Alert) -> Self {
+    /// The alert with its attributes masked but for the desk's `public` keys.
+    fn of(a: &Alert, public: &std::collections::HashSet<String>) -> Self {
         let attrs: BTreeMap<String, String> =
             serde_json::from_str(&a.attributes).unwrap_or_default();
         AlertView {
@@ -89,7 +90,7 @@ impl AlertView {
             attributes: attrs
                 .into_iter()
                 .map(|(k, v)| {
-                    let m = masking::attribute(&k, &v);
+                    let m = masking::attribute(&k, &v, public.contains(&k));
                     (k, m)
                 })
                 .collect(),
@@ -202,14 +203,16 @@ pub async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let reference = path.into_inner();
+    let st = state.clone();
     let v = api_db(&state, move |conn| -> Result<CaseView, ApiError> {
+        let public = st.desk.get(conn)?.public_attributes.clone();
         let c = load_case(conn, &reference)?;
         let customer = case_store::customer(conn, c.customer_id)?;
         let queue = case_store::queue_name(conn, c.queue_id)?;
         let assignee = case_store::assignee_email(conn, c.assignee_id)?;
         let alerts = case_store::alerts_of(conn, c.id)?
             .iter()
-            .map(AlertView::of)
+            .map(|a| AlertView::of(a, &public))
             .collect();
         let mut v = view(&c, &customer, queue, assignee, Some(alerts));
         v.satisfaction = crate::cases::verify::satisfaction_of(conn, c.id)?;

@@ -385,14 +385,28 @@ pub async fn rule(
 /// `GET /reports/export/{table}.csv`: one report table as CSV (UTF-8 with a BOM),
 /// streamed; `cases` is the drill-down list with the same parameters.
 pub async fn export(
-    _: Supervisor,
+    who: Supervisor,
     state: web::Data<AppState>,
     page: Page,
+    req: actix_web::HttpRequest,
     file: web::Path<String>,
     q: web::Query<ReportQuery>,
     rq: web::Query<RuleQuery>,
 ) -> Result<HttpResponse, AppError> {
     let table = export::table_of(&file.into_inner()).ok_or(AppError::NotFound)?;
+    // Every export is on the audit trail: what was taken, with which parameters.
+    let (now, actor, query) = (state.now(), who.actor(), req.query_string().to_string());
+    super::db(&state, move |conn| {
+        Ok(crate::accounts::record(
+            conn,
+            now,
+            &actor,
+            "report.exported",
+            Some(table),
+            serde_json::json!({"table": table, "query": query}),
+        )?)
+    })
+    .await?;
     if export::is_rule_table(table) {
         return rule_export(state, page, table, q.into_inner(), rq.into_inner()).await;
     }
