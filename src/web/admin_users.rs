@@ -177,6 +177,8 @@ struct EditPage {
     is_self: bool,
     error_key: Option<&'static str>,
     routing: RoutingView,
+    /// The user's second factor: off, pending or on.
+    mfa: &'static str,
 }
 
 /// The routing panel of the user page.
@@ -223,10 +225,11 @@ async fn render_edit(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let now = state.now();
-    let (target, routing) = db(state, move |conn| {
+    let (target, routing, mfa) = db(state, move |conn| {
         let u = users::find(conn, id)?.ok_or(AppError::NotFound)?;
         let routing = routing_view(conn, &u)?;
-        Ok((u, routing))
+        let mfa = crate::mfa::state_of(conn, id)?;
+        Ok((u, routing, mfa))
     })
     .await?;
     let target = rows(vec![target], now).pop().ok_or(AppError::NotFound)?;
@@ -238,6 +241,7 @@ async fn render_edit(
             roles: Role::ALL,
             error_key,
             routing,
+            mfa,
             page: page.clone(),
         },
     )

@@ -37,6 +37,8 @@ struct ProfilePage {
     choices: Vec<ChoiceRow>,
     emails: Vec<(&'static str, &'static str)>,
     notices_error: Option<String>,
+    /// The user's second factor: off, pending or on.
+    mfa: &'static str,
 }
 
 /// Renders the profile with `status`, an error of the preferences or password forms
@@ -50,7 +52,13 @@ async fn render(
     notices_error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
     let (id, role) = (user.user.id, user.role);
-    let choices = db(state, move |conn| Ok(notices::choices(conn, id, role)?)).await?;
+    let (choices, mfa) = db(state, move |conn| {
+        Ok((
+            notices::choices(conn, id, role)?,
+            crate::mfa::state_of(conn, id)?,
+        ))
+    })
+    .await?;
     let choices = choices
         .into_iter()
         .map(|(kind, pref)| ChoiceRow {
@@ -87,6 +95,7 @@ async fn render(
             choices,
             emails,
             notices_error,
+            mfa,
         },
     )
 }
