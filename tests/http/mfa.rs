@@ -716,3 +716,54 @@ fn the_pages_speak_chinese_too() {
     let page = b.get_lang("/login/code", "zh-CN").text().unwrap();
     assert!(page.contains("输入验证码"), "{page}");
 }
+
+#[test]
+fn enrolling_and_the_code_step_in_a_browser() {
+    use crate::chromium::Chromium;
+    let app = TestApp::spawn();
+    let password = app.create_user("wang@bank.example", "supervisor");
+    let mut b = Chromium::launch("mfa");
+    let base = app.base.clone();
+    b.goto(&format!("{base}/login"));
+    b.fill("input[name=email]", "wang@bank.example");
+    b.fill("input[name=password]", &password);
+    b.click_and_wait("form[action='/login'] button[type=submit]");
+    b.goto(&format!("{base}/profile/mfa"));
+    b.click_and_wait("form[action='/profile/mfa/start'] button[type=submit]");
+    // The QR code, drawn by the desk, loads under its Content-Security-Policy.
+    b.wait_for("document.querySelector('img.qr') && document.querySelector('img.qr').complete");
+    let width = b.eval("document.querySelector('img.qr').naturalWidth");
+    assert!(width.as_f64().unwrap() >= 100.0, "{width}");
+    b.screenshot("enrol");
+    let found = b.axe();
+    assert!(found.is_empty(), "axe-core:\n{}", found.join("\n"));
+    let secret = b
+        .eval("document.querySelector('#mfa-secret').textContent")
+        .as_str()
+        .unwrap()
+        .replace(' ', "");
+    b.fill(
+        "form[action='/profile/mfa/confirm'] input[name=code]",
+        &code(&app, &secret, 0),
+    );
+    b.click_and_wait("form[action='/profile/mfa/confirm'] button[type=submit]");
+    let text = b.text();
+    assert!(text.contains("Two-factor sign-in is on"), "{text}");
+    b.screenshot("recovery-codes");
+
+    // Signing in again asks for the code.
+    app.clock.advance(Duration::seconds(30));
+    b.goto(&format!("{base}/profile/mfa"));
+    b.click_and_wait("form[action='/logout'] button[type=submit]");
+    assert_eq!(b.path(), "/login");
+    b.fill("input[name=email]", "wang@bank.example");
+    b.fill("input[name=password]", &password);
+    b.click_and_wait("form[action='/login'] button[type=submit]");
+    assert_eq!(b.path(), "/login/code");
+    b.screenshot("code-step");
+    let found = b.axe();
+    assert!(found.is_empty(), "axe-core:\n{}", found.join("\n"));
+    b.fill("input[name=code]", &code(&app, &secret, 0));
+    b.click_and_wait("form[action='/login/code'] button[type=submit]");
+    assert_eq!(b.path(), "/");
+}
