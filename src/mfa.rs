@@ -522,8 +522,10 @@ pub struct SignedIn {
 }
 
 /// What a refused attempt at the second step did, committed before it is reported.
-enum Refusal {
-    Counted { reason: &'static str, locked: bool },
+struct Refused {
+    reason: &'static str,
+    /// The account locked with this failure.
+    locked: bool,
 }
 
 /// The second step of a sign-in: the waiting sign-in `token` and a code from the app
@@ -641,14 +643,16 @@ pub fn second_step(
             user,
             recovery_codes_left,
         }),
-        Err(Refusal::Counted { reason, locked }) => Err(match reason {
+        Err(Refused { reason, locked }) => Err(match reason {
             "reused_code" => MfaError::ReusedCode,
             _ => MfaError::WrongCode { locked },
         }),
     }
 }
 
-type Attempt = Result<(String, Option<i64>), Refusal>;
+/// A session's token and the recovery codes left (when one was used), or a counted
+/// refusal.
+type Attempt = Result<(String, Option<i64>), Refused>;
 
 /// Counts a refused code (inside the attempt's transaction), ending the waiting
 /// sign-in when the account locks.
@@ -664,7 +668,7 @@ fn refuse(
     if locked {
         mfa_store::delete_challenges_of(conn, user.id)?;
     }
-    Ok(Err(Refusal::Counted { reason, locked }))
+    Ok(Err(Refused { reason, locked }))
 }
 
 /// Ends the waiting sign-in and opens the session (inside the attempt's transaction).
