@@ -388,6 +388,9 @@ pub enum LoginOutcome {
         session_token: String,
         user: Box<User>,
     },
+    /// The password was right and the user has a second factor: no session yet,
+    /// the token of the sign-in waiting for its code (see `mfa`).
+    SecondStep { challenge: String, user: Box<User> },
     /// Wrong e-mail, wrong password, inactive or locked: one answer for all.
     Refused,
 }
@@ -444,62 +447,98 @@ pub fn login(
     }
     if !ok {
         write_tx(conn, |conn| {
-            let failures = users::add_failed_login(conn, user.id)?;
-            record(
-                conn,
-                now,
-                &actor,
-                "login.failed",
-                Some(&user.email),
-                json!({"reason": "wrong_password", "failures": failures}),
-            )?;
-            if failures >= LOCK_AFTER_FAILURES {
-                let until = now + Duration::minutes(LOCK_MINUTES);
-                users::lock(conn, user.id, store::to_db(until))?;
-                record(
-                    conn,
-                    now,
-                    &actor,
-                    "account.locked",
-                    Some(&user.email),
-                    json!({"until": until.to_rfc3339(), "failures": failures}),
-                )?;
-            }
-            Ok::<_, AccountError>(())
+            count_failure(conn, now, &actor, &user, "login.failed", "wrong_password")
         })?;
         return Ok(LoginOutcome::Refused);
     }
-    let session_token = tokens::random_token(32);
-    let csrf = tokens::random_token(32);
-    write_tx(conn, |conn| {
-        if user.failed_logins != 0 || user.locked_until.is_some() {
-            users::clear_failed_logins(conn, user.id)?;
-        }
-        sessions::insert(
-            conn,
-            &sessions::NewSession {
-                token_hash: &tokens::digest(&session_token),
-                user_id: user.id,
-                csrf_token: &csrf,
-                created_at: store::to_db(now),
-                last_seen_at: store::to_db(now),
-                ip,
-            },
-        )?;
-        record(
-            conn,
-            now,
-            &actor,
-            "login.succeeded",
-            Some(&user.email),
-            json!({}),
-        )?;
-        Ok::<_, AccountError>(())
+    // A user with a second factor gets no session yet: the code comes first.
+    if let Some(challenge) = crate::mfa::begin_second_step(conn, now, &user, ip)? {
+        return Ok(LoginOutcome::SecondStep {
+            challenge,
+            user: Box::new(user),
+        });
+    }
+    let session_token = write_tx(conn, |conn| {
+        open_session(conn, now, &actor, &user, ip, json!({}))
     })?;
     Ok(LoginOutcome::Success {
         session_token,
         user: Box::new(user),
     })
+}
+
+/// Counts one failed attempt at signing in as `user` (a wrong password or second
+/// factor), recording `kind` with `reason`, and locks the account after
+/// [`LOCK_AFTER_FAILURES`] in a row. Runs inside the caller's transaction; returns
+/// the failures in a row.
+pub fn count_failure(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    user: &User,
+    kind: &str,
+    reason: &str,
+) -> Result<i32, AccountError> {
+    let failures = users::add_failed_login(conn, user.id)?;
+    record(
+        conn,
+        now,
+        actor,
+        kind,
+        Some(&user.email),
+        json!({"reason": reason, "failures": failures}),
+    )?;
+    if failures >= LOCK_AFTER_FAILURES {
+        let until = now + Duration::minutes(LOCK_MINUTES);
+        users::lock(conn, user.id, store::to_db(until))?;
+        record(
+            conn,
+            now,
+            actor,
+            "account.locked",
+            Some(&user.email),
+            json!({"until": until.to_rfc3339(), "failures": failures}),
+        )?;
+    }
+    Ok(failures)
+}
+
+/// Opens a session for `user`, whose sign-in is complete: clears the failure count
+/// and records `login.succeeded` with `detail`. Runs inside the caller's
+/// transaction; returns the session cookie's value.
+pub fn open_session(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    user: &User,
+    ip: Option<&str>,
+    detail: serde_json::Value,
+) -> Result<String, AccountError> {
+    let session_token = tokens::random_token(32);
+    let csrf = tokens::random_token(32);
+    if user.failed_logins != 0 || user.locked_until.is_some() {
+        users::clear_failed_logins(conn, user.id)?;
+    }
+    sessions::insert(
+        conn,
+        &sessions::NewSession {
+            token_hash: &tokens::digest(&session_token),
+            user_id: user.id,
+            csrf_token: &csrf,
+            created_at: store::to_db(now),
+            last_seen_at: store::to_db(now),
+            ip,
+        },
+    )?;
+    record(
+        conn,
+        now,
+        actor,
+        "login.succeeded",
+        Some(&user.email),
+        detail,
+    )?;
+    Ok(session_token)
 }
 
 /// Ends a session (logout).

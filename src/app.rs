@@ -30,6 +30,7 @@ impl Application {
                 .app_data(data.clone())
                 .configure(web::routes)
                 .default_service(actix_web::web::to(web::not_found))
+                .wrap(actix_web::middleware::from_fn(web::mfa::require_enrolment))
                 .wrap(actix_web::middleware::from_fn(
                     web::middleware::session_and_csrf,
                 ))

@@ -1,5 +1,5 @@
 // The command line: serve (optionally seeding a demo desk), migrate, user add and
-// apikey create, webhook add|list|disable|enable|rotate|delete, config apply|export.
+// reset-mfa, apikey create, webhook add|list|disable|enable|rotate|delete, config apply|export.
 // Exit status 0 done, 2 bad usage, 1 failure with a one-line reason.
 
 use std::io::{BufRead, Write};
@@ -126,6 +126,12 @@ enum UserCommand {
         #[arg(long, default_value_t = 5)]
         capacity: i32,
     },
+    /// Remove a user's second factor (a lost phone with no recovery code left, or an
+    /// admin locked out): they sign in with their password again and their sessions end.
+    ResetMfa {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,6 +224,7 @@ pub fn run() -> ExitCode {
                 auto_assign: true,
             },
         ),
+        Command::User(UserCommand::ResetMfa { email }) => user_reset_mfa(&settings, &email),
         Command::Apikey(ApikeyCommand::Create { name }) => apikey_create(&settings, &name),
         Command::Webhook(cmd) => webhook(&settings, cmd),
         Command::Config(ConfigCommand::Apply { file, dry_run }) => {
@@ -406,6 +413,28 @@ fn user_add(
         println!("(shown once: it is stored only as an argon2id hash)");
     }
     Ok(())
+}
+
+fn user_reset_mfa(settings: &Settings, email: &str) -> Result<(), Failure> {
+    let email = crate::domain::Email::parse(email)?;
+    let state = open(settings)?;
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let user = crate::store::users::find_by_email(&mut conn, email.as_str())
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no user has the e-mail {email}"))?;
+    match crate::mfa::reset(&mut conn, state.now(), &Actor::cli(), user.id) {
+        Ok((user, ended)) => {
+            println!(
+                "removed the second factor of {} ({ended} sessions ended); they sign in with their password and may set it up again",
+                user.email
+            );
+            Ok(())
+        }
+        Err(crate::mfa::MfaError::NotEnrolled) => {
+            Err(format!("{} has no second factor to remove", user.email))
+        }
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn apikey_create(settings: &Settings, name: &str) -> Result<(), Failure> {

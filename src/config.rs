@@ -104,6 +104,18 @@ pub struct SettingsArgs {
     )]
     pub session_max_hours: u32,
 
+    /// Roles whose users must sign in with a second factor (an authenticator app),
+    /// comma-separated: agent, supervisor, admin. Such a user without one is sent to
+    /// enrol before anything else, and cannot turn it off.
+    #[arg(
+        long,
+        env = "RISKDESK_REQUIRE_MFA",
+        value_name = "ROLES",
+        default_value = "",
+        global = true
+    )]
+    pub require_mfa: String,
+
     /// Database connections in the pool.
     #[arg(long, env = "RISKDESK_POOL_SIZE", default_value_t = 16, global = true)]
     pub pool_size: u32,
@@ -243,6 +255,8 @@ pub struct Settings {
     pub secret_key: Option<String>,
     pub session_idle: chrono::Duration,
     pub session_max: chrono::Duration,
+    /// Roles that must sign in with a second factor (`--require-mfa`).
+    pub require_mfa: Vec<crate::domain::Role>,
     /// How long a session row read from the database is reused (zero: never).
     pub session_cache: chrono::Duration,
     pub pool_size: u32,
@@ -326,6 +340,22 @@ pub enum SettingsError {
     TrustedProxies(String),
     #[error("--audit-log: {0}")]
     AuditLog(String),
+    #[error("--require-mfa names the unknown role '{0}': use agent, supervisor or admin")]
+    RequireMfa(String),
+}
+
+/// Reads `--require-mfa`: roles separated by commas (blank entries ignored).
+pub fn parse_roles(list: &str) -> Result<Vec<crate::domain::Role>, SettingsError> {
+    let mut roles = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let role = name
+            .parse()
+            .map_err(|_| SettingsError::RequireMfa(name.to_string()))?;
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    Ok(roles)
 }
 
 impl SettingsArgs {
@@ -374,7 +404,9 @@ impl SettingsArgs {
             Some(s) => Some(AuditSink::parse(s).map_err(SettingsError::AuditLog)?),
             None => None,
         };
+        let require_mfa = parse_roles(&self.require_mfa)?;
         Ok(Settings {
+            require_mfa,
             trusted_proxies,
             audit_log,
             qa_sample_percent,
@@ -436,6 +468,7 @@ impl Settings {
             secret_key: None,
             session_idle: chrono::Duration::minutes(30),
             session_max: chrono::Duration::hours(12),
+            require_mfa: Vec::new(),
             session_cache: chrono::Duration::zero(),
             pool_size: 8,
             workers: Some(2),
@@ -501,5 +534,16 @@ mod tests {
         let e = resolve(&["--desk-timezone", "Mars/Olympus"]).unwrap_err();
         assert!(e.to_string().contains("--desk-timezone"), "{e}");
         assert!(e.to_string().contains("Mars/Olympus"), "{e}");
+    }
+
+    #[test]
+    fn roles_that_require_a_second_factor() {
+        use crate::domain::Role;
+        assert!(resolve(&[]).unwrap().require_mfa.is_empty());
+        let s = resolve(&["--require-mfa", " supervisor, admin ,,admin"]).unwrap();
+        assert_eq!(s.require_mfa, vec![Role::Supervisor, Role::Admin]);
+        let e = resolve(&["--require-mfa", "supervisor,boss"]).unwrap_err();
+        assert!(e.to_string().contains("--require-mfa"), "{e}");
+        assert!(e.to_string().contains("'boss'"), "{e}");
     }
 }

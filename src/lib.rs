@@ -19,6 +19,7 @@ pub mod intake;
 pub mod jobs;
 pub mod mail;
 pub mod metrics;
+pub mod mfa;
 pub mod oncall;
 pub mod qa;
 pub mod reports;

@@ -646,6 +646,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mfa_factors (user_id) {
+        user_id -> BigInt,
+        secret_sealed -> Text,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        last_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    mfa_recovery_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mfa_challenges (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        ip -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(queue_members -> users (user_id));
 diesel::joinable!(queue_members -> queues (queue_id));
@@ -712,6 +743,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     aml_reports,
     oncall_rotas,
     oncall_overrides,
+    mfa_factors,
+    mfa_recovery_codes,
+    mfa_challenges,
 );
 diesel::joinable!(qa_reviews -> cases (case_id));
 diesel::joinable!(customer_identifiers -> customers (customer_id));
@@ -727,3 +761,6 @@ diesel::joinable!(emergencies -> cases (case_id));
 diesel::joinable!(pages -> emergencies (emergency_id));
 diesel::joinable!(oncall_overrides -> oncall_rotas (rota_id));
 diesel::joinable!(oncall_overrides -> users (user_id));
+diesel::joinable!(mfa_factors -> users (user_id));
+diesel::joinable!(mfa_recovery_codes -> users (user_id));
+diesel::joinable!(mfa_challenges -> users (user_id));

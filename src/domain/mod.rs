@@ -30,6 +30,7 @@ pub mod severity;
 pub mod sla;
 pub mod snooze;
 pub mod tokens;
+pub mod totp;
 pub mod webhooks;
 pub mod week;
 pub mod worklist;

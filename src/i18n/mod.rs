@@ -42,6 +42,7 @@ const EN: &[(&str, &str)] = &[
     ),
     ("layout.en.toml", include_str!("layout.en.toml")),
     ("security.en.toml", include_str!("security.en.toml")),
+    ("mfa.en.toml", include_str!("mfa.en.toml")),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -81,6 +82,7 @@ const ZH_CN: &[(&str, &str)] = &[
     ),
     ("layout.zh-CN.toml", include_str!("layout.zh-CN.toml")),
     ("security.zh-CN.toml", include_str!("security.zh-CN.toml")),
+    ("mfa.zh-CN.toml", include_str!("mfa.zh-CN.toml")),
 ];
 
 type Catalog = HashMap<String, String>;

@@ -19,10 +19,17 @@ pub const KINDS: &[&str] = &[
     "config.applied",
     "config.exported",
     "customer.searched",
+    "login.code_requested",
     "login.failed",
     "login.succeeded",
     "logout",
     "mail_template.updated",
+    "mfa.code_refused",
+    "mfa.disabled",
+    "mfa.enrolled",
+    "mfa.recovery_code_used",
+    "mfa.recovery_codes_regenerated",
+    "mfa.reset",
     "oncall.override_added",
     "oncall.override_removed",
     "pii.revealed",
@@ -247,4 +254,27 @@ pub fn of_kind(conn: &mut DbConn, kind: &str) -> QueryResult<Vec<AuditEvent>> {
         .select(AuditEvent::as_select())
         .order(audit_events::id.asc())
         .load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Lang;
+
+    #[test]
+    fn every_kind_has_a_name_in_both_languages_and_families_are_in_order() {
+        for lang in [Lang::En, Lang::ZhCn] {
+            let keys = crate::i18n::keys(lang);
+            for kind in KINDS {
+                let key = format!("audit.kind.{}", kind.replace('.', "_"));
+                assert!(keys.contains(&key.as_str()), "{key} missing in {lang:?}");
+            }
+        }
+        let mut sorted = KINDS.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(
+            sorted, KINDS,
+            "KINDS is kept sorted (families stay together)"
+        );
+    }
 }

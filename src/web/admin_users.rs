@@ -179,6 +179,8 @@ struct EditPage {
     routing: RoutingView,
     /// The user's open sessions.
     sessions: usize,
+    /// The user's second factor: off, pending or on.
+    mfa: &'static str,
 }
 
 /// The routing panel of the user page.
@@ -225,11 +227,12 @@ async fn render_edit(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let now = state.now();
-    let (target, routing, sessions) = db(state, move |conn| {
+    let (target, routing, sessions, mfa) = db(state, move |conn| {
         let u = users::find(conn, id)?.ok_or(AppError::NotFound)?;
         let routing = routing_view(conn, &u)?;
         let sessions = crate::store::sessions::list_for_user(conn, id)?.len();
-        Ok((u, routing, sessions))
+        let mfa = crate::mfa::state_of(conn, id)?;
+        Ok((u, routing, sessions, mfa))
     })
     .await?;
     let target = rows(vec![target], now).pop().ok_or(AppError::NotFound)?;
@@ -242,6 +245,7 @@ async fn render_edit(
             error_key,
             routing,
             sessions,
+            mfa,
             page: page.clone(),
         },
     )

@@ -36,7 +36,7 @@ pub struct NextQuery {
 }
 
 /// Only a local path may be a target after sign-in (no open redirect).
-fn safe_next(next: Option<&str>) -> String {
+pub(super) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
         _ => "/".to_string(),
@@ -141,6 +141,9 @@ pub async fn login(
             ))
             .map_err(|e| AppError::Internal(e.to_string()))?;
             Ok(res)
+        }
+        LoginOutcome::SecondStep { challenge, .. } => {
+            super::mfa::to_second_step(&state, challenge, form.next.as_deref())
         }
         LoginOutcome::Refused => page.render_status(
             actix_web::http::StatusCode::UNAUTHORIZED,

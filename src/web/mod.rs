@@ -21,6 +21,7 @@ pub mod casepage;
 pub mod csv;
 pub mod emergencies;
 pub mod home;
+pub mod mfa;
 pub mod middleware;
 pub mod notifications;
 pub mod oncall;
@@ -75,6 +76,9 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     GET "/static/{file}" Public => assets::serve;
     GET "/login" Public => auth::login_form;
     POST "/login" Public => auth::login;
+    // The second step of a sign-in with a second factor.
+    GET "/login/code" Public => mfa::code_form;
+    POST "/login/code" Public => mfa::code_submit;
     // The first run: the one-time link that creates the first admin.
     GET "/setup/{token}" Public => setup::form;
     POST "/setup/{token}" Public => setup::create;
@@ -85,6 +89,12 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     POST "/profile" Signed => profile::save;
     POST "/profile/password" Signed => profile::change_password;
     POST "/profile/notifications" Signed => profile::save_notifications;
+    // The user's own second factor (an authenticator app) and its recovery codes.
+    GET "/profile/mfa" Signed => mfa::show;
+    POST "/profile/mfa/start" Signed => mfa::start;
+    POST "/profile/mfa/confirm" Signed => mfa::confirm;
+    POST "/profile/mfa/recovery-codes" Signed => mfa::regenerate;
+    POST "/profile/mfa/disable" Signed => mfa::disable;
     // Users, API keys and the audit log.
     GET "/admin/users" Admin => admin_users::list;
     POST "/admin/users" Admin => admin_users::create;
@@ -95,6 +105,7 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     POST "/admin/users/{id}/routing" Admin => admin_users::routing;
     POST "/admin/users/{id}/reset-password" Admin => admin_users::reset_password;
     POST "/admin/users/{id}/sessions/end" Admin => admin_users::end_sessions;
+    POST "/admin/users/{id}/reset-mfa" Admin => mfa::admin_reset;
     GET "/admin/api-keys" Admin => admin_apikeys::list;
     POST "/admin/api-keys" Admin => admin_apikeys::create;
     POST "/admin/api-keys/{id}/revoke" Admin => admin_apikeys::revoke;

@@ -42,6 +42,8 @@ struct ProfilePage {
     /// The desk's idle timeout in minutes and absolute lifetime in hours.
     session_idle: String,
     session_max: String,
+    /// The user's second factor: off, pending or on.
+    mfa: &'static str,
 }
 
 /// One open session on the profile page.
@@ -63,7 +65,7 @@ async fn render(
     notices_error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
     let (id, role, current) = (user.user.id, user.role, user.session_id);
-    let (choices, sessions) = db(state, move |conn| {
+    let (choices, sessions, mfa) = db(state, move |conn| {
         let sessions = crate::store::sessions::list_for_user(conn, id)?
             .into_iter()
             .map(|s| SessionRow {
@@ -73,7 +75,11 @@ async fn render(
                 current: s.id == current,
             })
             .collect::<Vec<_>>();
-        Ok((notices::choices(conn, id, role)?, sessions))
+        Ok((
+            notices::choices(conn, id, role)?,
+            sessions,
+            crate::mfa::state_of(conn, id)?,
+        ))
     })
     .await?;
     let choices = choices
@@ -115,6 +121,7 @@ async fn render(
             sessions,
             session_idle: state.settings.session_idle.num_minutes().to_string(),
             session_max: state.settings.session_max.num_hours().to_string(),
+            mfa,
         },
     )
 }

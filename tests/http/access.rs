@@ -520,6 +520,17 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         "/login",
         sample("/login", SeeOther("/".into())).except(Who::Anonymous, Status(200)),
     );
+    // Nobody in the walk has a sign-in waiting for its code.
+    add(
+        "GET",
+        "/login/code",
+        sample("/login/code", SeeOther("/login".into())),
+    );
+    add(
+        "POST",
+        "/login/code",
+        sample("/login/code", SeeOther("/login".into())).form(&[("code", "123456")]),
+    );
     // Signed in, each posts their own credentials (a new session); anonymous, wrong
     // ones.
     add(
@@ -575,6 +586,27 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
             ("confirm_password", "another-long-password"),
         ]),
     );
+    add("GET", "/profile/mfa", sample("/profile/mfa", Status(200)));
+    add(
+        "POST",
+        "/profile/mfa/start",
+        sample("/profile/mfa/start", SeeOther("/profile/mfa".into())),
+    );
+    add(
+        "POST",
+        "/profile/mfa/confirm",
+        sample("/profile/mfa/confirm", Status(422)).form(&[("code", "12")]),
+    );
+    add(
+        "POST",
+        "/profile/mfa/recovery-codes",
+        sample("/profile/mfa/recovery-codes", Status(422)).form(&[("code", "12")]),
+    );
+    add(
+        "POST",
+        "/profile/mfa/disable",
+        sample("/profile/mfa/disable", Status(422)).form(&[("code", "12")]),
+    );
     let user_page = format!("/admin/users/{target}");
     add("GET", "/admin/users", sample("/admin/users", Status(200)));
     add(
@@ -619,6 +651,15 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         "POST",
         "/admin/users/{id}/reset-password",
         sample(format!("{user_page}/reset-password"), Status(200)),
+    );
+    // The target has no second factor: the admin is told so on the user page.
+    add(
+        "POST",
+        "/admin/users/{id}/reset-mfa",
+        sample(
+            format!("{user_page}/reset-mfa"),
+            SeeOther(user_page.clone()),
+        ),
     );
     add(
         "POST",

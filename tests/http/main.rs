@@ -29,6 +29,7 @@ mod languages;
 mod layout;
 mod lifecycle;
 mod mail;
+mod mfa;
 mod model;
 mod notifications;
 mod oncall;
