@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod calls;
 pub mod campaign;
 pub mod deskconfig;
+pub mod directory;
 pub mod emergency;
 pub mod events;
 pub mod identity;
