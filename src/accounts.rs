@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use crate::db::{DbConn, write_tx};
+use crate::directory::{Directory, FirstFactor};
 use crate::domain::password::{self, NewPassword};
 use crate::domain::tokens;
 use crate::domain::{Email, Lang, Role, UserName, parse_timezone};
@@ -54,6 +55,8 @@ pub enum AccountError {
     Password(crate::domain::password::PasswordProblem),
     #[error("the current password is wrong")]
     WrongPassword,
+    #[error("the account signs in against the directory: its password is changed there")]
+    DirectoryAccount,
     #[error("database error: {0}")]
     Db(#[from] diesel::result::Error),
 }
@@ -115,6 +118,18 @@ pub struct CheckedUser {
     name: UserName,
     role: Role,
     language: Option<&'static str>,
+    /// The distinguished name of a directory account; None for a local account.
+    directory_dn: Option<String>,
+}
+
+impl CheckedUser {
+    /// The same user as a directory account found under `dn`.
+    pub fn from_directory(self, dn: &str) -> Self {
+        CheckedUser {
+            directory_dn: Some(dn.to_string()),
+            ..self
+        }
+    }
 }
 
 /// Checks a new user's input without touching the database.
@@ -140,6 +155,7 @@ pub fn check_new_user(input: &NewUserInput<'_>) -> Result<CheckedUser, AccountEr
         name,
         role,
         language,
+        directory_dn: None,
     })
 }
 
@@ -165,6 +181,12 @@ pub fn insert_user(
             failed_logins: 0,
             created_at: at,
             updated_at: at,
+            source: if u.directory_dn.is_some() {
+                users::SOURCE_DIRECTORY
+            } else {
+                users::SOURCE_LOCAL
+            },
+            directory_dn: u.directory_dn.as_deref(),
         },
     )
     .map_err(|e| {
@@ -174,14 +196,12 @@ pub fn insert_user(
             AccountError::Db(e)
         }
     })?;
-    record(
-        conn,
-        now,
-        actor,
-        "user.created",
-        Some(&user.email),
-        json!({"role": user.role, "name": user.name}),
-    )?;
+    let mut detail = json!({"role": user.role, "name": user.name});
+    if let Some(dn) = &user.directory_dn {
+        detail["source"] = json!(user.source);
+        detail["dn"] = json!(dn);
+    }
+    record(conn, now, actor, "user.created", Some(&user.email), detail)?;
     Ok(user)
 }
 
@@ -298,6 +318,9 @@ pub fn reset_password(
     let hash = password::hash(&password);
     write_tx(conn, |conn| {
         let user = load(conn, id)?;
+        if user.is_directory() {
+            return Err(AccountError::DirectoryAccount);
+        }
         users::set_password(conn, id, &hash, store::to_db(now))?;
         let ended = sessions::delete_for_user(conn, id)?;
         record(
@@ -323,6 +346,9 @@ pub fn change_own_password(
     new: &str,
     keep_session: i64,
 ) -> Result<(), AccountError> {
+    if user.is_directory() {
+        return Err(AccountError::DirectoryAccount);
+    }
     let new = NewPassword::parse(new, &user.email).map_err(AccountError::Password)?;
     if !password::verify(current, &user.password_hash) {
         return Err(AccountError::WrongPassword);
@@ -393,16 +419,22 @@ pub enum LoginOutcome {
     SecondStep { challenge: String, user: Box<User> },
     /// Wrong e-mail, wrong password, inactive or locked: one answer for all.
     Refused,
+    /// The account signs in against the directory, and the directory cannot be
+    /// reached (down, too slow, or refusing the service account).
+    DirectoryUnreachable,
 }
 
 /// Checks the credentials (always paying for one argon2 verification), counts
 /// failures, locks after [`LOCK_AFTER_FAILURES`], and opens a new session.
+/// Directory accounts, and addresses unknown here while a directory is configured,
+/// are checked against the directory (see [`crate::directory`]).
 pub fn login(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     email: &str,
     password: &str,
     ip: Option<&str>,
+    directory: Option<&Directory>,
 ) -> Result<LoginOutcome, AccountError> {
     let actor = Actor {
         user_id: None,
@@ -412,6 +444,19 @@ pub fn login(
     let user = match &normalised {
         Some(e) => users::find_by_email(conn, e)?,
         None => None,
+    };
+    let (user, vouched) = match crate::directory::first_factor(
+        conn,
+        now,
+        directory,
+        &actor,
+        normalised.as_deref(),
+        password,
+        user,
+    )? {
+        FirstFactor::Local(user) => (user.map(|u| *u), false),
+        FirstFactor::Vouched(user) => (Some(*user), true),
+        FirstFactor::Refused(outcome) => return Ok(outcome),
     };
     let Some(user) = user else {
         password::verify_dummy(password);
@@ -426,7 +471,7 @@ pub fn login(
         )?;
         return Ok(LoginOutcome::Refused);
     };
-    let ok = password::verify(password, &user.password_hash);
+    let ok = vouched || password::verify(password, &user.password_hash);
     let locked = user
         .locked_until
         .is_some_and(|until| store::from_db(until) > now);
@@ -459,7 +504,7 @@ pub fn login(
         });
     }
     let session_token = write_tx(conn, |conn| {
-        open_session(conn, now, &actor, &user, ip, json!({}))
+        open_session(conn, now, &actor, &user, ip, json!({"source": user.source}))
     })?;
     Ok(LoginOutcome::Success {
         session_token,
@@ -479,15 +524,22 @@ pub fn count_failure(
     kind: &str,
     reason: &str,
 ) -> Result<i32, AccountError> {
+    count_failure_with(conn, now, actor, user, kind, json!({"reason": reason}))
+}
+
+/// [`count_failure`] with the event's whole `detail` (its `reason` and more); the
+/// count of failures is added to it.
+fn count_failure_with(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    user: &User,
+    kind: &str,
+    mut detail: serde_json::Value,
+) -> Result<i32, AccountError> {
     let failures = users::add_failed_login(conn, user.id)?;
-    record(
-        conn,
-        now,
-        actor,
-        kind,
-        Some(&user.email),
-        json!({"reason": reason, "failures": failures}),
-    )?;
+    detail["failures"] = json!(failures);
+    record(conn, now, actor, kind, Some(&user.email), detail)?;
     if failures >= LOCK_AFTER_FAILURES {
         let until = now + Duration::minutes(LOCK_MINUTES);
         users::lock(conn, user.id, store::to_db(until))?;
@@ -539,6 +591,20 @@ pub fn open_session(
         detail,
     )?;
     Ok(session_token)
+}
+
+/// Counts a wrong directory password against `user` in a transaction of its own
+/// (see [`count_failure`]); `detail` (with its `reason`) goes on `login.failed`.
+pub fn count_failed_login(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    user: &User,
+    detail: serde_json::Value,
+) -> Result<(), AccountError> {
+    write_tx(conn, |conn| {
+        count_failure_with(conn, now, actor, user, "login.failed", detail).map(|_| ())
+    })
 }
 
 /// Ends a session (logout).
@@ -780,7 +846,7 @@ mod tests {
         create_user(&mut conn, now, &Actor::cli(), &input, &pw).unwrap();
         let cost = |conn: &mut DbConn, email: &str, password: &str| {
             let before = password::verifications_on_this_thread();
-            let outcome = login(conn, now, email, password, None).unwrap();
+            let outcome = login(conn, now, email, password, None, None).unwrap();
             (password::verifications_on_this_thread() - before, outcome)
         };
         let (n, o) = cost(&mut conn, "nobody@bank.example", "whatever it is");
@@ -793,6 +859,69 @@ mod tests {
         assert_eq!(n, 1);
         assert!(matches!(o, LoginOutcome::Refused));
         let (n, o) = cost(&mut conn, "a@bank.example", "the right password");
+        assert_eq!(n, 1);
+        assert!(matches!(o, LoginOutcome::Success { .. }));
+    }
+
+    #[test]
+    fn directory_sign_ins_pay_for_exactly_one_verification_too() {
+        use crate::directory::{Directory, NO_LOCAL_PASSWORD};
+        let (_dir, pool) = pool();
+        let mut conn = pool.get().unwrap();
+        let now = Utc::now();
+        let pw = NewPassword::parse("the right password", "a@bank.example").unwrap();
+        let local = NewUserInput {
+            email: "local@bank.example",
+            name: "Local",
+            role: "admin",
+            language: None,
+        };
+        create_user(&mut conn, now, &Actor::cli(), &local, &pw).unwrap();
+        let dn = "uid=d,ou=people,dc=bank,dc=example";
+        let checked = check_new_user(&NewUserInput {
+            email: "d@bank.example",
+            name: "D",
+            role: "agent",
+            language: None,
+        })
+        .unwrap()
+        .from_directory(dn);
+        let d = insert_user(&mut conn, now, &Actor::cli(), &checked, NO_LOCAL_PASSWORD).unwrap();
+        assert!(d.is_directory() && d.directory_dn.as_deref() == Some(dn));
+        // Nothing listens on port 1: the directory is down.
+        let settings = crate::domain::directory::DirectoryInput {
+            url: Some("ldap://127.0.0.1:1"),
+            user_base: Some("ou=people,dc=bank,dc=example"),
+            role_groups: Some("agent=cn=agents,dc=bank,dc=example"),
+            ..Default::default()
+        }
+        .check()
+        .unwrap()
+        .unwrap();
+        let down = Directory::new(settings, Default::default());
+        let cost = |conn: &mut DbConn, email: &str, directory: Option<&Directory>| {
+            let before = password::verifications_on_this_thread();
+            let outcome = login(conn, now, email, "the right password", None, directory).unwrap();
+            (password::verifications_on_this_thread() - before, outcome)
+        };
+        // A directory account while no directory is configured.
+        let (n, o) = cost(&mut conn, "d@bank.example", None);
+        assert_eq!(n, 1);
+        assert!(matches!(o, LoginOutcome::Refused));
+        // Its marker is no password: the local check never accepts it.
+        assert!(!password::verify(NO_LOCAL_PASSWORD, &d.password_hash));
+        // A directory account, and an address unknown here, while the directory is down.
+        for email in ["d@bank.example", "nobody@bank.example"] {
+            let (n, o) = cost(&mut conn, email, Some(&down));
+            assert_eq!(n, 1, "{email}");
+            assert!(matches!(o, LoginOutcome::DirectoryUnreachable), "{email}");
+        }
+        // Not an address: refused as an unknown user, the directory not asked.
+        let (n, o) = cost(&mut conn, "not an address", Some(&down));
+        assert_eq!(n, 1);
+        assert!(matches!(o, LoginOutcome::Refused));
+        // A local account signs in without the directory.
+        let (n, o) = cost(&mut conn, "local@bank.example", Some(&down));
         assert_eq!(n, 1);
         assert!(matches!(o, LoginOutcome::Success { .. }));
     }

@@ -226,6 +226,41 @@ pub struct SettingsArgs {
     #[arg(long, env = "RISKDESK_AUDIT_LOG", global = true)]
     pub audit_log: Option<String>,
 
+    /// The LDAP directory (OpenLDAP, Active Directory) people sign in against:
+    /// ldap://host[:port] or ldaps://host[:port]; unset: local accounts only.
+    #[arg(long, env = "RISKDESK_LDAP_URL", global = true)]
+    pub ldap_url: Option<String>,
+
+    /// Distinguished name of the service account that searches the directory
+    /// [default: search anonymously]
+    #[arg(long, env = "RISKDESK_LDAP_BIND_DN", global = true)]
+    pub ldap_bind_dn: Option<String>,
+
+    /// Password of the service account of --ldap-bind-dn.
+    #[arg(
+        long,
+        env = "RISKDESK_LDAP_BIND_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
+    pub ldap_bind_password: Option<String>,
+
+    /// Where users are searched in the directory (the whole subtree), such as
+    /// ou=people,dc=bank,dc=example.
+    #[arg(long, env = "RISKDESK_LDAP_USER_BASE", global = true)]
+    pub ldap_user_base: Option<String>,
+
+    /// The search for the user who signs in; {email} is the address typed, escaped
+    /// [default: (mail={email})]
+    #[arg(long, env = "RISKDESK_LDAP_USER_FILTER", global = true)]
+    pub ldap_user_filter: Option<String>,
+
+    /// The groups (groupOfNames; the user's DN among their `member`s) that give each
+    /// role: admin=<group DN>;supervisor=<group DN>;agent=<group DN>. The highest
+    /// wins; a user in none of them cannot sign in.
+    #[arg(long, env = "RISKDESK_LDAP_ROLE_GROUPS", global = true)]
+    pub ldap_role_groups: Option<String>,
+
     /// Log format: text for people, json for log collectors.
     #[arg(long, env = "RISKDESK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -277,6 +312,8 @@ pub struct Settings {
     pub qa_salt: String,
     /// The desk's time zone: the weeks of the weekly brief.
     pub desk_timezone: chrono_tz::Tz,
+    /// The LDAP directory people sign in against; None: local accounts only.
+    pub ldap: Option<crate::domain::directory::DirectorySettings>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<crate::domain::cidr::Cidr>,
     /// Where audit events are also written as they happen.
@@ -336,6 +373,8 @@ pub enum SettingsError {
     QaSamplePercent(u32),
     #[error("--desk-timezone must be an IANA time zone such as Asia/Shanghai, not '{0}'")]
     DeskTimezone(String),
+    #[error("{0}")]
+    Directory(crate::domain::directory::SettingProblem),
     #[error("--trusted-proxies: {0}")]
     TrustedProxies(String),
     #[error("--audit-log: {0}")]
@@ -397,6 +436,16 @@ impl SettingsArgs {
             .trim()
             .parse()
             .map_err(|_| SettingsError::DeskTimezone(self.desk_timezone.clone()))?;
+        let ldap = crate::domain::directory::DirectoryInput {
+            url: self.ldap_url.as_deref(),
+            bind_dn: self.ldap_bind_dn.as_deref(),
+            bind_password: self.ldap_bind_password.as_deref(),
+            user_base: self.ldap_user_base.as_deref(),
+            user_filter: self.ldap_user_filter.as_deref(),
+            role_groups: self.ldap_role_groups.as_deref(),
+        }
+        .check()
+        .map_err(SettingsError::Directory)?;
         let trusted_proxies =
             crate::domain::cidr::Cidr::parse_list(self.trusted_proxies.as_deref().unwrap_or(""))
                 .map_err(SettingsError::TrustedProxies)?;
@@ -406,6 +455,7 @@ impl SettingsArgs {
         };
         let require_mfa = parse_roles(&self.require_mfa)?;
         Ok(Settings {
+            ldap,
             require_mfa,
             trusted_proxies,
             audit_log,
@@ -488,6 +538,7 @@ impl Settings {
             desk_timezone: chrono_tz::UTC,
             trusted_proxies: Vec::new(),
             audit_log: None,
+            ldap: None,
         }
     }
 
@@ -545,5 +596,58 @@ mod tests {
         let e = resolve(&["--require-mfa", "supervisor,boss"]).unwrap_err();
         assert!(e.to_string().contains("--require-mfa"), "{e}");
         assert!(e.to_string().contains("'boss'"), "{e}");
+    }
+
+    #[test]
+    fn directory_settings_are_checked_at_start_up() {
+        assert!(resolve(&[]).unwrap().ldap.is_none());
+        let base = [
+            "--ldap-url",
+            "ldaps://ldap.bank.example",
+            "--ldap-user-base",
+            "ou=people,dc=bank,dc=example",
+        ];
+        let with = |more: &[&'static str]| {
+            let mut all = base.to_vec();
+            all.extend_from_slice(more);
+            resolve(&all)
+        };
+        let s = with(&[
+            "--ldap-role-groups",
+            "agent=cn=agents,ou=groups,dc=bank,dc=example;admin=cn=admins,ou=groups,dc=bank,dc=example",
+        ])
+        .unwrap();
+        let ldap = s.ldap.expect("a directory");
+        assert_eq!(ldap.user_filter.as_str(), "(mail={email})");
+        assert_eq!(ldap.role_groups.iter().next().unwrap().0.as_str(), "admin");
+        for (args, setting) in [
+            (
+                &["--ldap-role-groups", "boss=cn=x,dc=b"][..],
+                "--ldap-role-groups",
+            ),
+            (&["--ldap-role-groups", "agent"][..], "--ldap-role-groups"),
+            (
+                &[
+                    "--ldap-role-groups",
+                    "agent=cn=a,dc=b",
+                    "--ldap-user-filter",
+                    "(uid=x)",
+                ][..],
+                "--ldap-user-filter",
+            ),
+        ] {
+            let e = with(args).unwrap_err();
+            assert!(e.to_string().starts_with(setting), "{args:?}: {e}");
+        }
+        let e = resolve(&[
+            "--ldap-url",
+            "https://ldap.bank.example",
+            "--ldap-user-base",
+            "ou=people,dc=bank,dc=example",
+            "--ldap-role-groups",
+            "agent=cn=a,dc=b",
+        ])
+        .unwrap_err();
+        assert!(e.to_string().starts_with("--ldap-url"), "{e}");
     }
 }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod desk;
+pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod i18n;

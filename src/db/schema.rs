@@ -31,6 +31,8 @@ diesel::table! {
         last_assigned_at -> Nullable<Timestamp>,
         shift_calendar_id -> Nullable<BigInt>,
         auto_assign -> Bool,
+        source -> Text,
+        directory_dn -> Nullable<Text>,
     }
 }
 

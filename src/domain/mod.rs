@@ -10,6 +10,7 @@ pub mod calls;
 pub mod campaign;
 pub mod cidr;
 pub mod deskconfig;
+pub mod directory;
 pub mod emergency;
 pub mod events;
 pub mod identity;

@@ -43,6 +43,7 @@ const EN: &[(&str, &str)] = &[
     ("layout.en.toml", include_str!("layout.en.toml")),
     ("security.en.toml", include_str!("security.en.toml")),
     ("mfa.en.toml", include_str!("mfa.en.toml")),
+    ("directory.en.toml", include_str!("directory.en.toml")),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -83,6 +84,7 @@ const ZH_CN: &[(&str, &str)] = &[
     ("layout.zh-CN.toml", include_str!("layout.zh-CN.toml")),
     ("security.zh-CN.toml", include_str!("security.zh-CN.toml")),
     ("mfa.zh-CN.toml", include_str!("mfa.zh-CN.toml")),
+    ("directory.zh-CN.toml", include_str!("directory.zh-CN.toml")),
 ];
 
 type Catalog = HashMap<String, String>;

@@ -35,6 +35,8 @@ pub struct AppState {
     pub api_key_use: Arc<Mutex<HashMap<i64, DateTime<Utc>>>>,
     /// Session rows read recently, reused for `settings.session_cache`.
     pub session_cache: Arc<session_cache::SessionCache>,
+    /// The LDAP directory people sign in against, when one is configured.
+    pub directory: Option<crate::directory::Directory>,
 }
 
 impl AppState {
@@ -68,6 +70,11 @@ impl AppState {
             db::DatabaseUrl::Postgres(_) => (settings.pool_size as usize / 2).clamp(1, 8),
         };
         let session_cache = Arc::new(session_cache::SessionCache::new(settings.session_cache));
+        let desk: Arc<crate::store::deskconfig::SnapshotCache> = Arc::new(Default::default());
+        let directory = settings
+            .ldap
+            .clone()
+            .map(|d| crate::directory::Directory::new(d, desk.clone()));
         let settings = Arc::new(settings);
         Ok(AppState {
             session_cache,
@@ -88,7 +95,8 @@ impl AppState {
             ),
             identifier_key,
             api_key_use: Arc::new(Mutex::new(HashMap::new())),
-            desk: Arc::new(Default::default()),
+            desk,
+            directory,
         })
     }
 

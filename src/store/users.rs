@@ -35,6 +35,22 @@ pub struct User {
     pub shift_calendar_id: Option<i64>,
     /// False when auto-assignment is paused for the agent.
     pub auto_assign: bool,
+    /// Where the account comes from: [`SOURCE_LOCAL`] or [`SOURCE_DIRECTORY`].
+    pub source: String,
+    /// A directory account's distinguished name, as last found in the directory.
+    pub directory_dn: Option<String>,
+}
+
+/// An account whose password riskdesk keeps (the first admin, break-glass accounts).
+pub const SOURCE_LOCAL: &str = "local";
+/// An account that signs in against the LDAP directory, which also gives its role.
+pub const SOURCE_DIRECTORY: &str = "directory";
+
+impl User {
+    /// True for an account that signs in against the directory.
+    pub fn is_directory(&self) -> bool {
+        self.source == SOURCE_DIRECTORY
+    }
 }
 
 #[derive(Debug, Insertable)]
@@ -50,6 +66,8 @@ pub struct NewUser<'a> {
     pub failed_logins: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub source: &'a str,
+    pub directory_dn: Option<&'a str>,
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewUser<'_>) -> QueryResult<User> {
@@ -142,6 +160,18 @@ pub fn set_password(
             users::locked_until.eq(None::<NaiveDateTime>),
             users::updated_at.eq(now),
         ))
+        .execute(conn)
+}
+
+/// Records the distinguished name a directory account was last found under.
+pub fn set_directory_dn(
+    conn: &mut DbConn,
+    id: i64,
+    dn: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((users::directory_dn.eq(dn), users::updated_at.eq(now)))
         .execute(conn)
 }
 

@@ -24,12 +24,17 @@ pub struct UserRow {
     pub active: bool,
     pub locked: bool,
     pub created_at: chrono::NaiveDateTime,
+    /// Signs in against the directory (not with a password kept here).
+    pub directory: bool,
+    pub directory_dn: Option<String>,
 }
 
 fn rows(all: Vec<User>, now: chrono::DateTime<chrono::Utc>) -> Vec<UserRow> {
     all.into_iter()
         .map(|u| UserRow {
             locked: u.locked_until.is_some_and(|t| store::from_db(t) > now),
+            directory: u.is_directory(),
+            directory_dn: u.directory_dn,
             id: u.id,
             email: u.email,
             name: u.name,
@@ -109,6 +114,7 @@ fn error_key(e: &AccountError) -> Option<&'static str> {
         AccountError::DuplicateEmail(_) => "users.error.duplicate",
         AccountError::OwnAccount => "users.error.own_account",
         AccountError::LastAdmin => "users.error.last_admin",
+        AccountError::DirectoryAccount => crate::i18n::tkey("directory.error.reset_password"),
         _ => return None,
     })
 }
@@ -373,10 +379,25 @@ pub async fn reset_password(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let (now, actor) = (state.now(), user.actor());
-    let (target, password) = db(&state, move |conn| {
-        Ok(accounts::reset_password(conn, now, &actor, id)?)
+    let result = db(&state, move |conn| {
+        Ok(accounts::reset_password(conn, now, &actor, id))
     })
     .await?;
+    let (target, password) = match result {
+        Ok(done) => done,
+        Err(AccountError::DirectoryAccount) => {
+            return render_edit(
+                &state,
+                page,
+                &user,
+                id,
+                error_key(&AccountError::DirectoryAccount),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+        Err(e) => return Err(e.into()),
+    };
     page.render(&PasswordOnce {
         email: target.email,
         password: password.expose().to_string(),

@@ -21,6 +21,8 @@ struct LoginPage {
     email: String,
     next: String,
     failed: bool,
+    /// The refusal was the directory's absence, not the credentials.
+    directory_down: bool,
     /// The desk has no users yet: say where the setup link is.
     setup_pending: bool,
 }
@@ -56,6 +58,7 @@ pub async fn login_form(
         email: String::new(),
         next: safe_next(q.next.as_deref()),
         failed: false,
+        directory_down: false,
         setup_pending: setup_pending(&state).await?,
         page: page.clone(),
     })
@@ -119,12 +122,20 @@ pub async fn login(
     let turn = password_turn(&state).await?;
     let old_session = ctx.session.as_ref().map(|s| s.session_id);
     let (email, password, ip) = (form.email.clone(), form.password, ctx.ip.clone());
+    let directory = state.directory.clone();
     let outcome = db(&state, move |conn| {
         // Renew: whatever session the browser had ends here.
         if let Some(id) = old_session {
             sessions::delete(conn, id)?;
         }
-        let outcome = accounts::login(conn, now, &email, &password, ip.as_deref())?;
+        let outcome = accounts::login(
+            conn,
+            now,
+            &email,
+            &password,
+            ip.as_deref(),
+            directory.as_ref(),
+        )?;
         if matches!(outcome, LoginOutcome::Refused) {
             crate::throttle::record_failure(conn, &addr, now)?;
         }
@@ -145,16 +156,25 @@ pub async fn login(
         LoginOutcome::SecondStep { challenge, .. } => {
             super::mfa::to_second_step(&state, challenge, form.next.as_deref())
         }
-        LoginOutcome::Refused => page.render_status(
-            actix_web::http::StatusCode::UNAUTHORIZED,
-            &LoginPage {
-                email: form.email,
-                next: safe_next(form.next.as_deref()),
-                failed: true,
-                setup_pending: setup_pending(&state).await?,
-                page: page.clone(),
-            },
-        ),
+        outcome @ (LoginOutcome::Refused | LoginOutcome::DirectoryUnreachable) => {
+            let directory_down = matches!(outcome, LoginOutcome::DirectoryUnreachable);
+            page.render_status(
+                if directory_down {
+                    // Not the credentials: the directory they are checked against.
+                    actix_web::http::StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    actix_web::http::StatusCode::UNAUTHORIZED
+                },
+                &LoginPage {
+                    email: form.email,
+                    next: safe_next(form.next.as_deref()),
+                    failed: true,
+                    directory_down,
+                    setup_pending: setup_pending(&state).await?,
+                    page: page.clone(),
+                },
+            )
+        }
     }
 }
 

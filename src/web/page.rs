@@ -189,6 +189,8 @@ pub struct Badge {
     pub presence: String,
     pub unread: i64,
     pub paged: Vec<crate::cases::emergency::Banner>,
+    /// Signs in against the directory, which keeps their password.
+    pub directory: bool,
 }
 
 /// The context every template gets.
@@ -228,6 +230,7 @@ impl Page {
             tr: Tr::new(ctx.lang),
             csrf: ctx.csrf_token(),
             user: ctx.session.map(|s| Badge {
+                directory: s.user.is_directory(),
                 id: s.user.id,
                 name: s.user.name,
                 email: s.user.email,
@@ -266,6 +269,11 @@ impl Page {
 
     pub fn role_is(&self, role: &str) -> bool {
         self.user.as_ref().is_some_and(|u| u.role.as_str() == role)
+    }
+
+    /// True when the signed-in user's password is kept by the directory.
+    pub fn is_directory_account(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.directory)
     }
 
     pub fn is_admin(&self) -> bool {

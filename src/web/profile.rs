@@ -289,6 +289,18 @@ pub async fn change_password(
             FlashKind::Success,
             "flash.password_changed",
         )),
+        Err(AccountError::DirectoryAccount) => {
+            let key = crate::i18n::tkey("directory.error.own_password");
+            render(
+                &state,
+                &page,
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(key),
+                None,
+            )
+            .await
+        }
         Err(AccountError::WrongPassword) => {
             render(
                 &state,

@@ -27,6 +27,7 @@ mod intake;
 mod labels;
 mod languages;
 mod layout;
+mod ldap;
 mod lifecycle;
 mod mail;
 mod mfa;

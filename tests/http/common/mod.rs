@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod slapd;
+
 use std::net::TcpListener;
 use std::sync::mpsc;
 use std::time::Duration;
