@@ -143,7 +143,7 @@ enum ApikeyCommand {
         #[arg(long, value_name = "DAYS")]
         expires_in_days: Option<u32>,
         /// Requests a minute the key may make, per instance (1 to 1000000; default
-        /// 60000).
+        /// 300000).
         #[arg(long, value_name = "N")]
         rate_limit: Option<u32>,
     },

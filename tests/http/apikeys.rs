@@ -160,7 +160,7 @@ fn a_new_key_may_only_post_alerts_unless_given_more() {
     )
     .unwrap();
     assert_eq!(key.scopes, "alerts:write");
-    assert_eq!(key.rate_limit, 60_000);
+    assert_eq!(key.rate_limit, 300_000);
     assert_eq!(key.expires_at, None);
     let (s, r) = app.post_api(
         &secret,
@@ -184,7 +184,7 @@ fn a_new_key_may_only_post_alerts_unless_given_more() {
     let created = events(&app, "apikey.created");
     let d = detail(created.last().unwrap());
     assert_eq!(d["scopes"], "alerts:write");
-    assert_eq!(d["rate_limit"], 60_000);
+    assert_eq!(d["rate_limit"], 300_000);
     assert_eq!(d["expires_at"], Value::Null);
 }
 
@@ -630,7 +630,7 @@ fn the_admin_page_creates_keys_with_scopes_expiry_and_rate_limit() {
         );
     }
     assert!(page.contains("value=\"alerts:write\" checked"));
-    assert!(page.contains("name=\"rate_limit\" type=\"number\" min=\"1\" max=\"1000000\" step=\"1\" required value=\"60000\""));
+    assert!(page.contains("name=\"rate_limit\" type=\"number\" min=\"1\" max=\"1000000\" step=\"1\" required value=\"300000\""));
     let res = admin.submit(
         "/admin/api-keys",
         "/admin/api-keys",
@@ -825,7 +825,10 @@ fn the_command_line_creates_lists_and_revokes_keys_and_refuses_bad_flags() {
         out.contains("scopes: alerts:write") && out.contains("expires: never"),
         "{out}"
     );
-    assert!(out.contains("rate limit: 60000 requests a minute"), "{out}");
+    assert!(
+        out.contains("rate limit: 300000 requests a minute"),
+        "{out}"
+    );
 
     let (_, out, _) = d.run(&["apikey", "list"], None);
     let line = out.lines().find(|l| l.contains("reader")).unwrap();
@@ -895,6 +898,10 @@ fn keys_made_before_scopes_existed_keep_every_scope() {
         .unwrap()
         .unwrap();
     assert_eq!(k.scopes(), Scopes::all());
-    assert_eq!(k.rate_limit, 60_000);
+    assert_eq!(
+        k.rate_limit(),
+        riskdesk::domain::apikey::DEFAULT_RATE_LIMIT,
+        "the limit of new keys"
+    );
     assert_eq!(k.expires_at, None);
 }

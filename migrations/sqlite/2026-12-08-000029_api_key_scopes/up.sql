@@ -7,5 +7,6 @@ ALTER TABLE api_keys ADD COLUMN scopes TEXT NOT NULL DEFAULT '';
 UPDATE api_keys SET scopes = 'alerts:write,cases:read,labels:read,webhooks:manage';
 -- When the key stops working (NULL: never).
 ALTER TABLE api_keys ADD COLUMN expires_at TIMESTAMP;
--- Requests a minute the key may make, per instance (a token bucket in memory).
-ALTER TABLE api_keys ADD COLUMN rate_limit INTEGER NOT NULL DEFAULT 60000;
+-- Requests a minute the key may make, per instance (a token bucket in memory); keys
+-- made before get the default of new keys, which no intake reaches.
+ALTER TABLE api_keys ADD COLUMN rate_limit INTEGER NOT NULL DEFAULT 300000;
