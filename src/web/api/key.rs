@@ -1,6 +1,6 @@
 // The API key a request to the JSON API is made with, as the first argument of each
 // handler: `ApiKey<S>` admits a genuine, working key that holds the scope `S` and is
-// within its rate limit, and refuses anything else before the body is read.
+// within its rate limit, and refuses anything else before the handler runs.
 //
 // A missing or unknown key is 401; a revoked or expired one, 401 saying so; a key
 // over its rate limit, 429 with `Retry-After`; a key without the scope, 403 naming
