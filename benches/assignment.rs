@@ -135,9 +135,21 @@ fn main() {
             })
             .unwrap();
         }
-        accounts::create_api_key(&mut conn, state.now(), &Actor::cli(), "bench")
-            .unwrap()
-            .1
+        // Every scope, and the highest rate limit: the benchmark measures intake,
+        // not the limit.
+        riskdesk::apikeys::create(
+            &mut conn,
+            state.now(),
+            &Actor::cli(),
+            &riskdesk::domain::apikey::KeyRequest {
+                name: "bench",
+                scopes: riskdesk::domain::apikey::Scopes::all(),
+                expires_in_days: None,
+                rate_limit: Some(riskdesk::domain::apikey::MAX_RATE_LIMIT),
+            },
+        )
+        .unwrap()
+        .1
     };
     let addr = loadgen::serve(&state);
 

@@ -15,7 +15,7 @@ mod loadgen;
 
 use std::time::Duration;
 
-use riskdesk::accounts::{self, Actor};
+use riskdesk::accounts::Actor;
 use riskdesk::app::AppState;
 use riskdesk::clock::Clock;
 use riskdesk::config::Settings;
@@ -74,9 +74,21 @@ fn main() {
     }
     let key = {
         let mut conn = state.pool.get().unwrap();
-        accounts::create_api_key(&mut conn, state.now(), &Actor::cli(), "bench")
-            .unwrap()
-            .1
+        // Every scope, and the highest rate limit: the benchmark measures intake,
+        // not the limit.
+        riskdesk::apikeys::create(
+            &mut conn,
+            state.now(),
+            &Actor::cli(),
+            &riskdesk::domain::apikey::KeyRequest {
+                name: "bench",
+                scopes: riskdesk::domain::apikey::Scopes::all(),
+                expires_in_days: None,
+                rate_limit: Some(riskdesk::domain::apikey::MAX_RATE_LIMIT),
+            },
+        )
+        .unwrap()
+        .1
     };
     // Webhooks of every event, delivered as the worker does (pass after pass) to a
     // receiver on loopback that answers at once.

@@ -665,40 +665,25 @@ pub fn end_sessions(
     })
 }
 
-/// Creates an API key and returns it with the whole key, to show once.
+/// Creates an API key with the default scope (`alerts:write`), no expiry and the
+/// default rate limit, and returns it with the whole key, to show once. Keys with
+/// other settings: `apikeys::create`.
 pub fn create_api_key(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     actor: &Actor,
     name: &str,
 ) -> Result<(apikeys::ApiKey, String), AccountError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AccountError::invalid(
-            "name",
-            "the key's name must have 1 to 100 characters".into(),
-        ));
-    }
-    let new = tokens::new_api_key();
-    write_tx(conn, |conn| {
-        let key = apikeys::insert(
-            conn,
-            &apikeys::NewApiKey {
-                name,
-                prefix: &new.prefix,
-                key_hash: &new.digest,
-                created_at: store::to_db(now),
-            },
-        )?;
-        record(
-            conn,
-            now,
-            actor,
-            "apikey.created",
-            Some(name),
-            json!({"prefix": new.prefix}),
-        )?;
-        Ok((key, new.key.clone()))
+    let request = crate::domain::apikey::KeyRequest {
+        name,
+        scopes: crate::domain::apikey::Scopes::DEFAULT,
+        expires_in_days: None,
+        rate_limit: None,
+    };
+    crate::apikeys::create(conn, now, actor, &request).map_err(|e| match e {
+        crate::apikeys::KeyError::Invalid(e) => AccountError::invalid(e.field(), e.to_string()),
+        crate::apikeys::KeyError::Db(e) => AccountError::Db(e),
+        crate::apikeys::KeyError::NotFound(_) => AccountError::NotFound,
     })
 }
 

@@ -1,5 +1,6 @@
 // The command line: serve (optionally seeding a demo desk), migrate, user add and
-// reset-mfa, apikey create, webhook add|list|disable|enable|rotate|delete, config apply|export.
+// reset-mfa, apikey create|list|revoke, webhook add|list|disable|enable|rotate|delete,
+// config apply|export.
 // Exit status 0 done, 2 bad usage, 1 failure with a one-line reason.
 
 use std::io::{BufRead, Write};
@@ -140,6 +141,26 @@ enum ApikeyCommand {
     Create {
         #[arg(long)]
         name: String,
+        /// What the key may do, comma-separated: alerts:write, cases:read,
+        /// labels:read, webhooks:manage. Default: alerts:write.
+        #[arg(long, value_name = "SCOPES")]
+        scopes: Option<String>,
+        /// Days until the key stops working (1 to 3650); default: it does not expire.
+        #[arg(long, value_name = "DAYS")]
+        expires_in_days: Option<u32>,
+        /// Requests a minute the key may make, per instance (1 to 1000000; default
+        /// 300000).
+        #[arg(long, value_name = "N")]
+        rate_limit: Option<u32>,
+    },
+    /// List the API keys: prefix, name, status, scopes, expiry, rate limit, last use.
+    List,
+    /// Revoke an API key: requests with it are refused from now on.
+    Revoke {
+        /// The key's prefix as `apikey list` and the admin page show it
+        /// (`rdk_abcd1234` or `abcd1234`).
+        #[arg(long)]
+        prefix: String,
     },
 }
 
@@ -225,7 +246,7 @@ pub fn run() -> ExitCode {
             },
         ),
         Command::User(UserCommand::ResetMfa { email }) => user_reset_mfa(&settings, &email),
-        Command::Apikey(ApikeyCommand::Create { name }) => apikey_create(&settings, &name),
+        Command::Apikey(cmd) => apikey(&settings, cmd),
         Command::Webhook(cmd) => webhook(&settings, cmd),
         Command::Config(ConfigCommand::Apply { file, dry_run }) => {
             config_apply(&settings, &file, dry_run)
@@ -437,14 +458,98 @@ fn user_reset_mfa(settings: &Settings, email: &str) -> Result<(), Failure> {
     }
 }
 
-fn apikey_create(settings: &Settings, name: &str) -> Result<(), Failure> {
-    let state = open(settings)?;
-    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
-    let (key, secret) = accounts::create_api_key(&mut conn, state.now(), &Actor::cli(), name)
-        .map_err(|e| e.to_string())?;
-    println!("created API key '{}' (id {})", key.name, key.id);
-    println!("{secret}");
-    println!("(shown once: only its hash is stored)");
+fn apikey(settings: &Settings, cmd: ApikeyCommand) -> Result<(), Failure> {
+    use crate::apikeys::{self, KeyError};
+    use crate::domain::apikey::{KeyRequest, Scopes};
+    // A refusal names the flag it is about.
+    let refused = |e: KeyError| match e {
+        KeyError::Invalid(e) => format!("--{}: {e}", e.field().replace('_', "-")),
+        other => other.to_string(),
+    };
+    match cmd {
+        ApikeyCommand::Create {
+            name,
+            scopes,
+            expires_in_days,
+            rate_limit,
+        } => {
+            let scopes = match scopes {
+                Some(list) => Scopes::parse_list(&list).map_err(|e| refused(e.into()))?,
+                None => Scopes::DEFAULT,
+            };
+            let request = KeyRequest {
+                name: &name,
+                scopes,
+                expires_in_days,
+                rate_limit,
+            };
+            // Checked before the database is opened: a wrong flag creates nothing.
+            request
+                .check(chrono::Utc::now())
+                .map_err(|e| refused(e.into()))?;
+            let state = open(settings)?;
+            let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+            let (key, secret) = apikeys::create(&mut conn, state.now(), &Actor::cli(), &request)
+                .map_err(refused)?;
+            println!("created API key '{}' (id {})", key.name, key.id);
+            println!("scopes: {}", key.scopes().to_stored().replace(',', ", "));
+            match key.expires_at() {
+                Some(t) => println!("expires: {}", t.to_rfc3339()),
+                None => println!("expires: never"),
+            }
+            println!(
+                "rate limit: {} requests a minute (per instance)",
+                key.rate_limit()
+            );
+            println!("{secret}");
+            println!("(shown once: only its hash is stored)");
+        }
+        ApikeyCommand::List => {
+            let state = open(settings)?;
+            let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+            let now = state.now();
+            let keys = crate::store::apikeys::list(&mut conn).map_err(|e| e.to_string())?;
+            if keys.is_empty() {
+                println!("no API keys");
+            }
+            for k in keys {
+                let status = if k.revoked_at.is_some() {
+                    "revoked"
+                } else if k.expired(now) {
+                    "expired"
+                } else {
+                    "active"
+                };
+                let when = |t: Option<chrono::DateTime<chrono::Utc>>, none: &str| {
+                    t.map_or(none.to_string(), |t| t.to_rfc3339())
+                };
+                println!(
+                    "rdk_{}\t{}\t{}\t{}\texpires {}\t{}/min\tlast used {}",
+                    k.prefix,
+                    k.name,
+                    status,
+                    k.scopes().to_stored(),
+                    when(k.expires_at(), "never"),
+                    k.rate_limit(),
+                    when(k.last_used_at.map(crate::store::from_db), "never"),
+                );
+            }
+        }
+        ApikeyCommand::Revoke { prefix } => {
+            let state = open(settings)?;
+            let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+            let key = apikeys::find_by_prefix(&mut conn, &prefix).map_err(refused)?;
+            if key.revoked_at.is_some() {
+                println!(
+                    "API key '{}' (rdk_{}) was revoked already",
+                    key.name, key.prefix
+                );
+                return Ok(());
+            }
+            apikeys::revoke(&mut conn, state.now(), &Actor::cli(), key.id).map_err(refused)?;
+            println!("revoked API key '{}' (rdk_{})", key.name, key.prefix);
+        }
+    }
     Ok(())
 }
 

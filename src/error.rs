@@ -163,6 +163,18 @@ pub enum ApiError {
     Invalid(Vec<FieldProblem>),
     #[error("missing or wrong API key")]
     Unauthorized,
+    /// A genuine key that no longer works (revoked, expired): 401 saying which.
+    #[error("API key refused: {0}")]
+    KeyRefused(String),
+    /// A key without the route's scope: 403 naming it.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// A key over its rate limit: 429 with `Retry-After`.
+    #[error("too many requests: {detail}")]
+    TooManyRequests {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("not found: {0}")]
     NotFound(String),
     #[error("internal error: {0}")]
@@ -208,6 +220,11 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED,
                 "An API key is required: send Authorization: Bearer <key> with a key that is not revoked.",
             ),
+            ApiError::KeyRefused(why) => Problem::new(StatusCode::UNAUTHORIZED, why.clone()),
+            ApiError::Forbidden(why) => Problem::new(StatusCode::FORBIDDEN, why.clone()),
+            ApiError::TooManyRequests { detail, .. } => {
+                Problem::new(StatusCode::TOO_MANY_REQUESTS, detail.clone())
+            }
             ApiError::NotFound(what) => Problem::new(StatusCode::NOT_FOUND, what.clone()),
             ApiError::Internal(_) => Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -227,10 +244,19 @@ impl ResponseError for ApiError {
             tracing::error!(error = %cause, "API request failed");
         }
         let mut res = self.problem().response();
-        if matches!(self, ApiError::Unauthorized) {
+        if matches!(self, ApiError::Unauthorized | ApiError::KeyRefused(_)) {
             res.headers_mut().insert(
                 actix_web::http::header::WWW_AUTHENTICATE,
                 actix_web::http::header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        if let ApiError::TooManyRequests {
+            retry_after_secs, ..
+        } = self
+        {
+            res.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(*retry_after_secs),
             );
         }
         res

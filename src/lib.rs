@@ -2,6 +2,7 @@
 // whole application; `main.rs` only hands the command line to `cli::run`.
 
 pub mod accounts;
+pub mod apikeys;
 pub mod app;
 pub mod audit_stream;
 pub mod briefs;

@@ -1,6 +1,7 @@
-// Webhooks: the commands on receivers (shared by the command line and the admin
-// pages, each in one transaction with its audit event) and the delivery worker that
-// sends what the outbox holds, signed, retried with backoff while the receiver fails.
+// Webhooks: the commands on receivers (shared by the command line, the admin pages
+// and the JSON API, each in one transaction with its audit event) and the delivery
+// worker that sends what the outbox holds, signed, retried with backoff while the
+// receiver fails.
 
 use std::time::Duration as StdDuration;
 
@@ -8,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use crate::accounts::{Actor, record};
+use crate::apikeys::Origin;
 use crate::db::{DbConn, write_tx};
 use crate::domain::tokens;
 use crate::domain::webhooks::{self as hooks, WebhookInputError};
@@ -40,11 +42,12 @@ impl From<WebhookInputError> for WebhookError {
 }
 
 /// Adds a receiver of `events` (a comma-separated list; empty is every type) and
-/// returns it with its signing secret, to show once.
-pub fn add(
+/// returns it with its signing secret, to show once. `by` is an actor (the command
+/// line, an admin) or an actor with the API key it came with.
+pub fn add<'a>(
     conn: &mut DbConn,
     now: DateTime<Utc>,
-    actor: &Actor,
+    by: impl Into<Origin<'a>>,
     name: &str,
     url: &str,
     events: &str,
@@ -54,15 +57,15 @@ pub fn add(
     let types = hooks::parse_events(events)?;
     let stored = hooks::stored_events(&types);
     let secret = hook_store::new_secret();
+    let by = by.into();
     write_tx(conn, |conn| {
         if hook_store::find_by_name(conn, name)?.is_some() {
             return Err(WebhookError::NameTaken(name.to_string()));
         }
         let hook = hook_store::insert(conn, name, url, &stored, &secret, store::to_db(now))?;
-        record(
+        by.record(
             conn,
             now,
-            actor,
             "webhook.added",
             Some(name),
             json!({"url": url, "events": stored.trim_matches(',')}),
@@ -82,13 +85,14 @@ pub fn find(conn: &mut DbConn, key: &str) -> Result<Webhook, WebhookError> {
 }
 
 /// Turns a receiver on or off; what it missed while off waits for it.
-pub fn set_enabled(
+pub fn set_enabled<'a>(
     conn: &mut DbConn,
     now: DateTime<Utc>,
-    actor: &Actor,
+    by: impl Into<Origin<'a>>,
     id: i64,
     enabled: bool,
 ) -> Result<Webhook, WebhookError> {
+    let by = by.into();
     write_tx(conn, |conn| {
         let hook = hook_store::find(conn, id)?.ok_or(WebhookError::NotFound)?;
         if hook_store::set_enabled(conn, id, enabled)? > 0 {
@@ -97,49 +101,55 @@ pub fn set_enabled(
             } else {
                 "webhook.disabled"
             };
-            record(conn, now, actor, kind, Some(&hook.name), json!({}))?;
+            by.record(conn, now, kind, Some(&hook.name), json!({}))?;
         }
-        Ok(hook)
+        Ok(Webhook { enabled, ..hook })
     })
 }
 
 /// Gives a receiver a new signing secret, returned to show once.
-pub fn rotate(
+pub fn rotate<'a>(
     conn: &mut DbConn,
     now: DateTime<Utc>,
-    actor: &Actor,
+    by: impl Into<Origin<'a>>,
     id: i64,
 ) -> Result<(Webhook, String), WebhookError> {
     let secret = hook_store::new_secret();
+    let by = by.into();
     write_tx(conn, |conn| {
         let hook = hook_store::find(conn, id)?.ok_or(WebhookError::NotFound)?;
         hook_store::set_secret(conn, id, &secret, store::to_db(now))?;
-        record(
+        by.record(
             conn,
             now,
-            actor,
             "webhook.secret_rotated",
             Some(&hook.name),
             json!({}),
         )?;
-        Ok((hook, secret.clone()))
+        Ok((
+            Webhook {
+                rotated_at: Some(store::to_db(now)),
+                ..hook
+            },
+            secret.clone(),
+        ))
     })
 }
 
 /// Deletes a receiver and what was waiting for it.
-pub fn delete(
+pub fn delete<'a>(
     conn: &mut DbConn,
     now: DateTime<Utc>,
-    actor: &Actor,
+    by: impl Into<Origin<'a>>,
     id: i64,
 ) -> Result<Webhook, WebhookError> {
+    let by = by.into();
     write_tx(conn, |conn| {
         let hook = hook_store::find(conn, id)?.ok_or(WebhookError::NotFound)?;
         hook_store::delete(conn, id)?;
-        record(
+        by.record(
             conn,
             now,
-            actor,
             "webhook.deleted",
             Some(&hook.name),
             json!({"url": hook.url}),

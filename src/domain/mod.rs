@@ -4,6 +4,7 @@
 
 pub mod alert;
 pub mod aml_report;
+pub mod apikey;
 pub mod assignment;
 pub mod calendar;
 pub mod calls;

@@ -44,6 +44,7 @@ const EN: &[(&str, &str)] = &[
     ("security.en.toml", include_str!("security.en.toml")),
     ("mfa.en.toml", include_str!("mfa.en.toml")),
     ("directory.en.toml", include_str!("directory.en.toml")),
+    ("apikeys.en.toml", include_str!("apikeys.en.toml")),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -85,6 +86,7 @@ const ZH_CN: &[(&str, &str)] = &[
     ("security.zh-CN.toml", include_str!("security.zh-CN.toml")),
     ("mfa.zh-CN.toml", include_str!("mfa.zh-CN.toml")),
     ("directory.zh-CN.toml", include_str!("directory.zh-CN.toml")),
+    ("apikeys.zh-CN.toml", include_str!("apikeys.zh-CN.toml")),
 ];
 
 type Catalog = HashMap<String, String>;

@@ -3,10 +3,7 @@
 
 pub mod session_cache;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-use chrono::{DateTime, Utc};
+use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -31,8 +28,9 @@ pub struct AppState {
     pub password_gate: Arc<PasswordGate>,
     pub intake: Intake,
     pub desk: Arc<crate::store::deskconfig::SnapshotCache>,
-    /// When each API key's last use was last written, to write it at most once a minute.
-    pub api_key_use: Arc<Mutex<HashMap<i64, DateTime<Utc>>>>,
+    /// Each API key's use on this instance: its rate limit's bucket, and when its
+    /// last use and its audit events were last written.
+    pub key_gate: Arc<crate::apikeys::KeyGate>,
     /// Session rows read recently, reused for `settings.session_cache`.
     pub session_cache: Arc<session_cache::SessionCache>,
     /// The LDAP directory people sign in against, when one is configured.
@@ -94,7 +92,7 @@ impl AppState {
                 writers,
             ),
             identifier_key,
-            api_key_use: Arc::new(Mutex::new(HashMap::new())),
+            key_gate: Arc::new(Default::default()),
             desk,
             directory,
         })
@@ -110,27 +108,6 @@ impl AppState {
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
-    }
-
-    /// Records that an API key was used, writing it at most once a minute per key.
-    pub fn note_api_key_use(&self, key_id: i64, last_written: Option<DateTime<Utc>>) {
-        let now = self.now();
-        {
-            let mut seen = self.api_key_use.lock().expect("api key lock");
-            let last = seen.get(&key_id).copied().or(last_written);
-            if last.is_some_and(|t| now - t < chrono::Duration::minutes(1)) {
-                return;
-            }
-            seen.insert(key_id, now);
-        }
-        let pool = self.pool.clone();
-        actix_web::rt::spawn(async move {
-            let _ = actix_web::web::block(move || {
-                let mut conn = pool.get().ok()?;
-                store::apikeys::mark_used(&mut conn, key_id, store::to_db(now)).ok()
-            })
-            .await;
-        });
     }
 }
 

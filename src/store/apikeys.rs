@@ -1,10 +1,12 @@
-// API keys for the JSON API: only a digest is stored; the key is shown once.
+// API keys for the JSON API: only a digest is stored; the key is shown once. Each
+// holds its scopes, its expiry and its rate limit.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::db::schema::api_keys;
+use crate::domain::apikey::{self, Scopes};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = api_keys)]
@@ -16,6 +18,31 @@ pub struct ApiKey {
     pub created_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
     pub last_used_at: Option<NaiveDateTime>,
+    /// Comma-separated scope names (see `domain::apikey::Scopes`).
+    pub scopes: String,
+    pub expires_at: Option<NaiveDateTime>,
+    /// Requests a minute, per instance.
+    pub rate_limit: i32,
+}
+
+impl ApiKey {
+    pub fn scopes(&self) -> Scopes {
+        Scopes::from_stored(&self.scopes)
+    }
+
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.expires_at.map(crate::store::from_db)
+    }
+
+    /// Whether it no longer works at `now`.
+    pub fn expired(&self, now: DateTime<Utc>) -> bool {
+        apikey::expired(self.expires_at(), now)
+    }
+
+    /// Its rate limit in requests a minute (at least 1).
+    pub fn rate_limit(&self) -> u32 {
+        u32::try_from(self.rate_limit).unwrap_or(0).max(1)
+    }
 }
 
 #[derive(Debug, Insertable)]
@@ -25,6 +52,9 @@ pub struct NewApiKey<'a> {
     pub prefix: &'a str,
     pub key_hash: &'a str,
     pub created_at: NaiveDateTime,
+    pub scopes: &'a str,
+    pub expires_at: Option<NaiveDateTime>,
+    pub rate_limit: i32,
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewApiKey<'_>) -> QueryResult<ApiKey> {

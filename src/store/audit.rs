@@ -12,7 +12,12 @@ use crate::db::schema::{audit_events, users};
 pub const KINDS: &[&str] = &[
     "account.locked",
     "apikey.created",
+    "apikey.expired_refused",
+    "apikey.rate_limited",
     "apikey.revoked",
+    "apikey.revoked_refused",
+    "apikey.scope_refused",
+    "apikey.used",
     "audit.exported",
     "case.reopened",
     "cases.bulk",

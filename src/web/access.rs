@@ -2,13 +2,15 @@
 // and the route table's entry, which ties each route's declared access to them.
 //
 // A handler says who may call it by the type of its first argument: `CurrentUser`
-// (any signed-in user), `Supervisor` (a supervisor or an admin), `Admin`, or
-// `ApiKeyId` under /api. Extracting it refuses anyone else before any other
-// argument (path, query, form) is read: no session is 401, which the error-page
-// middleware turns into the sign-in redirect (problem+json under /api); the wrong
-// role is 403. The route table (`web::ROUTES`) declares the same access for each
-// route, and registering a route checks at compile time that its handler's first
-// argument is that access's extractor, so the table and the handlers cannot differ.
+// (any signed-in user), `Supervisor` (a supervisor or an admin), `Admin`, or under
+// /api `ApiKey<S>` (a key with the scope `S`, e.g. `ApiKey<CasesRead>`). Extracting
+// it refuses anyone else before any other argument (path, query, form) is read: no
+// session is 401, which the error-page middleware turns into the sign-in redirect
+// (problem+json under /api); the wrong role is 403; a key without the scope, a 403
+// problem naming it. The route table (`web::ROUTES`) declares the same access for
+// each route (`ApiKey(CasesRead)`), and registering a route checks at compile time
+// that its handler's first argument is that access's extractor, scope and all, so
+// the table and the handlers cannot differ.
 
 use std::future::{Ready, ready};
 use std::ops::Deref;
@@ -19,6 +21,7 @@ use actix_web::{FromRequest, Handler, HttpRequest, Responder, Route, web};
 
 use super::CurrentUser;
 use crate::domain::Role;
+use crate::domain::apikey::Scope;
 use crate::error::AppError;
 
 /// A signed-in supervisor or admin; anyone else is refused (401 when not signed
@@ -106,8 +109,9 @@ pub enum Access {
     Supervisor,
     /// Admins only.
     Admin,
-    /// A request to the JSON API with a valid API key (browser sessions do not count).
-    ApiKey,
+    /// A request to the JSON API with a working API key that holds the scope
+    /// (browser sessions do not count).
+    ApiKey(Scope),
 }
 
 impl Access {
@@ -119,7 +123,7 @@ impl Access {
             Access::Public | Access::Signed => true,
             Access::Supervisor => role.is_supervisor_or_admin(),
             Access::Admin => role == Role::Admin,
-            Access::ApiKey => false,
+            Access::ApiKey(_) => false,
         }
     }
 }
@@ -169,23 +173,36 @@ where
     web::method(method).to(handler)
 }
 
-/// Builds the route table: `METHOD "path" Access => handler;` per line. Each
-/// entry's handler is registered through [`guarded`] with the extractor of its
-/// access (public routes take none).
+/// Builds the route table: `METHOD "path" Access => handler;` per line, where an API
+/// route's access names its scope: `ApiKey(CasesRead)`. Each entry's handler is
+/// registered through [`guarded`] with the extractor of its access (public routes
+/// take none).
 macro_rules! route_table {
-    ($($method:ident $path:literal $access:ident => $handler:expr;)*) => {
+    ($($method:ident $path:literal $access:ident $(($scope:ident))? => $handler:expr;)*) => {
         &[$(
             $crate::web::access::RouteSpec {
                 method: actix_web::http::Method::$method,
                 path: $path,
-                access: $crate::web::access::Access::$access,
-                mount: route_table!(@mount $method $access $handler),
+                access: $crate::web::access::Access::$access$(($crate::domain::apikey::Scope::$scope))?,
+                mount: route_table!(@mount $method $access $(($scope))? $handler),
             },
         )*]
     };
     (@mount $method:ident Public $handler:expr) => {
         |cfg, path| {
             cfg.route(path, actix_web::web::method(actix_web::http::Method::$method).to($handler));
+        }
+    };
+    (@mount $method:ident ApiKey ($scope:ident) $handler:expr) => {
+        |cfg, path| {
+            cfg.route(
+                path,
+                $crate::web::access::guarded::<
+                    $crate::web::api::ApiKey<$crate::web::api::scope::$scope>,
+                    _,
+                    _,
+                >(actix_web::http::Method::$method, $handler),
+            );
         }
     };
     (@mount $method:ident $access:ident $handler:expr) => {
@@ -202,7 +219,6 @@ macro_rules! route_table {
     (@guard Signed) => { $crate::web::CurrentUser };
     (@guard Supervisor) => { $crate::web::access::Supervisor };
     (@guard Admin) => { $crate::web::access::Admin };
-    (@guard ApiKey) => { $crate::web::api::ApiKeyId };
 }
 pub(crate) use route_table;
 
@@ -223,6 +239,8 @@ mod tests {
         assert_eq!(admitted(Access::Signed), ["agent", "supervisor", "admin"]);
         assert_eq!(admitted(Access::Supervisor), ["supervisor", "admin"]);
         assert_eq!(admitted(Access::Admin), ["admin"]);
-        assert!(admitted(Access::ApiKey).is_empty());
+        for scope in Scope::ALL {
+            assert!(admitted(Access::ApiKey(scope)).is_empty());
+        }
     }
 }

@@ -59,16 +59,23 @@ use admin_desk::{Calendars, Campaigns, Policies, Queues, Rotas, Routes, Rules};
 /// extractor of the access named here, or it does not compile (`access.rs`). The
 /// access test walks this table as every role.
 pub static ROUTES: &[RouteSpec] = route_table! {
-    // The JSON API, with API keys (registered in the /api scope).
+    // The JSON API, with API keys, each route with the scope a key needs for it
+    // (registered in the /api scope).
     GET "/api/openapi.json" Public => api::openapi::serve;
-    POST "/api/v1/alerts" ApiKey => api::alerts::post_alert;
-    POST "/api/v1/alerts/batch" ApiKey => api::alerts::post_batch;
-    GET "/api/v1/cases" ApiKey => api::cases::list;
-    GET "/api/v1/labels" ApiKey => api::labels::list;
-    GET "/api/v1/snoozes" ApiKey => api::snoozes::list;
-    GET "/api/v1/cases/{case_ref}" ApiKey => api::cases::get;
-    GET "/api/v1/cases/{case_ref}/events" ApiKey => api::cases::events;
-    POST "/api/v1/calendars/preview" ApiKey => api::calendars::preview;
+    POST "/api/v1/alerts" ApiKey(AlertsWrite) => api::alerts::post_alert;
+    POST "/api/v1/alerts/batch" ApiKey(AlertsWrite) => api::alerts::post_batch;
+    GET "/api/v1/cases" ApiKey(CasesRead) => api::cases::list;
+    GET "/api/v1/labels" ApiKey(LabelsRead) => api::labels::list;
+    GET "/api/v1/snoozes" ApiKey(LabelsRead) => api::snoozes::list;
+    GET "/api/v1/cases/{case_ref}" ApiKey(CasesRead) => api::cases::get;
+    GET "/api/v1/cases/{case_ref}/events" ApiKey(CasesRead) => api::cases::events;
+    POST "/api/v1/calendars/preview" ApiKey(CasesRead) => api::calendars::preview;
+    GET "/api/v1/webhooks" ApiKey(WebhooksManage) => api::webhooks::list;
+    POST "/api/v1/webhooks" ApiKey(WebhooksManage) => api::webhooks::create;
+    DELETE "/api/v1/webhooks/{id}" ApiKey(WebhooksManage) => api::webhooks::delete;
+    POST "/api/v1/webhooks/{id}/disable" ApiKey(WebhooksManage) => api::webhooks::disable;
+    POST "/api/v1/webhooks/{id}/enable" ApiKey(WebhooksManage) => api::webhooks::enable;
+    POST "/api/v1/webhooks/{id}/rotate" ApiKey(WebhooksManage) => api::webhooks::rotate;
     // Operations, assets, sign-in.
     GET "/healthz" Public => ops::healthz;
     GET "/readyz" Public => ops::readyz;

@@ -1,6 +1,7 @@
 // Who gets in where: every route of the app's own route table (`web::ROUTES`) walked
 // as anonymous, agent, supervisor and admin (and with an API key under /api), each
-// answer checked against the access the table declares; and CSRF refusals.
+// answer checked against the access the table declares, and each API route with keys
+// without and with its scope; and CSRF refusals.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,6 +12,7 @@ use crate::admin_desk::{TARGETS, apply_config};
 use crate::auth::user_id;
 use crate::common::{Browser, TestApp, extract_csrf, location, query_value};
 use riskdesk::domain::Role;
+use riskdesk::domain::apikey::{Scope, Scopes};
 use riskdesk::web::{Access, ROUTES};
 
 /// What the walk works on; the `-2` objects are there to be deleted, the routes send
@@ -181,6 +183,16 @@ enum Body {
     Json(Value),
 }
 
+impl Body {
+    fn copy(&self) -> Body {
+        match self {
+            Body::None => Body::None,
+            Body::Form(f) => Body::Form(f.clone()),
+            Body::Json(v) => Body::Json(v.clone()),
+        }
+    }
+}
+
 /// One request per route of the table, and how it goes for those the route admits.
 struct Sample {
     path: String,
@@ -222,7 +234,7 @@ impl Sample {
 fn expected(who: Who, access: Access, method: &str, sample: &Sample) -> Answer {
     let admitted = match (access, who.role()) {
         (Access::Public, _) => true,
-        (Access::ApiKey, _) => who == Who::Key,
+        (Access::ApiKey(_), _) => who == Who::Key,
         (_, None) => false,
         (access, Some(role)) => access.admits(role),
     };
@@ -235,7 +247,7 @@ fn expected(who: Who, access: Access, method: &str, sample: &Sample) -> Answer {
             .unwrap_or_else(|| sample.ok.clone());
     }
     match (access, who) {
-        (Access::ApiKey, _) => KeyRequired,
+        (Access::ApiKey(_), _) => KeyRequired,
         (_, Who::Anonymous) if method == "GET" && sample.path != "/" => {
             SeeOther(format!("/login?next={}", query_value(&sample.path)))
         }
@@ -268,6 +280,7 @@ impl Walker {
         let mut req = match method {
             "GET" => self.client.get(url),
             "POST" => self.client.post(url),
+            "DELETE" => self.client.delete(url),
             other => panic!("the walk does not send {other}"),
         };
         if let Some(key) = &self.key {
@@ -423,6 +436,20 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         .0
         .id
     };
+    let api_doomed_hook = {
+        let mut conn = app.conn();
+        riskdesk::webhooks::add(
+            &mut conn,
+            app.clock.now(),
+            &riskdesk::accounts::Actor::cli(),
+            "walk hook the API deletes",
+            "http://127.0.0.1:9/api-gone",
+            "",
+        )
+        .unwrap()
+        .0
+        .id
+    };
     let (s, _) = app.post_api(
         &key,
         "/api/v1/alerts",
@@ -510,6 +537,37 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         "/api/v1/calendars/preview",
         sample("/api/v1/calendars/preview", Status(200))
             .json(json!({"calendar": "24/7", "start": "2026-11-24T15:30:00Z", "minutes": 90})),
+    );
+    add(
+        "GET",
+        "/api/v1/webhooks",
+        sample("/api/v1/webhooks", Status(200)),
+    );
+    add(
+        "POST",
+        "/api/v1/webhooks",
+        sample("/api/v1/webhooks", Status(201))
+            .json(json!({"name": "walk api hook", "url": "http://127.0.0.1:9/api"})),
+    );
+    add(
+        "POST",
+        "/api/v1/webhooks/{id}/disable",
+        sample(format!("/api/v1/webhooks/{hook}/disable"), Status(200)),
+    );
+    add(
+        "POST",
+        "/api/v1/webhooks/{id}/enable",
+        sample(format!("/api/v1/webhooks/{hook}/enable"), Status(200)),
+    );
+    add(
+        "POST",
+        "/api/v1/webhooks/{id}/rotate",
+        sample(format!("/api/v1/webhooks/{hook}/rotate"), Status(200)),
+    );
+    add(
+        "DELETE",
+        "/api/v1/webhooks/{id}",
+        sample(format!("/api/v1/webhooks/{api_doomed_hook}"), Status(204)),
     );
     add("GET", "/healthz", sample("/healthz", Status(200)));
     add("GET", "/readyz", sample("/readyz", Status(200)));
@@ -677,7 +735,13 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
     add(
         "POST",
         "/admin/api-keys",
-        sample("/admin/api-keys", Status(200)).form(&[("name", "walk key")]),
+        sample("/admin/api-keys", Status(200)).form(&[
+            ("name", "walk key"),
+            ("scopes", "alerts:write"),
+            ("scopes", "cases:read"),
+            ("expires_in_days", "30"),
+            ("rate_limit", "600"),
+        ]),
     );
     add(
         "POST",
@@ -1519,11 +1583,7 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
                     ("email", email(who)),
                     ("password", passwords[&who].clone()),
                 ]),
-                _ => match &s.body {
-                    Body::None => Body::None,
-                    Body::Form(f) => Body::Form(f.clone()),
-                    Body::Json(v) => Body::Json(v.clone()),
-                },
+                _ => s.body.copy(),
             };
             let got = answer_of(walker.send(method, &s.path, &body));
             let want = expected(who, r.access, method, s);
@@ -1570,6 +1630,67 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
             );
         }
     }
+
+    // Scopes: each API route, with a key that has every scope but the route's, is
+    // refused with a 403 problem naming that scope, before anything is read; with a
+    // key that has the route's scope alone, it is not refused (what it answers then
+    // follows from the walk above: a webhook added again is a 422, one deleted a 404).
+    let keys = |f: fn(Scope) -> Scopes| -> BTreeMap<Scope, Walker> {
+        Scope::ALL
+            .into_iter()
+            .map(|s| {
+                let walker = Walker {
+                    client: Client::new(),
+                    base: app.base.clone(),
+                    csrf: String::new(),
+                    key: Some(app.api_key_with(f(s), None, None)),
+                };
+                (s, walker)
+            })
+            .collect()
+    };
+    let lacking = keys(|s| Scopes::all().without(s));
+    let holding = keys(|s| Scopes::NONE.with(s));
+    let mut scopes_of_routes = BTreeSet::new();
+    for r in ROUTES {
+        let Access::ApiKey(scope) = r.access else {
+            continue;
+        };
+        scopes_of_routes.insert(scope);
+        let method = r.method.as_str();
+        let s = &samples[&(method, r.path)];
+        let res = lacking[&scope].send(method, &s.path, &s.body.copy());
+        let status = res.status().as_u16();
+        let content_type = res.headers()["content-type"].to_str().unwrap().to_string();
+        let problem: Value = res.json().unwrap_or_default();
+        let named = format!("this key lacks the scope {scope}");
+        if status != 403
+            || content_type != "application/problem+json"
+            || !problem["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(&named)
+        {
+            wrong.push(format!(
+                "{method} {} without {scope}: got {status} {problem}, want 403 naming it",
+                s.path
+            ));
+        }
+        let res = holding[&scope].send(method, &s.path, &s.body.copy());
+        let status = res.status().as_u16();
+        if matches!(status, 401 | 403 | 429) {
+            wrong.push(format!(
+                "{method} {} with {scope} alone: got {status} {}",
+                s.path,
+                res.text().unwrap_or_default()
+            ));
+        }
+    }
+    assert_eq!(
+        scopes_of_routes.into_iter().collect::<Vec<_>>(),
+        Scope::ALL,
+        "every scope guards some route"
+    );
     assert!(
         wrong.is_empty(),
         "{} wrong answers:\n{}",

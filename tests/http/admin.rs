@@ -277,7 +277,11 @@ fn api_keys_are_shown_once_and_can_be_revoked() {
     let res = admin.submit(
         "/admin/api-keys",
         "/admin/api-keys",
-        &[("name", "risk-engine-prod")],
+        &[
+            ("name", "risk-engine-prod"),
+            ("scopes", "alerts:write"),
+            ("rate_limit", "600"),
+        ],
     );
     assert_eq!(res.status(), 200);
     let html = res.text().unwrap();

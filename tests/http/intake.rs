@@ -680,6 +680,12 @@ fn the_openapi_document_describes_every_api_route() {
         ("/api/v1/calendars/preview", "post"),
         ("/api/v1/labels", "get"),
         ("/api/v1/snoozes", "get"),
+        ("/api/v1/webhooks", "get"),
+        ("/api/v1/webhooks", "post"),
+        ("/api/v1/webhooks/{id}", "delete"),
+        ("/api/v1/webhooks/{id}/disable", "post"),
+        ("/api/v1/webhooks/{id}/enable", "post"),
+        ("/api/v1/webhooks/{id}/rotate", "post"),
     ] {
         let op = &paths[path][method];
         assert!(op.is_object(), "{method} {path} is not described");
@@ -687,7 +693,7 @@ fn the_openapi_document_describes_every_api_route() {
     }
     assert_eq!(
         paths.len(),
-        8,
+        13,
         "a described route that does not exist, or the reverse"
     );
     assert!(doc["components"]["schemas"]["Problem"].is_object());

@@ -8,6 +8,7 @@ mod access;
 mod admin;
 mod admin_desk;
 mod aml_report;
+mod apikeys;
 mod assignment;
 mod auth;
 mod board;

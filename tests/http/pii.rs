@@ -29,7 +29,17 @@ fn no_page_log_line_or_export_carries_unmasked_personal_data() {
     std::fs::write(&config, crate::assignment::desk_config()).unwrap();
     let (code, _, err) = d.run(&["config", "apply", config.to_str().unwrap()], None);
     assert_eq!(code, 0, "{err}");
-    let (_, out, _) = d.run(&["apikey", "create", "--name", "engine"], None);
+    let (_, out, _) = d.run(
+        &[
+            "apikey",
+            "create",
+            "--name",
+            "engine",
+            "--scopes",
+            "alerts:write,cases:read",
+        ],
+        None,
+    );
     let key = out
         .lines()
         .find(|l| l.starts_with("rdk_"))

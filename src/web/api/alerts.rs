@@ -5,7 +5,8 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiKeyId, parse_json};
+use super::scope::AlertsWrite;
+use super::{ApiError, ApiKey, parse_json};
 use crate::domain::FieldProblem;
 use crate::domain::alert::{NewAlert, parse_alert};
 use crate::intake::AlertResult;
@@ -102,7 +103,7 @@ pub struct BatchResults {
     )
 )]
 pub async fn post_alert(
-    key: ApiKeyId,
+    key: ApiKey<AlertsWrite>,
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
@@ -140,7 +141,7 @@ pub async fn post_alert(
     )
 )]
 pub async fn post_batch(
-    key: ApiKeyId,
+    key: ApiKey<AlertsWrite>,
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {

@@ -9,7 +9,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiKeyId, parse_json};
+use super::scope::CasesRead;
+use super::{ApiError, ApiKey, parse_json};
 use crate::domain::FieldProblem;
 use crate::domain::calendar::{BusinessCalendar, Calendar, CalendarInput};
 use crate::domain::deskconfig::ALWAYS_OPEN;
@@ -147,7 +148,7 @@ fn time(v: Option<&Value>, field: &str, problems: &mut Vec<FieldProblem>) -> Opt
         (status = 422, description = "A bad calendar, time or count; each field named", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn preview(_key: ApiKeyId, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn preview(_key: ApiKey<CasesRead>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let v = parse_json(&body)?;
     let mut problems = Vec::new();
     if !v.is_object() {

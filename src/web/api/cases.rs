@@ -10,7 +10,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiKeyId, api_db};
+use super::scope::CasesRead;
+use super::{ApiError, ApiKey, api_db};
 use crate::db::DbConn;
 use crate::domain::{CaseKind, CaseStatus};
 use crate::domain::{FieldProblem, masking};
@@ -198,7 +199,7 @@ fn load_case(conn: &mut DbConn, reference: &str) -> Result<Case, ApiError> {
     )
 )]
 pub async fn get(
-    _key: ApiKeyId,
+    _key: ApiKey<CasesRead>,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -282,7 +283,7 @@ fn decode_cursor(s: &str) -> Option<(NaiveDateTime, i64)> {
     )
 )]
 pub async fn list(
-    _key: ApiKeyId,
+    _key: ApiKey<CasesRead>,
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -437,7 +438,7 @@ pub struct EventList {
     )
 )]
 pub async fn events(
-    _key: ApiKeyId,
+    _key: ApiKey<CasesRead>,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiKeyId, api_db};
+use super::scope::LabelsRead;
+use super::{ApiError, ApiKey, api_db};
 use crate::domain::resolution::Disposition;
 use crate::domain::webhooks::label_of;
 use crate::domain::{CaseEvent, FieldProblem};
@@ -76,7 +77,7 @@ fn decode(s: &str) -> Option<(i64, i64)> {
     )
 )]
 pub async fn list(
-    _key: ApiKeyId,
+    _key: ApiKey<LabelsRead>,
     state: web::Data<AppState>,
     q: web::Query<LabelsQuery>,
 ) -> Result<HttpResponse, ApiError> {

@@ -5,6 +5,8 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::key::KeyScopes;
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -21,13 +23,20 @@ Errors are application/problem+json.",
         super::labels::list,
         super::snoozes::list,
         super::calendars::preview,
+        super::webhooks::list,
+        super::webhooks::create,
+        super::webhooks::disable,
+        super::webhooks::enable,
+        super::webhooks::rotate,
+        super::webhooks::delete,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
-    modifiers(&BearerKey),
+    modifiers(&BearerKey, &KeyScopes),
     tags(
         (name = "alerts", description = "Rule hits from the risk engine"),
         (name = "cases", description = "Cases and their timelines"),
         (name = "calendars", description = "Business-calendar arithmetic"),
+        (name = "webhooks", description = "Receivers of the desk's events (scope webhooks:manage)"),
     )
 )]
 pub struct ApiDoc;

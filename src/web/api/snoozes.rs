@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiKeyId, api_db};
+use super::scope::LabelsRead;
+use super::{ApiError, ApiKey, api_db};
 use crate::state::AppState;
 use crate::store::snoozes as snooze_store;
 
@@ -47,7 +48,10 @@ fn rfc3339(t: chrono::NaiveDateTime) -> String {
         (status = 401, description = "Missing or wrong API key", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn list(_key: ApiKeyId, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    _key: ApiKey<LabelsRead>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let rows = api_db(&state, |conn| Ok(snooze_store::active(conn, LISTED)?)).await?;
     let snoozes = rows
         .into_iter()

@@ -284,12 +284,34 @@ impl TestApp {
         self.state.pool.get().unwrap()
     }
 
-    /// A new API key for the JSON API.
+    /// A new API key for the JSON API with every scope (the tests of scopes make
+    /// their own with [`TestApp::api_key_with`]).
     pub fn api_key(&self) -> String {
+        self.api_key_with(riskdesk::domain::apikey::Scopes::all(), None, None)
+    }
+
+    /// A new API key with these scopes, days to live and rate limit (`None`: no
+    /// expiry, the default limit).
+    pub fn api_key_with(
+        &self,
+        scopes: riskdesk::domain::apikey::Scopes,
+        expires_in_days: Option<u32>,
+        rate_limit: Option<u32>,
+    ) -> String {
         let mut conn = self.conn();
-        accounts::create_api_key(&mut conn, self.clock.now(), &Actor::cli(), "test")
-            .unwrap()
-            .1
+        riskdesk::apikeys::create(
+            &mut conn,
+            self.clock.now(),
+            &Actor::cli(),
+            &riskdesk::domain::apikey::KeyRequest {
+                name: "test",
+                scopes,
+                expires_in_days,
+                rate_limit,
+            },
+        )
+        .unwrap()
+        .1
     }
 
     /// Applies a desk configuration (TOML) through the same path as the command line.
