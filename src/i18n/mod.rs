@@ -41,6 +41,7 @@ const EN: &[(&str, &str)] = &[
         include_str!("config_errors.en.toml"),
     ),
     ("layout.en.toml", include_str!("layout.en.toml")),
+    ("input.en.toml", include_str!("input.en.toml")),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -79,6 +80,7 @@ const ZH_CN: &[(&str, &str)] = &[
         include_str!("config_errors.zh-CN.toml"),
     ),
     ("layout.zh-CN.toml", include_str!("layout.zh-CN.toml")),
+    ("input.zh-CN.toml", include_str!("input.zh-CN.toml")),
 ];
 
 type Catalog = HashMap<String, String>;
