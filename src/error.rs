@@ -228,7 +228,14 @@ impl ApiError {
             .with_errors(field_errors(problems)),
             ApiError::Malformed(problems) => Problem::new(
                 StatusCode::BAD_REQUEST,
-                format!("The request cannot be read: {}", field_list(problems)),
+                format!(
+                    "The request cannot be read: {}",
+                    problems
+                        .iter()
+                        .map(|p| format!("{}: {}", p.field, p.message))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
             )
             .with_errors(field_errors(problems)),
             ApiError::Unauthorized => Problem::new(

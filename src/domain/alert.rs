@@ -10,9 +10,8 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
 use super::input::{
-    self, AmountValue, AttributeKey, AttributeValue, Currency, EmailAddress, ExternalId,
-    FromJson, Locale, Object, Path, PersonName, Phone, Problems, Reference, RuleCode, TimeZone,
-    Timestamp,
+    self, AmountValue, AttributeKey, AttributeValue, Currency, EmailAddress, ExternalId, FromJson,
+    Locale, Object, Path, PersonName, Phone, Problems, Reference, RuleCode, TimeZone, Timestamp,
 };
 use super::money::Decimal;
 use super::severity::Severity;
@@ -347,7 +346,7 @@ mod tests {
             "severity": "urgent",
             "occurred_at": "yesterday",
             "customer": {"email": "nope", "timezone": "Mars/Base"},
-            "amount": {"value": 125000, "currency": "yuan"},
+            "amount": {"value": 125000.5, "currency": "yuan"},
             "attributes": {"ok": "fine", "n": 3}
         });
         let problems = parse_alert(&v, now()).unwrap_err();
@@ -376,5 +375,126 @@ mod tests {
         v["attributes"] = Value::Object(many);
         let p = parse_alert(&v, now()).unwrap_err();
         assert_eq!(p[0].field, "attributes");
+    }
+
+    fn fields(v: &Value) -> Vec<String> {
+        parse_alert(v, now())
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.field)
+            .collect()
+    }
+
+    #[test]
+    fn empty_strings_are_refused_where_a_value_is_required() {
+        let mut v = example();
+        v["rule"] = json!("");
+        v["customer"]["external_id"] = json!("");
+        v["external_id"] = json!("");
+        let f = fields(&v);
+        for name in ["rule", "customer.external_id", "external_id"] {
+            assert!(f.contains(&name.to_string()), "{name} in {f:?}");
+        }
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_named_as_the_body() {
+        for body in [json!([]), json!("alert"), json!(null), json!(5)] {
+            assert_eq!(fields(&body), ["(body)"], "{body}");
+        }
+        let mut v = example();
+        v["customer"] = json!(["C-1"]);
+        assert_eq!(fields(&v), ["customer"]);
+    }
+
+    #[test]
+    fn amounts_are_canonical() {
+        for bad in ["  1", "+1", "1e3", "1 ", "0x10", "-5"] {
+            let mut v = example();
+            v["amount"]["value"] = json!(bad);
+            assert_eq!(fields(&v), ["amount.value"], "{bad:?}");
+        }
+        let mut v = example();
+        v["amount"]["value"] = json!(125000);
+        let a = parse_alert(&v, now()).unwrap();
+        assert_eq!(a.amount.unwrap().value.to_string(), "125000.00");
+    }
+
+    #[test]
+    fn control_characters_are_refused_everywhere() {
+        for bad in ["a\u{0}b", "a\u{85}b", "a\u{9b}", "a\u{7f}", "a\nb"] {
+            let mut v = example();
+            v["attributes"] = json!({"channel": bad});
+            assert_eq!(fields(&v), ["attributes.channel"], "{bad:?}");
+            let mut v = example();
+            v["attributes"] = json!({format!("k{bad}"): "x"});
+            assert_eq!(fields(&v).len(), 1, "{bad:?}");
+            assert!(
+                fields(&v)[0].starts_with("attributes[\""),
+                "{:?}",
+                fields(&v)
+            );
+            let mut v = example();
+            v["customer"]["name"] = json!(bad);
+            assert_eq!(fields(&v), ["customer.name"], "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn look_alike_identifiers_are_refused() {
+        for (path, bad) in [
+            ("external_id", "eng-\u{202e}321"),
+            ("customer.external_id", "C-100\u{200b}234"),
+            ("transaction_ref", "TX\u{2066}1"),
+            ("customer.name", "Wang\u{202e}Wei"),
+            ("attributes.device_id", "d-91ab\u{feff}"),
+            ("customer.external_id", "C 100234"),
+        ] {
+            let mut v = example();
+            let mut at = &mut v;
+            for part in path.split('.') {
+                at = &mut at[part];
+            }
+            *at = json!(bad);
+            assert_eq!(fields(&v), [path], "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn occurred_at_lies_in_a_sane_window() {
+        for bad in [
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "1999-12-31T23:59:59Z",
+            "2026-11-25T01:00:01Z",
+        ] {
+            let mut v = example();
+            v["occurred_at"] = json!(bad);
+            assert_eq!(fields(&v), ["occurred_at"], "{bad}");
+        }
+        for ok in [
+            "2000-01-01T00:00:00Z",
+            "2026-11-25T01:00:00Z",
+            "2026-11-25T09:00:00+08:00",
+        ] {
+            let mut v = example();
+            v["occurred_at"] = json!(ok);
+            assert!(parse_alert(&v, now()).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn a_batch_item_is_named_by_its_place() {
+        let mut v = example();
+        v["customer"]["external_id"] = json!("");
+        let p = parse_alert_at(&v, &Path::named("alerts").index(3), now()).unwrap_err();
+        assert_eq!(p[0].field, "alerts[3].customer.external_id");
+    }
+
+    #[test]
+    fn the_description_is_what_the_parser_reads() {
+        input::assert_schema_is_parser::<AlertBody>();
+        input::assert_schema_is_parser::<CustomerBody>();
+        input::assert_schema_is_parser::<AmountBody>();
     }
 }

@@ -4,16 +4,25 @@
 
 use chrono::{DateTime, Timelike, Utc};
 use serde_json::{Map, Value};
+use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{
     ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
 };
-use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
 use super::money::Decimal;
 use super::text::TextRule;
 use super::{FieldProblem, ProblemText};
 use crate::i18n::tkey;
+
+/// The OpenAPI schema builders, for the description's parts built by hand.
+pub mod oas {
+    pub use utoipa::openapi::RefOr;
+    pub use utoipa::openapi::schema::{
+        AdditionalProperties, AllOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder,
+        Schema, SchemaFormat, SchemaType, Type,
+    };
+}
 
 /// How the whole body is named in a problem's `field`.
 pub const BODY: &str = "(body)";
@@ -477,7 +486,8 @@ pub struct Timestamp(pub DateTime<Utc>);
 
 fn matches_time_shape(s: &str) -> bool {
     let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
     let at = |i: usize, c: u8| b.get(i) == Some(&c);
     if !(b.len() >= 20
         && digits(0..4)
@@ -574,7 +584,8 @@ fn canonical_amount(s: &str) -> bool {
         && int.len() <= 18
         && int.bytes().all(|b| b.is_ascii_digit())
         && (int == "0" || !int.starts_with('0'));
-    let frac_ok = frac.is_none_or(|f| (1..=6).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()));
+    let frac_ok =
+        frac.is_none_or(|f| (1..=6).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()));
     int_ok && frac_ok
 }
 
@@ -705,6 +716,44 @@ pub fn list_of<T: ToSchema>(max: Option<usize>) -> ArrayBuilder {
     ArrayBuilder::new().items(T::schema()).max_items(max)
 }
 
+/// Checks that the description of `T` says what its parser does: the members the
+/// schema requires are exactly those the parser reports missing in `{}`; every
+/// member the schema names is read by the parser (a wrong type is named); and a
+/// member is nullable in the schema exactly when the parser takes null for it.
+#[cfg(test)]
+pub fn assert_schema_is_parser<T: ToSchema + FromJson>() {
+    use std::collections::BTreeSet;
+    let schema = serde_json::to_value(T::schema()).unwrap();
+    let name = T::name();
+    let required: BTreeSet<String> = schema["required"]
+        .as_array()
+        .map(|r| r.iter().map(|x| x.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default();
+    let mut p = Vec::new();
+    T::from_json(&serde_json::json!({}), &Path::root(), &mut p);
+    let missing: BTreeSet<String> = p.iter().map(|x| x.field.clone()).collect();
+    assert_eq!(missing, required, "{name}: required members");
+    let props = schema["properties"].as_object().expect("an object schema");
+    for (prop, sub) in props {
+        let mut p = Vec::new();
+        T::from_json(&serde_json::json!({ prop: [[]] }), &Path::root(), &mut p);
+        assert!(
+            p.iter().any(|x| &x.field == prop),
+            "{name}: the parser does not read '{prop}'"
+        );
+        let mut p = Vec::new();
+        T::from_json(&serde_json::json!({ prop: null }), &Path::root(), &mut p);
+        let takes_null = !p.iter().any(|x| &x.field == prop);
+        let nullable = sub["oneOf"]
+            .as_array()
+            .is_some_and(|o| o.iter().any(|x| x["type"] == "null"))
+            || sub["type"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|x| x == "null"));
+        assert_eq!(takes_null, nullable, "{name}: '{prop}' nullable");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -715,26 +764,66 @@ mod tests {
     fn paths_name_what_is_wrong() {
         let root = Path::root();
         assert_eq!(root.name(), "(body)");
-        assert_eq!(root.key("alerts").index(3).key("customer").key("external_id").name(),
-            "alerts[3].customer.external_id");
-        assert_eq!(root.key("attributes").key("a.b").name(), "attributes[\"a.b\"]");
+        assert_eq!(
+            root.key("alerts")
+                .index(3)
+                .key("customer")
+                .key("external_id")
+                .name(),
+            "alerts[3].customer.external_id"
+        );
+        assert_eq!(
+            root.key("attributes").key("a.b").name(),
+            "attributes[\"a.b\"]"
+        );
         assert_eq!(root.key("attributes").key("").name(), "attributes[\"\"]");
     }
 
     #[test]
     fn amounts_are_canonical_decimals_or_whole_numbers() {
-        for ok in ["0", "0.5", "125000.00", "125000", "999999999999999999.999999"] {
+        for ok in [
+            "0",
+            "0.5",
+            "125000.00",
+            "125000",
+            "999999999999999999.999999",
+        ] {
             assert!(AmountValue::check(&json!(ok)).is_ok(), "{ok}");
         }
         for bad in [
-            "  1", "1 ", "+1", "-1", "1e5", "01", "00.5", ".5", "1.", "1.0000001",
-            "1,000.00", "", "1_000", "9999999999999999999", "１",
+            "  1",
+            "1 ",
+            "+1",
+            "-1",
+            "1e5",
+            "01",
+            "00.5",
+            ".5",
+            "1.",
+            "1.0000001",
+            "1,000.00",
+            "",
+            "1_000",
+            "9999999999999999999",
+            "１",
         ] {
             assert!(AmountValue::check(&json!(bad)).is_err(), "{bad:?}");
         }
-        assert_eq!(AmountValue::check(&json!(125000)).unwrap().0.to_string(), "125000.00");
-        assert_eq!(AmountValue::check(&json!(1e5)).unwrap().0.to_string(), "100000.00");
-        for bad in [json!(-1), json!(0.5), json!(9007199254740992u64), json!(true), json!(null)] {
+        assert_eq!(
+            AmountValue::check(&json!(125000)).unwrap().0.to_string(),
+            "125000.00"
+        );
+        assert_eq!(
+            AmountValue::check(&json!(1e5)).unwrap().0.to_string(),
+            "100000.00"
+        );
+        for bad in [
+            json!(-1),
+            json!(0.5),
+            json!(9007199254740992u64),
+            json!(true),
+            json!(null),
+        ] {
             assert!(AmountValue::check(&bad).is_err(), "{bad}");
         }
     }
@@ -771,12 +860,30 @@ mod tests {
     fn bounded_numbers_from_json_and_from_query_text() {
         type Limit = Bounded<1, 500>;
         assert_eq!(Limit::from_text("100").unwrap().0, 100);
-        for bad in ["abc", "-1", "0", "501", "100000", "", " 5", "+5", "05", "1.0", "99999999999999999999"] {
+        for bad in [
+            "abc",
+            "-1",
+            "0",
+            "501",
+            "100000",
+            "",
+            " 5",
+            "+5",
+            "05",
+            "1.0",
+            "99999999999999999999",
+        ] {
             assert!(Limit::from_text(bad).is_err(), "{bad:?}");
         }
         let mut p = Vec::new();
-        assert_eq!(Limit::from_json(&json!(480.0), &Path::root(), &mut p), Some(Bounded(480)));
-        assert_eq!(Limit::from_json(&json!(1.5), &Path::named("limit"), &mut p), None);
+        assert_eq!(
+            Limit::from_json(&json!(480.0), &Path::root(), &mut p),
+            Some(Bounded(480))
+        );
+        assert_eq!(
+            Limit::from_json(&json!(1.5), &Path::named("limit"), &mut p),
+            None
+        );
         assert_eq!(p[0].field, "limit");
     }
 

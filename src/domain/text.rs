@@ -224,8 +224,14 @@ mod tests {
             assert_eq!(key(ID.check(bad)), "input.error.control", "{bad:?}");
         }
         for bad in [
-            "C-1\u{202e}00", "C\u{2066}1", "C\u{200b}1", "C\u{200d}1", "\u{feff}C1",
-            "C\u{2060}1", "C\u{200f}1", "C\u{ad}1",
+            "C-1\u{202e}00",
+            "C\u{2066}1",
+            "C\u{200b}1",
+            "C\u{200d}1",
+            "\u{feff}C1",
+            "C\u{2060}1",
+            "C\u{200f}1",
+            "C\u{ad}1",
         ] {
             assert_eq!(key(ID.check(bad)), "input.error.invisible", "{bad:?}");
         }

@@ -1,9 +1,9 @@
 // POST /api/v1/alerts and /api/v1/alerts/batch: the risk engine's rule hits.
 
+use crate::domain::input::oas::{ArrayBuilder, ObjectBuilder, Schema, SchemaType};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType};
 use utoipa::{PartialSchema, ToSchema};
 
 use super::{ApiError, ApiKeyId, parse_json};

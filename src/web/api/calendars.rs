@@ -3,15 +3,15 @@
 
 use std::collections::BTreeMap;
 
+use crate::domain::input::oas::{
+    AdditionalProperties, AllOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder,
+    Schema, SchemaFormat, SchemaType, Type,
+};
 use actix_web::{HttpResponse, web};
 use chrono::TimeDelta;
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{
-    AdditionalProperties, AllOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder,
-    Schema, SchemaFormat, SchemaType, Type,
-};
 use utoipa::{PartialSchema, ToSchema};
 
 use super::{ApiError, ApiKeyId, parse_json};
@@ -57,7 +57,12 @@ impl FromJson for PreviewBody {
         let calendar = match o.get("calendar") {
             Some(c) => read_calendar(c, &o.path("calendar"), problems),
             None => {
-                input::problem(problems, &o.path("calendar"), tkey("input.error.required"), &[]);
+                input::problem(
+                    problems,
+                    &o.path("calendar"),
+                    tkey("input.error.required"),
+                    &[],
+                );
                 None
             }
         };
@@ -65,15 +70,26 @@ impl FromJson for PreviewBody {
         // `minutes` and `end` are not nullable: a member given as null is refused.
         let (minutes, end) = (o.members().get("minutes"), o.members().get("end"));
         let count = match (minutes, end) {
-            (Some(m), None) => Minutes::from_json(m, &o.path("minutes"), problems)
-                .map(|m| Count::Minutes(m.0)),
+            (Some(m), None) => {
+                Minutes::from_json(m, &o.path("minutes"), problems).map(|m| Count::Minutes(m.0))
+            }
             (None, Some(e)) => Timestamp::from_json(e, &o.path("end"), problems).map(Count::End),
             (Some(_), Some(_)) => {
-                input::problem(problems, &o.path("end"), tkey("input.error.minutes_and_end"), &[]);
+                input::problem(
+                    problems,
+                    &o.path("end"),
+                    tkey("input.error.minutes_and_end"),
+                    &[],
+                );
                 None
             }
             (None, None) => {
-                input::problem(problems, &o.path("minutes"), tkey("input.error.minutes_or_end"), &[]);
+                input::problem(
+                    problems,
+                    &o.path("minutes"),
+                    tkey("input.error.minutes_or_end"),
+                    &[],
+                );
                 None
             }
         };
@@ -109,42 +125,55 @@ pub fn read_calendar(v: &Value, at: &Path, problems: &mut Problems) -> Option<Ca
     let before = problems.len();
     let timezone: Option<TimeZone> = o.required("timezone", problems);
     let mut hours: BTreeMap<String, Vec<[String; 2]>> = BTreeMap::new();
-    if let Some(h) = o.get("hours") {
-        let hat = o.path("hours");
-        if let Some(days) = Object::of(h, &hat, problems) {
-            for (day, intervals) in days.members() {
-                let dat = hat.key(day);
-                if !DAY_KEYS.contains(&day.as_str()) {
-                    input::problem(problems, &dat, tkey("input.error.day"), &[("text", day)]);
-                    continue;
+    let hat = o.path("hours");
+    match o.get("hours") {
+        None => input::problem(problems, &hat, tkey("input.error.required"), &[]),
+        Some(h) => {
+            if let Some(days) = Object::of(h, &hat, problems) {
+                if days.members().is_empty() {
+                    input::problem(problems, &hat, tkey("input.error.no_days"), &[]);
                 }
-                let Value::Array(list) = intervals else {
-                    input::problem(problems, &dat, tkey("input.error.array"), &[]);
-                    continue;
-                };
-                let mut pairs = Vec::new();
-                for (i, pair) in list.iter().enumerate() {
-                    match pair {
-                        Value::Array(p) if p.len() == 2 => match (&p[0], &p[1]) {
-                            (Value::String(a), Value::String(b)) => {
-                                pairs.push([a.clone(), b.clone()])
-                            }
+                for (day, intervals) in days.members() {
+                    let dat = hat.key(day);
+                    if !DAY_KEYS.contains(&day.as_str()) {
+                        input::problem(problems, &dat, tkey("input.error.day"), &[("text", day)]);
+                        continue;
+                    }
+                    let list = match intervals {
+                        Value::Array(list) if !list.is_empty() => list,
+                        Value::Array(_) => {
+                            input::problem(problems, &dat, tkey("input.error.no_intervals"), &[]);
+                            continue;
+                        }
+                        _ => {
+                            input::problem(problems, &dat, tkey("input.error.array"), &[]);
+                            continue;
+                        }
+                    };
+                    let mut pairs = Vec::new();
+                    for (i, pair) in list.iter().enumerate() {
+                        match pair {
+                            Value::Array(p) if p.len() == 2 => match (&p[0], &p[1]) {
+                                (Value::String(a), Value::String(b)) => {
+                                    pairs.push([a.clone(), b.clone()])
+                                }
+                                _ => input::problem(
+                                    problems,
+                                    &dat.index(i),
+                                    tkey("input.error.interval"),
+                                    &[],
+                                ),
+                            },
                             _ => input::problem(
                                 problems,
                                 &dat.index(i),
                                 tkey("input.error.interval"),
                                 &[],
                             ),
-                        },
-                        _ => input::problem(
-                            problems,
-                            &dat.index(i),
-                            tkey("input.error.interval"),
-                            &[],
-                        ),
+                        }
                     }
+                    hours.insert(day.clone(), pairs);
                 }
-                hours.insert(day.clone(), pairs);
             }
         }
     }
@@ -199,14 +228,19 @@ impl PartialSchema for CalendarBody {
             ))
             .into();
         let mut days = ObjectBuilder::new()
-            .schema_type(SchemaType::Array(vec![Type::Object, Type::Null]))
+            .schema_type(Type::Object)
             .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .min_properties(Some(1))
             .description(Some(
-                "Business hours per weekday; a day left out has none. At least one interval \
-                 in all.",
+                "Business hours per weekday, at least one day; a day left out has none.",
             ));
         for day in DAY_KEYS {
-            days = days.property(day, ArrayBuilder::new().items(RefOr::T(interval.clone())));
+            days = days.property(
+                day,
+                ArrayBuilder::new()
+                    .items(RefOr::T(interval.clone()))
+                    .min_items(Some(1)),
+            );
         }
         let holidays = ArrayBuilder::new()
             .schema_type(SchemaType::Array(vec![Type::Array, Type::Null]))
@@ -221,6 +255,7 @@ impl PartialSchema for CalendarBody {
             .property("timezone", TimeZone::schema())
             .required("timezone")
             .property("hours", days)
+            .required("hours")
             .property("holidays", holidays);
         OneOfBuilder::new()
             .item(

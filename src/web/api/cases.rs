@@ -10,17 +10,17 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::input::oas::{ObjectBuilder, Type};
 use utoipa::PartialSchema;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use super::{ApiError, ApiKeyId, Cursor, QueryParams, api_db, query_param};
+use crate::db::DbConn;
 use crate::domain::ProblemText;
 use crate::domain::input::{Bounded, Timestamp, text_type};
 use crate::domain::text::TextRule;
-use crate::i18n::tkey;
-use crate::db::DbConn;
 use crate::domain::{CaseKind, CaseStatus};
 use crate::domain::{FieldProblem, masking};
+use crate::i18n::tkey;
 use crate::state::AppState;
 use crate::store::campaigns as campaign_store;
 use crate::store::cases::{
@@ -290,16 +290,12 @@ impl ListQuery {
     fn read(q: &QueryParams) -> Result<ListQuery, ApiError> {
         let mut problems = Vec::new();
         let status = q.read("status", &mut problems, |s| {
-            STATUSES
-                .iter()
-                .find(|x| **x == s)
-                .copied()
-                .ok_or_else(|| {
-                    ProblemText::new(
-                        tkey("input.error.status"),
-                        &[("text", s), ("list", &STATUSES.join(", "))],
-                    )
-                })
+            STATUSES.iter().find(|x| **x == s).copied().ok_or_else(|| {
+                ProblemText::new(
+                    tkey("input.error.status"),
+                    &[("text", s), ("list", &STATUSES.join(", "))],
+                )
+            })
         });
         let queue = q.read("queue", &mut problems, QueueName::check);
         let updated_since = q.read("updated_since", &mut problems, Timestamp::check);
@@ -335,13 +331,21 @@ impl utoipa::IntoParams for ListQuery {
                     .enum_values(Some(STATUSES.iter().copied())),
                 "Only cases in this status.",
             ),
-            query_param("queue", QueueName::schema(), "Only cases of the queue with this name."),
+            query_param(
+                "queue",
+                QueueName::schema(),
+                "Only cases of the queue with this name.",
+            ),
             query_param(
                 "updated_since",
                 Timestamp::schema(),
                 "Only cases changed at or after this RFC 3339 instant.",
             ),
-            query_param("cursor", Cursor::schema(), "The `next_cursor` of the previous page."),
+            query_param(
+                "cursor",
+                Cursor::schema(),
+                "The `next_cursor` of the previous page.",
+            ),
             query_param(
                 "limit",
                 Limit::schema_with("Cases per page, 1 to 500.").default(Some(DEFAULT_LIMIT.into())),

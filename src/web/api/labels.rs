@@ -10,10 +10,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{ApiError, ApiKeyId, Cursor, QueryParams, api_db, query_param};
+use crate::domain::CaseEvent;
 use crate::domain::input::Bounded;
 use crate::domain::resolution::Disposition;
 use crate::domain::webhooks::label_of;
-use crate::domain::CaseEvent;
 use crate::state::AppState;
 use crate::store::labels;
 
@@ -36,8 +36,7 @@ impl utoipa::IntoParams for LabelsQuery {
             ),
             query_param(
                 "limit",
-                Limit::schema_with("Rows per page, 1 to 1000.")
-                    .default(Some(DEFAULT_LIMIT.into())),
+                Limit::schema_with("Rows per page, 1 to 1000.").default(Some(DEFAULT_LIMIT.into())),
                 "Rows per page, 1 to 1000 (default 500).",
             ),
         ]

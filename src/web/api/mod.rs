@@ -106,7 +106,7 @@ impl QueryParams {
 /// A query parameter of an operation in the description.
 pub fn query_param(
     name: &str,
-    schema: impl Into<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+    schema: impl Into<crate::domain::input::oas::RefOr<crate::domain::input::oas::Schema>>,
     description: &str,
 ) -> utoipa::openapi::path::Parameter {
     use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
@@ -129,7 +129,8 @@ impl Cursor {
     /// Checks the shape; whether it decodes is the list's business.
     pub fn check(s: &str) -> Result<Cursor, ProblemText> {
         if (1..=200).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         {
             Ok(Cursor(s.to_string()))
         } else {
@@ -141,8 +142,8 @@ impl Cursor {
         ProblemText::new(tkey("input.error.cursor"), &[])
     }
 
-    pub fn schema() -> utoipa::openapi::schema::ObjectBuilder {
-        use utoipa::openapi::schema::{ObjectBuilder, Type};
+    pub fn schema() -> crate::domain::input::oas::ObjectBuilder {
+        use crate::domain::input::oas::{ObjectBuilder, Type};
         ObjectBuilder::new()
             .schema_type(Type::String)
             .min_length(Some(1))
