@@ -18,6 +18,9 @@ pub enum AppError {
     Unauthorized,
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The path exists, but not with this method; `allow` lists the methods it takes.
+    #[error("method not allowed (allowed: {allow})")]
+    MethodNotAllowed { allow: String },
     #[error("too many requests; retry after {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("database error: {0}")]
@@ -71,6 +74,7 @@ impl ResponseError for AppError {
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -86,6 +90,9 @@ impl ResponseError for AppError {
         if let AppError::TooManyRequests { retry_after_secs } = self {
             res.insert_header(("Retry-After", retry_after_secs.to_string()));
         }
+        if let AppError::MethodNotAllowed { allow } = self {
+            res.insert_header((actix_web::http::header::ALLOW, allow.as_str()));
+        }
         let detail = match self {
             AppError::BadRequest(m) => Some(m.clone()),
             _ => None,
@@ -99,7 +106,13 @@ impl ResponseError for AppError {
 /// One field's problem in a problem+json answer.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldError {
+    /// What is wrong: a member of the body by its JSON path
+    /// (`alerts[3].customer.external_id`, `attributes["a.b"]`), the whole body as
+    /// `(body)`, or a query parameter by its name (`limit`).
+    #[schema(example = "customer.external_id")]
     pub field: String,
+    /// What is wrong with it, in English.
+    #[schema(example = "is required")]
     pub message: String,
 }
 
@@ -161,6 +174,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("the request breaks the rules")]
     Invalid(Vec<FieldProblem>),
+    /// A query parameter, or the body, that cannot be read at all: 400 naming each.
+    #[error("the request cannot be read")]
+    Malformed(Vec<FieldProblem>),
     #[error("missing or wrong API key")]
     Unauthorized,
     /// A genuine key that no longer works (revoked, expired): 401 saying which.
@@ -190,6 +206,24 @@ impl From<crate::error::AppError> for ApiError {
     }
 }
 
+fn field_errors(problems: &[FieldProblem]) -> Vec<FieldError> {
+    problems
+        .iter()
+        .map(|p| FieldError {
+            field: p.field.clone(),
+            message: p.message.clone(),
+        })
+        .collect()
+}
+
+fn field_list(problems: &[FieldProblem]) -> String {
+    problems
+        .iter()
+        .map(|p| p.field.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl ApiError {
     pub fn problem(&self) -> Problem {
         match self {
@@ -200,22 +234,22 @@ impl ApiError {
                     "{} field{} broke the rules: {}",
                     problems.len(),
                     if problems.len() == 1 { "" } else { "s" },
-                    problems
-                        .iter()
-                        .map(|p| p.field.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    field_list(problems)
                 ),
             )
-            .with_errors(
-                problems
-                    .iter()
-                    .map(|p| FieldError {
-                        field: p.field.clone(),
-                        message: p.message.clone(),
-                    })
-                    .collect(),
-            ),
+            .with_errors(field_errors(problems)),
+            ApiError::Malformed(problems) => Problem::new(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "The request cannot be read: {}",
+                    problems
+                        .iter()
+                        .map(|p| format!("{}: {}", p.field, p.message))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            )
+            .with_errors(field_errors(problems)),
             ApiError::Unauthorized => Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "An API key is required: send Authorization: Bearer <key> with a key that is not revoked.",

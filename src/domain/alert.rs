@@ -3,13 +3,20 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
-use serde_json::Value;
+use chrono::{DateTime, Duration, TimeZone as _, Utc};
+use serde_json::{Value, json};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema};
+use utoipa::{PartialSchema, ToSchema};
 
-use super::FieldProblem;
-use super::money::{Decimal, parse_currency};
+use super::input::{
+    self, AmountValue, AttributeKey, AttributeValue, Currency, EmailAddress, ExternalId, FromJson,
+    Locale, Object, Path, PersonName, Phone, Problems, Reference, RuleCode, TimeZone, Timestamp,
+};
+use super::money::Decimal;
 use super::severity::Severity;
-use super::{Lang, parse_timezone};
+use super::{FieldProblem, Lang};
+use crate::i18n::tkey;
 
 pub const MAX_ATTRIBUTES: usize = 50;
 
@@ -43,294 +50,253 @@ pub struct NewAlert {
     pub attributes: BTreeMap<String, String>,
 }
 
-struct Fields<'a> {
-    problems: Vec<FieldProblem>,
-    obj: Option<&'a serde_json::Map<String, Value>>,
-    prefix: &'static str,
+/// The earliest `occurred_at` the desk takes.
+pub fn earliest_occurrence() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0)
+        .single()
+        .expect("a valid instant")
 }
 
-impl<'a> Fields<'a> {
-    fn name(&self, key: &str) -> String {
-        format!("{}{key}", self.prefix)
-    }
+/// How far past its own clock the desk takes an `occurred_at` (clocks drift).
+pub const OCCURRENCE_LEEWAY_HOURS: i64 = 24;
 
-    fn problem(&mut self, key: &str, message: impl Into<String>) {
-        let field = self.name(key);
-        self.problems.push(FieldProblem::new(field, message));
-    }
+/// An alert as the risk engine posts it: the body of `POST /api/v1/alerts`. The
+/// parser reads exactly these members (others are ignored) and the description's
+/// schema is derived from these types.
+#[derive(Debug, Clone, ToSchema)]
+#[schema(example = json!({
+    "external_id": "eng-7f3a-000123", "rule": "LARGE_TRANSFER", "severity": "high",
+    "occurred_at": "2026-11-24T09:15:00+08:00",
+    "customer": {"external_id": "C-100234", "name": "王伟", "email": "wei@example.com",
+                 "phone": "+8613800138000", "locale": "zh-CN", "timezone": "Asia/Shanghai"},
+    "amount": {"value": "125000.00", "currency": "CNY"},
+    "transaction_ref": "TX-20261124-88812",
+    "attributes": {"device_id": "d-91ab", "ip": "203.0.113.7", "channel": "app"}
+}))]
+pub struct AlertBody {
+    /// The engine's id of the alert: the idempotency key.
+    pub external_id: ExternalId,
+    /// The rule that fired.
+    pub rule: RuleCode,
+    /// Default: the rule's.
+    pub severity: Option<Severity>,
+    /// When the activity happened: from 2000-01-01T00:00:00Z to one day past the
+    /// desk's clock.
+    pub occurred_at: Option<Timestamp>,
+    pub customer: CustomerBody,
+    pub amount: Option<AmountBody>,
+    pub transaction_ref: Option<Reference>,
+    pub attributes: Option<Attributes>,
+}
 
-    fn get(&self, key: &str) -> Option<&'a Value> {
-        self.obj.and_then(|o| o.get(key)).filter(|v| !v.is_null())
-    }
+/// The customer the alert is about.
+#[derive(Debug, Clone, ToSchema)]
+pub struct CustomerBody {
+    pub external_id: ExternalId,
+    pub name: Option<PersonName>,
+    pub email: Option<EmailAddress>,
+    pub phone: Option<Phone>,
+    pub locale: Option<Locale>,
+    pub timezone: Option<TimeZone>,
+    /// True: the customer must not be e-mailed (left out or null: unchanged).
+    pub do_not_contact: Option<bool>,
+}
 
-    /// A string of 1..=max characters without control characters.
-    fn text(&mut self, key: &str, required: bool, max: usize) -> Option<String> {
-        match self.get(key) {
-            None if required => {
-                self.problem(key, "is required");
-                None
+/// The amount at stake.
+#[derive(Debug, Clone, ToSchema)]
+pub struct AmountBody {
+    pub value: AmountValue,
+    pub currency: Currency,
+}
+
+/// A flat map of strings, at most 50 members.
+#[derive(Debug, Clone, Default)]
+pub struct Attributes(pub BTreeMap<String, String>);
+
+impl FromJson for AlertBody {
+    fn from_json(v: &Value, at: &Path, problems: &mut Problems) -> Option<Self> {
+        let o = Object::of(v, at, problems)?;
+        let external_id = o.required("external_id", problems);
+        let rule = o.required("rule", problems);
+        let severity = o.optional("severity", problems);
+        let occurred_at = o.optional("occurred_at", problems);
+        let customer = o.required("customer", problems);
+        let amount = o.optional("amount", problems);
+        let transaction_ref = o.optional("transaction_ref", problems);
+        let attributes = o.optional("attributes", problems);
+        Some(AlertBody {
+            external_id: external_id?,
+            rule: rule?,
+            severity,
+            occurred_at,
+            customer: customer?,
+            amount,
+            transaction_ref,
+            attributes,
+        })
+    }
+}
+
+impl FromJson for CustomerBody {
+    fn from_json(v: &Value, at: &Path, problems: &mut Problems) -> Option<Self> {
+        let o = Object::of(v, at, problems)?;
+        let external_id = o.required("external_id", problems);
+        Some(CustomerBody {
+            name: o.optional("name", problems),
+            email: o.optional("email", problems),
+            phone: o.optional("phone", problems),
+            locale: o.optional("locale", problems),
+            timezone: o.optional("timezone", problems),
+            do_not_contact: o.optional("do_not_contact", problems),
+            external_id: external_id?,
+        })
+    }
+}
+
+impl FromJson for AmountBody {
+    fn from_json(v: &Value, at: &Path, problems: &mut Problems) -> Option<Self> {
+        let o = Object::of(v, at, problems)?;
+        let value = o.required("value", problems);
+        let currency = o.required("currency", problems);
+        Some(AmountBody {
+            value: value?,
+            currency: currency?,
+        })
+    }
+}
+
+impl FromJson for Attributes {
+    fn from_json(v: &Value, at: &Path, problems: &mut Problems) -> Option<Self> {
+        let o = Object::of(v, at, problems)?;
+        let map = o.members();
+        if map.len() > MAX_ATTRIBUTES {
+            let count = map.len().to_string();
+            let max = MAX_ATTRIBUTES.to_string();
+            input::problem(
+                problems,
+                at,
+                tkey("input.error.too_many"),
+                &[("count", &count), ("max", &max)],
+            );
+            return None;
+        }
+        let before = problems.len();
+        let mut out = BTreeMap::new();
+        for (k, v) in map {
+            let here = at.key(k);
+            if let Err(t) = AttributeKey::check(k) {
+                input::problem_text(problems, &here, t);
+                continue;
             }
-            None => None,
-            Some(Value::String(s)) => {
-                let s = s.trim();
-                if s.is_empty() {
-                    if required {
-                        self.problem(key, "must not be empty");
-                    }
-                    None
-                } else if s.chars().count() > max {
-                    self.problem(key, format!("must be at most {max} characters"));
-                    None
-                } else if s.chars().any(char::is_control) {
-                    self.problem(key, "must not contain control characters");
-                    None
-                } else {
-                    Some(s.to_string())
-                }
-            }
-            Some(_) => {
-                self.problem(key, "must be a string");
-                None
+            if let Some(value) = AttributeValue::from_json(v, &here, problems) {
+                out.insert(k.clone(), value.into_string());
             }
         }
+        (problems.len() == before).then_some(Attributes(out))
     }
 }
 
-fn object(v: Option<&Value>) -> Result<Option<&serde_json::Map<String, Value>>, &'static str> {
-    match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(o)) => Ok(Some(o)),
-        Some(_) => Err("must be an object"),
+impl PartialSchema for Attributes {
+    fn schema() -> RefOr<Schema> {
+        let value = match AttributeValue::schema() {
+            RefOr::T(s) => s,
+            RefOr::Ref(_) => unreachable!("a text type's schema is inline"),
+        };
+        let key = match AttributeKey::schema() {
+            RefOr::T(s) => s,
+            RefOr::Ref(_) => unreachable!("a text type's schema is inline"),
+        };
+        ObjectBuilder::new()
+            .description(Some(
+                "A flat map of strings, at most 50 members: names as AttributeKey, values \
+                 as AttributeValue",
+            ))
+            .max_properties(Some(MAX_ATTRIBUTES))
+            .property_names(Some(key))
+            .additional_properties(Some(value))
+            .examples([json!({"device_id": "d-91ab", "ip": "203.0.113.7", "channel": "app"})])
+            .into()
     }
 }
 
-/// Parses one alert. Unknown keys are ignored, so the engine may send more.
-pub fn parse_alert(v: &Value) -> Result<NewAlert, Vec<FieldProblem>> {
-    let Value::Object(obj) = v else {
-        return Err(vec![FieldProblem::new(
-            "",
-            "the alert must be a JSON object",
-        )]);
-    };
-    let mut f = Fields {
-        problems: Vec::new(),
-        obj: Some(obj),
-        prefix: "",
-    };
-    let external_id = f.text("external_id", true, 200);
-    let rule = f.text("rule", true, 64);
-    if let Some(r) = &rule
-        && !r
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-    {
-        f.problem(
-            "rule",
-            format!("'{r}' may hold only letters, digits, _ - ."),
+impl ToSchema for Attributes {}
+
+/// Parses one alert read at `now` (the desk's clock bounds `occurred_at`). Unknown
+/// members are ignored, so the engine may send more.
+pub fn parse_alert(v: &Value, now: DateTime<Utc>) -> Result<NewAlert, Vec<FieldProblem>> {
+    parse_alert_at(v, &Path::root(), now)
+}
+
+/// [`parse_alert`] for an alert found at `at` (an item of a batch).
+pub fn parse_alert_at(
+    v: &Value,
+    at: &Path,
+    now: DateTime<Utc>,
+) -> Result<NewAlert, Vec<FieldProblem>> {
+    let mut problems = Vec::new();
+    let body = AlertBody::from_json(v, at, &mut problems);
+    if let Some(t) = body.as_ref().and_then(|b| b.occurred_at) {
+        let (earliest, latest) = (
+            earliest_occurrence(),
+            now + Duration::hours(OCCURRENCE_LEEWAY_HOURS),
         );
-    }
-    let severity = f
-        .text("severity", false, 16)
-        .and_then(|s| match s.parse::<Severity>() {
-            Ok(v) => Some(v),
-            Err(e) => {
-                f.problem("severity", e);
-                None
-            }
-        });
-    let occurred_at =
-        f.text("occurred_at", false, 64)
-            .and_then(|s| match DateTime::parse_from_rfc3339(&s) {
-                Ok(t) => Some(t.with_timezone(&Utc)),
-                Err(_) => {
-                    f.problem(
-                        "occurred_at",
-                        format!("'{s}' is not an RFC 3339 time such as 2026-11-24T09:15:00+08:00"),
-                    );
-                    None
-                }
-            });
-    let transaction_ref = f.text("transaction_ref", false, 200);
-
-    // customer
-    let customer = match object(obj.get("customer")) {
-        Err(m) => {
-            f.problem("customer", m);
-            None
-        }
-        Ok(None) => {
-            f.problem("customer.external_id", "is required");
-            None
-        }
-        Ok(Some(c)) => {
-            let mut cf = Fields {
-                problems: Vec::new(),
-                obj: Some(c),
-                prefix: "customer.",
-            };
-            let external_id = cf.text("external_id", true, 200);
-            let name = cf.text("name", false, 200);
-            let email = cf.text("email", false, 254);
-            if let Some(e) = &email
-                && super::Email::parse(e).is_err()
-            {
-                // Personal data is never echoed back, not even in an error.
-                cf.problem("email", "is not an e-mail address");
-            }
-            let phone = cf.text("phone", false, 32);
-            if let Some(p) = &phone {
-                let digits = p.chars().filter(char::is_ascii_digit).count();
-                let ok_chars = p
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')'));
-                if !ok_chars || !(5..=20).contains(&digits) {
-                    cf.problem(
-                        "phone",
-                        "is not a phone number (digits with + - ( ) and spaces)",
-                    );
-                }
-            }
-            let locale = cf.text("locale", false, 35);
-            if let Some(l) = &locale
-                && !l
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
-                cf.problem(
-                    "locale",
-                    format!("'{l}' is not a language tag such as zh-CN"),
-                );
-            }
-            let timezone = cf.text("timezone", false, 64);
-            if let Some(t) = &timezone
-                && let Err(e) = parse_timezone(t)
-            {
-                cf.problem("timezone", e);
-            }
-            let do_not_contact = match cf.get("do_not_contact") {
-                None => None,
-                Some(Value::Bool(b)) => Some(*b),
-                Some(_) => {
-                    cf.problem("do_not_contact", "must be true or false");
-                    None
-                }
-            };
-            f.problems.append(&mut cf.problems);
-            external_id.map(|external_id| CustomerInput {
-                external_id,
-                name,
-                email,
-                phone,
-                locale: locale.map(|l| Lang::parse(&l).map(|x| x.code().to_string()).unwrap_or(l)),
-                timezone,
-                do_not_contact,
-            })
-        }
-    };
-
-    // amount
-    let amount = match object(obj.get("amount")) {
-        Err(m) => {
-            f.problem("amount", m);
-            None
-        }
-        Ok(None) => None,
-        Ok(Some(a)) => {
-            let mut af = Fields {
-                problems: Vec::new(),
-                obj: Some(a),
-                prefix: "amount.",
-            };
-            let value = match af.get("value") {
-                None => {
-                    af.problem("value", "is required");
-                    None
-                }
-                Some(Value::String(s)) => match s.parse::<Decimal>() {
-                    Ok(d) if d.is_negative() => {
-                        af.problem("value", "must not be negative");
-                        None
-                    }
-                    Ok(d) => Some(d),
-                    Err(e) => {
-                        af.problem("value", e);
-                        None
-                    }
-                },
-                Some(_) => {
-                    af.problem("value", "must be a decimal string such as \"125000.00\"");
-                    None
-                }
-            };
-            let currency = af
-                .text("currency", true, 3)
-                .and_then(|c| match parse_currency(&c) {
-                    Ok(c) => Some(c),
-                    Err(e) => {
-                        af.problem("currency", e);
-                        None
-                    }
-                });
-            f.problems.append(&mut af.problems);
-            match (value, currency) {
-                (Some(value), Some(currency)) => Some(Amount { value, currency }),
-                _ => None,
-            }
-        }
-    };
-
-    // attributes
-    let mut attributes = BTreeMap::new();
-    match object(obj.get("attributes")) {
-        Err(m) => f.problem("attributes", m),
-        Ok(None) => {}
-        Ok(Some(a)) => {
-            if a.len() > MAX_ATTRIBUTES {
-                f.problem(
-                    "attributes",
-                    format!("has {} keys; at most {MAX_ATTRIBUTES} are allowed", a.len()),
-                );
-            } else {
-                for (k, v) in a {
-                    let field = format!("attributes.{k}");
-                    if k.is_empty() || k.chars().count() > 64 {
-                        f.problem(&field, "keys must have 1 to 64 characters");
-                        continue;
-                    }
-                    match v {
-                        Value::String(s) if s.chars().count() <= 1000 => {
-                            attributes.insert(k.clone(), s.clone());
-                        }
-                        Value::String(_) => f.problem(&field, "must be at most 1000 characters"),
-                        _ => f.problem(
-                            &field,
-                            "must be a string (attributes are a flat map of strings)",
-                        ),
-                    }
-                }
-            }
+        if t.0 < earliest || t.0 > latest {
+            input::problem(
+                &mut problems,
+                &at.key("occurred_at"),
+                tkey("input.error.occurred_at"),
+                &[
+                    ("earliest", &earliest.to_rfc3339()),
+                    ("latest", &latest.to_rfc3339()),
+                ],
+            );
         }
     }
-
-    if !f.problems.is_empty() {
-        return Err(f.problems);
+    match body {
+        Some(b) if problems.is_empty() => Ok(b.into_new_alert()),
+        _ => Err(problems),
     }
-    Ok(NewAlert {
-        external_id: external_id.expect("checked"),
-        rule: rule.expect("checked"),
-        severity,
-        occurred_at,
-        customer: customer.expect("checked"),
-        amount,
-        transaction_ref,
-        attributes,
-    })
+}
+
+impl AlertBody {
+    fn into_new_alert(self) -> NewAlert {
+        let c = self.customer;
+        NewAlert {
+            external_id: self.external_id.into_string(),
+            rule: self.rule.into_string(),
+            severity: self.severity,
+            occurred_at: self.occurred_at.map(|t| t.0),
+            customer: CustomerInput {
+                external_id: c.external_id.into_string(),
+                name: c.name.map(PersonName::into_string),
+                email: c.email.map(EmailAddress::into_string),
+                phone: c.phone.map(Phone::into_string),
+                locale: c.locale.map(|l| {
+                    Lang::parse(l.as_str())
+                        .map(|x| x.code().to_string())
+                        .unwrap_or_else(|| l.into_string())
+                }),
+                timezone: c.timezone.map(|t| t.name().to_string()),
+                do_not_contact: c.do_not_contact,
+            },
+            amount: self.amount.map(|a| Amount {
+                value: a.value.0,
+                currency: a.currency.into_string(),
+            }),
+            transaction_ref: self.transaction_ref.map(Reference::into_string),
+            attributes: self.attributes.unwrap_or_default().0,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap()
+    }
 
     fn example() -> Value {
         json!({
@@ -350,7 +316,7 @@ mod tests {
 
     #[test]
     fn the_contract_example_parses() {
-        let a = parse_alert(&example()).unwrap();
+        let a = parse_alert(&example(), now()).unwrap();
         assert_eq!(a.rule, "LARGE_TRANSFER");
         assert_eq!(a.severity, Some(Severity::High));
         assert_eq!(
@@ -366,6 +332,7 @@ mod tests {
     fn only_three_fields_are_required() {
         let a = parse_alert(
             &json!({"external_id": "x", "rule": "R", "customer": {"external_id": "c"}}),
+            now(),
         )
         .unwrap();
         assert_eq!(a.severity, None);
@@ -379,10 +346,10 @@ mod tests {
             "severity": "urgent",
             "occurred_at": "yesterday",
             "customer": {"email": "nope", "timezone": "Mars/Base"},
-            "amount": {"value": 125000, "currency": "yuan"},
+            "amount": {"value": 125000.5, "currency": "yuan"},
             "attributes": {"ok": "fine", "n": 3}
         });
-        let problems = parse_alert(&v).unwrap_err();
+        let problems = parse_alert(&v, now()).unwrap_err();
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
         for f in [
             "external_id",
@@ -406,7 +373,128 @@ mod tests {
         let many: serde_json::Map<String, Value> =
             (0..51).map(|i| (format!("k{i}"), json!("v"))).collect();
         v["attributes"] = Value::Object(many);
-        let p = parse_alert(&v).unwrap_err();
+        let p = parse_alert(&v, now()).unwrap_err();
         assert_eq!(p[0].field, "attributes");
+    }
+
+    fn fields(v: &Value) -> Vec<String> {
+        parse_alert(v, now())
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.field)
+            .collect()
+    }
+
+    #[test]
+    fn empty_strings_are_refused_where_a_value_is_required() {
+        let mut v = example();
+        v["rule"] = json!("");
+        v["customer"]["external_id"] = json!("");
+        v["external_id"] = json!("");
+        let f = fields(&v);
+        for name in ["rule", "customer.external_id", "external_id"] {
+            assert!(f.contains(&name.to_string()), "{name} in {f:?}");
+        }
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_named_as_the_body() {
+        for body in [json!([]), json!("alert"), json!(null), json!(5)] {
+            assert_eq!(fields(&body), ["(body)"], "{body}");
+        }
+        let mut v = example();
+        v["customer"] = json!(["C-1"]);
+        assert_eq!(fields(&v), ["customer"]);
+    }
+
+    #[test]
+    fn amounts_are_canonical() {
+        for bad in ["  1", "+1", "1e3", "1 ", "0x10", "-5"] {
+            let mut v = example();
+            v["amount"]["value"] = json!(bad);
+            assert_eq!(fields(&v), ["amount.value"], "{bad:?}");
+        }
+        let mut v = example();
+        v["amount"]["value"] = json!(125000);
+        let a = parse_alert(&v, now()).unwrap();
+        assert_eq!(a.amount.unwrap().value.to_string(), "125000.00");
+    }
+
+    #[test]
+    fn control_characters_are_refused_everywhere() {
+        for bad in ["a\u{0}b", "a\u{85}b", "a\u{9b}", "a\u{7f}", "a\nb"] {
+            let mut v = example();
+            v["attributes"] = json!({"channel": bad});
+            assert_eq!(fields(&v), ["attributes.channel"], "{bad:?}");
+            let mut v = example();
+            v["attributes"] = json!({format!("k{bad}"): "x"});
+            assert_eq!(fields(&v).len(), 1, "{bad:?}");
+            assert!(
+                fields(&v)[0].starts_with("attributes[\""),
+                "{:?}",
+                fields(&v)
+            );
+            let mut v = example();
+            v["customer"]["name"] = json!(bad);
+            assert_eq!(fields(&v), ["customer.name"], "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn look_alike_identifiers_are_refused() {
+        for (path, bad) in [
+            ("external_id", "eng-\u{202e}321"),
+            ("customer.external_id", "C-100\u{200b}234"),
+            ("transaction_ref", "TX\u{2066}1"),
+            ("customer.name", "Wang\u{202e}Wei"),
+            ("attributes.device_id", "d-91ab\u{feff}"),
+            ("customer.external_id", "C 100234"),
+        ] {
+            let mut v = example();
+            let mut at = &mut v;
+            for part in path.split('.') {
+                at = &mut at[part];
+            }
+            *at = json!(bad);
+            assert_eq!(fields(&v), [path], "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn occurred_at_lies_in_a_sane_window() {
+        for bad in [
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "1999-12-31T23:59:59Z",
+            "2026-11-25T01:00:01Z",
+        ] {
+            let mut v = example();
+            v["occurred_at"] = json!(bad);
+            assert_eq!(fields(&v), ["occurred_at"], "{bad}");
+        }
+        for ok in [
+            "2000-01-01T00:00:00Z",
+            "2026-11-25T01:00:00Z",
+            "2026-11-25T09:00:00+08:00",
+        ] {
+            let mut v = example();
+            v["occurred_at"] = json!(ok);
+            assert!(parse_alert(&v, now()).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn a_batch_item_is_named_by_its_place() {
+        let mut v = example();
+        v["customer"]["external_id"] = json!("");
+        let p = parse_alert_at(&v, &Path::named("alerts").index(3), now()).unwrap_err();
+        assert_eq!(p[0].field, "alerts[3].customer.external_id");
+    }
+
+    #[test]
+    fn the_description_is_what_the_parser_reads() {
+        input::assert_schema_is_parser::<AlertBody>();
+        input::assert_schema_is_parser::<CustomerBody>();
+        input::assert_schema_is_parser::<AmountBody>();
     }
 }

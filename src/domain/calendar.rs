@@ -10,7 +10,7 @@ use super::ProblemText;
 use crate::i18n::tkey;
 
 /// Lower-case weekday keys used in the raw configuration, Monday first.
-const DAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+pub const DAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 const SECS_PER_DAY: i64 = 86_400;
 

@@ -45,6 +45,7 @@ const EN: &[(&str, &str)] = &[
     ("mfa.en.toml", include_str!("mfa.en.toml")),
     ("directory.en.toml", include_str!("directory.en.toml")),
     ("apikeys.en.toml", include_str!("apikeys.en.toml")),
+    ("input.en.toml", include_str!("input.en.toml")),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -87,6 +88,7 @@ const ZH_CN: &[(&str, &str)] = &[
     ("mfa.zh-CN.toml", include_str!("mfa.zh-CN.toml")),
     ("directory.zh-CN.toml", include_str!("directory.zh-CN.toml")),
     ("apikeys.zh-CN.toml", include_str!("apikeys.zh-CN.toml")),
+    ("input.zh-CN.toml", include_str!("input.zh-CN.toml")),
 ];
 
 type Catalog = HashMap<String, String>;

@@ -279,7 +279,11 @@ pub async fn session_and_csrf(
         ip,
     };
 
-    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    // A request no route takes reaches no handler (it is answered 404 or 405), so it
+    // needs no token.
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        && super::is_routed(req.method(), req.path())
+    {
         // A new anonymous token cannot match anything the browser sends.
         let expected = if new_anon.is_some() {
             None
@@ -404,6 +408,7 @@ pub async fn error_pages(
         let mut new = problem.response();
         copy_header(&res, &mut new, header::RETRY_AFTER);
         copy_header(&res, &mut new, header::WWW_AUTHENTICATE);
+        copy_header(&res, &mut new, header::ALLOW);
         return Ok(res.into_response(new));
     }
     if status == StatusCode::UNAUTHORIZED {
@@ -451,6 +456,7 @@ pub async fn error_pages(
         Err(_) => HttpResponse::build(status).body(status.to_string()),
     };
     copy_header(&res, &mut new, header::RETRY_AFTER);
+    copy_header(&res, &mut new, header::ALLOW);
     for c in res.response().cookies() {
         let _ = new.add_cookie(&c.into_owned());
     }

@@ -42,6 +42,10 @@ pub mod verify;
 pub mod views;
 pub mod work;
 
+use std::sync::OnceLock;
+
+use actix_web::dev::ResourceDef;
+use actix_web::http::Method;
 use actix_web::{HttpRequest, web};
 
 use crate::db::DbConn;
@@ -298,9 +302,44 @@ where
     db(state, f).await
 }
 
-/// The default service: nothing at this address.
-pub async fn not_found(_req: HttpRequest) -> Result<actix_web::HttpResponse, AppError> {
-    Err(AppError::NotFound)
+/// The methods the route table takes at `path`, in the table's order; empty when no
+/// route has the path.
+pub fn allowed_methods(path: &str) -> Vec<Method> {
+    static PATTERNS: OnceLock<Vec<(ResourceDef, Method)>> = OnceLock::new();
+    let patterns = PATTERNS.get_or_init(|| {
+        ROUTES
+            .iter()
+            .map(|r| (ResourceDef::new(r.path), r.method.clone()))
+            .collect()
+    });
+    let mut methods: Vec<Method> = Vec::new();
+    for (def, method) in patterns {
+        if def.is_match(path) && !methods.contains(method) {
+            methods.push(method.clone());
+        }
+    }
+    methods
+}
+
+/// Whether a route of the table answers `method` at `path`.
+pub fn is_routed(method: &Method, path: &str) -> bool {
+    allowed_methods(path).contains(method)
+}
+
+/// The default service: a path of the route table asked with a method it does not
+/// take is a 405 with `Allow` (TRACE and OPTIONS included); any other path is a 404.
+pub async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, AppError> {
+    let allowed = allowed_methods(req.path());
+    if allowed.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    Err(AppError::MethodNotAllowed {
+        allow: allowed
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
 }
 
 /// A `303 See Other` to `to`, the answer to a form that worked.

@@ -454,7 +454,7 @@ fn batches_answer_each_alert_in_order() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| e["field"] == "rule")
+            .any(|e| e["field"] == "alerts[1].rule")
     );
     assert_eq!(results[2]["queue"], "New accounts");
     assert_eq!(results[3]["deduplicated"], true);
@@ -604,7 +604,7 @@ fn the_case_list_pages_with_a_cursor_and_filters() {
         &key,
         "/api/v1/cases?cursor=nonsense&limit=0&status=odd&queue=Nope",
     );
-    assert_eq!(s, 422);
+    assert_eq!(s, 400);
     let fields: Vec<&str> = p["errors"]
         .as_array()
         .unwrap()
@@ -615,6 +615,10 @@ fn the_case_list_pages_with_a_cursor_and_filters() {
         fields.contains(&"cursor") && fields.contains(&"limit") && fields.contains(&"status"),
         "{fields:?}"
     );
+    // A name that is well formed but names no queue breaks a rule: 422.
+    let (s, p) = app.get_api(&key, "/api/v1/cases?queue=Nope");
+    assert_eq!(s, 422);
+    assert_eq!(p["errors"][0]["field"], "queue");
     let (s, _) = app.get_api(&key, "/api/v1/cases/RC-999999");
     assert_eq!(s, 404);
     let (s, _) = app.get_api(&key, "/api/v1/cases/nonsense/events");

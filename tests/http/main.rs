@@ -24,6 +24,7 @@ mod demo;
 mod emergencies;
 mod glance;
 mod identifiers;
+mod input;
 mod intake;
 mod labels;
 mod languages;

@@ -1,78 +1,49 @@
 // POST /api/v1/alerts and /api/v1/alerts/batch: the risk engine's rule hits.
 
+use crate::domain::input::oas::{ArrayBuilder, ObjectBuilder, Schema, SchemaType};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
-use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 
 use super::scope::AlertsWrite;
 use super::{ApiError, ApiKey, parse_json};
 use crate::domain::FieldProblem;
-use crate::domain::alert::{NewAlert, parse_alert};
+use crate::domain::alert::{AlertBody, NewAlert, parse_alert, parse_alert_at};
+use crate::domain::input::{self, Object, Path};
+use crate::i18n::tkey;
 use crate::intake::AlertResult;
 use crate::state::AppState;
 
 /// Alerts one batch may hold.
 pub const MAX_BATCH: usize = 1000;
 
-/// An alert as posted (documentation of the body; see CONTRACT).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct AlertBody {
-    /// The engine's id of the alert: the idempotency key.
-    #[schema(example = "eng-7f3a-000123", max_length = 200)]
-    external_id: String,
-    /// The rule that fired.
-    #[schema(example = "LARGE_TRANSFER", max_length = 64)]
-    rule: String,
-    /// low, medium, high or critical; default: the rule's.
-    #[schema(example = "high")]
-    severity: Option<String>,
-    /// RFC 3339 time the activity happened.
-    #[schema(example = "2026-11-24T09:15:00+08:00")]
-    occurred_at: Option<String>,
-    customer: CustomerBody,
-    amount: Option<AmountBody>,
-    #[schema(example = "TX-20261124-88812")]
-    transaction_ref: Option<String>,
-    /// A flat map of strings, at most 50 keys.
-    #[schema(value_type = Option<Object>, example = json!({"device_id": "d-91ab", "ip": "203.0.113.7"}))]
-    attributes: Option<std::collections::BTreeMap<String, String>>,
+/// The body of a batch: `{"alerts": [ … ]}`. Its items are read one by one, each as
+/// the body of `POST /api/v1/alerts` ([`AlertBody`]); an item that breaks a rule gets a
+/// problem object in its place in the answer and the others are stored, so the
+/// batch itself takes any item.
+pub struct BatchBody;
+
+impl PartialSchema for BatchBody {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .property(
+                "alerts",
+                ArrayBuilder::new()
+                    .items(ObjectBuilder::new().schema_type(SchemaType::AnyValue).description(Some(
+                        "An alert as the body of POST /api/v1/alerts (schema AlertBody). Each \
+                         item is checked on its own: one that breaks a rule gets a problem \
+                         object in its place in the results.",
+                    )))
+                    .max_items(Some(MAX_BATCH))
+                    .description(Some("Up to 1000 alerts")),
+            )
+            .required("alerts")
+            .into()
+    }
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct CustomerBody {
-    #[schema(example = "C-100234")]
-    external_id: String,
-    name: Option<String>,
-    email: Option<String>,
-    #[schema(example = "+8613800138000")]
-    phone: Option<String>,
-    #[schema(example = "zh-CN")]
-    locale: Option<String>,
-    #[schema(example = "Asia/Shanghai")]
-    timezone: Option<String>,
-    /// True: the customer must not be e-mailed (left out: unchanged).
-    do_not_contact: Option<bool>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct AmountBody {
-    /// A decimal string.
-    #[schema(example = "125000.00")]
-    value: String,
-    #[schema(example = "CNY")]
-    currency: String,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct BatchBody {
-    /// Up to 1000 alerts.
-    alerts: Vec<AlertBody>,
-}
+impl ToSchema for BatchBody {}
 
 /// One result of a batch: an alert's result, or a problem object.
 #[derive(Serialize, ToSchema)]
@@ -96,8 +67,9 @@ pub struct BatchResults {
     responses(
         (status = 201, description = "The alert is stored and filed into a case", body = AlertResult),
         (status = 200, description = "The external_id was received before: the first result, deduplicated", body = AlertResult),
-        (status = 400, description = "Malformed JSON", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or wrong API key", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body is not JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong API key", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "Bearer"))),
         (status = 413, description = "Body over 1 MiB", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Valid JSON that breaks a rule; each field named", body = crate::error::Problem, content_type = "application/problem+json"),
     )
@@ -108,7 +80,7 @@ pub async fn post_alert(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let value = parse_json(&body)?;
-    let alert = parse_alert(&value).map_err(ApiError::Invalid)?;
+    let alert = parse_alert(&value, state.now()).map_err(ApiError::Invalid)?;
     let mut results = state
         .intake
         .submit(vec![alert], Some(key.0))
@@ -134,10 +106,11 @@ pub async fn post_alert(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "One result per alert, in order: a result, or a problem object for an alert that broke a rule", body = BatchResults),
-        (status = 400, description = "Malformed JSON", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or wrong API key", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body is not JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong API key", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "Bearer"))),
         (status = 413, description = "Body over 1 MiB", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No alerts list, or more than 1000", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body is not an object, or its alerts are missing, not a list, or more than 1000", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn post_batch(
@@ -146,31 +119,41 @@ pub async fn post_batch(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let value = parse_json(&body)?;
-    let items = match value.get("alerts") {
-        Some(Value::Array(items)) => items,
-        Some(_) => {
-            return Err(ApiError::Invalid(vec![FieldProblem::new(
-                "alerts",
-                "must be a list of alerts",
-            )]));
+    let mut problems = Vec::new();
+    let items = Object::of(&value, &Path::root(), &mut problems).and_then(|o| {
+        let at = o.path("alerts");
+        match o.get("alerts") {
+            Some(serde_json::Value::Array(items)) if items.len() > MAX_BATCH => {
+                let count = items.len().to_string();
+                let max = MAX_BATCH.to_string();
+                input::problem(
+                    &mut problems,
+                    &at,
+                    tkey("input.error.too_many"),
+                    &[("count", &count), ("max", &max)],
+                );
+                None
+            }
+            Some(serde_json::Value::Array(items)) => Some(items),
+            Some(_) => {
+                input::problem(&mut problems, &at, tkey("input.error.array"), &[]);
+                None
+            }
+            None => {
+                input::problem(&mut problems, &at, tkey("input.error.required"), &[]);
+                None
+            }
         }
-        None => {
-            return Err(ApiError::Invalid(vec![FieldProblem::new(
-                "alerts",
-                "is required",
-            )]));
-        }
+    });
+    let Some(items) = items else {
+        return Err(ApiError::Invalid(problems));
     };
-    if items.len() > MAX_BATCH {
-        return Err(ApiError::Invalid(vec![FieldProblem::new(
-            "alerts",
-            format!(
-                "holds {} alerts; at most {MAX_BATCH} are allowed",
-                items.len()
-            ),
-        )]));
-    }
-    let parsed: Vec<Result<NewAlert, Vec<FieldProblem>>> = items.iter().map(parse_alert).collect();
+    let now = state.now();
+    let parsed: Vec<Result<NewAlert, Vec<FieldProblem>>> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| parse_alert_at(item, &Path::named("alerts").index(i), now))
+        .collect();
     let valid: Vec<NewAlert> = parsed
         .iter()
         .filter_map(|p| p.as_ref().ok().cloned())

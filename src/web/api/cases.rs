@@ -3,18 +3,25 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::input::oas::{ObjectBuilder, Type};
+use utoipa::PartialSchema;
+
 use super::scope::CasesRead;
-use super::{ApiError, ApiKey, api_db};
+use super::{ApiError, ApiKey, Cursor, QueryParams, api_db, query_param};
 use crate::db::DbConn;
+use crate::domain::ProblemText;
+use crate::domain::input::{Bounded, Timestamp, text_type};
+use crate::domain::text::TextRule;
 use crate::domain::{CaseKind, CaseStatus};
 use crate::domain::{FieldProblem, masking};
+use crate::i18n::tkey;
 use crate::state::AppState;
 use crate::store::campaigns as campaign_store;
 use crate::store::cases::{
@@ -179,6 +186,32 @@ fn view(
     }
 }
 
+/// The `case_ref` path parameter: `RC-` and at least six digits. Any other text
+/// names no case (404).
+pub struct CaseRefParam;
+
+impl utoipa::IntoParams for CaseRefParam {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        vec![
+            ParameterBuilder::new()
+                .name("case_ref")
+                .parameter_in(ParameterIn::Path)
+                .required(utoipa::openapi::Required::True)
+                .description(Some("The case's reference, e.g. RC-000417"))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some("^RC-[0-9]{6,18}$"))
+                        .examples([serde_json::Value::from("RC-000417")]),
+                ))
+                .build(),
+        ]
+    }
+}
+
 fn load_case(conn: &mut DbConn, reference: &str) -> Result<Case, ApiError> {
     let id = parse_case_ref(reference)
         .ok_or_else(|| ApiError::NotFound(format!("No case has the reference '{reference}'.")))?;
@@ -190,12 +223,13 @@ fn load_case(conn: &mut DbConn, reference: &str) -> Result<Case, ApiError> {
     get,
     path = "/api/v1/cases/{case_ref}",
     tag = "cases",
-    params(("case_ref" = String, Path, description = "e.g. RC-000417")),
+    params(CaseRefParam),
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The case, personal data masked", body = CaseView),
-        (status = 401, description = "Missing or wrong API key", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such case", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong API key", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "Bearer"))),
+        (status = 404, description = "No case has this reference", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get(
@@ -237,18 +271,92 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(v))
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
+/// Cases per page of the list: 1 to 500.
+type Limit = Bounded<1, 500>;
+const DEFAULT_LIMIT: i64 = 100;
+
+text_type! {
+    /// A queue's name: 1 to 200 characters; spaces only between other characters.
+    QueueName, TextRule::name(200), example = "Transfers"
+}
+
+/// The query parameters of the case list, as they are read.
 pub struct ListQuery {
-    /// Only cases in this status.
-    status: Option<String>,
-    /// Only cases of the queue with this name.
-    queue: Option<String>,
-    /// Only cases changed at or after this RFC 3339 time.
-    updated_since: Option<String>,
-    /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
-    /// Cases per page, 1 to 500 (default 100).
-    limit: Option<i64>,
+    status: Option<&'static str>,
+    queue: Option<QueueName>,
+    updated_since: Option<Timestamp>,
+    after: Option<(NaiveDateTime, i64)>,
+    limit: i64,
+}
+
+impl ListQuery {
+    /// Reads the parameters; every one that cannot be read is named in a 400.
+    fn read(q: &QueryParams) -> Result<ListQuery, ApiError> {
+        let mut problems = Vec::new();
+        let status = q.read("status", &mut problems, |s| {
+            STATUSES.iter().find(|x| **x == s).copied().ok_or_else(|| {
+                ProblemText::new(
+                    tkey("input.error.status"),
+                    &[("text", s), ("list", &STATUSES.join(", "))],
+                )
+            })
+        });
+        let queue = q.read("queue", &mut problems, QueueName::check);
+        let updated_since = q.read("updated_since", &mut problems, Timestamp::check);
+        let after = q.read("cursor", &mut problems, |c| {
+            Cursor::check(c)
+                .ok()
+                .and_then(|c| decode_cursor(&c.0))
+                .ok_or_else(Cursor::problem)
+        });
+        let limit = q.read("limit", &mut problems, Limit::from_text);
+        if !problems.is_empty() {
+            return Err(ApiError::Malformed(problems));
+        }
+        Ok(ListQuery {
+            status,
+            queue,
+            updated_since,
+            after,
+            limit: limit.map_or(DEFAULT_LIMIT, |l| l.0),
+        })
+    }
+}
+
+impl utoipa::IntoParams for ListQuery {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        vec![
+            query_param(
+                "status",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(STATUSES.iter().copied())),
+                "Only cases in this status.",
+            ),
+            query_param(
+                "queue",
+                QueueName::schema(),
+                "Only cases of the queue with this name.",
+            ),
+            query_param(
+                "updated_since",
+                Timestamp::schema(),
+                "Only cases changed at or after this RFC 3339 instant.",
+            ),
+            query_param(
+                "cursor",
+                Cursor::schema(),
+                "The `next_cursor` of the previous page.",
+            ),
+            query_param(
+                "limit",
+                Limit::schema_with("Cases per page, 1 to 500.").default(Some(DEFAULT_LIMIT.into())),
+                "Cases per page, 1 to 500 (default 100).",
+            ),
+        ]
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -278,55 +386,21 @@ fn decode_cursor(s: &str) -> Option<(NaiveDateTime, i64)> {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "A page of cases, personal data masked", body = CaseList),
-        (status = 401, description = "Missing or wrong API key", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A filter is malformed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A parameter cannot be read; each one named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong API key", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "Bearer"))),
+        (status = 422, description = "No queue has the name given", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list(
     _key: ApiKey<CasesRead>,
     state: web::Data<AppState>,
-    q: web::Query<ListQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let q = q.into_inner();
-    let mut problems = Vec::new();
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        problems.push(FieldProblem::new("limit", "must be from 1 to 500"));
-    }
-    let updated_since = match q.updated_since.as_deref() {
-        None | Some("") => None,
-        Some(s) => match DateTime::parse_from_rfc3339(s) {
-            Ok(t) => Some(store::to_db(t.with_timezone(&Utc))),
-            Err(_) => {
-                problems.push(FieldProblem::new(
-                    "updated_since",
-                    format!("'{s}' is not an RFC 3339 time"),
-                ));
-                None
-            }
-        },
-    };
-    let after = match q.cursor.as_deref() {
-        None | Some("") => None,
-        Some(c) => match decode_cursor(c) {
-            Some(v) => Some(v),
-            None => {
-                problems.push(FieldProblem::new("cursor", "is not a cursor this API gave"));
-                None
-            }
-        },
-    };
-    if let Some(s) = &q.status
-        && !STATUSES.contains(&s.as_str())
-    {
-        problems.push(FieldProblem::new(
-            "status",
-            format!("'{s}' is not one of {}", STATUSES.join(", ")),
-        ));
-    }
-    if !problems.is_empty() {
-        return Err(ApiError::Invalid(problems));
-    }
+    let q = ListQuery::read(&QueryParams::of(&req)?)?;
+    let limit = q.limit;
+    let updated_since = q.updated_since.map(|t| store::to_db(t.0));
+    let after = q.after;
     let st = state.clone();
     let page = api_db(&state, move |conn| -> Result<CaseList, ApiError> {
         let snap = st.desk.get(conn)?;
@@ -336,9 +410,10 @@ pub async fn list(
                     .get(name.as_str())
                     .map(|queue| queue.id)
                     .ok_or_else(|| {
-                        ApiError::Invalid(vec![FieldProblem::new(
+                        ApiError::Invalid(vec![FieldProblem::keyed(
                             "queue",
-                            format!("no queue is named '{name}'"),
+                            tkey("input.error.queue"),
+                            &[("text", name.as_str())],
                         )])
                     })?,
             ),
@@ -347,7 +422,7 @@ pub async fn list(
         let rows = case_store::list(
             conn,
             &case_store::ListFilter {
-                status: q.status.clone(),
+                status: q.status.map(str::to_string),
                 queue_id,
                 updated_since,
                 after,
@@ -429,12 +504,13 @@ pub struct EventList {
     get,
     path = "/api/v1/cases/{case_ref}/events",
     tag = "cases",
-    params(("case_ref" = String, Path, description = "e.g. RC-000417")),
+    params(CaseRefParam),
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The case's timeline, oldest first", body = EventList),
-        (status = 401, description = "Missing or wrong API key", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such case", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong API key", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "Bearer"))),
+        (status = 404, description = "No case has this reference", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn events(

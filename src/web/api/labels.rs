@@ -2,27 +2,46 @@
 // reopened and closed again gives new rows), keyset-paged by a cursor the engine
 // keeps and passes back as `since`.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::scope::LabelsRead;
-use super::{ApiError, ApiKey, api_db};
+use super::{ApiError, ApiKey, Cursor, QueryParams, api_db, query_param};
+use crate::domain::CaseEvent;
+use crate::domain::input::Bounded;
 use crate::domain::resolution::Disposition;
 use crate::domain::webhooks::label_of;
-use crate::domain::{CaseEvent, FieldProblem};
 use crate::state::AppState;
 use crate::store::labels;
 
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct LabelsQuery {
-    /// The `next_cursor` of the previous answer; from the first closing when absent.
-    since: Option<String>,
-    /// Rows per page, 1 to 1,000 (default 500).
-    limit: Option<i64>,
+/// Rows per page of the feed: 1 to 1000.
+type Limit = Bounded<1, 1000>;
+const DEFAULT_LIMIT: i64 = 500;
+
+/// The query parameters of the feed.
+pub struct LabelsQuery;
+
+impl utoipa::IntoParams for LabelsQuery {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        vec![
+            query_param(
+                "since",
+                Cursor::schema(),
+                "The `next_cursor` of the previous answer; from the first closing when absent.",
+            ),
+            query_param(
+                "limit",
+                Limit::schema_with("Rows per page, 1 to 1000.").default(Some(DEFAULT_LIMIT.into())),
+                "Rows per page, 1 to 1000 (default 500).",
+            ),
+        ]
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -72,37 +91,29 @@ fn decode(s: &str) -> Option<(i64, i64)> {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "A page of labels", body = LabelPage),
-        (status = 401, description = "Missing or wrong API key", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A malformed or foreign cursor, or a bad limit", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A malformed or foreign cursor, or a bad limit; each parameter named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong API key", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "Bearer"))),
     )
 )]
 pub async fn list(
     _key: ApiKey<LabelsRead>,
     state: web::Data<AppState>,
-    q: web::Query<LabelsQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let q = q.into_inner();
+    let q = QueryParams::of(&req)?;
     let mut problems = Vec::new();
-    let limit = q.limit.unwrap_or(500);
-    if !(1..=1000).contains(&limit) {
-        problems.push(FieldProblem::new("limit", "must be from 1 to 1000"));
-    }
-    let after = match q.since.as_deref() {
-        None | Some("") => None,
-        Some(c) => match decode(c) {
-            Some(v) => Some(v),
-            None => {
-                problems.push(FieldProblem::new(
-                    "since",
-                    "is not a cursor of this feed (pass the next_cursor it gave)",
-                ));
-                None
-            }
-        },
-    };
+    let after = q.read("since", &mut problems, |c| {
+        Cursor::check(c)
+            .ok()
+            .and_then(|c| decode(&c.0))
+            .ok_or_else(Cursor::problem)
+    });
+    let limit = q.read("limit", &mut problems, Limit::from_text);
     if !problems.is_empty() {
-        return Err(ApiError::Invalid(problems));
+        return Err(ApiError::Malformed(problems));
     }
+    let limit = limit.map_or(DEFAULT_LIMIT, |l| l.0);
     let page = api_db(&state, move |conn| -> Result<LabelPage, ApiError> {
         let (from_event, from_alert) = after.unwrap_or((0, 0));
         // Closings from the cursor's own on (its later alerts may be left); one

@@ -45,7 +45,8 @@ fn rfc3339(t: chrono::NaiveDateTime) -> String {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The active snoozes", body = SnoozeList),
-        (status = 401, description = "Missing or wrong API key", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong API key", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "Bearer"))),
     )
 )]
 pub async fn list(
