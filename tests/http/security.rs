@@ -476,10 +476,9 @@ fn the_audit_log_is_appended_to_a_file_as_it_happens_once_across_restarts() {
 
     // After a restart the file goes on where it stopped: nothing twice, nothing lost.
     let sink = path.clone();
-    let app2 = app.second_instance_with(move |s| {
+    let app2 = app.restart_with(move |s| {
         s.audit_log = Some(riskdesk::config::AuditSink::File(sink));
     });
-    drop(app);
     assert_eq!(app2.browser().login("wei@bank.example", &pw).status(), 303);
     wait_for("the next sign-in in the file", || {
         file_lines(&path)

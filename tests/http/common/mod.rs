@@ -132,13 +132,18 @@ impl TestApp {
 
     /// Stops this instance and starts the desk again on the same database, data
     /// directory and clock, as after a restart.
-    pub fn restart(mut self) -> TestApp {
+    pub fn restart(self) -> TestApp {
+        self.restart_with(|_| {})
+    }
+
+    /// [`TestApp::restart`] after `tweak` has adjusted the settings.
+    pub fn restart_with(mut self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
         let database = DatabaseUrl::parse(&self.database_url).unwrap();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         let pg = self._pg.take();
         let clock = self.clock.clone();
         drop(self);
-        Self::start(database, dir, pg, clock, |_| {})
+        Self::start(database, dir, pg, clock, tweak)
     }
 
     fn start(
