@@ -4,13 +4,13 @@ fetch the sign-in page (for its CSRF token) and post the right password. Prints 
 answers by status, the latency percentiles of the posts, and the server's resident
 memory (VmRSS now, VmHWM the peak) before and after.
 
-    RISKDESK_DATA_DIR=/tmp/storm riskdesk user add --email storm@bank.example \
+    RISKDESK_DATA_DIR=/tmp/storm riskdesk user add --email gale@bank.example \
         --name Storm --role agent --password-stdin <<< 'a storm of sign-ins'
     RISKDESK_DATA_DIR=/tmp/storm riskdesk serve --bind 127.0.0.1:8095 &
     python3 benches/signin_storm.py http://127.0.0.1:8095 $! 200
 
 Arguments: base URL, the server's pid, browsers (default 200), e-mail and password
-(default storm@bank.example / 'a storm of sign-ins').
+(default gale@bank.example / 'a storm of sign-ins').
 """
 
 import re
@@ -35,7 +35,7 @@ def main():
     base = sys.argv[1].rstrip("/")
     pid = int(sys.argv[2])
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 200
-    email = sys.argv[4] if len(sys.argv) > 4 else "storm@bank.example"
+    email = sys.argv[4] if len(sys.argv) > 4 else "gale@bank.example"
     password = sys.argv[5] if len(sys.argv) > 5 else "a storm of sign-ins"
 
     sessions = []
