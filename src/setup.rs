@@ -8,7 +8,7 @@ use crate::accounts::{self, AccountError, Actor, NewUserInput, record};
 use crate::db::{DbConn, write_tx};
 use crate::domain::password::{self, NewPassword};
 use crate::domain::tokens;
-use crate::store::{self, sessions, settings, users, users::User};
+use crate::store::{settings, users, users::User};
 
 /// Where the live token's digest and expiry are kept (`app_settings`).
 const SETUP_KEY: &str = "setup_token";
@@ -120,13 +120,11 @@ pub fn create_admin(
         return Err(SetupError::Mismatch);
     }
     let hash = password::hash(&new_password);
-    let session_token = tokens::random_token(32);
-    let csrf = tokens::random_token(32);
     let anonymous = Actor {
         user_id: None,
         ip: ip.map(str::to_string),
     };
-    let user = write_tx(conn, |conn| {
+    let (user, session_token) = write_tx(conn, |conn| {
         let stored = live(conn, now, token)?;
         // Two forms racing with one token: only one takes it.
         if !settings::take(conn, SETUP_KEY, &stored)? {
@@ -142,26 +140,9 @@ pub fn create_admin(
             Some(&user.email),
             json!({"role": "admin", "via": "setup_link"}),
         )?;
-        sessions::insert(
-            conn,
-            &sessions::NewSession {
-                token_hash: &tokens::digest(&session_token),
-                user_id: user.id,
-                csrf_token: &csrf,
-                created_at: store::to_db(now),
-                last_seen_at: store::to_db(now),
-                ip,
-            },
-        )?;
-        record(
-            conn,
-            now,
-            &actor,
-            "login.succeeded",
-            Some(&user.email),
-            json!({"via": "setup_link"}),
-        )?;
-        Ok(user)
+        let session_token =
+            accounts::open_session(conn, now, &actor, &user, ip, json!({"via": "setup_link"}))?;
+        Ok((user, session_token))
     })?;
     Ok(Created {
         user,

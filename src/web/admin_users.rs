@@ -288,18 +288,31 @@ pub async fn update(
         ))
     })
     .await?;
+    answer(&state, page, &user, id, result, "flash.user_saved").await
+}
+
+/// The answer to a change of user `id`: back to their page saying `flash`, or the
+/// page again with what was wrong (422); other errors as they are.
+async fn answer<T>(
+    state: &AppState,
+    page: Page,
+    user: &CurrentUser,
+    id: i64,
+    result: Result<T, AccountError>,
+    flash: &'static str,
+) -> Result<HttpResponse, AppError> {
     match result {
         Ok(_) => Ok(redirect_with_flash(
             &format!("/admin/users/{id}"),
             FlashKind::Success,
-            "flash.user_saved",
+            flash,
         )),
         Err(e) => match error_key(&e) {
             Some(key) => {
                 render_edit(
-                    &state,
+                    state,
                     page,
-                    &user,
+                    user,
                     id,
                     Some(key),
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -326,31 +339,12 @@ async fn set_active(
         ))
     })
     .await?;
-    match result {
-        Ok(_) => Ok(redirect_with_flash(
-            &format!("/admin/users/{id}"),
-            FlashKind::Success,
-            if active {
-                "flash.user_reactivated"
-            } else {
-                "flash.user_deactivated"
-            },
-        )),
-        Err(e) => match error_key(&e) {
-            Some(key) => {
-                render_edit(
-                    &state,
-                    page,
-                    &user,
-                    id,
-                    Some(key),
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await
-            }
-            None => Err(e.into()),
-        },
-    }
+    let flash = if active {
+        "flash.user_reactivated"
+    } else {
+        "flash.user_deactivated"
+    };
+    answer(&state, page, &user, id, result, flash).await
 }
 
 pub async fn deactivate(
@@ -424,27 +418,7 @@ pub async fn end_sessions(
         Ok(r)
     })
     .await?;
-    match result {
-        Ok(_) => Ok(redirect_with_flash(
-            &format!("/admin/users/{id}"),
-            FlashKind::Success,
-            "sessions.ended_flash",
-        )),
-        Err(e) => match error_key(&e) {
-            Some(key) => {
-                render_edit(
-                    &state,
-                    page,
-                    &user,
-                    id,
-                    Some(key),
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await
-            }
-            None => Err(e.into()),
-        },
-    }
+    answer(&state, page, &user, id, result, "sessions.ended_flash").await
 }
 
 /// The routing form: queues are checkboxes named `queue`, so the body is read as a
