@@ -58,10 +58,10 @@ fn main() {
     let desk = if campaigns {
         format!(
             "{}\n[[campaigns]]\nname = \"bench-ring\"\nlink_by = [\"device_id\", \"ip\", \"phone\"]\nmin_customers = 5\nwindow_minutes = 60\nqueue = \"New accounts\"\n",
-            riskdesk::demo::DESK
+            riskdesk::demo::desk_without_rotas().expect("demo configuration")
         )
     } else {
-        riskdesk::demo::DESK.to_string()
+        riskdesk::demo::desk_without_rotas().expect("demo configuration")
     };
     println!(
         "campaign detection: {}",

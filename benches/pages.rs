@@ -101,7 +101,8 @@ fn build(n: u64, keep: Option<&std::path::Path>) -> Desk {
     let now = Utc::now();
     let state = AppState::open(settings, Clock::System).expect("open");
     let mut conn = state.pool.get().unwrap();
-    riskdesk::desk::apply_text(&mut conn, now, &Actor::cli(), riskdesk::demo::DESK, false)
+    let desk = riskdesk::demo::desk_without_rotas().expect("demo configuration");
+    riskdesk::desk::apply_text(&mut conn, now, &Actor::cli(), &desk, false)
         .expect("demo configuration");
     let snap = state.desk.get(&mut conn).unwrap();
     let all_queues: Vec<String> = snap.queues_by_name.keys().cloned().collect();

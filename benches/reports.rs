@@ -146,7 +146,8 @@ fn build(n: u64) -> Desk {
         println!("  reusing the database filled before in {}", path.display());
         return serve(state, cookie, agent_id, place);
     }
-    riskdesk::desk::apply_text(&mut conn, now, &Actor::cli(), riskdesk::demo::DESK, false)
+    let desk = riskdesk::demo::desk_without_rotas().expect("demo configuration");
+    riskdesk::desk::apply_text(&mut conn, now, &Actor::cli(), &desk, false)
         .expect("demo configuration");
     let snap = state.desk.get(&mut conn).unwrap();
     let mut agents = Vec::new();
