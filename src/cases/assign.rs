@@ -411,13 +411,15 @@ fn from_global_head(
     // Cases sharing a deadline are told apart by priority, then age: the first few
     // in that order settle it when one of them is theirs.
     const TIES: i64 = 16;
-    use crate::store::worklist::rank;
-    use diesel::dsl::case_when;
     let ties: Vec<LineCase> = cases::table
         .filter(cases::status.eq(CaseStatus::New))
         .filter(cases::next_due.eq(best_due))
         .select(LineCase::as_select())
-        .order((rank!().asc(), cases::opened_at.asc(), cases::id.asc()))
+        .order((
+            crate::store::worklist::rank().asc(),
+            cases::opened_at.asc(),
+            cases::id.asc(),
+        ))
         .limit(TIES)
         .load(conn)?;
     let mine: Vec<LineCase> = ties.into_iter().filter(|c| fits(c)).collect();

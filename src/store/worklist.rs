@@ -3,26 +3,22 @@
 // page at a time after a keyset cursor.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::dsl::case_when;
 use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::db::schema::{cases, customers, queues, users};
 
-/// A case's priority as a number that sorts the most urgent first (see
-/// `priority_rank`). Built from diesel's expressions rather than SQL text, so the
-/// statement is prepared once per connection and reused.
-macro_rules! rank {
-    () => {
-        case_when::<_, _, diesel::sql_types::Integer>(cases::priority.eq("critical"), 0i32)
-            .when(cases::priority.eq("high"), 1i32)
-            .when(cases::priority.eq("medium"), 2i32)
-            .otherwise(3i32)
-    };
+/// `cases.priority_rank`: the rank of the case's priority (0 critical … 3 low), a
+/// column the database derives from `priority` and the lists' indexes hold, so that a
+/// list's first page is read in order from an index, not sorted from its backlog.
+/// It is named here rather than in the schema, whose `cases` table is at diesel's
+/// limit of 32 columns; the text is fixed, so statements using it are still prepared
+/// once per connection.
+pub fn rank() -> diesel::expression::SqlLiteral<diesel::sql_types::Integer> {
+    diesel::dsl::sql("cases.priority_rank")
 }
-pub(crate) use rank;
 
-/// The rank `rank!` gives a priority.
+/// The rank a priority has in the lists' order, as `cases.priority_rank` holds it.
 pub fn priority_rank(priority: &str) -> i32 {
     match priority {
         "critical" => 0,
@@ -206,14 +202,14 @@ pub fn page(
     if let Some(c) = after {
         q = q.filter(
             cases::next_due.gt(c.due).or(cases::next_due.eq(c.due).and(
-                rank!()
+                rank()
                     .gt(c.rank)
-                    .or(rank!().eq(c.rank).and(cases::id.gt(c.id))),
+                    .or(rank().eq(c.rank).and(cases::id.gt(c.id))),
             )),
         );
     }
     let mut rows: Vec<Row> = q
-        .order((cases::next_due.asc(), rank!().asc(), cases::id.asc()))
+        .order((cases::next_due.asc(), rank().asc(), cases::id.asc()))
         .limit(limit + 1)
         .load(conn)?;
     let next = if rows.len() as i64 > limit {
@@ -237,6 +233,23 @@ pub fn count(
     narrow!(q, view, scope, filter, at_risk_until).first(conn)
 }
 
+/// How many open cases `view` holds for `scope` under `filter`, counted up to `cap`
+/// at most: a page tells "more than so many" without reading a whole backlog.
+pub fn count_up_to(
+    conn: &mut DbConn,
+    view: View,
+    scope: &Scope,
+    filter: &Filter,
+    at_risk_until: NaiveDateTime,
+    cap: i64,
+) -> QueryResult<i64> {
+    let q = cases::table.select(cases::id).into_boxed();
+    let ids: Vec<i64> = narrow!(q, view, scope, filter, at_risk_until)
+        .limit(cap)
+        .load(conn)?;
+    Ok(ids.len() as i64)
+}
+
 /// The ids of the cases `view` holds for `scope` under `filter`, in the list's
 /// order, at most `limit` of them: what "select all matching" acts on.
 pub fn matching_ids(
@@ -249,7 +262,7 @@ pub fn matching_ids(
 ) -> QueryResult<Vec<i64>> {
     let q = cases::table.select(cases::id).into_boxed();
     narrow!(q, view, scope, filter, at_risk_until)
-        .order((cases::next_due.asc(), rank!().asc(), cases::id.asc()))
+        .order((cases::next_due.asc(), rank().asc(), cases::id.asc()))
         .limit(limit)
         .load(conn)
 }

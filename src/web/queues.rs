@@ -272,9 +272,13 @@ async fn load(
                 let until = at_risk_until(now);
                 let page = list::page(conn, r.view, &scope, &r.filter, r.cursor, r.limit, until)?;
                 // Supervisors may act on every case of the list at once: they are
-                // told how many that is.
+                // told how many that is, or that it is more than a bulk action takes
+                // (counted no further, whatever the backlog).
                 let matching = if with_extras && scope.everything {
-                    Some(list::count(conn, r.view, &scope, &r.filter, until)?)
+                    let cap = crate::cases::bulk::MAX_CASES as i64 + 1;
+                    Some(list::count_up_to(
+                        conn, r.view, &scope, &r.filter, until, cap,
+                    )?)
                 } else {
                     None
                 };
@@ -530,10 +534,7 @@ pub async fn render(
                 .collect(),
             matching,
             within_limit: matching <= crate::cases::bulk::MAX_CASES as i64,
-            limit_note: page.tf(
-                "bulk.limit_note",
-                &[("count", &matching.to_string()), ("max", &max)],
-            ),
+            limit_note: page.tf("bulk.limit_note", &[("max", &max)]),
             select_all_label: page.tf(
                 "bulk.select_all",
                 &[("count", &matching.to_string()), ("max", &max)],

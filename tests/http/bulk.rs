@@ -359,6 +359,56 @@ fn select_all_matching_acts_on_every_case_the_filters_match_and_no_other() {
     assert_eq!(bulk_audits(&d).len(), 1);
 }
 
+/// A list holding more cases than a bulk action takes says so without counting its
+/// whole backlog, offers no "act on all", and a forged "all" is refused whole.
+#[test]
+fn a_list_over_the_bulk_limit_says_more_than_the_limit_and_refuses_all() {
+    use diesel::connection::SimpleConnection;
+    let d = Desk::new();
+    let first = case_of(&d, "o-1", "LARGE_TRANSFER", "C-1", "1000.00");
+    let id: i64 = first.trim_start_matches("RC-").parse().unwrap();
+    // A thousand more open transfers like it, straight into the table.
+    let columns = "customer_id, queue_id, priority, status, rule_code, opened_at, updated_at, \
+        first_response_due, resolution_due, paused_minutes, breached, alert_count, weight, \
+        next_due, next_alarm_at, sla_started_at, reopen_count, qa_pending, waiting_since";
+    let copy =
+        format!("INSERT INTO cases ({columns}) SELECT {columns} FROM cases WHERE id = {id};");
+    d.app.conn().batch_execute(&copy.repeat(1000)).unwrap();
+    let sup = d.app.signed_in("supervisor");
+    let list = "/queues?view=queue&queue=Transfers";
+    let page = sup.get(list).text().unwrap();
+    assert!(
+        page.contains("More than 1000 cases match these filters"),
+        "{page}"
+    );
+    assert!(!page.contains("name=\"all\""), "no act-on-all offered");
+    // Below the limit again, the count is exact.
+    let narrow = sup
+        .get("/queues?view=queue&queue=Transfers&priority=critical")
+        .text()
+        .unwrap();
+    assert!(!narrow.contains("More than 1000"), "{narrow}");
+    let token = sup.csrf_from(list);
+    let res = sup.post_raw(
+        "/queues/bulk",
+        &[
+            ("csrf_token", &token),
+            ("view", "queue"),
+            ("queue", "Transfers"),
+            ("all", "1"),
+            ("op", "hand_off"),
+            ("to_queue", "Triage"),
+            ("reason", "too many"),
+        ],
+    );
+    let body = res.text().unwrap();
+    assert!(
+        body.contains("1001 cases were chosen; a bulk action takes at most 1000 at once."),
+        "{body}"
+    );
+    assert!(bulk_audits(&d).is_empty(), "nothing was done");
+}
+
 #[test]
 fn agents_see_no_checkboxes_and_are_refused_the_bulk_action() {
     let (d, li, _) = desk();

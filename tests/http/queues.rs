@@ -163,6 +163,63 @@ fn lists_go_by_urgency_with_colours_by_share_of_target() {
     );
 }
 
+/// Cases sharing a deadline go by priority, then age. The order is read from the
+/// lists' index through the rank the database derives from the priority, which
+/// follows the priority when it changes.
+#[test]
+fn cases_sharing_a_deadline_go_by_priority_then_age() {
+    let d = Desk::new();
+    let (li, _) = d.agent("li@bank.example", &["Transfers"]);
+    let priorities = ["low", "critical", "medium", "high"];
+    // Twelve cases, more than a page of ten, all due at one moment.
+    let made: Vec<(String, &str)> = (0..12)
+        .map(|i| {
+            let reference = d.transfer(&format!("t-{i}"), &format!("C-{i}"));
+            (reference, priorities[i % 4])
+        })
+        .collect();
+    let due = riskdesk::store::to_db(d.app.clock.now() + Duration::minutes(30));
+    for (reference, priority) in &made {
+        diesel::update(cases::table.find(Desk::id_of(reference)))
+            .set((cases::priority.eq(*priority), cases::next_due.eq(Some(due))))
+            .execute(&mut d.app.conn())
+            .unwrap();
+    }
+    let ranks: Vec<(String, i32)> = cases::table
+        .order(cases::id.asc())
+        .select((cases::priority, riskdesk::store::worklist::rank()))
+        .load(&mut d.app.conn())
+        .unwrap();
+    assert_eq!(ranks.len(), 12);
+    for (priority, rank) in &ranks {
+        assert_eq!(
+            *rank,
+            riskdesk::store::worklist::priority_rank(priority),
+            "{priority}"
+        );
+    }
+    let mut want = made.clone();
+    want.sort_by_key(|(reference, priority)| {
+        (
+            riskdesk::store::worklist::priority_rank(priority),
+            Desk::id_of(reference),
+        )
+    });
+    let want: Vec<String> = want.into_iter().map(|(r, _)| r).collect();
+    assert_eq!(
+        &want[..3],
+        &[made[1].0.clone(), made[5].0.clone(), made[9].0.clone()]
+    );
+    let (_, html) = page(&li, "/queues?view=queue&queue=Transfers");
+    assert_eq!(refs(&html), want);
+    // Page by page, ten at a time, the same order.
+    let (_, first) = page(&li, "/queues?view=queue&queue=Transfers&limit=10");
+    assert_eq!(refs(&first), want[..10]);
+    let next = next_link(&first).expect("a second page");
+    let (_, second) = page(&li, &next);
+    assert_eq!(refs(&second), want[10..]);
+}
+
 #[test]
 fn each_view_shows_its_cases() {
     let d = Desk::new();
