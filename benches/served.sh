@@ -7,10 +7,12 @@
 #   cargo build --release
 #   FLOOR=http://127.0.0.1:8089/queue bash benches/served.sh /tmp/pages
 #
-# The floor must already be running (see ../shared/bench/README.md). Pages measured:
+# The floor must already be running (see ../shared/bench/README.md); with FLOOR_PID its
+# processor time per page is printed too, as riskdesk's is. Pages measured:
 # the queue page, the case page, the case page of a ring's customer (tied to 500
 # others) and search as a supervisor; PAIRS (default 3) pairs of DURATION (default 10)
-# at CONNECTIONS (default 32). Prints wrk's summary lines and the ratio to the floor.
+# at CONNECTIONS (default 32). Prints pages/s, p99, the server's processor time per
+# page and the ratio to the floor. The resident memory of riskdesk at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KEEP=${1:?the directory RISKDESK_BENCH_KEEP filled}
@@ -40,24 +42,38 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
-# rate and p99 of one wrk run: "<requests/s> <p99>"
+# processor time (user + system) a process has used, in clock ticks
+ticks() {
+  [ -n "${1:-}" ] && [ -r "/proc/$1/stat" ] || { echo 0; return; }
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
+hz=$(getconf CLK_TCK)
+
+# one wrk run: "<requests/s> <p99> <non-2xx> <µs of the server's processor per request>";
+# the first argument is the server's pid (empty: not known, 0 µs)
 run() {
-  local out
+  local pid=$1 out before after
+  shift
+  before=$(ticks "$pid")
   out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency "$@")
-  local rate p99 non2xx
+  after=$(ticks "$pid")
+  local rate p99 non2xx requests
   rate=$(awk '/^Requests\/sec/ {print $2}' <<< "$out")
   p99=$(awk '$1 == "99%" {print $2}' <<< "$out")
   non2xx=$(awk '/Non-2xx/ {print $NF}' <<< "$out")
-  echo "$rate $p99 ${non2xx:-0}"
+  requests=$(awk '/requests in/ {print $1}' <<< "$out")
+  cpu=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$requests" 'BEGIN {printf "%.0f", n > 0 ? t / hz * 1e6 / n : 0}')
+  echo "$rate $p99 ${non2xx:-0} $cpu"
 }
 
 for page in $ONLY; do
   cookie=$agent
   [ "$page" = search ] && cookie=$supervisor
   for pair in $(seq 1 "$PAIRS"); do
-    read -r f_rate f_p99 _ <<< "$(run "$FLOOR")"
-    read -r r_rate r_p99 r_bad <<< "$(PATHS="$work/$page" COOKIE="$cookie" run -s benches/served/paths.lua "http://$BIND")"
+    read -r f_rate f_p99 _ f_cpu <<< "$(run "${FLOOR_PID:-}" "$FLOOR")"
+    read -r r_rate r_p99 r_bad r_cpu <<< "$(PATHS="$work/$page" COOKIE="$cookie" run "$server" -s benches/served/paths.lua "http://$BIND")"
     ratio=$(awk -v a="$r_rate" -v b="$f_rate" 'BEGIN {printf "%.2f", a / b}')
-    echo "$page pair $pair: riskdesk $r_rate/s p99 $r_p99 (non-2xx $r_bad) | floor $f_rate/s p99 $f_p99 | ratio $ratio"
+    echo "$page pair $pair: riskdesk $r_rate/s p99 $r_p99 (non-2xx $r_bad, ${r_cpu} µs CPU each) | floor $f_rate/s p99 $f_p99 (${f_cpu} µs) | ratio $ratio"
   done
 done
+echo "riskdesk resident memory: $(awk '/^VmRSS/ {print $2 " " $3}' /proc/$server/status), peak $(awk '/^VmHWM/ {print $2 " " $3}' /proc/$server/status)"
