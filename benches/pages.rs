@@ -660,7 +660,7 @@ fn crowd_memory(desk: &Desk, seconds: u64) {
     let n = connections();
     let make = move |c: usize, s: usize| {
         let who = (c + s * n) % crowd.len();
-        let path = if s % 2 == 0 {
+        let path = if s.is_multiple_of(2) {
             queues[who % queues.len()].clone()
         } else {
             "/".to_string()
