@@ -80,7 +80,7 @@ fn main() {
             &mut conn,
             state.now(),
             &Actor::cli(),
-            &riskdesk::demo::desk_without_rotas().expect("demo configuration"),
+            &riskdesk::demo::desk_without_rotas().unwrap(),
             false,
         )
         .expect("demo configuration");

@@ -1,16 +1,24 @@
 // Benchmark: the queue page, the case page (also of a customer tied to 500 others),
 // search and the supervisor's board under load over a desk holding many cases. A
-// generator fills a SQLite database straight through SQL (batched inserts in large
+// generator fills a SQLite database (or, with RISKDESK_BENCH_DATABASE_URL, a
+// PostgreSQL database of its own, dropped and created) straight through SQL (batched inserts in large
 // transactions): cases spread over six months in the demo desk's queues, most
 // resolved, the newest 2,000 open (waiting, assigned, in progress, paused, breached),
 // each with its customer (phone, device and address recorded as identifiers; the first
 // 501 customers share one device), alert and timeline events. Agents get sessions; then each
 // page is loaded at 32 connections (closed loop) and its pages/s and latencies are
-// printed, at 10,000 cases and at the full size, and the two are compared.
+// printed, at 10,000 cases and at the full size, and the two are compared. Last,
+// 200 agents (RISKDESK_BENCH_USERS) signed in refresh their queue pages and homes,
+// and the process's resident memory (VmRSS, its peak VmHWM) is printed.
 //
 //   cargo bench --bench pages                                   # 1,000,000 cases, 10 s per page
 //   RISKDESK_BENCH_CASES=200000 RISKDESK_BENCH_SECONDS=5 RISKDESK_BENCH_CONNECTIONS=8 cargo bench --bench pages
 //   RISKDESK_BENCH_KEEP=/tmp/pages cargo bench --bench pages    # keep the full-size desk
+//   RISKDESK_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/riskdesk_bench_pages cargo bench --bench pages
+//
+// On PostgreSQL the full-size desk is built in the named database and the 10,000-case
+// one in `<name>_10k`, each dropped when measured (the full one kept with
+// RISKDESK_BENCH_KEEP, its URL written in `targets.txt`).
 //
 // With RISKDESK_BENCH_KEEP the full-size desk is built in that directory and kept, with
 // `targets.txt` (sessions, case, ring and search paths) for benches/served.sh, which
@@ -20,7 +28,7 @@
 mod fill;
 mod loadgen;
 
-use fill::{Inserter, MIX, Rng, env, event_row, opt_ts, ts};
+use fill::{BenchDb, Inserter, MIX, Rng, b, env, event_row, opt_ts, ts};
 
 use std::time::{Duration, Instant};
 
@@ -31,13 +39,19 @@ use riskdesk::accounts::{self, Actor, NewUserInput, RoutingInput};
 use riskdesk::app::AppState;
 use riskdesk::clock::Clock;
 use riskdesk::config::Settings;
-use riskdesk::db::DatabaseUrl;
 use riskdesk::domain::events as ev;
 use riskdesk::domain::password::NewPassword;
 use riskdesk::domain::{CaseEvent, Severity};
 use riskdesk::store::identifiers;
 
+/// Agents the cases are assigned to.
 const AGENTS: usize = 50;
+
+/// Agents signed in for the memory measure (`RISKDESK_BENCH_USERS`, default 200): the
+/// [`AGENTS`] and as many more, all in every queue.
+fn users() -> usize {
+    (env("RISKDESK_BENCH_USERS", 200) as usize).max(AGENTS)
+}
 /// Customers tied to customer 1 by one device.
 const RING: u64 = 500;
 const DISPOSITIONS: &[&str] = &[
@@ -61,6 +75,8 @@ struct Desk {
     addr: String,
     /// Session cookies of the agents, one per agent.
     cookies: Vec<String>,
+    /// The directory kept with RISKDESK_BENCH_KEEP.
+    kept: Option<std::path::PathBuf>,
     /// The session cookie of a supervisor, for the board.
     supervisor: Vec<String>,
     /// Some case references to open on the case page.
@@ -70,13 +86,56 @@ struct Desk {
     /// Searches, every key in turn: customer id, phone, e-mail, transaction
     /// reference, device id, IP address.
     searches: Vec<String>,
+    db: BenchDb,
     _dir: Option<tempfile::TempDir>,
+}
+
+/// Creates agent `i` (`agent{i}@bench.example`), in every queue of `queues` with
+/// every skill; returns its id.
+fn add_agent(conn: &mut riskdesk::db::DbConn, i: usize, queues: &[String]) -> i64 {
+    let now = Utc::now();
+    let u = accounts::create_user(
+        conn,
+        now,
+        &Actor::cli(),
+        &NewUserInput {
+            email: &format!("agent{i}@bench.example"),
+            name: &format!("Agent {i}"),
+            role: "agent",
+            language: None,
+        },
+        &NewPassword::generate(),
+    )
+    .unwrap();
+    accounts::set_routing(
+        conn,
+        now,
+        &Actor::cli(),
+        u.id,
+        &RoutingInput {
+            queues: queues.to_vec(),
+            skills: vec![
+                "fraud".into(),
+                "security".into(),
+                "onboarding".into(),
+                "aml".into(),
+                "complaints".into(),
+            ],
+            capacity: 100,
+            shift_calendar: None,
+            auto_assign: false,
+        },
+        |_| Ok(()),
+    )
+    .unwrap();
+    u.id
 }
 
 /// Creates a desk of `n` cases and starts the application on it; in `keep` when
 /// given (kept afterwards, with `targets.txt` listing what to measure from outside),
-/// otherwise in a temporary directory.
-fn build(n: u64, keep: Option<&std::path::Path>) -> Desk {
+/// otherwise in a temporary directory. On PostgreSQL, `small` builds it in the
+/// database `<name>_10k` instead of the one named.
+fn build(n: u64, keep: Option<&std::path::Path>, small: bool) -> Desk {
     let temp = match keep {
         Some(_) => None,
         None => Some(tempfile::tempdir().unwrap()),
@@ -88,12 +147,25 @@ fn build(n: u64, keep: Option<&std::path::Path>) -> Desk {
             k.to_path_buf()
         },
     );
-    let path = root.join("bench.db");
-    assert!(!path.exists(), "{} exists already", path.display());
+    let bench_db = match BenchDb::from_env(root.join("bench.db")) {
+        BenchDb::Sqlite(path) => {
+            assert!(!path.exists(), "{} exists already", path.display());
+            BenchDb::Sqlite(path)
+        }
+        pg if small => {
+            let small = pg.sibling(&format!("{}_10k", pg.name()));
+            small.recreate();
+            small
+        }
+        pg => {
+            pg.recreate();
+            pg
+        }
+    };
     if std::env::var("RISKDESK_BENCH_SHOW_DB").is_ok() {
-        println!("  database: {}", path.display());
+        println!("  database: {}", bench_db.url().redacted());
     }
-    let mut settings = Settings::for_data_dir(root.join("data"), DatabaseUrl::Sqlite(path.clone()));
+    let mut settings = Settings::for_data_dir(root.join("data"), bench_db.url());
     settings.workers = None;
     settings.pool_size = env("RISKDESK_BENCH_POOL", 8) as u32;
     // As served by `riskdesk serve` (its default).
@@ -101,49 +173,19 @@ fn build(n: u64, keep: Option<&std::path::Path>) -> Desk {
     let now = Utc::now();
     let state = AppState::open(settings, Clock::System).expect("open");
     let mut conn = state.pool.get().unwrap();
-    let desk = riskdesk::demo::desk_without_rotas().expect("demo configuration");
-    riskdesk::desk::apply_text(&mut conn, now, &Actor::cli(), &desk, false)
-        .expect("demo configuration");
+    riskdesk::desk::apply_text(
+        &mut conn,
+        now,
+        &Actor::cli(),
+        &riskdesk::demo::desk_without_rotas().unwrap(),
+        false,
+    )
+    .expect("demo configuration");
     let snap = state.desk.get(&mut conn).unwrap();
     let all_queues: Vec<String> = snap.queues_by_name.keys().cloned().collect();
-    let mut agents = Vec::new();
-    for i in 0..AGENTS {
-        let u = accounts::create_user(
-            &mut conn,
-            now,
-            &Actor::cli(),
-            &NewUserInput {
-                email: &format!("agent{i}@bench.example"),
-                name: &format!("Agent {i}"),
-                role: "agent",
-                language: None,
-            },
-            &NewPassword::generate(),
-        )
-        .unwrap();
-        accounts::set_routing(
-            &mut conn,
-            now,
-            &Actor::cli(),
-            u.id,
-            &RoutingInput {
-                queues: all_queues.clone(),
-                skills: vec![
-                    "fraud".into(),
-                    "security".into(),
-                    "onboarding".into(),
-                    "aml".into(),
-                    "complaints".into(),
-                ],
-                capacity: 100,
-                shift_calendar: None,
-                auto_assign: false,
-            },
-            |_| Ok(()),
-        )
-        .unwrap();
-        agents.push(u.id);
-    }
+    let agents: Vec<i64> = (0..AGENTS)
+        .map(|i| add_agent(&mut conn, i, &all_queues))
+        .collect();
     let cookies: Vec<String> = agents
         .iter()
         .map(|id| loadgen::session_cookie(&mut conn, *id))
@@ -166,9 +208,7 @@ fn build(n: u64, keep: Option<&std::path::Path>) -> Desk {
 
     // The cases, straight into the file.
     let t = Instant::now();
-    let mut db = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
-    db.batch_execute("PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -200000; PRAGMA temp_store = MEMORY;")
-        .unwrap();
+    let mut db = bench_db.open_fill();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let customers = (n / 2).max(1);
     // The newest cases are open: as many at every size (a desk's open work does not
@@ -355,7 +395,7 @@ fn build(n: u64, keep: Option<&std::path::Path>) -> Desk {
                 opt_ts(resolved),
                 opt_ts(paused),
                 if paused.is_some() { "'awaiting the customer'" } else { "NULL" },
-                i32::from(breached),
+                b(breached),
                 assignee.map_or("NULL".into(), |a| a.to_string()),
                 if resolved.is_some() {
                     format!("'{}'", DISPOSITIONS[rng.below(DISPOSITIONS.len() as u64) as usize])
@@ -430,8 +470,7 @@ fn build(n: u64, keep: Option<&std::path::Path>) -> Desk {
     cases.flush(&mut db);
     alerts.flush(&mut db);
     events.flush(&mut db);
-    db.batch_execute("COMMIT; ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);")
-        .unwrap();
+    fill::finish_fill(&mut db);
     let open: i64 = riskdesk::db::schema::cases::table
         .filter(riskdesk::db::schema::cases::resolved_at.is_null())
         .count()
@@ -485,10 +524,15 @@ fn build(n: u64, keep: Option<&std::path::Path>) -> Desk {
     if keep.is_some() {
         // What to ask `riskdesk serve` for from outside (benches/served.sh): the
         // sessions are valid for as long as they are used at least every 30 minutes.
-        let mut t = format!(
+        let mut t = String::new();
+        if let BenchDb::Postgres(u) = &bench_db {
+            t.push_str(&format!("database_url {u}\n"));
+        }
+        t.push_str(&format!(
             "agent_cookie {}\nsupervisor_cookie {}\n",
             cookies[0], supervisor[0]
-        );
+        ));
+
         for r in &sample_cases {
             t.push_str(&format!("case /cases/{r}\n"));
         }
@@ -506,10 +550,12 @@ fn build(n: u64, keep: Option<&std::path::Path>) -> Desk {
         state,
         addr,
         cookies,
+        kept: keep.map(|_| root.clone()),
         supervisor,
         sample_cases,
         ring_cases,
         searches,
+        db: bench_db,
         _dir: temp,
     }
 }
@@ -566,6 +612,79 @@ fn query(text: &str) -> String {
         .collect()
 }
 
+/// Signs in [`users`] agents in all (the desk's [`AGENTS`] and as many more as it
+/// takes; their sessions listed as `crowd_cookie` in a kept desk's `targets.txt`),
+/// then has every one refresh the queue page of one of the desk's queues and their
+/// home in turn, spread over the sessions; prints the process's resident memory
+/// before and its peak during (the peak is reset first, so the fill before does not
+/// count). The load generator runs in the same process: its threads and buffers are
+/// part of the figure.
+fn crowd_memory(desk: &Desk, seconds: u64) {
+    let mut conn = desk.state.pool.get().unwrap();
+    let all_queues: Vec<String> = desk
+        .state
+        .desk
+        .get(&mut conn)
+        .unwrap()
+        .queues_by_name
+        .keys()
+        .cloned()
+        .collect();
+    let mut crowd = desk.cookies.clone();
+    for i in AGENTS..users() {
+        let id = add_agent(&mut conn, i, &all_queues);
+        crowd.push(loadgen::session_cookie(&mut conn, id));
+    }
+    drop(conn);
+    if let Some(root) = &desk.kept {
+        let mut t = std::fs::read_to_string(root.join("targets.txt")).unwrap();
+        for c in &crowd {
+            t.push_str(&format!("crowd_cookie {c}\n"));
+        }
+        std::fs::write(root.join("targets.txt"), t).unwrap();
+    }
+    let mib = |k: u64| k as f64 / 1024.0;
+    let show = |m: [(&str, u64); 4]| {
+        m.iter()
+            .map(|(k, v)| format!("{k} {:.1} MiB", mib(*v)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    fill::reset_peak_memory();
+    let before = fill::memory_kib();
+    let signed_in = crowd.len();
+    let queues: Vec<String> = MIX
+        .iter()
+        .map(|m| format!("/queues?view=queue&queue={}", query(m.1)))
+        .collect();
+    let n = connections();
+    let make = move |c: usize, s: usize| {
+        let who = (c + s * n) % crowd.len();
+        let path = if s.is_multiple_of(2) {
+            queues[who % queues.len()].clone()
+        } else {
+            "/".to_string()
+        };
+        (
+            "GET".to_string(),
+            path,
+            vec![("Cookie".to_string(), crowd[who].clone())],
+            Vec::new(),
+        )
+    };
+    let report = loadgen::run(&desk.addr, n, Duration::from_secs(seconds), make);
+    report.print(&format!(
+        "  {signed_in} agents signed in, refreshing their queue pages and homes"
+    ));
+    let after = fill::memory_kib();
+    println!("  memory before: {}", show(before));
+    println!(
+        "  memory after: {}; peak resident (VmHWM) {:.1} MiB",
+        show(after),
+        mib(after[1].1)
+    );
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -576,17 +695,22 @@ fn main() {
     let n = env("RISKDESK_BENCH_CASES", 1_000_000);
     let seconds = env("RISKDESK_BENCH_SECONDS", 10);
     println!(
-        "riskdesk pages benchmark: {} cores, {} connections, {seconds} s per page, SQLite",
+        "riskdesk pages benchmark: {} cores, {} connections, {seconds} s per page, {}",
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1),
-        connections()
+        connections(),
+        if BenchDb::postgres_from_env() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
     );
     let mut results = Vec::new();
     for size in [10_000.min(n), n] {
         println!("{size} cases:");
         let keep = std::env::var_os("RISKDESK_BENCH_KEEP").filter(|_| size == n);
-        let desk = build(size, keep.as_deref().map(std::path::Path::new));
+        let desk = build(size, keep.as_deref().map(std::path::Path::new), size != n);
         let queue = measure(
             &desk,
             "queue page (/queues?view=queue&queue=Transfers)",
@@ -626,8 +750,14 @@ fn main() {
             seconds,
             |_, _| "/".to_string(),
         );
+        if size == n {
+            crowd_memory(&desk, seconds);
+        }
         results.push((size, [queue, home, case, ring_case, search, board]));
         drop(desk.state);
+        if keep.is_none() {
+            desk.db.remove();
+        }
         if size == n {
             break;
         }

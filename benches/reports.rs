@@ -1,5 +1,6 @@
 // Benchmark: the supervisor's reports over a desk holding many cases. A generator
-// fills a SQLite database straight through SQL: cases spread over six months in the
+// fills a SQLite database (or, with RISKDESK_BENCH_DATABASE_URL, a PostgreSQL
+// database of its own, dropped and created) straight through SQL: cases spread over six months in the
 // demo desk's queues, each with its alert, timeline (assignment, first response,
 // some pauses, resolution), closing, calls, verification e-mails and surveys. The
 // per-case facts are then counted in full (timed), and each report page is loaded
@@ -10,12 +11,16 @@
 //   cargo bench --bench reports                               # 1,000,000 cases
 //   RISKDESK_BENCH_CASES=50000 cargo bench --bench reports     # a quick look
 //   RISKDESK_BENCH_KEEP=/tmp/reports-bench cargo bench --bench reports  # fill once, reuse
+//   RISKDESK_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/riskdesk_bench_reports cargo bench --bench reports
+//
+// On PostgreSQL the database is dropped at the end unless RISKDESK_BENCH_KEEP is set
+// (then it is kept and reused, like the SQLite file).
 
 #[path = "support/fill.rs"]
 mod fill;
 mod loadgen;
 
-use fill::{Inserter, MIX, Rng, env, event_row, opt_ts, ts};
+use fill::{BenchDb, Inserter, MIX, Rng, b, env, event_row, opt_ts, ts};
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -27,7 +32,6 @@ use riskdesk::accounts::{self, Actor, NewUserInput};
 use riskdesk::app::AppState;
 use riskdesk::clock::Clock;
 use riskdesk::config::Settings;
-use riskdesk::db::DatabaseUrl;
 use riskdesk::domain::events as ev;
 use riskdesk::domain::password::NewPassword;
 use riskdesk::domain::{CaseEvent, Severity};
@@ -86,7 +90,8 @@ struct Desk {
     addr: String,
     cookie: String,
     agent_id: i64,
-    _place: Place,
+    db: BenchDb,
+    place: Place,
 }
 
 /// Where the database lives: a fresh temporary directory, or with
@@ -114,16 +119,17 @@ fn build(n: u64) -> Desk {
         }
         Err(_) => Place::Temp(tempfile::tempdir().unwrap()),
     };
-    let path = place.path().join("bench.db");
-    let marker = place.path().join(format!("filled-{n}"));
-    let reuse = matches!(place, Place::Kept(_)) && marker.exists();
-    if matches!(place, Place::Kept(_)) && !reuse {
-        for f in ["bench.db", "bench.db-wal", "bench.db-shm"] {
-            let _ = std::fs::remove_file(place.path().join(f));
-        }
+    let db = BenchDb::from_env(place.path().join("bench.db"));
+    let marker = place.path().join(match &db {
+        BenchDb::Sqlite(_) => format!("filled-{n}"),
+        BenchDb::Postgres(_) => format!("filled-{n}-{}", db.name()),
+    });
+    let reuse = matches!(place, Place::Kept(_)) && marker.exists() && db.exists();
+    if !reuse {
+        let _ = std::fs::remove_file(&marker);
+        db.recreate();
     }
-    let mut settings =
-        Settings::for_data_dir(place.path().join("data"), DatabaseUrl::Sqlite(path.clone()));
+    let mut settings = Settings::for_data_dir(place.path().join("data"), db.url());
     settings.workers = None;
     settings.pool_size = 8;
     let now = Utc::now();
@@ -143,12 +149,20 @@ fn build(n: u64) -> Desk {
             .unwrap();
         let cookie = loadgen::session_cookie(&mut conn, boss);
         drop(conn);
-        println!("  reusing the database filled before in {}", path.display());
-        return serve(state, cookie, agent_id, place);
+        println!(
+            "  reusing the database filled before: {}",
+            db.url().redacted()
+        );
+        return serve(state, cookie, agent_id, db, place);
     }
-    let desk = riskdesk::demo::desk_without_rotas().expect("demo configuration");
-    riskdesk::desk::apply_text(&mut conn, now, &Actor::cli(), &desk, false)
-        .expect("demo configuration");
+    riskdesk::desk::apply_text(
+        &mut conn,
+        now,
+        &Actor::cli(),
+        &riskdesk::demo::desk_without_rotas().unwrap(),
+        false,
+    )
+    .expect("demo configuration");
     let snap = state.desk.get(&mut conn).unwrap();
     let mut agents = Vec::new();
     for i in 0..AGENTS {
@@ -188,9 +202,8 @@ fn build(n: u64) -> Desk {
     drop(conn);
 
     let t = Instant::now();
-    let mut db = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
-    db.batch_execute("PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -200000; PRAGMA temp_store = MEMORY;")
-        .unwrap();
+    let bench_db = db;
+    let mut db = bench_db.open_fill();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let customers = (n / 2).max(1);
     let open_from = n - 2000.min(n / 5);
@@ -300,7 +313,7 @@ fn build(n: u64) -> Desk {
                 ts(dues.resolution),
                 opt_ts(responded),
                 opt_ts(resolved),
-                i32::from(breached),
+                b(breached),
                 if open {
                     "NULL".to_string()
                 } else {
@@ -410,7 +423,7 @@ fn build(n: u64) -> Desk {
                     } else {
                         "NULL".into()
                     },
-                    i32::from(closing.0 == "false_positive" && rng.below(2) == 0),
+                    b(closing.0 == "false_positive" && rng.below(2) == 0),
                     ts(r)
                 ),
             );
@@ -462,8 +475,7 @@ fn build(n: u64) -> Desk {
     ] {
         ins.flush(&mut db);
     }
-    db.batch_execute("COMMIT; ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);")
-        .unwrap();
+    fill::finish_fill(&mut db);
     println!(
         "  filled {} cases, {} customers, {} timeline events, {} closings, {} calls, {} links, {} survey answers in {:.1} s",
         cases.total,
@@ -481,7 +493,7 @@ fn build(n: u64) -> Desk {
     let t = Instant::now();
     let mut conn = state.pool.get().unwrap();
     let written = riskdesk::reports::store::refresh_all(&mut conn, &snap, Utc::now()).unwrap();
-    conn.batch_execute("ANALYZE").unwrap();
+    fill::analyze(&mut conn);
     println!(
         "  counted the facts of {written} cases in {:.1} s ({:.0} cases/s)",
         t.elapsed().as_secs_f64(),
@@ -491,17 +503,18 @@ fn build(n: u64) -> Desk {
     if matches!(place, Place::Kept(_)) {
         std::fs::write(&marker, b"").unwrap();
     }
-    serve(state, cookie, agents[0], place)
+    serve(state, cookie, agents[0], bench_db, place)
 }
 
-fn serve(state: AppState, cookie: String, agent_id: i64, place: Place) -> Desk {
+fn serve(state: AppState, cookie: String, agent_id: i64, db: BenchDb, place: Place) -> Desk {
     let addr = loadgen::serve(&state);
     Desk {
         state,
         addr,
         cookie,
         agent_id,
-        _place: place,
+        db,
+        place,
     }
 }
 
@@ -525,9 +538,10 @@ fn measure(desk: &Desk, what: &str, path: &str, times: usize) -> Vec<Duration> {
             [((times_taken.len() as f64 * p).ceil() as usize).clamp(1, times_taken.len()) - 1]
     };
     println!(
-        "  {what}: median {:.1} ms, p90 {:.1} ms, max {:.1} ms ({times} requests, {} KiB page)",
+        "  {what}: median {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({times} requests, {} KiB page)",
         loadgen::ms(at(0.5)),
         loadgen::ms(at(0.9)),
+        loadgen::ms(at(0.99)),
         loadgen::ms(*times_taken.last().unwrap()),
         body.len() / 1024
     );
@@ -567,10 +581,15 @@ fn main() {
     let n = env("RISKDESK_BENCH_CASES", 1_000_000);
     let times = env("RISKDESK_BENCH_REQUESTS", 20) as usize;
     println!(
-        "riskdesk reports benchmark: {} cores, {n} cases over {HISTORY_DAYS} days, SQLite",
+        "riskdesk reports benchmark: {} cores, {n} cases over {HISTORY_DAYS} days, {}",
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1),
+        if BenchDb::postgres_from_env() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
     );
     let desk = build(n);
 
@@ -626,4 +645,7 @@ fn main() {
         times,
     );
     drop(desk.state);
+    if matches!(desk.place, Place::Temp(_)) {
+        desk.db.remove();
+    }
 }

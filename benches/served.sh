@@ -6,13 +6,24 @@
 #   RISKDESK_BENCH_KEEP=/tmp/pages cargo bench --bench pages   # once: a desk of 1M cases
 #   cargo build --release
 #   FLOOR=http://127.0.0.1:8089/queue bash benches/served.sh /tmp/pages
+#   ONLY=crowd FLOOR=… bash benches/served.sh /tmp/pages      # 200 agents signed in
 #
 # The floor must already be running (see ../shared/bench/README.md); with FLOOR_PID its
 # processor time per page is printed too, as riskdesk's is. Pages measured:
 # the queue page, the case page, the case page of a ring's customer (tied to 500
 # others) and search as a supervisor; PAIRS (default 3) pairs of DURATION (default 10)
 # at CONNECTIONS (default 32). Prints pages/s, p99, the server's processor time per
-# page and the ratio to the floor. The resident memory of riskdesk at the end.
+# page and the ratio to the floor.
+#
+# `crowd` (in ONLY, not by default): USERS (default 200) agents signed in, their
+# sessions taken from the desk's `crowd_cookie` lines, refreshing the queue pages of
+# the desk's queues and their homes, each request on the next session.
+#
+# The database is the kept SQLite file, or the PostgreSQL database named on the
+# targets file's `database_url` line (the pages benchmark run with
+# RISKDESK_BENCH_DATABASE_URL), or DATABASE_URL when set. After each page, and at the
+# end, the served process's resident memory (VmRSS) and its peak (VmHWM) are printed
+# from /proc/<pid>/status.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KEEP=${1:?the directory RISKDESK_BENCH_KEEP filled}
@@ -23,18 +34,26 @@ CONNECTIONS=${CONNECTIONS:-32}
 BIND=${BIND:-127.0.0.1:8080}
 BIN=${BIN:-target/release/riskdesk}
 ONLY=${ONLY:-queue case ring search}
+USERS=${USERS:-200}
 
 targets="$KEEP/targets.txt"
 agent=$(awk '$1 == "agent_cookie" {print $2}' "$targets")
 supervisor=$(awk '$1 == "supervisor_cookie" {print $2}' "$targets")
+database=${DATABASE_URL:-$(awk '$1 == "database_url" {print $2}' "$targets")}
+database=${database:-sqlite://$KEEP/bench.db}
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 echo "/queues?view=queue&queue=Transfers" > "$work/queue"
 for kind in case ring search; do
   awk -v k="$kind" '$1 == k {print $2}' "$targets" > "$work/$kind"
 done
+awk '$1 == "crowd_cookie" {print $2}' "$targets" | head -n "$USERS" > "$work/cookies"
+for q in Transfers Account%20security New%20accounts Promotions AML%20review Complaints Triage; do
+  echo "/queues?view=queue&queue=$q"
+  echo "/"
+done > "$work/crowd"
 
-RUST_LOG=warn RISKDESK_DATABASE_URL="sqlite://$KEEP/bench.db" \
+RUST_LOG=warn RISKDESK_DATABASE_URL="$database" \
   "$BIN" serve --bind "$BIND" --data-dir "$KEEP/data" > "$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 1 100); do
@@ -66,14 +85,27 @@ run() {
   echo "$rate $p99 ${non2xx:-0} $cpu"
 }
 
+# the served process's memory: "VmRSS <kB> kB, VmHWM <kB> kB"
+memory() {
+  awk '$1 == "VmRSS:" || $1 == "VmHWM:" {printf "%s%s %.1f MiB", sep, $1, $2 / 1024; sep = ", "}' "/proc/$server/status"
+}
+
+echo "served: $(memory) (database $(sed -E 's#://[^:/@]+:[^@]*@#://***@#' <<< "$database"))"
 for page in $ONLY; do
   cookie=$agent
   [ "$page" = search ] && cookie=$supervisor
   for pair in $(seq 1 "$PAIRS"); do
     read -r f_rate f_p99 _ f_cpu <<< "$(run "${FLOOR_PID:-}" "$FLOOR")"
-    read -r r_rate r_p99 r_bad r_cpu <<< "$(PATHS="$work/$page" COOKIE="$cookie" run "$server" -s benches/served/paths.lua "http://$BIND")"
+    if [ "$page" = crowd ]; then
+      [ -s "$work/cookies" ] || { echo "no crowd_cookie lines in $targets: fill again" >&2; exit 1; }
+      read -r r_rate r_p99 r_bad r_cpu <<< "$(PATHS="$work/crowd" COOKIES="$work/cookies" run "$server" -s benches/served/crowd.lua "http://$BIND")"
+      page_name="crowd of $(wc -l < "$work/cookies")"
+    else
+      read -r r_rate r_p99 r_bad r_cpu <<< "$(PATHS="$work/$page" COOKIE="$cookie" run "$server" -s benches/served/paths.lua "http://$BIND")"
+      page_name=$page
+    fi
     ratio=$(awk -v a="$r_rate" -v b="$f_rate" 'BEGIN {printf "%.2f", a / b}')
-    echo "$page pair $pair: riskdesk $r_rate/s p99 $r_p99 (non-2xx $r_bad, ${r_cpu} µs CPU each) | floor $f_rate/s p99 $f_p99 (${f_cpu} µs) | ratio $ratio"
+    echo "$page_name pair $pair: riskdesk $r_rate/s p99 $r_p99 (non-2xx $r_bad, ${r_cpu} µs CPU each) | floor $f_rate/s p99 $f_p99 (${f_cpu} µs) | ratio $ratio"
   done
+  echo "after $page: $(memory)"
 done
-echo "riskdesk resident memory: $(awk '/^VmRSS/ {print $2 " " $3}' /proc/$server/status), peak $(awk '/^VmHWM/ {print $2 " " $3}' /proc/$server/status)"

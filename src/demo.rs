@@ -172,8 +172,8 @@ const SUPERVISOR: &str = "supervisor@riskdesk.demo";
 pub const DEFAULT_DAYS: u32 = 30;
 
 /// The demo desk's configuration without its on-call rotas, which name users: it is
-/// applied before the people exist, the whole file after (and the benchmarks, which
-/// have other people, apply this).
+/// applied before the people exist, the whole file after (and by the benchmarks,
+/// whose desks have other people).
 pub fn desk_without_rotas() -> Result<String, String> {
     let mut table: toml::Table = DESK.parse().map_err(|e| format!("demo desk: {e}"))?;
     table.remove("oncall");

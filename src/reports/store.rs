@@ -573,11 +573,44 @@ fn resolved_between(
 }
 
 /// The cases opened in each local day of the period and their alerts, per rule,
-/// counted by the database (one grouped range scan of a day each).
+/// counted by the database.
+///
+/// On PostgreSQL, one grouped range scan of a day each (a hash aggregate over the
+/// covering `case_facts_opened`). On SQLite the same query sorts each day's cases by
+/// rule in a temporary B-tree (a month at a million cases: 170,000 rows sorted, as
+/// long as reading the month's resolved facts); instead, the rules are found by a
+/// few seeks in `case_facts_rule_opened` (rule, opened), and each rule's day is
+/// counted in its own range of that index, with no sort and no row decoded.
 pub fn opened_by_day(conn: &mut DbConn, p: &Period, f: &Filter) -> QueryResult<Vec<DayCount>> {
     use case_facts as c;
     use diesel::dsl::{count_star, sum};
     let mut out = Vec::new();
+    if matches!(conn, DbConn::Sqlite(_)) {
+        let rules = match &f.rule {
+            Some(r) => vec![r.clone()],
+            None => rules_of_facts(conn)?,
+        };
+        for (day, (start, end)) in p.day_bounds().into_iter().enumerate() {
+            for rule in &rules {
+                let q = c::table
+                    .filter(c::rule_code.eq(rule))
+                    .filter(c::opened_at.ge(to_db(start)))
+                    .filter(c::opened_at.lt(to_db(end)))
+                    .select((count_star(), sum(c::alert_count)))
+                    .into_boxed();
+                let (cases, alerts): (i64, Option<i64>) = narrowed!(q, f).first(conn)?;
+                if cases > 0 {
+                    out.push(DayCount {
+                        day,
+                        rule: rule.clone(),
+                        cases: cases as u64,
+                        alerts: alerts.unwrap_or(0).max(0) as u64,
+                    });
+                }
+            }
+        }
+        return Ok(out);
+    }
     for (day, (start, end)) in p.day_bounds().into_iter().enumerate() {
         let q = c::table
             .filter(c::opened_at.ge(to_db(start)))
@@ -594,6 +627,26 @@ pub fn opened_by_day(conn: &mut DbConn, p: &Period, f: &Filter) -> QueryResult<V
         }));
     }
     Ok(out)
+}
+
+/// Every rule code the facts hold, in order, one index seek each (the rules of
+/// the desk's history, including rules since removed from its configuration).
+fn rules_of_facts(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+    use case_facts as c;
+    let mut rules: Vec<String> = Vec::new();
+    loop {
+        let mut q = c::table
+            .select(c::rule_code)
+            .order(c::rule_code)
+            .into_boxed();
+        if let Some(last) = rules.last() {
+            q = q.filter(c::rule_code.gt(last.clone()));
+        }
+        match q.first::<String>(conn).optional()? {
+            Some(r) => rules.push(r),
+            None => return Ok(rules),
+        }
+    }
 }
 
 /// The cases behind a figure.

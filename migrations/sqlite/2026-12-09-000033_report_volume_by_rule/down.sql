@@ -1,0 +1,1 @@
+DROP INDEX case_facts_rule_opened;
