@@ -10,6 +10,8 @@
 //   RISKDESK_BENCH_WEBHOOKS=2 …    # two webhooks of every event, delivered to a local receiver
 //                                  # by the delivery worker while alerts pour in
 //   RISKDESK_BENCH_DELIVER=0 …     # … delivered only after the run
+//
+// Exits non-zero when any alert was refused (an answer of 400 or more).
 
 mod loadgen;
 
@@ -244,6 +246,15 @@ fn main() {
             "target (SQLite, durable): >= 2000 alerts/s with p99 < 50 ms: {}",
             if target_ok { "met" } else { "NOT met" }
         );
+    }
+    // Speed is reported; a refused alert fails the run (CI's short PostgreSQL run
+    // relies on it). RISKDESK_BENCH_DEBUG=1 prints the first refusal of each connection.
+    if warm.errors + report.errors > 0 {
+        eprintln!(
+            "FAILED: {} alerts refused (status 400 or more)",
+            warm.errors + report.errors
+        );
+        std::process::exit(1);
     }
 }
 
