@@ -23,6 +23,14 @@ use riskdesk::clock::Clock;
 use riskdesk::config::Settings;
 use riskdesk::db::DatabaseUrl;
 
+/// The people the demo desk's on-call rotas name, and their roles.
+const ONCALL_PEOPLE: [(&str, &str); 4] = [
+    ("li.na@riskdesk.demo", "agent"),
+    ("wang.lei@riskdesk.demo", "agent"),
+    ("zhou.jie@riskdesk.demo", "agent"),
+    ("supervisor@riskdesk.demo", "supervisor"),
+];
+
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -52,6 +60,10 @@ fn main() {
     let mut settings = Settings::for_data_dir(dir.path().join("data"), database);
     settings.workers = None;
     settings.pool_size = 16;
+    // RISKDESK_INTAKE_WRITERS: the writers on PostgreSQL (default: from the pool).
+    settings.intake_writers = std::env::var("RISKDESK_INTAKE_WRITERS")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let state = AppState::open(settings, Clock::System).expect("open");
     // With campaigns on, a rule that links by every identifier, for every alert: the
     // mix below shares one address and one phone among all its customers, so every
@@ -71,6 +83,23 @@ fn main() {
     );
     {
         let mut conn = state.pool.get().unwrap();
+        // The demo desk's on-call rotas name these people (offline: no case goes to
+        // them at intake).
+        for (email, role) in ONCALL_PEOPLE {
+            riskdesk::accounts::create_user(
+                &mut conn,
+                state.now(),
+                &Actor::cli(),
+                &riskdesk::accounts::NewUserInput {
+                    email,
+                    name: email,
+                    role,
+                    language: None,
+                },
+                &riskdesk::domain::password::NewPassword::generate(),
+            )
+            .expect("on-call people");
+        }
         riskdesk::desk::apply_text(&mut conn, state.now(), &Actor::cli(), &desk, false)
             .expect("demo configuration");
     }

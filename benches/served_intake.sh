@@ -38,11 +38,20 @@ cleanup() {
 trap cleanup EXIT
 psql -q "$PG_ADMIN" -c "CREATE DATABASE $pgdb" > /dev/null
 
+# The people the demo desk's on-call rotas name (offline: no case goes to them).
+oncall_people() {
+  for who in li.na:agent wang.lei:agent zhou.jie:agent supervisor:supervisor; do
+    "$BIN" user add --email "${who%%:*}@riskdesk.demo" --name "${who%%:*}" \
+      --role "${who##*:}" > /dev/null
+  done
+}
+
 # desk <name> <database url>: configuration and two keys (highest limit, default limit)
 desk() {
   local name=$1 url=$2
   mkdir -p "$work/$name"
   export RISKDESK_DATABASE_URL=$url RISKDESK_DATA_DIR="$work/$name/data"
+  oncall_people
   "$BIN" config apply src/demo_desk.toml > /dev/null
   "$BIN" apikey create --name bench --rate-limit 1000000 | grep '^rdk_' > "$work/$name/key"
   "$BIN" apikey create --name limited | grep '^rdk_' > "$work/$name/limited"

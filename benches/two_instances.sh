@@ -34,6 +34,11 @@ trap cleanup EXIT
 psql -q "$PG_ADMIN" -c "CREATE DATABASE $pgdb" > /dev/null
 export RISKDESK_DATABASE_URL=$url
 
+# The people the demo desk's on-call rotas name (offline: no case goes to them).
+for who in li.na:agent wang.lei:agent zhou.jie:agent supervisor:supervisor; do
+  RISKDESK_DATA_DIR="$work/a" "$BIN" user add --email "${who%%:*}@riskdesk.demo" \
+    --name "${who%%:*}" --role "${who##*:}" > /dev/null
+done
 RISKDESK_DATA_DIR="$work/a" "$BIN" config apply src/demo_desk.toml > /dev/null
 key=$(RISKDESK_DATA_DIR="$work/a" "$BIN" apikey create --name bench --rate-limit 1000000 | grep '^rdk_')
 password="bench-$(date +%s%N)-Aa9!"

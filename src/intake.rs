@@ -446,7 +446,7 @@ fn file(
         crate::cases::verify::verify_automatically(conn, &keys.settings, now, case.id)?;
     }
     // Many customers tied by one identifier at once: a campaign.
-    if !snap.campaigns.is_empty() {
+    if campaign_looks(snap, &alert.rule, &identifiers) {
         flush(conn, &mut deferred)?;
         crate::cases::campaign::on_alert(conn, snap, &case, &alert.rule, &identifiers, now)?;
     }
@@ -473,6 +473,17 @@ fn file(
         }
     }
     Ok(result)
+}
+
+/// Whether a campaign of the desk looks at an alert of `rule` with these identifiers.
+fn campaign_looks(
+    snap: &Snapshot,
+    rule: &str,
+    ids: &[crate::store::identifiers::Recorded],
+) -> bool {
+    snap.campaigns
+        .iter()
+        .any(|d| d.applies_to(rule) && ids.iter().any(|r| d.links_by(r.kind)))
 }
 
 /// Before a step that writes on its own: writes what a set-based batch has deferred,
@@ -645,29 +656,33 @@ fn file_batch(
         .into_iter()
         .collect()
     };
-    // Their identifiers at once, unless a campaign looks at them alert by alert.
-    let identifiers_recorded = snap.campaigns.is_empty();
-    if identifiers_recorded {
-        let digests: Vec<(i64, Vec<crate::store::identifiers::Recorded>)> = fresh
-            .iter()
-            .filter(|&&i| ids.contains_key(&posted[i].0.external_id))
-            .map(|&i| {
-                let alert = posted[i].0;
-                (
-                    customers[alert.customer.external_id.as_str()].0,
-                    crate::store::identifiers::digests(
-                        &keys.identifiers,
-                        &crate::store::identifiers::of_alert(
-                            &alert.attributes,
-                            alert.customer.phone.as_deref(),
-                        ),
+    // Their identifiers at once, unless a campaign looks at them alert by alert (an
+    // alert's detection must not see the identifiers of the alerts after it).
+    let digests: Vec<(i64, &str, Vec<crate::store::identifiers::Recorded>)> = fresh
+        .iter()
+        .filter(|&&i| ids.contains_key(&posted[i].0.external_id))
+        .map(|&i| {
+            let alert = posted[i].0;
+            (
+                customers[alert.customer.external_id.as_str()].0,
+                alert.rule.as_str(),
+                crate::store::identifiers::digests(
+                    &keys.identifiers,
+                    &crate::store::identifiers::of_alert(
+                        &alert.attributes,
+                        alert.customer.phone.as_deref(),
                     ),
-                )
-            })
-            .collect();
+                ),
+            )
+        })
+        .collect();
+    let identifiers_recorded = !digests
+        .iter()
+        .any(|(_, rule, ds)| campaign_looks(snap, rule, ds));
+    if identifiers_recorded {
         let all: Vec<(i64, &crate::store::identifiers::Recorded)> = digests
             .iter()
-            .flat_map(|(customer, ds)| ds.iter().map(move |d| (*customer, d)))
+            .flat_map(|(customer, _, ds)| ds.iter().map(move |d| (*customer, d)))
             .collect();
         crate::store::identifiers::record_many(conn, &all, at)?;
     }
@@ -1074,6 +1089,9 @@ impl Intake {
 
 fn writer(pool: DbPool, clock: Clock, key: Keys, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
     let mut snap: Option<Snapshot> = None;
+    // The writer keeps its connection from batch to batch (no check-out and ping per
+    // batch); after a failed batch it takes a fresh one.
+    let mut held: Option<crate::db::PooledConn> = None;
     loop {
         // Take whatever is waiting: the first job (waiting for it), then the rest.
         let (jobs, count) = {
@@ -1092,11 +1110,23 @@ fn writer(pool: DbPool, clock: Clock, key: Keys, rx: Arc<Mutex<mpsc::Receiver<Jo
             }
             (jobs, count)
         };
-        let answers = match run_batch(&pool, &clock, &key, &mut snap, &jobs) {
+        let conn = held.get_or_insert_with(|| {
+            loop {
+                match pool.get() {
+                    Ok(c) => break c,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "intake waits for a database connection");
+                        thread::sleep(Duration::from_millis(200));
+                    }
+                }
+            }
+        });
+        let answers = match run_batch(conn, &clock, &key, &mut snap, &jobs) {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, alerts = count, "intake batch failed");
                 snap = None;
+                held = None;
                 jobs.iter()
                     .map(|j| j.alerts.iter().map(|_| Err(e.to_string())).collect())
                     .collect()
@@ -1111,24 +1141,16 @@ fn writer(pool: DbPool, clock: Clock, key: Keys, rx: Arc<Mutex<mpsc::Receiver<Jo
 type BatchAnswers = Vec<Vec<Result<AlertResult, String>>>;
 
 fn run_batch(
-    pool: &DbPool,
+    conn: &mut crate::db::PooledConn,
     clock: &Clock,
     key: &Keys,
     snap: &mut Option<Snapshot>,
     jobs: &[Job],
 ) -> Result<BatchAnswers, IntakeError> {
-    let mut conn = loop {
-        match pool.get() {
-            Ok(c) => break c,
-            Err(e) => {
-                tracing::warn!(error = %e, "intake waits for a database connection");
-                thread::sleep(Duration::from_millis(200));
-            }
-        }
-    };
-    let version = deskconfig::config_version(&mut conn)?;
+    let conn: &mut DbConn = conn;
+    let version = deskconfig::config_version(conn)?;
     if snap.as_ref().is_none_or(|s| s.version != version) {
-        *snap = Some(deskconfig::snapshot(&mut conn)?);
+        *snap = Some(deskconfig::snapshot(conn)?);
     }
     let snap = snap.as_ref().expect("loaded");
     let posted: Vec<Posted<'_>> = jobs
@@ -1152,7 +1174,7 @@ fn run_batch(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let fast = write_tx(&mut conn, |conn| {
+        let fast = write_tx(conn, |conn| {
             // Read once the write lock is held: the time the alerts are accepted.
             let now = clock.now();
             let mut memo = crate::cases::assign::WaitMemo::new();
@@ -1184,7 +1206,7 @@ fn run_batch(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let careful = write_tx(&mut conn, |conn| {
+        let careful = write_tx(conn, |conn| {
             let now = clock.now();
             let mut memo = crate::cases::assign::WaitMemo::new();
             let mut results = Vec::with_capacity(posted.len());
