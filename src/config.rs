@@ -120,6 +120,12 @@ pub struct SettingsArgs {
     #[arg(long, env = "RISKDESK_POOL_SIZE", default_value_t = 16, global = true)]
     pub pool_size: u32,
 
+    /// Intake writers (threads that file the waiting alerts, each batch in one
+    /// transaction). SQLite always has one; PostgreSQL a quarter of the pool, 1 to 4,
+    /// unless this says otherwise (1 to 16).
+    #[arg(long, env = "RISKDESK_INTAKE_WRITERS", value_parser = clap::value_parser!(u32).range(1..=16), global = true)]
+    pub intake_writers: Option<u32>,
+
     /// Seconds a session row read from the database is reused by this instance
     /// (0: read it on every request). Sign-out and deactivation through this
     /// instance take effect at once; through another, within this time.
@@ -295,6 +301,8 @@ pub struct Settings {
     /// How long a session row read from the database is reused (zero: never).
     pub session_cache: chrono::Duration,
     pub pool_size: u32,
+    /// Intake writers on PostgreSQL (`--intake-writers`); `None`: from the pool's size.
+    pub intake_writers: Option<u32>,
     pub workers: Option<usize>,
     pub log_format: LogFormat,
     pub away_after: chrono::Duration,
@@ -479,6 +487,7 @@ impl SettingsArgs {
             session_max: chrono::Duration::hours(self.session_max_hours.into()),
             session_cache: chrono::Duration::seconds(self.session_cache_seconds.min(60).into()),
             pool_size: self.pool_size,
+            intake_writers: self.intake_writers,
             workers: self.workers,
             log_format: self.log_format,
             away_after: chrono::Duration::minutes(self.away_after_minutes.max(1).into()),
@@ -521,6 +530,7 @@ impl Settings {
             require_mfa: Vec::new(),
             session_cache: chrono::Duration::zero(),
             pool_size: 8,
+            intake_writers: None,
             workers: Some(2),
             log_format: LogFormat::Text,
             away_after: chrono::Duration::minutes(15),

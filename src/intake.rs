@@ -2,6 +2,7 @@
 // customer's open case in the same queue), with routing, SLA clocks and timeline
 // events, and group-commits whatever alerts are waiting into one transaction.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::Duration;
@@ -94,7 +95,36 @@ fn ingest(
     }
     let at = store::to_db(now);
     let (customer_id, snoozes) = upsert_customer(conn, alert, at)?;
+    let (decision, queue) = route(snap, alert, now)?;
 
+    // The alert row first: its unique external_id makes a racing duplicate stop here.
+    let inserted: Option<i64> = dispatch!(conn, |c| diesel::insert_into(alerts::table)
+        .values(alert_row(alert, &decision, customer_id, api_key_id, at))
+        .on_conflict(alerts::external_id)
+        .do_nothing()
+        .returning(alerts::id)
+        .get_result(c)
+        .optional())?;
+    let Some(alert_id) = inserted else {
+        return stored_result(conn, &alert.external_id)?
+            .ok_or_else(|| IntakeError::Db(diesel::result::Error::NotFound));
+    };
+    let stored = Stored {
+        alert_id,
+        customer_id,
+        snoozes,
+        decision: &decision,
+        queue,
+    };
+    file(conn, snap, keys, alert, &stored, now, memo, None)
+}
+
+/// The decision of the desk's routes for an alert, and the queue it names.
+fn route<'s>(
+    snap: &'s Snapshot,
+    alert: &NewAlert,
+    now: DateTime<Utc>,
+) -> Result<(routing::Decision, &'s deskconfig::QueueInfo), IntakeError> {
     let facts = AlertFacts {
         rule: &alert.rule,
         severity: alert.severity,
@@ -108,40 +138,86 @@ fn ingest(
         .queues_by_name
         .get(&decision.queue)
         .ok_or_else(|| IntakeError::NoQueue(decision.queue.clone()))?;
+    Ok((decision, queue))
+}
 
-    // The alert row first: its unique external_id makes a racing duplicate stop here.
-    let attributes = serde_json::to_string(&alert.attributes).expect("json");
-    let amount = alert.amount.as_ref().map(|a| a.value.to_string());
-    let currency = alert.amount.as_ref().map(|a| a.currency.clone());
-    let inserted: Option<i64> = dispatch!(conn, |c| diesel::insert_into(alerts::table)
-        .values((
-            alerts::external_id.eq(&alert.external_id),
-            alerts::rule_code.eq(&alert.rule),
-            alerts::severity.eq(decision.severity.as_str()),
-            alerts::occurred_at.eq(alert.occurred_at.map(store::to_db)),
-            alerts::received_at.eq(at),
-            alerts::customer_id.eq(customer_id),
-            alerts::amount.eq(&amount),
-            alerts::currency.eq(&currency),
-            alerts::transaction_ref.eq(&alert.transaction_ref),
-            alerts::attributes.eq(&attributes),
-            alerts::api_key_id.eq(api_key_id),
-        ))
-        .on_conflict(alerts::external_id)
-        .do_nothing()
-        .returning(alerts::id)
-        .get_result(c)
-        .optional())?;
-    let Some(alert_id) = inserted else {
-        return stored_result(conn, &alert.external_id)?
-            .ok_or_else(|| IntakeError::Db(diesel::result::Error::NotFound));
-    };
+/// The values of an alert's row.
+#[allow(clippy::type_complexity)]
+fn alert_row<'a>(
+    alert: &'a NewAlert,
+    decision: &routing::Decision,
+    customer_id: i64,
+    api_key_id: Option<i64>,
+    at: chrono::NaiveDateTime,
+) -> (
+    diesel::dsl::Eq<alerts::external_id, &'a String>,
+    diesel::dsl::Eq<alerts::rule_code, &'a String>,
+    diesel::dsl::Eq<alerts::severity, &'static str>,
+    diesel::dsl::Eq<alerts::occurred_at, Option<chrono::NaiveDateTime>>,
+    diesel::dsl::Eq<alerts::received_at, chrono::NaiveDateTime>,
+    diesel::dsl::Eq<alerts::customer_id, i64>,
+    diesel::dsl::Eq<alerts::amount, Option<String>>,
+    diesel::dsl::Eq<alerts::currency, Option<String>>,
+    diesel::dsl::Eq<alerts::transaction_ref, &'a Option<String>>,
+    diesel::dsl::Eq<alerts::attributes, String>,
+    diesel::dsl::Eq<alerts::api_key_id, Option<i64>>,
+) {
+    (
+        alerts::external_id.eq(&alert.external_id),
+        alerts::rule_code.eq(&alert.rule),
+        alerts::severity.eq(decision.severity.as_str()),
+        alerts::occurred_at.eq(alert.occurred_at.map(store::to_db)),
+        alerts::received_at.eq(at),
+        alerts::customer_id.eq(customer_id),
+        alerts::amount.eq(alert.amount.as_ref().map(|a| a.value.to_string())),
+        alerts::currency.eq(alert.amount.as_ref().map(|a| a.currency.clone())),
+        alerts::transaction_ref.eq(&alert.transaction_ref),
+        alerts::attributes.eq(serde_json::to_string(&alert.attributes).expect("json")),
+        alerts::api_key_id.eq(api_key_id),
+    )
+}
+
+/// An alert whose row is stored: what filing it into a case needs.
+struct Stored<'a> {
+    alert_id: i64,
+    customer_id: i64,
+    snoozes: i32,
+    decision: &'a routing::Decision,
+    queue: &'a deskconfig::QueueInfo,
+}
+
+/// Files a stored alert: its identifiers, a snooze that holds it back, the case it
+/// opens or joins, routing, SLA clocks, assignment, its timeline events and answer.
+/// With `deferred` (a batch filed set-based) the identifiers are already recorded,
+/// the open case was read with the batch's, and the events and the answer are
+/// written with the batch's — before any step here that writes on its own.
+#[allow(clippy::too_many_arguments)]
+fn file(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    keys: &Keys,
+    alert: &NewAlert,
+    stored: &Stored<'_>,
+    now: DateTime<Utc>,
+    memo: Option<&mut crate::cases::assign::WaitMemo>,
+    mut deferred: Option<&mut Deferred>,
+) -> Result<AlertResult, IntakeError> {
+    let at = store::to_db(now);
+    let Stored {
+        alert_id,
+        customer_id,
+        snoozes,
+        decision,
+        queue,
+    } = *stored;
     // Device, address and phone link this customer to others (linked cases, campaigns).
     let identifiers = crate::store::identifiers::digests(
         &keys.identifiers,
         &crate::store::identifiers::of_alert(&alert.attributes, alert.customer.phone.as_deref()),
     );
-    crate::store::identifiers::record(conn, customer_id, &identifiers, Some(at))?;
+    if !deferred.as_ref().is_some_and(|d| d.identifiers_recorded) {
+        crate::store::identifiers::record(conn, customer_id, &identifiers, Some(at))?;
+    }
 
     // A snooze of this rule for this customer holds the alert back (stored, no
     // case) unless it is critical or over the release limit. Only a customer with
@@ -182,12 +258,18 @@ fn ingest(
                     suppressed: true,
                     snoozed_until: Some(until.to_rfc3339()),
                 };
-                diesel::update(alerts::table.find(alert_id))
-                    .set((
-                        alerts::suppressed_by.eq(Some(snooze.id)),
-                        alerts::result.eq(serde_json::to_string(&result).expect("json")),
-                    ))
-                    .execute(conn)?;
+                let json = serde_json::to_string(&result).expect("json");
+                match deferred {
+                    Some(d) => d.answers.push((alert_id, None, Some(snooze.id), json)),
+                    None => {
+                        diesel::update(alerts::table.find(alert_id))
+                            .set((
+                                alerts::suppressed_by.eq(Some(snooze.id)),
+                                alerts::result.eq(json),
+                            ))
+                            .execute(conn)?;
+                    }
+                }
                 return Ok(result);
             }
         }
@@ -196,7 +278,13 @@ fn ingest(
     let key = open_key(customer_id, queue.id);
     // A new case's first events, written together with the alert's.
     let mut opening: Vec<CaseEvent> = Vec::new();
-    let (case, grouped) = match case_store::find_open(conn, &key)? {
+    // The batch read its open cases at once; each is used once from there (a second
+    // alert of the same case in the batch reads it again).
+    let found = match deferred.as_mut().and_then(|d| d.open.remove(&key)) {
+        Some(read) => read,
+        None => case_store::find_open(conn, &key)?,
+    };
+    let (case, grouped) = match found {
         Some(case) => (case, true),
         None => {
             let weight = snap.rules.get(&alert.rule).map(|r| r.weight).unwrap_or(1);
@@ -261,6 +349,7 @@ fn ingest(
     let mut priority = current;
     if grouped && decision.priority > current {
         priority = decision.priority;
+        flush(conn, &mut deferred)?;
         crate::cases::clock::raise_priority(
             conn,
             queue,
@@ -299,6 +388,7 @@ fn ingest(
         },
     ));
     if let Some(weight) = heavier {
+        flush(conn, &mut deferred)?;
         crate::cases::assign::grow(conn, snap, &case, weight, now)?;
     }
 
@@ -317,7 +407,10 @@ fn ingest(
             None => (case.status, None),
         }
     };
-    case_store::add_events(conn, case.id, at, &opening)?;
+    match deferred.as_mut() {
+        Some(d) => d.events.push((case.id, opening)),
+        None => case_store::add_events(conn, case.id, at, &opening)?,
+    }
     // An amount over the rule's emergency amount: someone on call is paged now.
     if let Some(limit) = snap
         .rules
@@ -328,6 +421,7 @@ fn ingest(
             .for_currency(Some(&a.currency))
             .is_some_and(|t| a.value > t)
     {
+        flush(conn, &mut deferred)?;
         crate::cases::emergency::declare_in(
             conn,
             crate::cases::emergency::Pager {
@@ -348,10 +442,12 @@ fn ingest(
             .get(&alert.rule)
             .is_some_and(|r| r.verify_by_email)
     {
+        flush(conn, &mut deferred)?;
         crate::cases::verify::verify_automatically(conn, &keys.settings, now, case.id)?;
     }
     // Many customers tied by one identifier at once: a campaign.
-    if !snap.campaigns.is_empty() {
+    if campaign_looks(snap, &alert.rule, &identifiers) {
+        flush(conn, &mut deferred)?;
         crate::cases::campaign::on_alert(conn, snap, &case, &alert.rule, &identifiers, now)?;
     }
 
@@ -367,13 +463,486 @@ fn ingest(
         suppressed: false,
         snoozed_until: None,
     };
-    diesel::update(alerts::table.find(alert_id))
-        .set((
-            alerts::case_id.eq(case.id),
-            alerts::result.eq(serde_json::to_string(&result).expect("json")),
-        ))
-        .execute(conn)?;
+    let json = serde_json::to_string(&result).expect("json");
+    match deferred {
+        Some(d) => d.answers.push((alert_id, Some(case.id), None, json)),
+        None => {
+            diesel::update(alerts::table.find(alert_id))
+                .set((alerts::case_id.eq(case.id), alerts::result.eq(json)))
+                .execute(conn)?;
+        }
+    }
     Ok(result)
+}
+
+/// Whether a campaign of the desk looks at an alert of `rule` with these identifiers.
+fn campaign_looks(
+    snap: &Snapshot,
+    rule: &str,
+    ids: &[crate::store::identifiers::Recorded],
+) -> bool {
+    snap.campaigns
+        .iter()
+        .any(|d| d.applies_to(rule) && ids.iter().any(|r| d.links_by(r.kind)))
+}
+
+/// Before a step that writes on its own: writes what a set-based batch has deferred,
+/// if it is one, and forgets the open cases it read (such a step may change cases
+/// other than its own; the batch's later alerts read theirs again).
+fn flush(conn: &mut DbConn, deferred: &mut Option<&mut Deferred>) -> QueryResult<()> {
+    match deferred {
+        Some(d) => {
+            d.open.clear();
+            d.flush(conn)
+        }
+        None => Ok(()),
+    }
+}
+
+/// What a batch filed set-based leaves for later statements: the open cases read for
+/// the whole batch, and the timeline events and answers written together at the end
+/// (or before any step that writes on its own, so that every timeline keeps its order).
+struct Deferred {
+    at: chrono::NaiveDateTime,
+    /// The open case of each open key the batch touches, as read before filing (none:
+    /// no case was open); each is taken by the first alert of its key.
+    open: HashMap<String, Option<case_store::Case>>,
+    /// The batch's identifiers were recorded at once (when no campaign looks at them
+    /// alert by alert).
+    identifiers_recorded: bool,
+    /// Timeline events by case, in order.
+    events: Vec<(i64, Vec<CaseEvent>)>,
+    /// Answers to store: alert, case, snooze that held it back, the answer.
+    answers: Vec<(i64, Option<i64>, Option<i64>, String)>,
+}
+
+impl Deferred {
+    fn flush(&mut self, conn: &mut DbConn) -> QueryResult<()> {
+        if !self.events.is_empty() {
+            let cases: Vec<(i64, &[CaseEvent])> = self
+                .events
+                .iter()
+                .map(|(case, events)| (*case, events.as_slice()))
+                .collect();
+            case_store::add_events_of_cases(conn, self.at, &cases)?;
+            self.events.clear();
+        }
+        if !self.answers.is_empty() {
+            store_answers(conn, &self.answers)?;
+            self.answers.clear();
+        }
+        Ok(())
+    }
+}
+
+/// Stores the alerts' answers (and their case or the snooze that held them back).
+fn store_answers(
+    conn: &mut DbConn,
+    answers: &[(i64, Option<i64>, Option<i64>, String)],
+) -> QueryResult<()> {
+    match conn {
+        DbConn::Postgresql(pg) => {
+            use diesel::sql_types::{Array, BigInt, Nullable, Text};
+            let mut sorted: Vec<&(i64, Option<i64>, Option<i64>, String)> =
+                answers.iter().collect();
+            sorted.sort_by_key(|a| a.0);
+            diesel::sql_query(
+                "UPDATE alerts AS a SET case_id = u.case_id, suppressed_by = u.suppressed_by, \
+                 result = u.result \
+                 FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[]) \
+                 AS u(id, case_id, suppressed_by, result) WHERE a.id = u.id",
+            )
+            .bind::<Array<BigInt>, _>(sorted.iter().map(|a| a.0).collect::<Vec<_>>())
+            .bind::<Array<Nullable<BigInt>>, _>(sorted.iter().map(|a| a.1).collect::<Vec<_>>())
+            .bind::<Array<Nullable<BigInt>>, _>(sorted.iter().map(|a| a.2).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(sorted.iter().map(|a| a.3.as_str()).collect::<Vec<_>>())
+            .execute(pg)?;
+        }
+        DbConn::Sqlite(_) => {
+            for (id, case_id, suppressed_by, result) in answers {
+                diesel::update(alerts::table.find(*id))
+                    .set((
+                        alerts::case_id.eq(*case_id),
+                        alerts::suppressed_by.eq(*suppressed_by),
+                        alerts::result.eq(result),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One alert of a batch with the key it came with.
+type Posted<'a> = (&'a NewAlert, Option<i64>);
+
+/// Files a batch set-based (PostgreSQL): a statement for all the batch's stored
+/// answers, one each for the customers' rows, the alerts' rows, their identifiers and
+/// the open cases, then each alert's own steps (a new case, assignment, and the rare
+/// ones), then one statement for every timeline event and one for every answer.
+/// Rows are written and locked in one order (customers by external id first), so that
+/// writers and instances filing the same customers wait for each other rather than
+/// deadlock. Any failure fails the whole attempt; the caller runs it again.
+fn file_batch(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    keys: &Keys,
+    posted: &[Posted<'_>],
+    now: DateTime<Utc>,
+    memo: &mut crate::cases::assign::WaitMemo,
+) -> Result<Vec<AlertResult>, IntakeError> {
+    let at = store::to_db(now);
+    let mut answers: Vec<Option<AlertResult>> = vec![None; posted.len()];
+    // Alerts stored before: answered as they were.
+    let external: Vec<&str> = posted.iter().map(|(a, _)| a.external_id.as_str()).collect();
+    let before: HashMap<String, Option<String>> = alerts::table
+        .filter(alerts::external_id.eq_any(&external))
+        .select((alerts::external_id, alerts::result))
+        .load::<(String, Option<String>)>(conn)?
+        .into_iter()
+        .collect();
+    // The first of the batch with an external id is filed; a later one is its duplicate.
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    let mut copies: Vec<(usize, usize)> = Vec::new();
+    let mut fresh: Vec<usize> = Vec::new();
+    for (i, (alert, _)) in posted.iter().enumerate() {
+        if let Some(prev) = before
+            .get(&alert.external_id)
+            .cloned()
+            .flatten()
+            .and_then(|s| duplicate_of(&s))
+        {
+            answers[i] = Some(prev);
+            continue;
+        }
+        match first.entry(alert.external_id.as_str()) {
+            std::collections::hash_map::Entry::Occupied(e) => copies.push((i, *e.get())),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(i);
+                fresh.push(i);
+            }
+        }
+    }
+    let customers = upsert_customers(conn, fresh.iter().map(|&i| posted[i].0), at)?;
+    let mut routed = HashMap::with_capacity(fresh.len());
+    for &i in &fresh {
+        routed.insert(i, route(snap, posted[i].0, now)?);
+    }
+    // The alerts' rows, in the order of their external ids.
+    let mut order = fresh.clone();
+    order.sort_by(|&a, &b| posted[a].0.external_id.cmp(&posted[b].0.external_id));
+    let rows: Vec<_> = order
+        .iter()
+        .map(|&i| {
+            let (alert, key) = posted[i];
+            alert_row(
+                alert,
+                &routed[&i].0,
+                customers[alert.customer.external_id.as_str()].0,
+                key,
+                at,
+            )
+        })
+        .collect();
+    let ids: HashMap<String, i64> = if rows.is_empty() {
+        HashMap::new()
+    } else {
+        dispatch!(conn, |c| diesel::insert_into(alerts::table)
+            .values(&rows)
+            .on_conflict(alerts::external_id)
+            .do_nothing()
+            .returning((alerts::external_id, alerts::id))
+            .get_results::<(String, i64)>(c))?
+        .into_iter()
+        .collect()
+    };
+    // Their identifiers at once, unless a campaign looks at them alert by alert (an
+    // alert's detection must not see the identifiers of the alerts after it).
+    let digests: Vec<(i64, &str, Vec<crate::store::identifiers::Recorded>)> = fresh
+        .iter()
+        .filter(|&&i| ids.contains_key(&posted[i].0.external_id))
+        .map(|&i| {
+            let alert = posted[i].0;
+            (
+                customers[alert.customer.external_id.as_str()].0,
+                alert.rule.as_str(),
+                crate::store::identifiers::digests(
+                    &keys.identifiers,
+                    &crate::store::identifiers::of_alert(
+                        &alert.attributes,
+                        alert.customer.phone.as_deref(),
+                    ),
+                ),
+            )
+        })
+        .collect();
+    let identifiers_recorded = !digests
+        .iter()
+        .any(|(_, rule, ds)| campaign_looks(snap, rule, ds));
+    if identifiers_recorded {
+        let all: Vec<(i64, &crate::store::identifiers::Recorded)> = digests
+            .iter()
+            .flat_map(|(customer, _, ds)| ds.iter().map(move |d| (*customer, d)))
+            .collect();
+        crate::store::identifiers::record_many(conn, &all, at)?;
+    }
+    // The open cases of the customers and queues the batch files into.
+    let open_keys: Vec<String> = fresh
+        .iter()
+        .map(|&i| {
+            open_key(
+                customers[posted[i].0.customer.external_id.as_str()].0,
+                routed[&i].1.id,
+            )
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut open: HashMap<String, Option<case_store::Case>> =
+        open_keys.iter().map(|k| (k.clone(), None)).collect();
+    if !open_keys.is_empty() {
+        let found: Vec<case_store::Case> = cases::table
+            .filter(cases::open_key.eq_any(&open_keys))
+            .select(case_store::Case::as_select())
+            .load(conn)?;
+        for case in found {
+            if let Some(k) = case.open_key.clone() {
+                open.insert(k, Some(case));
+            }
+        }
+    }
+    let mut deferred = Deferred {
+        at,
+        open,
+        identifiers_recorded,
+        events: Vec::new(),
+        answers: Vec::new(),
+    };
+    for &i in &fresh {
+        let (alert, _) = posted[i];
+        let answer = match ids.get(&alert.external_id) {
+            Some(&alert_id) => {
+                let (customer_id, snoozes) = customers[alert.customer.external_id.as_str()];
+                let (decision, queue) = &routed[&i];
+                let stored = Stored {
+                    alert_id,
+                    customer_id,
+                    snoozes,
+                    decision,
+                    queue,
+                };
+                file(
+                    conn,
+                    snap,
+                    keys,
+                    alert,
+                    &stored,
+                    now,
+                    Some(&mut *memo),
+                    Some(&mut deferred),
+                )?
+            }
+            // Stored a moment ago by another writer: its answer.
+            None => stored_result(conn, &alert.external_id)?
+                .ok_or(IntakeError::Db(diesel::result::Error::NotFound))?,
+        };
+        answers[i] = Some(answer);
+    }
+    deferred.flush(conn)?;
+    for (later, earlier) in copies {
+        let mut answer = answers[earlier].clone().expect("filed");
+        answer.deduplicated = true;
+        answers[later] = Some(answer);
+    }
+    Ok(answers
+        .into_iter()
+        .map(|a| a.expect("every alert answered"))
+        .collect())
+}
+
+/// A stored answer, marked as a duplicate.
+fn duplicate_of(stored: &str) -> Option<AlertResult> {
+    serde_json::from_str::<AlertResult>(stored)
+        .ok()
+        .map(|mut r| {
+            r.deduplicated = true;
+            r
+        })
+}
+
+/// What an alert tells of its customer beside the external id.
+fn tells(alert: &NewAlert) -> bool {
+    let c = &alert.customer;
+    c.name.is_some()
+        || c.email.is_some()
+        || c.phone.is_some()
+        || c.locale.is_some()
+        || c.timezone.is_some()
+        || c.do_not_contact.is_some()
+        || !alert.attributes.is_empty()
+}
+
+/// [`upsert_customer`] for the alerts of a batch: creates the missing customers (with
+/// what their first alert says), locks every one in the order of their external ids,
+/// and refreshes them with what each alert tells, in the alerts' order. Returns each
+/// customer's id and active snoozes by external id.
+fn upsert_customers<'a>(
+    conn: &mut DbConn,
+    alerts: impl Iterator<Item = &'a NewAlert>,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<HashMap<&'a str, (i64, i32)>> {
+    let mut by_customer: std::collections::BTreeMap<&'a str, Vec<&'a NewAlert>> =
+        Default::default();
+    for alert in alerts {
+        by_customer
+            .entry(alert.customer.external_id.as_str())
+            .or_default()
+            .push(alert);
+    }
+    if by_customer.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<_> = by_customer
+        .values()
+        .map(|list| {
+            let alert = list[0];
+            let c = &alert.customer;
+            (
+                customers::external_id.eq(&c.external_id),
+                customers::name.eq(&c.name),
+                customers::email.eq(&c.email),
+                customers::phone.eq(&c.phone),
+                customers::locale.eq(&c.locale),
+                customers::timezone.eq(&c.timezone),
+                customers::do_not_contact.eq(c.do_not_contact.unwrap_or(false)),
+                customers::attributes.eq(serde_json::to_string(&alert.attributes).expect("json")),
+                customers::created_at.eq(at),
+                customers::updated_at.eq(at),
+            )
+        })
+        .collect();
+    let created: std::collections::HashSet<String> =
+        dispatch!(conn, |c| diesel::insert_into(customers::table)
+            .values(&rows)
+            .on_conflict(customers::external_id)
+            .do_nothing()
+            .returning(customers::external_id)
+            .get_results::<String>(c))?
+        .into_iter()
+        .collect();
+    type Current = (
+        i64,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        bool,
+        String,
+        i32,
+    );
+    let wanted: Vec<&str> = by_customer.keys().copied().collect();
+    let query = customers::table
+        .filter(customers::external_id.eq_any(&wanted))
+        .order(customers::external_id)
+        .select((
+            customers::id,
+            customers::external_id,
+            customers::name,
+            customers::email,
+            customers::phone,
+            customers::locale,
+            customers::timezone,
+            customers::do_not_contact,
+            customers::attributes,
+            customers::active_snoozes,
+        ));
+    let current: Vec<Current> = match conn {
+        DbConn::Postgresql(c) => query.for_no_key_update().load(c)?,
+        DbConn::Sqlite(c) => query.load(c)?,
+    };
+    let mut found = HashMap::with_capacity(current.len());
+    let mut changed: Vec<Current> = Vec::new();
+    for mut row in current {
+        let Some((&external_id, list)) = by_customer.get_key_value(row.1.as_str()) else {
+            continue;
+        };
+        let new = created.contains(external_id);
+        found.insert(external_id, (row.0, if new { 0 } else { row.9 }));
+        // The first alert of a customer created here wrote its row.
+        let mut touched = false;
+        for alert in list.iter().skip(usize::from(new)) {
+            if !tells(alert) {
+                continue;
+            }
+            let c = &alert.customer;
+            let mut merged: std::collections::BTreeMap<String, String> =
+                serde_json::from_str(&row.8).unwrap_or_default();
+            merged.extend(alert.attributes.clone());
+            row.2 = c.name.clone().or(row.2);
+            row.3 = c.email.clone().or(row.3);
+            row.4 = c.phone.clone().or(row.4);
+            row.5 = c.locale.clone().or(row.5);
+            row.6 = c.timezone.clone().or(row.6);
+            row.7 = c.do_not_contact.unwrap_or(row.7);
+            row.8 = serde_json::to_string(&merged).expect("json");
+            touched = true;
+        }
+        if touched {
+            changed.push(row);
+        }
+    }
+    if found.len() != by_customer.len() {
+        return Err(diesel::result::Error::NotFound);
+    }
+    if changed.is_empty() {
+        return Ok(found);
+    }
+    match conn {
+        DbConn::Postgresql(pg) => {
+            use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
+            let texts = |f: fn(&Current) -> &Option<String>| -> Vec<Option<&str>> {
+                changed.iter().map(|r| f(r).as_deref()).collect()
+            };
+            diesel::sql_query(
+                "UPDATE customers AS c SET name = u.name, email = u.email, phone = u.phone, \
+                 locale = u.locale, timezone = u.timezone, do_not_contact = u.do_not_contact, \
+                 attributes = u.attributes, updated_at = $9 \
+                 FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                 $6::text[], $7::bool[], $8::text[]) \
+                 AS u(id, name, email, phone, locale, timezone, do_not_contact, attributes) \
+                 WHERE c.id = u.id",
+            )
+            .bind::<Array<BigInt>, _>(changed.iter().map(|r| r.0).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Text>>, _>(texts(|r| &r.2))
+            .bind::<Array<Nullable<Text>>, _>(texts(|r| &r.3))
+            .bind::<Array<Nullable<Text>>, _>(texts(|r| &r.4))
+            .bind::<Array<Nullable<Text>>, _>(texts(|r| &r.5))
+            .bind::<Array<Nullable<Text>>, _>(texts(|r| &r.6))
+            .bind::<Array<Bool>, _>(changed.iter().map(|r| r.7).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(changed.iter().map(|r| r.8.as_str()).collect::<Vec<_>>())
+            .bind::<Timestamp, _>(at)
+            .execute(pg)?;
+        }
+        DbConn::Sqlite(_) => {
+            for r in &changed {
+                diesel::update(customers::table.find(r.0))
+                    .set((
+                        customers::name.eq(&r.2),
+                        customers::email.eq(&r.3),
+                        customers::phone.eq(&r.4),
+                        customers::locale.eq(&r.5),
+                        customers::timezone.eq(&r.6),
+                        customers::do_not_contact.eq(r.7),
+                        customers::attributes.eq(&r.8),
+                        customers::updated_at.eq(at),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// The first answer given for `external_id`, marked as a duplicate.
@@ -520,6 +1089,9 @@ impl Intake {
 
 fn writer(pool: DbPool, clock: Clock, key: Keys, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
     let mut snap: Option<Snapshot> = None;
+    // The writer keeps its connection from batch to batch (no check-out and ping per
+    // batch); after a failed batch it takes a fresh one.
+    let mut held: Option<crate::db::PooledConn> = None;
     loop {
         // Take whatever is waiting: the first job (waiting for it), then the rest.
         let (jobs, count) = {
@@ -538,11 +1110,23 @@ fn writer(pool: DbPool, clock: Clock, key: Keys, rx: Arc<Mutex<mpsc::Receiver<Jo
             }
             (jobs, count)
         };
-        let answers = match run_batch(&pool, &clock, &key, &mut snap, &jobs) {
+        let conn = held.get_or_insert_with(|| {
+            loop {
+                match pool.get() {
+                    Ok(c) => break c,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "intake waits for a database connection");
+                        thread::sleep(Duration::from_millis(200));
+                    }
+                }
+            }
+        });
+        let answers = match run_batch(conn, &clock, &key, &mut snap, &jobs) {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, alerts = count, "intake batch failed");
                 snap = None;
+                held = None;
                 jobs.iter()
                     .map(|j| j.alerts.iter().map(|_| Err(e.to_string())).collect())
                     .collect()
@@ -557,90 +1141,115 @@ fn writer(pool: DbPool, clock: Clock, key: Keys, rx: Arc<Mutex<mpsc::Receiver<Jo
 type BatchAnswers = Vec<Vec<Result<AlertResult, String>>>;
 
 fn run_batch(
-    pool: &DbPool,
+    conn: &mut crate::db::PooledConn,
     clock: &Clock,
     key: &Keys,
     snap: &mut Option<Snapshot>,
     jobs: &[Job],
 ) -> Result<BatchAnswers, IntakeError> {
-    let mut conn = loop {
-        match pool.get() {
-            Ok(c) => break c,
-            Err(e) => {
-                tracing::warn!(error = %e, "intake waits for a database connection");
-                thread::sleep(Duration::from_millis(200));
-            }
-        }
-    };
-    let version = deskconfig::config_version(&mut conn)?;
+    let conn: &mut DbConn = conn;
+    let version = deskconfig::config_version(conn)?;
     if snap.as_ref().is_none_or(|s| s.version != version) {
-        *snap = Some(deskconfig::snapshot(&mut conn)?);
+        *snap = Some(deskconfig::snapshot(conn)?);
     }
     let snap = snap.as_ref().expect("loaded");
-    // On SQLite (one writer, so no deadlocks) the batch first runs without a
-    // savepoint per alert: they cost two statements each and are almost never
-    // needed. If any alert fails, the whole attempt is rolled back and the batch
-    // runs again the careful way below, where that alert alone fails.
-    if matches!(*conn, crate::db::DbConn::Sqlite(_)) {
-        let fast = write_tx(&mut conn, |conn| {
+    let posted: Vec<Posted<'_>> = jobs
+        .iter()
+        .flat_map(|job| job.alerts.iter().map(move |a| (a, job.api_key_id)))
+        .collect();
+    let regroup = |mut flat: Vec<Result<AlertResult, String>>| -> BatchAnswers {
+        let mut answers = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let rest = flat.split_off(job.alerts.len());
+            answers.push(std::mem::replace(&mut flat, rest));
+        }
+        answers
+    };
+    // First the whole batch at once, without a savepoint per alert (they cost two
+    // statements each and are almost never needed): on SQLite alert by alert (one
+    // writer; its statements cost little), on PostgreSQL set-based (see
+    // [`file_batch`]). A deadlock or serialization failure (PostgreSQL, several
+    // writers or instances) rolls the attempt back whole, releasing every lock, and
+    // runs it again. Any other failure sends the batch to the careful way below.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let fast = write_tx(conn, |conn| {
+            // Read once the write lock is held: the time the alerts are accepted.
             let now = clock.now();
             let mut memo = crate::cases::assign::WaitMemo::new();
-            jobs.iter()
-                .map(|job| {
-                    job.alerts
-                        .iter()
-                        .map(|alert| {
-                            ingest(conn, snap, key, alert, job.api_key_id, now, Some(&mut memo))
-                                .map(Ok)
-                        })
-                        .collect::<Result<Vec<_>, IntakeError>>()
-                })
-                .collect::<Result<BatchAnswers, IntakeError>>()
+            match conn {
+                DbConn::Postgresql(_) => file_batch(conn, snap, key, &posted, now, &mut memo),
+                DbConn::Sqlite(_) => posted
+                    .iter()
+                    .map(|(alert, api_key)| {
+                        ingest(conn, snap, key, alert, *api_key, now, Some(&mut memo))
+                    })
+                    .collect(),
+            }
         });
         match fast {
-            Ok(answers) => return Ok(answers),
+            Ok(answers) => return Ok(regroup(answers.into_iter().map(Ok).collect())),
+            Err(IntakeError::Db(e)) if crate::db::is_retryable(&e) && attempt < ATTEMPTS => {
+                tracing::debug!(error = %e, attempt, "intake batch run again");
+                back_off(attempt);
+            }
             Err(e) => {
                 tracing::debug!(error = %e, "intake batch retried alert by alert");
+                break;
             }
         }
     }
-    write_tx(&mut conn, |conn| {
-        // Read once the write lock is held: the time the alerts are accepted.
-        let now = clock.now();
-        let mut memo = crate::cases::assign::WaitMemo::new();
-        let mut answers = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            let mut results = Vec::with_capacity(job.alerts.len());
-            for alert in &job.alerts {
-                // A savepoint per alert: one failure does not undo the others. Two
-                // writers on PostgreSQL may deadlock on the same cases; the loser's
-                // savepoint is rolled back and the alert tried again.
-                let mut attempt = 0;
-                let r = loop {
-                    attempt += 1;
-                    let r = conn.transaction(|c| {
-                        ingest(c, snap, key, alert, job.api_key_id, now, Some(&mut memo))
-                    });
-                    if r.is_err() {
+    // The careful way: a savepoint per alert, so that one failing alert fails alone.
+    // A deadlock still runs the whole batch again: rolled back to a savepoint, the
+    // alert would keep the transaction's other locks and meet the same deadlock.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let careful = write_tx(conn, |conn| {
+            let now = clock.now();
+            let mut memo = crate::cases::assign::WaitMemo::new();
+            let mut results = Vec::with_capacity(posted.len());
+            for (alert, api_key) in &posted {
+                let r = conn
+                    .transaction(|c| ingest(c, snap, key, alert, *api_key, now, Some(&mut memo)));
+                match r {
+                    Ok(answer) => results.push(Ok(answer)),
+                    Err(IntakeError::Db(e)) if crate::db::is_retryable(&e) => {
+                        return Err(IntakeError::Db(e));
+                    }
+                    Err(e) => {
                         // The savepoint's writes are undone: so is what the memo
                         // learnt from them (loads it raised, queues it saw waiting).
                         memo = crate::cases::assign::WaitMemo::new();
+                        tracing::error!(error = %e, external_id = %alert.external_id, "alert not stored");
+                        results.push(Err(e.to_string()));
                     }
-                    match &r {
-                        Err(IntakeError::Db(e)) if attempt < 10 && crate::db::is_retryable(e) => {
-                            thread::sleep(Duration::from_millis(2 * attempt));
-                            continue;
-                        }
-                        _ => break r,
-                    }
-                };
-                results.push(r.map_err(|e| {
-                    tracing::error!(error = %e, external_id = %alert.external_id, "alert not stored");
-                    e.to_string()
-                }));
+                }
             }
-            answers.push(results);
+            Ok::<_, IntakeError>(results)
+        });
+        match careful {
+            Err(IntakeError::Db(e)) if crate::db::is_retryable(&e) && attempt < ATTEMPTS => {
+                tracing::debug!(error = %e, attempt, "intake batch run again");
+                back_off(attempt);
+            }
+            other => return other.map(regroup),
         }
-        Ok::<_, IntakeError>(answers)
-    })
+    }
+}
+
+/// Attempts of a batch that deadlocks before it fails.
+const ATTEMPTS: u32 = 30;
+
+/// A short pause before a batch runs again, longer after each attempt and never the
+/// same for two writers (so that they do not meet again at once).
+fn back_off(attempt: u32) {
+    let spread = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+        % 1000;
+    let micros = u64::from(attempt.min(10)) * 1000 + u64::from(spread) * u64::from(attempt.min(10));
+    thread::sleep(Duration::from_micros(micros));
 }

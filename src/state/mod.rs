@@ -65,7 +65,10 @@ impl AppState {
         }
         let writers = match settings.database {
             db::DatabaseUrl::Sqlite(_) => 1,
-            db::DatabaseUrl::Postgres(_) => (settings.pool_size as usize / 2).clamp(1, 8),
+            db::DatabaseUrl::Postgres(_) => match settings.intake_writers {
+                Some(n) => n as usize,
+                None => (settings.pool_size as usize / 4).clamp(1, 4),
+            },
         };
         let session_cache = Arc::new(session_cache::SessionCache::new(settings.session_cache));
         let desk: Arc<crate::store::deskconfig::SnapshotCache> = Arc::new(Default::default());

@@ -227,6 +227,37 @@ pub fn add_events_by(
     crate::store::webhooks::enqueue_case_events(conn, case_id, at, events).map(|_| ())
 }
 
+/// [`add_events`] for several cases at once, as intake writes a batch's timelines:
+/// one statement for the events (each case's in order), one for their webhooks.
+pub fn add_events_of_cases(
+    conn: &mut DbConn,
+    at: NaiveDateTime,
+    cases: &[(i64, &[crate::domain::CaseEvent])],
+) -> QueryResult<()> {
+    let rows: Vec<_> = cases
+        .iter()
+        .flat_map(|(case_id, events)| {
+            events.iter().map(move |e| {
+                let (kind, data) = e.to_parts();
+                (
+                    case_events::case_id.eq(*case_id),
+                    case_events::at.eq(at),
+                    case_events::kind.eq(kind),
+                    case_events::actor_user_id.eq(None::<i64>),
+                    case_events::data.eq(data),
+                )
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    crate::dispatch!(conn, |c| diesel::insert_into(case_events::table)
+        .values(rows)
+        .execute(c))?;
+    crate::store::webhooks::enqueue_events_of_cases(conn, at, cases).map(|_| ())
+}
+
 pub fn queue_name(conn: &mut DbConn, id: i64) -> QueryResult<String> {
     queues::table.find(id).select(queues::name).first(conn)
 }

@@ -185,6 +185,48 @@ pub fn record(
     Ok(())
 }
 
+/// [`record`] for the identifiers of several customers at once (a batch of alerts),
+/// seen at `seen`: one statement, each (identifier, customer) once.
+pub fn record_many(
+    conn: &mut DbConn,
+    ids: &[(i64, &Recorded)],
+    seen: NaiveDateTime,
+) -> QueryResult<()> {
+    let mut once = std::collections::HashSet::new();
+    let mut unique: Vec<(i64, &Recorded)> = ids
+        .iter()
+        .filter(|(customer, r)| once.insert((r.value_hash.as_str(), *customer)))
+        .copied()
+        .collect();
+    if unique.is_empty() {
+        return Ok(());
+    }
+    // In one order whoever writes them, so that two writers do not deadlock.
+    unique.sort_by(|a, b| (&a.1.value_hash, a.0).cmp(&(&b.1.value_hash, b.0)));
+    let rows: Vec<_> = unique
+        .iter()
+        .map(|(customer, r)| {
+            (
+                customer_identifiers::kind.eq(r.kind),
+                customer_identifiers::value_hash.eq(&r.value_hash),
+                customer_identifiers::customer_id.eq(*customer),
+                customer_identifiers::masked.eq(&r.masked),
+                customer_identifiers::last_seen_at.eq(Some(seen)),
+            )
+        })
+        .collect();
+    dispatch!(conn, |c| diesel::insert_into(customer_identifiers::table)
+        .values(&rows)
+        .on_conflict((
+            customer_identifiers::value_hash,
+            customer_identifiers::customer_id,
+        ))
+        .do_update()
+        .set(customer_identifiers::last_seen_at.eq(seen))
+        .execute(c))?;
+    Ok(())
+}
+
 /// The customers seen with the identifier `value_hash` since `since`, and how many.
 pub fn customers_seen_since(
     conn: &mut DbConn,

@@ -211,10 +211,25 @@ pub fn enqueue_case_events(
     at: NaiveDateTime,
     events: &[CaseEvent],
 ) -> QueryResult<usize> {
-    let reference = case_ref(case_id);
-    let told: Vec<(&CaseEvent, EventType, Value)> = events
+    enqueue_events_of_cases(conn, at, &[(case_id, events)])
+}
+
+/// [`enqueue_case_events`] for the events of several cases written together (intake
+/// files a batch of alerts at once): the receivers are read once, and the outbox rows
+/// written in one statement, each case's in order.
+pub fn enqueue_events_of_cases(
+    conn: &mut DbConn,
+    at: NaiveDateTime,
+    cases: &[(i64, &[CaseEvent])],
+) -> QueryResult<usize> {
+    let told: Vec<(i64, &CaseEvent, EventType, Value)> = cases
         .iter()
-        .filter_map(|e| hooks::from_case_event(&reference, e).map(|(t, d)| (e, t, d)))
+        .flat_map(|(case_id, events)| {
+            let reference = case_ref(*case_id);
+            events.iter().filter_map(move |e| {
+                hooks::from_case_event(&reference, e).map(|(t, d)| (*case_id, e, t, d))
+            })
+        })
         .collect();
     if told.is_empty() {
         return Ok(0);
@@ -227,7 +242,8 @@ pub fn enqueue_case_events(
         .iter()
         .any(|(_, s)| hooks::subscribes(s, EventType::TransactionDecided));
     let mut out = Vec::new();
-    for (event, event_type, data) in told {
+    for (case_id, event, event_type, data) in told {
+        let reference = case_ref(case_id);
         out.push(Outgoing {
             event_type,
             case_id,

@@ -552,6 +552,136 @@ fn racing_duplicates_create_one_alert_and_one_case() {
     assert_eq!(app.count("cases"), 1);
 }
 
+/// Two instances of the desk take overlapping alerts at once — the same customers and
+/// the same external ids, in batches whose alerts come in orders of their own, and one
+/// by one — with agents online so that new cases are assigned as they open. Nobody is
+/// refused (a deadlock between writers is run again whole, never answered), each alert
+/// is stored once with one answer, and each customer has one open case per queue.
+#[test]
+fn two_instances_filing_the_same_customers_at_once_refuse_nothing() {
+    use diesel::RunQueryDsl;
+    let (app, key) = desk();
+    let second = app.second_instance();
+    for n in 0..3 {
+        let (b, _) = app.agent(
+            &format!("agent{n}@example.com"),
+            &["Transfers", "New accounts"],
+            &[],
+            4,
+        );
+        crate::assignment::presence(&b, "online");
+    }
+    const ROUNDS: usize = 6;
+    const PER: usize = 24;
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let base = if t % 2 == 0 {
+                app.url("")
+            } else {
+                second.url("")
+            };
+            let key = key.clone();
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::new();
+                let mut seen: Vec<(u16, Value)> = Vec::new();
+                for round in 0..ROUNDS {
+                    let alerts: Vec<Value> = (0..PER)
+                        .map(|k| {
+                            let n = (k * 7 + t * 5 + round) % PER;
+                            let rule = if n.is_multiple_of(3) {
+                                "NEW_ACCOUNT_BURST"
+                            } else {
+                                "LARGE_TRANSFER"
+                            };
+                            alert(&format!("two-{round}-{n}"), rule, &format!("C-{}", n % 8))
+                        })
+                        .collect();
+                    if t % 4 == 3 {
+                        // One by one.
+                        for a in alerts.iter().take(8) {
+                            let res = client
+                                .post(format!("{base}/api/v1/alerts"))
+                                .bearer_auth(&key)
+                                .json(a)
+                                .send()
+                                .unwrap();
+                            let status = res.status().as_u16();
+                            seen.push((status, res.json().unwrap_or(Value::Null)));
+                        }
+                    } else {
+                        let res = client
+                            .post(format!("{base}/api/v1/alerts/batch"))
+                            .bearer_auth(&key)
+                            .json(&json!({ "alerts": alerts }))
+                            .send()
+                            .unwrap();
+                        let status = res.status().as_u16();
+                        let body: Value = res.json().unwrap_or(Value::Null);
+                        assert_eq!(status, 200, "{body}");
+                        for r in body["results"].as_array().expect("results") {
+                            seen.push((r["status"].as_u64().unwrap_or(200) as u16, r.clone()));
+                        }
+                    }
+                }
+                seen
+            })
+        })
+        .collect();
+    let answers: Vec<(u16, Value)> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    let refused: Vec<&(u16, Value)> = answers.iter().filter(|(s, _)| *s >= 300).collect();
+    assert!(refused.is_empty(), "refused: {refused:?}");
+    // Each external id has one alert, answered with one case every time.
+    let mut case_of: std::collections::HashMap<String, Value> = Default::default();
+    for (_, a) in &answers {
+        assert!(a["case_ref"].is_string(), "{a}");
+        let case = case_of
+            .entry(a["alert_id"].to_string())
+            .or_insert(a["case_ref"].clone());
+        assert_eq!(*case, a["case_ref"], "one case for an alert: {a}");
+    }
+    assert_eq!(app.count("alerts"), (ROUNDS * PER) as i64);
+    assert_eq!(case_of.len(), ROUNDS * PER);
+    #[derive(diesel::QueryableByName)]
+    struct Twice {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        customer_id: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        queue_id: i64,
+    }
+    let twice: Vec<(i64, i64)> = diesel::sql_query(
+        "SELECT customer_id, queue_id FROM cases WHERE resolved_at IS NULL \
+         GROUP BY customer_id, queue_id HAVING COUNT(*) > 1",
+    )
+    .load::<Twice>(&mut *app.conn())
+    .unwrap()
+    .into_iter()
+    .map(|t| (t.customer_id, t.queue_id))
+    .collect();
+    assert!(twice.is_empty(), "two open cases: {twice:?}");
+    // 8 customers, two queues: at most 16 cases, every alert in one of them.
+    assert!(app.count("cases") <= 16);
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let counted: N = diesel::sql_query("SELECT COALESCE(SUM(alert_count), 0) AS n FROM cases")
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(
+        counted.n,
+        (ROUNDS * PER) as i64,
+        "each alert counted once by its case"
+    );
+    let unfiled: N = diesel::sql_query("SELECT COUNT(*) AS n FROM alerts WHERE case_id IS NULL")
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(unfiled.n, 0);
+}
+
 #[test]
 fn the_case_list_pages_with_a_cursor_and_filters() {
     let (app, key) = desk();
