@@ -2,7 +2,9 @@
 // move to the escalation queue or reassign), and alerts for cases waiting unassigned
 // too long. Each alarm fires once, however many instances watch.
 
-use chrono::{DateTime, Duration, Utc};
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::CaseError;
@@ -96,24 +98,118 @@ fn alarms_of(
     snap: &Snapshot,
     unassigned_after: Duration,
 ) -> QueryResult<Vec<Alarm>> {
+    let expiry = match (case.paused_since, case.resolved_at) {
+        (Some(_), None) => link_expiries(conn, std::slice::from_ref(case))?
+            .remove(&case.id)
+            .flatten(),
+        _ => None,
+    };
+    Ok(alarms_with(case, snap, unassigned_after, expiry))
+}
+
+/// [`alarms`] plus the pause's end when its verification link (`expiry`, see
+/// [`link_expiries`]) expires unanswered.
+fn alarms_with(
+    case: &Case,
+    snap: &Snapshot,
+    unassigned_after: Duration,
+    expiry: Option<NaiveDateTime>,
+) -> Vec<Alarm> {
     let mut out = alarms(case, snap, unassigned_after);
-    if let (Some(since), None) = (case.paused_since, case.resolved_at) {
-        use crate::db::schema::customer_tokens;
-        let expiry: Option<chrono::NaiveDateTime> = customer_tokens::table
-            .filter(customer_tokens::case_id.eq(case.id))
-            .filter(customer_tokens::purpose.eq(crate::cases::verify::VERIFY))
-            .filter(customer_tokens::used_at.is_null())
-            .filter(customer_tokens::created_at.ge(since))
-            .select(diesel::dsl::max(customer_tokens::expires_at))
-            .first(conn)?;
-        if let Some(at) = expiry {
-            out.push(Alarm {
-                kind: format!("pause_end:expired:{}", store::from_db(since).timestamp()),
-                at: store::from_db(at),
-            });
+    if let (Some(since), None, Some(at)) = (case.paused_since, case.resolved_at, expiry) {
+        out.push(Alarm {
+            kind: format!("pause_end:expired:{}", store::from_db(since).timestamp()),
+            at: store::from_db(at),
+        });
+    }
+    out
+}
+
+/// For the paused cases among `cases`, when the last unused verification link sent
+/// since the pause began expires (one query for them all).
+fn link_expiries(
+    conn: &mut DbConn,
+    cases: &[Case],
+) -> QueryResult<HashMap<i64, Option<NaiveDateTime>>> {
+    use crate::db::schema::customer_tokens;
+    let paused: HashMap<i64, NaiveDateTime> = cases
+        .iter()
+        .filter(|c| c.resolved_at.is_none())
+        .filter_map(|c| c.paused_since.map(|s| (c.id, s)))
+        .collect();
+    let mut out: HashMap<i64, Option<NaiveDateTime>> =
+        paused.keys().map(|id| (*id, None)).collect();
+    if paused.is_empty() {
+        return Ok(out);
+    }
+    let ids: Vec<i64> = paused.keys().copied().collect();
+    let links: Vec<(i64, NaiveDateTime, NaiveDateTime)> = customer_tokens::table
+        .filter(customer_tokens::case_id.eq_any(&ids))
+        .filter(customer_tokens::purpose.eq(crate::cases::verify::VERIFY))
+        .filter(customer_tokens::used_at.is_null())
+        .select((
+            customer_tokens::case_id,
+            customer_tokens::created_at,
+            customer_tokens::expires_at,
+        ))
+        .load(conn)?;
+    for (id, created, expires) in links {
+        if paused.get(&id).is_some_and(|since| created >= *since) {
+            let e = out.entry(id).or_default();
+            *e = (*e).max(Some(expires));
         }
     }
     Ok(out)
+}
+
+/// What the watch does with a case's due alarms that have not fired: the ones it
+/// acts on, and the ones it records as fired without acting (superseded).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub act: Vec<Alarm>,
+    pub superseded: Vec<Alarm>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.act.is_empty() && self.superseded.is_empty()
+    }
+}
+
+/// The case's current state in one step: of the alarms due at `now` and not yet
+/// fired, a clock's warnings are passed over when its breach is due or has fired,
+/// and a warning when a later threshold of the same clock is due too. So a case
+/// found several thresholds behind gets one breach, or its highest warning, and
+/// not each step on the way. Other alarms act as they come.
+pub fn plan(alarms: &[Alarm], fired: impl Fn(&str) -> bool, now: DateTime<Utc>) -> Plan {
+    let due: Vec<&Alarm> = alarms
+        .iter()
+        .filter(|a| a.at <= now && !fired(&a.kind))
+        .collect();
+    let mut out = Plan::default();
+    for alarm in &due {
+        let passed_over = match alarm.kind.split(':').collect::<Vec<_>>().as_slice() {
+            ["warn", clock, percent] => {
+                let breach = format!("breach:{clock}");
+                let percent: i64 = percent.parse().unwrap_or(0);
+                fired(&breach)
+                    || due.iter().any(|a| {
+                        a.kind == breach
+                            || a.kind
+                                .strip_prefix(&format!("warn:{clock}:"))
+                                .and_then(|p| p.parse::<i64>().ok())
+                                .is_some_and(|p| p > percent)
+                    })
+            }
+            _ => false,
+        };
+        if passed_over {
+            out.superseded.push((*alarm).clone());
+        } else {
+            out.act.push((*alarm).clone());
+        }
+    }
+    out
 }
 
 /// Since when an unassigned case has waited for an agent.
@@ -131,8 +227,25 @@ fn clock_of(name: &str) -> ev::Clock {
     }
 }
 
-/// Looks at every case whose next alarm is due and fires what is due; returns how
-/// many alarms fired.
+/// Cases claimed and looked at per batch.
+pub const BATCH: i64 = 500;
+/// How long the cases of a claimed batch are the claiming instance's: an instance
+/// that stops midway leaves them due again after this.
+pub const CLAIM_SECONDS: i64 = 120;
+
+/// What one run of the watch did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Drain {
+    /// Alarms acted on (superseded warnings are not counted).
+    pub fired: usize,
+    /// Cases looked at.
+    pub cases: usize,
+    /// The run stopped at its time budget with cases still due.
+    pub more: bool,
+}
+
+/// Looks at every case whose next alarm is due and fires what is due, batch after
+/// batch until none is due; returns how many alarms fired.
 pub fn run_due(
     conn: &mut DbConn,
     snap: &Snapshot,
@@ -140,79 +253,225 @@ pub fn run_due(
     unassigned_after: Duration,
     base: &str,
 ) -> QueryResult<usize> {
-    let due: Vec<i64> = cases::table
-        .filter(cases::next_alarm_at.le(store::to_db(now)))
-        .filter(cases::resolved_at.is_null())
-        .select(cases::id)
-        .order(cases::next_alarm_at.asc())
-        .limit(500)
-        .load(conn)?;
-    let mut fired = 0;
-    for id in due {
-        fired += crate::db::write_tx_retry(conn, |conn| {
-            check_case(conn, snap, id, now, unassigned_after, base)
-        })?;
-    }
-    Ok(fired)
+    drain_due(conn, snap, || now, unassigned_after, base, None).map(|d| d.fired)
 }
 
-fn check_case(
+/// The watch's run: claims a batch of due cases (so that other instances skip
+/// them), settles it, and goes on with the next until none is due or `budget` is
+/// spent (then `more` says so, and the caller runs again at once). `now` is asked
+/// for each batch.
+pub fn drain_due(
     conn: &mut DbConn,
     snap: &Snapshot,
-    id: i64,
+    now: impl Fn() -> DateTime<Utc>,
+    unassigned_after: Duration,
+    base: &str,
+    budget: Option<std::time::Duration>,
+) -> QueryResult<Drain> {
+    let started = std::time::Instant::now();
+    let mut out = Drain::default();
+    let mut seen: HashSet<i64> = HashSet::new();
+    loop {
+        let at = now();
+        let claim = store::to_db(at + Duration::seconds(CLAIM_SECONDS));
+        let ids = claim_due(conn, at, claim)?;
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let fresh = ids.iter().filter(|id| seen.insert(**id)).count();
+        out.cases += ids.len();
+        out.fired += settle_batch(conn, snap, &ids, claim, at, unassigned_after, base)?;
+        // Only cases this run has settled already came due again (their alarms
+        // moved while they were settled): they wait for the next run.
+        if fresh == 0 {
+            return Ok(out);
+        }
+        if budget.is_some_and(|b| started.elapsed() >= b) {
+            out.more = true;
+            return Ok(out);
+        }
+    }
+}
+
+/// Takes the next batch of due cases, most overdue first, by moving their next
+/// alarm to `claim`: other instances no longer see them as due. On PostgreSQL the
+/// rows another instance is claiming are skipped (`FOR UPDATE SKIP LOCKED`); on
+/// SQLite the write lock makes the claim whole.
+fn claim_due(conn: &mut DbConn, now: DateTime<Utc>, claim: NaiveDateTime) -> QueryResult<Vec<i64>> {
+    crate::db::write_tx_retry(conn, |conn| {
+        let due = || {
+            cases::table
+                .filter(cases::next_alarm_at.le(store::to_db(now)))
+                .filter(cases::resolved_at.is_null())
+                .select(cases::id)
+                .order(cases::next_alarm_at.asc())
+                .limit(BATCH)
+        };
+        let ids: Vec<i64> = match conn {
+            DbConn::Sqlite(c) => due().load(c)?,
+            DbConn::Postgresql(c) => due().for_update().skip_locked().load(c)?,
+        };
+        if !ids.is_empty() {
+            diesel::update(cases::table.filter(cases::id.eq_any(&ids)))
+                .set(cases::next_alarm_at.eq(Some(claim)))
+                .execute(conn)?;
+        }
+        Ok(ids)
+    })
+}
+
+/// Settles a claimed batch: its cases and their fired alarms read in a few
+/// queries; the cases with nothing due get their next alarm set together in one
+/// transaction, each of the others is settled in its own.
+fn settle_batch(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    ids: &[i64],
+    claim: NaiveDateTime,
     now: DateTime<Utc>,
     unassigned_after: Duration,
     base: &str,
 ) -> QueryResult<usize> {
-    let Some(case) = case_store::find(conn, id)? else {
+    let found: Vec<Case> = cases::table
+        .filter(cases::id.eq_any(ids))
+        .select(Case::as_select())
+        .load(conn)?;
+    let mut fired: HashMap<i64, HashSet<String>> = HashMap::new();
+    for (id, kind) in case_alarms::table
+        .filter(case_alarms::case_id.eq_any(ids))
+        .select((case_alarms::case_id, case_alarms::kind))
+        .load::<(i64, String)>(conn)?
+    {
+        fired.entry(id).or_default().insert(kind);
+    }
+    let expiries = link_expiries(conn, &found)?;
+    let none = HashSet::new();
+    let mut quiet: Vec<(i64, Option<NaiveDateTime>)> = Vec::new();
+    let mut busy: Vec<i64> = Vec::new();
+    for case in &found {
+        let already = fired.get(&case.id).unwrap_or(&none);
+        let list = alarms_with(
+            case,
+            snap,
+            unassigned_after,
+            expiries.get(&case.id).copied().flatten(),
+        );
+        if plan(&list, |k| already.contains(k), now).is_empty() {
+            quiet.push((case.id, next_of(&list, already, now)));
+        } else {
+            busy.push(case.id);
+        }
+    }
+    if !quiet.is_empty() {
+        // Only where the claim still stands: a case a command changed meanwhile is
+        // due again (commands set its next alarm to their time) and is looked at anew.
+        crate::db::write_tx_retry(conn, |conn| {
+            for (id, next) in &quiet {
+                diesel::update(
+                    cases::table
+                        .find(id)
+                        .filter(cases::next_alarm_at.eq(Some(claim))),
+                )
+                .set(cases::next_alarm_at.eq(next))
+                .execute(conn)?;
+            }
+            Ok(())
+        })?;
+    }
+    let mut count = 0;
+    for id in busy {
+        let already = fired.remove(&id).unwrap_or_default();
+        count += crate::db::write_tx_retry(conn, |conn| {
+            check_case(conn, snap, id, already.clone(), now, unassigned_after, base)
+        })?;
+    }
+    Ok(count)
+}
+
+/// When a case's alarms next need a look: the earliest that has not fired.
+fn next_of(list: &[Alarm], fired: &HashSet<String>, now: DateTime<Utc>) -> Option<NaiveDateTime> {
+    list.iter()
+        .filter(|a| !fired.contains(&a.kind))
+        .map(|a| a.at.max(now))
+        .min()
+        .map(store::to_db)
+}
+
+/// Fires what is due of one case, in the caller's transaction, reading the case
+/// afresh; `fired` holds the kinds known to have fired. An alarm whose row another
+/// instance inserted first is left to it.
+fn check_case(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    id: i64,
+    mut fired: HashSet<String>,
+    now: DateTime<Utc>,
+    unassigned_after: Duration,
+    base: &str,
+) -> QueryResult<usize> {
+    let Some(mut case) = case_store::find(conn, id)? else {
         return Ok(0);
     };
-    let already: Vec<String> = case_alarms::table
-        .filter(case_alarms::case_id.eq(id))
-        .select(case_alarms::kind)
-        .load(conn)?;
     let at = store::to_db(now);
-    let mut fired = 0;
-    for alarm in alarms_of(conn, &case, snap, unassigned_after)? {
-        if alarm.at > now || already.contains(&alarm.kind) {
-            continue;
+    let mut count = 0;
+    let mut list = alarms_of(conn, &case, snap, unassigned_after)?;
+    // A breach or a pause's end changes the case and so its alarms, which may be
+    // due at once: looked at again, a few times at most.
+    for _ in 0..4 {
+        let todo = plan(&list, |k| fired.contains(k), now);
+        if todo.is_empty() {
+            break;
         }
-        // The alarm's row is the proof it fired: an instance that cannot insert it
-        // leaves it to the one that did.
-        let inserted = dispatch!(conn, |c| diesel::insert_into(case_alarms::table)
-            .values((
-                case_alarms::case_id.eq(id),
-                case_alarms::kind.eq(&alarm.kind),
-                case_alarms::fired_at.eq(at),
-            ))
-            .on_conflict_do_nothing()
-            .execute(c))?;
-        if inserted == 0 {
-            continue;
+        for alarm in &todo.superseded {
+            dispatch!(conn, |c| diesel::insert_into(case_alarms::table)
+                .values((
+                    case_alarms::case_id.eq(id),
+                    case_alarms::kind.eq(&alarm.kind),
+                    case_alarms::fired_at.eq(at),
+                    case_alarms::superseded.eq(true),
+                ))
+                .on_conflict_do_nothing()
+                .execute(c))?;
+            fired.insert(alarm.kind.clone());
         }
-        fired += 1;
-        // Re-read: an earlier alarm of this pass may have changed the case.
-        let current = case_store::find(conn, id)?.unwrap_or_else(|| case.clone());
-        fire(conn, snap, &current, &alarm, now, base)?;
+        let mut changed = false;
+        for alarm in &todo.act {
+            // The alarm's row is the proof it fired: an instance that cannot insert
+            // it leaves it to the one that did.
+            let inserted = dispatch!(conn, |c| diesel::insert_into(case_alarms::table)
+                .values((
+                    case_alarms::case_id.eq(id),
+                    case_alarms::kind.eq(&alarm.kind),
+                    case_alarms::fired_at.eq(at),
+                ))
+                .on_conflict_do_nothing()
+                .execute(c))?;
+            fired.insert(alarm.kind.clone());
+            if inserted == 0 {
+                continue;
+            }
+            count += 1;
+            if changed {
+                // An earlier alarm of this pass changed the case.
+                case = case_store::find(conn, id)?.unwrap_or(case);
+            }
+            fire(conn, snap, &case, alarm, now, base)?;
+            changed |= alarm.kind.starts_with("breach:") || alarm.kind.starts_with("pause_end:");
+        }
+        if !changed {
+            break;
+        }
+        match case_store::find(conn, id)? {
+            Some(c) => case = c,
+            None => return Ok(count),
+        }
+        list = alarms_of(conn, &case, snap, unassigned_after)?;
     }
     // When to look again.
-    let after = case_store::find(conn, id)?;
-    let fired_now: Vec<String> = case_alarms::table
-        .filter(case_alarms::case_id.eq(id))
-        .select(case_alarms::kind)
-        .load(conn)?;
-    let next = match &after {
-        Some(c) => alarms_of(conn, c, snap, unassigned_after)?
-            .into_iter()
-            .filter(|a| !fired_now.contains(&a.kind))
-            .map(|a| a.at.max(now))
-            .min(),
-        None => None,
-    };
     diesel::update(cases::table.find(id))
-        .set(cases::next_alarm_at.eq(next.map(store::to_db)))
+        .set(cases::next_alarm_at.eq(next_of(&list, &fired, now)))
         .execute(conn)?;
-    Ok(fired)
+    Ok(count)
 }
 
 fn fire(
@@ -416,4 +675,77 @@ fn breach(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(minute: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 3, 1, 0, 0).unwrap() + Duration::minutes(minute)
+    }
+
+    fn alarm(kind: &str, minute: i64) -> Alarm {
+        Alarm {
+            kind: kind.into(),
+            at: at(minute),
+        }
+    }
+
+    fn kinds(list: &[Alarm]) -> Vec<&str> {
+        list.iter().map(|a| a.kind.as_str()).collect()
+    }
+
+    /// A high case on a 24/7 policy: warnings at 23 and 27 minutes, breach at 30
+    /// (first response); resolution warnings at 180 and 216, breach at 240.
+    fn high() -> Vec<Alarm> {
+        vec![
+            alarm("warn:first_response:75", 23),
+            alarm("warn:first_response:90", 27),
+            alarm("breach:first_response", 30),
+            alarm("warn:resolution:75", 180),
+            alarm("warn:resolution:90", 216),
+            alarm("breach:resolution", 240),
+            alarm("unassigned:0", 15),
+        ]
+    }
+
+    #[test]
+    fn a_case_on_time_has_each_threshold_in_turn() {
+        let p = plan(&high(), |_| false, at(24));
+        assert_eq!(kinds(&p.act), ["warn:first_response:75", "unassigned:0"]);
+        assert!(p.superseded.is_empty());
+        let p = plan(&high(), |k| k == "warn:first_response:75", at(27));
+        assert_eq!(kinds(&p.act), ["warn:first_response:90", "unassigned:0"]);
+        assert!(p.superseded.is_empty());
+    }
+
+    #[test]
+    fn a_case_behind_gets_its_current_state_in_one_step() {
+        // Past both warnings: the later one only.
+        let p = plan(&high(), |_| false, at(28));
+        assert_eq!(kinds(&p.act), ["warn:first_response:90", "unassigned:0"]);
+        assert_eq!(kinds(&p.superseded), ["warn:first_response:75"]);
+        // Past the breach: the breach only.
+        let p = plan(&high(), |k| k.starts_with("unassigned"), at(35));
+        assert_eq!(kinds(&p.act), ["breach:first_response"]);
+        assert_eq!(
+            kinds(&p.superseded),
+            ["warn:first_response:75", "warn:first_response:90"]
+        );
+        // Past everything: one breach per clock.
+        let p = plan(&high(), |_| false, at(300));
+        assert_eq!(
+            kinds(&p.act),
+            ["breach:first_response", "breach:resolution", "unassigned:0"]
+        );
+        assert_eq!(p.superseded.len(), 4);
+        // A warning that comes due after its clock's breach fired is passed over.
+        let p = plan(&high(), |k| k == "breach:first_response", at(25));
+        assert!(p.act.iter().all(|a| !a.kind.starts_with("warn:")));
+        assert_eq!(kinds(&p.superseded), ["warn:first_response:75"]);
+        // Nothing due, nothing to do.
+        assert!(plan(&high(), |_| false, at(10)).is_empty());
+    }
 }

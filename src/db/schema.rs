@@ -259,6 +259,7 @@ diesel::table! {
         case_id -> BigInt,
         kind -> Text,
         fired_at -> Timestamp,
+        superseded -> Bool,
     }
 }
 

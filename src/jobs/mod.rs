@@ -16,17 +16,20 @@ use crate::store::{self, sessions};
 /// Starts the workers on the current actix runtime; they stop with it.
 pub fn spawn(state: AppState) {
     actix_web::rt::spawn(every(state.clone(), 300, "session sweep", sweep_sessions));
-    actix_web::rt::spawn(every(state.clone(), 15, "SLA watch", |s| {
-        watch_sla(s).map(|_| ())
-    }));
+    actix_web::rt::spawn(draining(
+        state.clone(),
+        SLA_WATCH_SECONDS,
+        "SLA watch",
+        |s| watch_sla_for(s, Some(RUN_BUDGET)).map(|d| d.more),
+    ));
     actix_web::rt::spawn(every(state.clone(), 30, "presence sweep", |s| {
         sweep_presence(s).map(|_| ())
     }));
     actix_web::rt::spawn(every(state.clone(), 30, "callback reminders", |s| {
         remind_callbacks(s).map(|_| ())
     }));
-    actix_web::rt::spawn(every(state.clone(), 10, "assignment sweep", |s| {
-        sweep_assignment(s).map(|_| ())
+    actix_web::rt::spawn(draining(state.clone(), 10, "assignment sweep", |s| {
+        sweep_assignment_for(s, Some(RUN_BUDGET)).map(|(_, more)| more)
     }));
     actix_web::rt::spawn(every(state.clone(), 60, "weekly brief", |s| {
         weekly_brief(s).map(|_| ())
@@ -125,21 +128,54 @@ async fn stream_audit(
 }
 
 /// Keeps the reports' per-case facts up to date every few seconds, under a lease
-/// named after this worker, so that one instance at a time does the work.
+/// named after this worker, so that one instance at a time does the work. A run
+/// that leaves the facts behind (more changed than one run looks at, after a
+/// burst) is followed by the next at once, until they have caught up.
 async fn report_facts(state: AppState) {
     let owner = crate::domain::tokens::random_token(12);
     let mut tick = actix_web::rt::time::interval(Duration::from_secs(REPORT_FACTS_SECONDS));
     loop {
         tick.tick().await;
-        let (st, me) = (state.clone(), owner.clone());
-        match actix_web::web::block(move || refresh_report_facts(&st, &me)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                tracing::warn!(worker = "report facts", error = %e, "background work failed")
+        loop {
+            let (st, me) = (state.clone(), owner.clone());
+            let run = actix_web::web::block(move || {
+                let done = refresh_report_facts(&st, &me)?;
+                Ok::<_, String>(done.is_some() && report_facts_behind(&st)?)
+            })
+            .await;
+            match run {
+                Ok(Ok(true)) => continue,
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(worker = "report facts", error = %e, "background work failed")
+                }
+                Err(e) => {
+                    tracing::warn!(worker = "report facts", error = %e, "background work failed")
+                }
             }
-            Err(e) => tracing::warn!(worker = "report facts", error = %e, "background work failed"),
+            break;
         }
     }
+}
+
+/// True when the reports' facts are behind the cases: a case changed more than the
+/// job's overlap after the newest change its last run saw.
+pub fn report_facts_behind(state: &AppState) -> Result<bool, String> {
+    use crate::db::schema::{cases, jobs};
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let watermark: Option<chrono::NaiveDateTime> = jobs::table
+        .filter(jobs::name.eq(crate::reports::store::JOB))
+        .select(jobs::watermark)
+        .first::<Option<chrono::NaiveDateTime>>(&mut conn)
+        .optional()
+        .map_err(|e| e.to_string())?
+        .flatten();
+    let newest: Option<chrono::NaiveDateTime> = cases::table
+        .select(diesel::dsl::max(cases::updated_at))
+        .first(&mut conn)
+        .map_err(|e| e.to_string())?;
+    let overlap = chrono::Duration::seconds(crate::reports::store::OVERLAP_SECONDS);
+    Ok(matches!((watermark, newest), (Some(w), Some(n)) if n > w + overlap))
 }
 
 /// How often the reports' facts catch up with the cases, in seconds.
@@ -152,6 +188,38 @@ pub fn refresh_report_facts(state: &AppState, owner: &str) -> Result<Option<usiz
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     let snap = state.desk.get(&mut conn).map_err(|e| e.to_string())?;
     crate::reports::store::refresh_changed(&mut conn, &snap, now, owner).map_err(|e| e.to_string())
+}
+
+/// How often the SLA watch looks for due alarms, in seconds (a run drains all that
+/// is due, so this is only the delay before an alarm is seen).
+pub const SLA_WATCH_SECONDS: u64 = 5;
+
+/// How long one run of a draining worker goes on before it lets the others' turn
+/// come (it runs again at once when work is left).
+pub const RUN_BUDGET: Duration = Duration::from_secs(10);
+
+/// [`every`] for workers that drain a backlog: a run that stopped at its budget with
+/// work left (`f` returned true) is followed by the next at once, not after the tick.
+async fn draining(
+    state: AppState,
+    seconds: u64,
+    name: &'static str,
+    f: fn(&AppState) -> Result<bool, String>,
+) {
+    let mut tick = actix_web::rt::time::interval(Duration::from_secs(seconds));
+    loop {
+        tick.tick().await;
+        loop {
+            let st = state.clone();
+            match actix_web::web::block(move || f(&st)).await {
+                Ok(Ok(true)) => continue,
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => tracing::warn!(worker = name, error = %e, "background work failed"),
+                Err(e) => tracing::warn!(worker = name, error = %e, "background work failed"),
+            }
+            break;
+        }
+    }
 }
 
 async fn every(
@@ -187,17 +255,26 @@ fn sweep_sessions(state: &AppState) -> Result<(), String> {
     Ok(())
 }
 
-/// Fires the SLA alarms that are due; returns how many fired.
+/// Fires the SLA alarms that are due, all of them; returns how many fired.
 pub fn watch_sla(state: &AppState) -> Result<usize, String> {
-    let now = state.now();
+    watch_sla_for(state, None).map(|d| d.fired)
+}
+
+/// Fires the SLA alarms that are due, batch after batch, until none is due or the
+/// `budget` is spent (see `escalate::drain_due`).
+pub fn watch_sla_for(
+    state: &AppState,
+    budget: Option<Duration>,
+) -> Result<crate::cases::escalate::Drain, String> {
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     let snap = state.desk.get(&mut conn).map_err(|e| e.to_string())?;
-    crate::cases::escalate::run_due(
+    crate::cases::escalate::drain_due(
         &mut conn,
         &snap,
-        now,
+        || state.now(),
         state.settings.unassigned_alert_after,
         &state.settings.public_url,
+        budget,
     )
     .map_err(|e| e.to_string())
 }
@@ -250,12 +327,35 @@ pub fn sweep_presence(state: &AppState) -> Result<usize, String> {
     Ok(changed)
 }
 
-/// Gives waiting cases to online agents with room; returns how many.
+/// Gives waiting cases to online agents with room until none has room or nothing
+/// they may take waits; returns how many.
 pub fn sweep_assignment(state: &AppState) -> Result<usize, String> {
-    let now = state.now();
+    sweep_assignment_for(state, None).map(|(given, _)| given)
+}
+
+/// The assignment sweep, pass after pass (each fills every agent with room, see
+/// `assign::sweep`) while a pass gives cases — agents may have gained room
+/// meanwhile — until `budget` is spent; returns how many were given and whether
+/// it stopped at the budget with cases still being given.
+pub fn sweep_assignment_for(
+    state: &AppState,
+    budget: Option<Duration>,
+) -> Result<(usize, bool), String> {
+    let started = std::time::Instant::now();
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     let snap = state.desk.get(&mut conn).map_err(|e| e.to_string())?;
-    crate::cases::assign::sweep(&mut conn, &snap, now).map_err(|e| e.to_string())
+    let mut given = 0;
+    loop {
+        let pass = crate::cases::assign::sweep(&mut conn, &snap, state.now())
+            .map_err(|e| e.to_string())?;
+        given += pass;
+        if pass == 0 {
+            return Ok((given, false));
+        }
+        if budget.is_some_and(|b| started.elapsed() >= b) {
+            return Ok((given, true));
+        }
+    }
 }
 
 /// Sends the outbox's due messages (SMTP or .eml files, as the settings say).

@@ -33,7 +33,7 @@ pub const MAX_PER_RUN: usize = 20_000;
 pub const OVERLAP_SECONDS: i64 = 10;
 /// How long a run may hold the job's lease.
 pub const LEASE_SECONDS: i64 = 120;
-const JOB: &str = "case_facts";
+pub const JOB: &str = "case_facts";
 
 /// Timeline kinds the facts read.
 const EVENT_KINDS: [&str; 9] = [

@@ -7,6 +7,7 @@ mod common;
 mod access;
 mod admin;
 mod admin_desk;
+mod alarms;
 mod aml_report;
 mod apikeys;
 mod assignment;

@@ -1,0 +1,1 @@
+ALTER TABLE case_alarms DROP COLUMN superseded;
