@@ -23,6 +23,9 @@
 # targets file's `database_url` line (the pages benchmark run with
 # RISKDESK_BENCH_DATABASE_URL), or DATABASE_URL when set. After each page, and at the
 # end, the served process's resident memory (VmRSS) and its peak (VmHWM) are printed
+# from /proc/<pid>/status, with VmRSS split into RssAnon (the process's own memory)
+# and RssFile (pages of files it maps: on SQLite the database's memory map, which is
+# the kernel's shared page cache, counted again for each pooled connection's map).
 # from /proc/<pid>/status.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,7 +56,11 @@ for q in Transfers Account%20security New%20accounts Promotions AML%20review Com
   echo "/"
 done > "$work/crowd"
 
+# The kept sessions were made when the desk was filled; an idle limit long past would
+# turn every measured request into a redirect to the sign-in page.
 RUST_LOG=warn RISKDESK_DATABASE_URL="$database" \
+  RISKDESK_SESSION_IDLE_MINUTES=${RISKDESK_SESSION_IDLE_MINUTES:-525600} \
+  RISKDESK_SESSION_MAX_HOURS=${RISKDESK_SESSION_MAX_HOURS:-8760} \
   "$BIN" serve --bind "$BIND" --data-dir "$KEEP/data" > "$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 1 100); do
@@ -81,19 +88,31 @@ run() {
   p99=$(awk '$1 == "99%" {print $2}' <<< "$out")
   non2xx=$(awk '/Non-2xx/ {print $NF}' <<< "$out")
   requests=$(awk '/requests in/ {print $1}' <<< "$out")
-  cpu=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$requests" 'BEGIN {printf "%.0f", n > 0 ? t / hz * 1e6 / n : 0}')
+  cpu=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$requests" 'BEGIN {printf "%.0f", (n > 0 ? t / hz * 1e6 / n : 0)}')
   echo "$rate $p99 ${non2xx:-0} $cpu"
 }
 
-# the served process's memory: "VmRSS <kB> kB, VmHWM <kB> kB"
+# the served process's memory: "VmHWM: … MiB, VmRSS: … MiB, RssAnon: … MiB, RssFile: … MiB"
 memory() {
-  awk '$1 == "VmRSS:" || $1 == "VmHWM:" {printf "%s%s %.1f MiB", sep, $1, $2 / 1024; sep = ", "}' "/proc/$server/status"
+  awk '$1 ~ /^(VmRSS|VmHWM|RssAnon|RssFile):$/ {printf "%s%s %.1f MiB", sep, $1, $2 / 1024; sep = ", "}' "/proc/$server/status"
 }
 
 echo "served: $(memory) (database $(sed -E 's#://[^:/@]+:[^@]*@#://***@#' <<< "$database"))"
+# A page measured must answer 200 to its session: a redirect (to sign in, say) would be
+# measured as a very fast page.
+check() {
+  local code
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $2" "http://$BIND$1")
+  [ "$code" = 200 ] || { echo "$1 answers $code, not 200: the measure would be wrong" >&2; exit 1; }
+}
 for page in $ONLY; do
   cookie=$agent
   [ "$page" = search ] && cookie=$supervisor
+  if [ "$page" = crowd ]; then
+    check / "$(head -n 1 "$work/cookies")"
+  else
+    check "$(head -n 1 "$work/$page")" "$cookie"
+  fi
   for pair in $(seq 1 "$PAIRS"); do
     read -r f_rate f_p99 _ f_cpu <<< "$(run "${FLOOR_PID:-}" "$FLOOR")"
     if [ "$page" = crowd ]; then

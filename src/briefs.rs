@@ -225,7 +225,7 @@ fn events(
         _ => "case_events.kind = 'verification.answered'",
     };
     case_events::table
-        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(literal))
+        .filter(crate::db::fixed::fixed::<diesel::sql_types::Bool>(literal))
         .filter(case_events::at.ge(s))
         .filter(case_events::at.lt(e))
         .order((case_events::at.asc(), case_events::id.asc()))

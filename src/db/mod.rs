@@ -1,7 +1,9 @@
 // The database layer: one connection type for SQLite and PostgreSQL, the pool,
 // the embedded migrations, and the few helpers where the two backends differ.
 
+pub mod fixed;
 pub mod schema;
+pub mod ts;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -164,13 +164,39 @@ impl Tr {
     }
 
     /// The text for `key` with each `{name}` replaced by its value.
+    /// One pass over the text: a value is never searched for further names, and a
+    /// `{…}` that names no argument stays as it is.
     pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
-        let mut s = self.t(key).to_string();
-        for (name, value) in args {
-            s = s.replace(&format!("{{{name}}}"), value);
-        }
-        s
+        fill(self.t(key), args)
     }
+}
+
+/// `text` with each `{name}` of `args` replaced by its value, in one pass.
+fn fill(text: &str, args: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after.find('}').and_then(|close| {
+            let name = &after[..close];
+            args.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (close, *v))
+        });
+        match value {
+            Some((close, v)) => {
+                out.push_str(v);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Marks a literal as a catalog key where the text is looked up later (flash
@@ -189,6 +215,20 @@ pub fn keys(lang: Lang) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fill_replaces_each_named_placeholder_once_and_leaves_the_rest() {
+        assert_eq!(
+            fill("{a} and {b}, {a} again", &[("a", "1"), ("b", "2")]),
+            "1 and 2, 1 again"
+        );
+        // A value is not searched again for names.
+        assert_eq!(fill("{a}{b}", &[("a", "{b}"), ("b", "x")]), "{b}x");
+        // Unknown names, stray and unclosed braces stay.
+        assert_eq!(fill("{c} { {a", &[("a", "1")]), "{c} { {a");
+        assert_eq!(fill("100%", &[]), "100%");
+        assert_eq!(fill("{a}", &[("a", "中文")]), "中文");
+    }
     use std::collections::BTreeSet;
     use std::path::Path;
 

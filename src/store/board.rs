@@ -180,7 +180,7 @@ pub fn agents(conn: &mut DbConn) -> QueryResult<Vec<AgentLoad>> {
 /// and how many wait in all. Both read `cases_open_assignee` at `assignee_id IS NULL`.
 pub fn unassigned(conn: &mut DbConn) -> QueryResult<(Vec<(Row, NaiveDateTime)>, i64)> {
     let since = || {
-        diesel::dsl::sql::<diesel::sql_types::Timestamp>(
+        crate::db::fixed::fixed::<diesel::sql_types::Timestamp>(
             "COALESCE(cases.sla_started_at, cases.opened_at)",
         )
     };
@@ -248,7 +248,11 @@ pub fn moments(
         .select(case_facts::resolved_at.assume_not_null())
         .load(conn)?;
     let breached = case_events::table
-        .filter(case_events::kind.eq("sla.breached"))
+        // Written into the statement, not bound, so that the partial index
+        // `case_events_breached` is the one used (see `crate::db::fixed`).
+        .filter(crate::db::fixed::fixed::<diesel::sql_types::Bool>(
+            "case_events.kind = 'sla.breached'",
+        ))
         .filter(case_events::at.ge(from))
         .filter(case_events::at.lt(until))
         .select(case_events::at)

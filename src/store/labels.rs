@@ -32,7 +32,7 @@ pub struct ClosedAlert {
 /// `limit`. The kind is SQL text so the partial index on closings serves it.
 pub fn closings(conn: &mut DbConn, from: i64, limit: i64) -> QueryResult<Vec<Closing>> {
     let rows: Vec<(i64, i64, NaiveDateTime, String)> = case_events::table
-        .filter(diesel::dsl::sql::<Bool>("kind = 'case.resolved'"))
+        .filter(crate::db::fixed::fixed::<Bool>("kind = 'case.resolved'"))
         .filter(case_events::id.ge(from))
         .order(case_events::id.asc())
         .select((

@@ -12,10 +12,10 @@ use crate::db::schema::{cases, customers, queues, users};
 /// column the database derives from `priority` and the lists' indexes hold, so that a
 /// list's first page is read in order from an index, not sorted from its backlog.
 /// It is named here rather than in the schema, whose `cases` table is at diesel's
-/// limit of 32 columns; the text is fixed, so statements using it are still prepared
-/// once per connection.
-pub fn rank() -> diesel::expression::SqlLiteral<diesel::sql_types::Integer> {
-    diesel::dsl::sql("cases.priority_rank")
+/// limit of 32 columns, as fixed text that keeps the statements using it cacheable
+/// (see [`crate::db::fixed`]).
+pub fn rank() -> crate::db::fixed::Fixed<diesel::sql_types::Integer> {
+    crate::db::fixed::fixed("cases.priority_rank")
 }
 
 /// The rank a priority has in the lists' order, as `cases.priority_rank` holds it.
@@ -90,7 +90,7 @@ impl Cursor {
     }
 }
 
-/// One row of a list.
+/// One row of a list (its timestamps read by [`crate::db::ts`]'s parser).
 #[derive(Debug, Clone, Queryable)]
 pub struct Row {
     pub id: i64,
@@ -98,8 +98,11 @@ pub struct Row {
     pub priority: String,
     pub status: String,
     pub rule_code: String,
+    #[diesel(deserialize_as = crate::db::ts::Ts)]
     pub opened_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::ts::OptTs)]
     pub next_due: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = crate::db::ts::OptTs)]
     pub paused_since: Option<NaiveDateTime>,
     pub breached: bool,
     pub assignee_id: Option<i64>,

@@ -193,6 +193,9 @@ pub struct Badge {
     pub directory: bool,
 }
 
+/// The bytes a page's buffer starts with (a list page of 50 rows is about 40 KB).
+const RENDER_BUFFER: usize = 48 * 1024;
+
 /// The context every template gets.
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -365,12 +368,15 @@ impl Page {
         self.render_status(actix_web::http::StatusCode::OK, tpl)
     }
 
-    pub fn render_status(
+    pub fn render_status<T: Template>(
         &self,
         status: actix_web::http::StatusCode,
-        tpl: &impl Template,
+        tpl: &T,
     ) -> Result<HttpResponse, AppError> {
-        let body = tpl.render()?;
+        // Most pages are tens of kilobytes: one buffer of that size up front, rather
+        // than growing (and copying) from the template's literal text.
+        let mut body = String::with_capacity(RENDER_BUFFER.max(T::SIZE_HINT));
+        tpl.render_into(&mut body)?;
         let mut res = HttpResponse::build(status);
         res.content_type("text/html; charset=utf-8")
             .insert_header((header::CACHE_CONTROL, "no-store"));
