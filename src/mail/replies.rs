@@ -16,7 +16,7 @@ use crate::cases::verify::{customer_lang, is_aml};
 use crate::config::Settings;
 use crate::db::DbConn;
 use crate::domain::replies::{self, CaseFacts, Fit};
-use crate::domain::{Lang, masking};
+use crate::domain::{FieldProblem, Lang, masking};
 use crate::i18n::{Tr, tkey};
 use crate::store::cases::{self as case_store, Alert, Case, Customer, case_ref};
 
@@ -226,6 +226,33 @@ pub fn render_text(
     let values = values(settings, case, customer, &alerts, lang, agent_name, link);
     let tips = tips::for_rule(conn, &case.rule_code, lang)?;
     Ok(fill(subject, body, &values, tips, lang))
+}
+
+/// An agent's text (a template's, perhaps edited) for the customer of `case`:
+/// checked first — an empty or too long subject or body, or a placeholder that is
+/// not known, is refused naming each problem — then filled in for the customer in
+/// their language with the tips after it, as [`render_text`]. A preview and the
+/// sending of a reply share it, so that the preview is what is sent.
+#[allow(clippy::too_many_arguments)]
+pub fn render_edited(
+    conn: &mut DbConn,
+    settings: &Settings,
+    case: &Case,
+    customer: &Customer,
+    subject: &str,
+    body: &str,
+    agent_name: &str,
+    link: &str,
+) -> QueryResult<Result<Rendered, Vec<FieldProblem>>> {
+    let lang = customer_lang(customer);
+    let problems = templates::check_text(subject, body, lang.code());
+    if !problems.is_empty() {
+        return Ok(Err(problems));
+    }
+    render_text(
+        conn, settings, case, customer, lang, subject, body, agent_name, link,
+    )
+    .map(Ok)
 }
 
 /// The template `template` filled in for the customer of `case`, in their language

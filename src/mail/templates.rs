@@ -17,7 +17,8 @@ use crate::i18n::tkey;
 use crate::store;
 
 pub use super::replies::{
-    Channel, Rendered, Suggestion, Suggestions, render_for_case, render_text, suggest,
+    Channel, Rendered, Suggestion, Suggestions, render_edited, render_for_case, render_text,
+    suggest,
 };
 
 /// The placeholders a template may use.
@@ -471,7 +472,7 @@ fn is_unique_violation(e: &diesel::result::Error) -> bool {
 pub fn create(
     conn: &mut DbConn,
     draft: &Draft,
-    by: i64,
+    by: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<i32, SaveError> {
     if !by_name(conn, &draft.name)?.is_empty() {
@@ -493,7 +494,7 @@ pub fn save(
     conn: &mut DbConn,
     draft: &Draft,
     base: Option<i32>,
-    by: i64,
+    by: Option<i64>,
     now: DateTime<Utc>,
     restored_from: Option<i32>,
 ) -> Result<Saved, SaveError> {
@@ -559,7 +560,7 @@ fn write_version(
     conn: &mut DbConn,
     draft: &Draft,
     number: i32,
-    by: i64,
+    by: Option<i64>,
     now: DateTime<Utc>,
     restored_from: Option<i32>,
 ) -> Result<(), SaveError> {
@@ -572,7 +573,7 @@ fn write_version(
             .set((
                 mail_templates::subject.eq(&t.subject),
                 mail_templates::body.eq(&t.body),
-                mail_templates::updated_by.eq(Some(by)),
+                mail_templates::updated_by.eq(by),
                 mail_templates::updated_at.eq(at),
             ))
             .execute(conn)?;
@@ -584,7 +585,7 @@ fn write_version(
                     mail_templates::lang.eq(&t.lang),
                     mail_templates::subject.eq(&t.subject),
                     mail_templates::body.eq(&t.body),
-                    mail_templates::updated_by.eq(Some(by)),
+                    mail_templates::updated_by.eq(by),
                     mail_templates::updated_at.eq(at),
                 ))
                 .execute(conn)?;
@@ -606,7 +607,7 @@ fn write_version(
             ))
             .execute(conn)?;
     }
-    insert_version(conn, draft, number, Some(by), at, restored_from)?;
+    insert_version(conn, draft, number, by, at, restored_from)?;
     Ok(())
 }
 

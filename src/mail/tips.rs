@@ -184,7 +184,7 @@ pub fn append_to_text(body: &str, tips: &[String], lang: Lang) -> String {
 pub fn create(
     conn: &mut DbConn,
     input: &TipInput,
-    by: i64,
+    by: Option<i64>,
     now: DateTime<Utc>,
 ) -> QueryResult<i64> {
     diesel::insert_into(security_tips::table)
@@ -196,7 +196,7 @@ pub fn create(
             security_tips::active.eq(input.active),
             security_tips::position.eq(input.position),
             security_tips::updated_at.eq(store::to_db(now)),
-            security_tips::updated_by.eq(Some(by)),
+            security_tips::updated_by.eq(by),
         ))
         .returning(security_tips::id)
         .get_result(conn)

@@ -433,7 +433,7 @@ pub async fn create(
         }
         let actor = user.actor();
         let done = write_tx(conn, |c| {
-            let v = match templates::create(c, &d, user.user.id, now) {
+            let v = match templates::create(c, &d, Some(user.user.id), now) {
                 Ok(v) => v,
                 Err(SaveError::Exists) => return Ok(Err(SaveError::Exists)),
                 Err(e) => return Err(e),
@@ -592,7 +592,7 @@ async fn store_version(
     let (actor, by) = (user.actor(), user.user.id);
     db(state, move |conn| {
         let done = write_tx(conn, |c| {
-            let saved = templates::save(c, &draft, base, by, now, restored_from)?;
+            let saved = templates::save(c, &draft, base, Some(by), now, restored_from)?;
             if let Saved::Version(v) = saved {
                 let (kind, detail) = match restored_from {
                     Some(from) => (

@@ -207,7 +207,7 @@ pub async fn create(
         }
         let actor = user.actor();
         write_tx(conn, |c| {
-            let id = tips::create(c, &i, user.user.id, now)?;
+            let id = tips::create(c, &i, Some(user.user.id), now)?;
             accounts::record(
                 c,
                 now,

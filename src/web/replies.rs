@@ -131,34 +131,34 @@ async fn preview(
             replies::suggest_with(conn, &st.settings, &case, &customer, &alerts, aml, &agent)?
                 .items;
         let marker = replies::link_marker(lang);
-        let text = match source {
-            Source::Nothing => None,
+        found.result = match source {
+            Source::Nothing => Ok(None),
             Source::Template(name) => {
                 let t = templates::pick(conn, &name, lang.code())?.ok_or(AppError::NotFound)?;
-                Some((t.subject, t.body))
+                Ok(Some(replies::render_text(
+                    conn,
+                    &st.settings,
+                    &case,
+                    &customer,
+                    lang,
+                    &t.subject,
+                    &t.body,
+                    &agent,
+                    &marker,
+                )?))
             }
-            Source::Edited { subject, body } => {
-                let problems = templates::check_text(&subject, &body, lang.code());
-                if !problems.is_empty() {
-                    found.result = Err(problems);
-                    return Ok(found);
-                }
-                Some((subject, body))
-            }
-        };
-        if let Some((subject, body)) = text {
-            found.result = Ok(Some(replies::render_text(
+            Source::Edited { subject, body } => replies::render_edited(
                 conn,
                 &st.settings,
                 &case,
                 &customer,
-                lang,
                 &subject,
                 &body,
                 &agent,
                 &marker,
-            )?));
-        }
+            )?
+            .map(Some),
+        };
         Ok(found)
     })
     .await?;
