@@ -235,6 +235,7 @@ fn queue_templated(
         &tpl.body,
         agent_name,
         link,
+        crate::mail::replies::Reader::Customer,
     )?;
     let to = customer.email.as_deref().unwrap_or_default();
     outbox::enqueue(
@@ -327,8 +328,8 @@ pub fn send_verification(
 }
 
 /// The desk's own verification e-mail, sent as the alert of a rule with
-/// `verify_by_email = "auto"` opens the case, before any agent: the default
-/// verification template, in the caller's transaction. A customer who may not be
+/// `verify_by_email = "auto"` opens the case, before any agent: the `verification`
+/// template, in the caller's transaction. A customer who may not be
 /// e-mailed (none on file, do-not-contact, AML) is simply not e-mailed.
 pub fn verify_automatically(
     conn: &mut DbConn,
@@ -336,9 +337,14 @@ pub fn verify_automatically(
     now: DateTime<Utc>,
     case_id: i64,
 ) -> QueryResult<()> {
-    let Some(template) = templates::names_for(conn, "verification")?
-        .into_iter()
-        .next()
+    // The seeded `verification` template while it exists (supervisors may add
+    // others), else the first by name.
+    let names = templates::names_for(conn, templates::VERIFICATION)?;
+    let Some(template) = names
+        .iter()
+        .find(|n| n.as_str() == templates::VERIFICATION)
+        .or(names.first())
+        .cloned()
     else {
         return Ok(());
     };

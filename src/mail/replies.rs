@@ -2,8 +2,10 @@
 // first), and any template or edited text filled in for it exactly as its customer
 // will read it — in their language, placeholders filled, the security tips after it.
 // The verification and survey e-mails are made the same way, so what a preview shows
-// is what is sent. A customer who may not be written to (do-not-contact, under an AML
-// case) gets nothing, whatever the template: no suggestion, no preview.
+// is what is sent, but for two things: the desk's own pages show the customer's name
+// masked, as everywhere, and a one-time link is made only when a message is sent. A
+// customer who may not be written to (do-not-contact, under an AML case) gets
+// nothing, whatever the template: no suggestion, no preview.
 
 use std::collections::BTreeMap;
 
@@ -61,6 +63,20 @@ pub struct Rendered {
     pub body_html: Option<String>,
 }
 
+/// Whose eyes a text is filled in for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// The customer's: what is sent.
+    Customer,
+    /// The desk's (a preview, a suggestion): the customer's name masked, as on every
+    /// page of the desk.
+    Staff,
+}
+
+/// The placeholders an editable text keeps, to be filled when the message is sent:
+/// the customer's name (the desk shows it masked) and the one-time link (made then).
+pub const FILLED_WHEN_SENT: [&str; 2] = ["customer_name", "link"];
+
 /// The values of a case's placeholders.
 #[derive(Debug, Clone)]
 pub struct Values {
@@ -74,6 +90,26 @@ pub struct Values {
 }
 
 impl Values {
+    /// The values as `reader` may see them.
+    pub fn for_reader(&self, reader: Reader) -> Values {
+        match reader {
+            Reader::Customer => self.clone(),
+            Reader::Staff => Values {
+                customer_name: masking::name(&self.customer_name),
+                ..self.clone()
+            },
+        }
+    }
+
+    /// The pairs of an editable text: every value but those filled when the message
+    /// is sent ([`FILLED_WHEN_SENT`]), which stay placeholders.
+    pub fn draft_pairs(&self) -> Vec<(&'static str, &str)> {
+        self.pairs()
+            .into_iter()
+            .filter(|(k, _)| !FILLED_WHEN_SENT.contains(k))
+            .collect()
+    }
+
     pub fn pairs(&self) -> [(&'static str, &str); 7] {
         [
             ("customer_name", &self.customer_name),
@@ -208,7 +244,8 @@ pub fn fill(subject: &str, body: &str, values: &Values, tips: Vec<String>, lang:
 }
 
 /// `subject` and `body` filled in for the customer of `case` in `lang`, with the
-/// tips of the case's rule: what is sent. The text must have passed
+/// tips of the case's rule: what is sent (for [`Reader::Customer`]), or what the desk
+/// shows of it (for [`Reader::Staff`]). The text must have passed
 /// [`templates::check_text`].
 #[allow(clippy::too_many_arguments)]
 pub fn render_text(
@@ -221,18 +258,49 @@ pub fn render_text(
     body: &str,
     agent_name: &str,
     link: &str,
+    reader: Reader,
 ) -> QueryResult<Rendered> {
     let alerts = case_store::alerts_of(conn, case.id)?;
-    let values = values(settings, case, customer, &alerts, lang, agent_name, link);
+    let values =
+        values(settings, case, customer, &alerts, lang, agent_name, link).for_reader(reader);
     let tips = tips::for_rule(conn, &case.rule_code, lang)?;
     Ok(fill(subject, body, &values, tips, lang))
+}
+
+/// A template's text as an agent edits it before sending: every placeholder filled
+/// for the case but the customer's name and the link, which are filled when the
+/// message is sent ([`FILLED_WHEN_SENT`]). Returns (subject, body).
+pub fn draft(subject: &str, body: &str, values: &Values) -> (String, String) {
+    let pairs = values.draft_pairs();
+    (
+        templates::fill(subject, &pairs),
+        templates::fill(body, &pairs),
+    )
+}
+
+/// [`draft`] of a template's text for the customer of `case`.
+#[allow(clippy::too_many_arguments)]
+pub fn draft_for_case(
+    conn: &mut DbConn,
+    settings: &Settings,
+    case: &Case,
+    customer: &Customer,
+    lang: Lang,
+    subject: &str,
+    body: &str,
+    agent_name: &str,
+) -> QueryResult<(String, String)> {
+    let alerts = case_store::alerts_of(conn, case.id)?;
+    let values = values(settings, case, customer, &alerts, lang, agent_name, "");
+    Ok(draft(subject, body, &values))
 }
 
 /// An agent's text (a template's, perhaps edited) for the customer of `case`:
 /// checked first — an empty or too long subject or body, or a placeholder that is
 /// not known, is refused naming each problem — then filled in for the customer in
-/// their language with the tips after it, as [`render_text`]. A preview and the
-/// sending of a reply share it, so that the preview is what is sent.
+/// their language with the tips after it, as [`render_text`]. A preview
+/// ([`Reader::Staff`]) and the sending of a reply ([`Reader::Customer`]) share it, so
+/// that the preview is what is sent.
 #[allow(clippy::too_many_arguments)]
 pub fn render_edited(
     conn: &mut DbConn,
@@ -243,6 +311,7 @@ pub fn render_edited(
     body: &str,
     agent_name: &str,
     link: &str,
+    reader: Reader,
 ) -> QueryResult<Result<Rendered, Vec<FieldProblem>>> {
     let lang = customer_lang(customer);
     let problems = templates::check_text(subject, body, lang.code());
@@ -250,14 +319,15 @@ pub fn render_edited(
         return Ok(Err(problems));
     }
     render_text(
-        conn, settings, case, customer, lang, subject, body, agent_name, link,
+        conn, settings, case, customer, lang, subject, body, agent_name, link, reader,
     )
     .map(Ok)
 }
 
 /// The template `template` filled in for the customer of `case`, in their language
-/// (the template's English when it lacks theirs): what is sent. `None` when there
-/// is no such template.
+/// (the template's English when it lacks theirs): what is sent ([`Reader::Customer`])
+/// or what the desk shows of it ([`Reader::Staff`]). `None` when there is no such
+/// template.
 pub fn render_for_case(
     conn: &mut DbConn,
     settings: &Settings,
@@ -265,6 +335,7 @@ pub fn render_for_case(
     case: &Case,
     agent_name: &str,
     link: &str,
+    reader: Reader,
 ) -> QueryResult<Option<Rendered>> {
     let customer = case_store::customer(conn, case.customer_id)?;
     let lang = customer_lang(&customer);
@@ -272,7 +343,7 @@ pub fn render_for_case(
         return Ok(None);
     };
     render_text(
-        conn, settings, case, &customer, lang, &t.subject, &t.body, agent_name, link,
+        conn, settings, case, &customer, lang, &t.subject, &t.body, agent_name, link, reader,
     )
     .map(Some)
 }
@@ -313,7 +384,11 @@ pub fn refusal(
 pub struct Suggestion {
     pub name: String,
     pub fit: Fit,
+    /// As the customer will see it, their name masked ([`Reader::Staff`]).
     pub rendered: Rendered,
+    /// The text to edit or copy: (subject, body) with the customer's name and the
+    /// link left as placeholders, filled when the message is sent.
+    pub draft: (String, String),
 }
 
 /// The replies suggested for a case: none, and why, when its customer may not be
@@ -391,6 +466,7 @@ pub fn suggest_with(
         agent_name,
         &link_marker(lang),
     );
+    let shown = values.for_reader(Reader::Staff);
     let tips = tips::for_rule(conn, &case.rule_code, lang)?;
     let items = ranked
         .into_iter()
@@ -404,7 +480,8 @@ pub fn suggest_with(
             Some(Suggestion {
                 name: name.to_string(),
                 fit,
-                rendered: fill(&t.subject, &t.body, &values, tips.clone(), lang),
+                rendered: fill(&t.subject, &t.body, &shown, tips.clone(), lang),
+                draft: draft(&t.subject, &t.body, &values),
             })
         })
         .collect();

@@ -17,8 +17,8 @@ use crate::i18n::tkey;
 use crate::store;
 
 pub use super::replies::{
-    Channel, Rendered, Suggestion, Suggestions, render_edited, render_for_case, render_text,
-    suggest,
+    Channel, Reader, Rendered, Suggestion, Suggestions, draft_for_case, render_edited,
+    render_for_case, render_text, suggest,
 };
 
 /// The placeholders a template may use.

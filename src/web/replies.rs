@@ -1,8 +1,10 @@
 // The preview of a message to a case's customer: a template (or an agent's edit of
 // it) filled in for the case exactly as the customer will see it — the e-mail's
 // subject and text, or the message on their secure portal — with the security tips
-// of the case's rule. Anyone who may see the case may preview; nothing is sent or
-// changed. A customer who may not be written to gets no preview, only the reason.
+// of the case's rule; the customer's name masked as on every page of the desk, the
+// one-time link a marker (it is made when the message is sent). Anyone who may see
+// the case may preview; nothing is sent or changed. A customer who may not be
+// written to gets no preview, only the reason.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -16,7 +18,7 @@ use crate::domain::replies::Fit;
 use crate::domain::{FieldProblem, Lang, masking};
 use crate::error::AppError;
 use crate::i18n::Tr;
-use crate::mail::replies::{self, Channel, Rendered, Suggestion};
+use crate::mail::replies::{self, Channel, Reader, Rendered, Suggestion};
 use crate::mail::templates;
 use crate::state::AppState;
 use crate::store::cases::{self as case_store, case_ref};
@@ -85,6 +87,9 @@ struct Found {
     lang: Lang,
     suggestions: Vec<Suggestion>,
     result: Result<Option<Rendered>, Vec<FieldProblem>>,
+    /// The template's text for the editor, the customer's name and the link left as
+    /// placeholders.
+    draft: Option<(String, String)>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -120,6 +125,7 @@ async fn preview(
             lang,
             suggestions: Vec::new(),
             result: Ok(None),
+            draft: None,
         };
         if found.refusal.is_some() {
             // Nothing to show of what cannot be sent.
@@ -135,6 +141,16 @@ async fn preview(
             Source::Nothing => Ok(None),
             Source::Template(name) => {
                 let t = templates::pick(conn, &name, lang.code())?.ok_or(AppError::NotFound)?;
+                found.draft = Some(replies::draft_for_case(
+                    conn,
+                    &st.settings,
+                    &case,
+                    &customer,
+                    lang,
+                    &t.subject,
+                    &t.body,
+                    &agent,
+                )?);
                 Ok(Some(replies::render_text(
                     conn,
                     &st.settings,
@@ -145,6 +161,7 @@ async fn preview(
                     &t.body,
                     &agent,
                     &marker,
+                    Reader::Staff,
                 )?))
             }
             Source::Edited { subject, body } => replies::render_edited(
@@ -156,6 +173,7 @@ async fn preview(
                 &body,
                 &agent,
                 &marker,
+                Reader::Staff,
             )?
             .map(Some),
         };
@@ -176,11 +194,7 @@ async fn preview(
         Ok(r) => (StatusCode::OK, r, Vec::new()),
         Err(p) => (StatusCode::BAD_REQUEST, None, p),
     };
-    let (subject, body) = match (&rendered, typed) {
-        (_, Some(typed)) => typed,
-        (Some(r), None) => (r.subject.clone(), r.body.clone()),
-        (None, None) => (String::new(), String::new()),
-    };
+    let (subject, body) = typed.or(found.draft).unwrap_or_default();
     page.render_status(
         status,
         &PreviewPage {
