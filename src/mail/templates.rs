@@ -36,11 +36,11 @@ pub const PLACEHOLDERS: [&str; 7] = [
 pub const LANGS: [&str; 2] = ["en", "zh-CN"];
 
 /// What a template is for: the verification e-mail, the satisfaction survey, or a
-/// reply an agent sends from a case.
+/// reply an agent sends from a case (other parts of the desk may seed templates of
+/// their own purposes).
 pub const VERIFICATION: &str = "verification";
 pub const SURVEY: &str = "survey";
 pub const REPLY: &str = "reply";
-pub const PURPOSES: [&str; 3] = [VERIFICATION, SURVEY, REPLY];
 /// The purposes of the templates a supervisor may add (the survey is one template).
 pub const NEW_PURPOSES: [&str; 2] = [REPLY, VERIFICATION];
 
@@ -245,17 +245,12 @@ fn braced<S: AsRef<str>>(names: &[S]) -> Vec<String> {
         .collect()
 }
 
-/// The problems of a draft: its purpose, a language missing (named), and each
-/// text's problems. Both languages are required: a customer is written to in theirs.
+/// The problems of a draft's text: a language missing (named), and each text's
+/// problems. Both languages are required: a customer is written to in theirs. (A
+/// new template's purpose is checked where it is added; a stored one keeps its own,
+/// whatever other parts of the desk use it for.)
 pub fn check_draft(draft: &Draft) -> Vec<FieldProblem> {
     let mut problems = Vec::new();
-    if !PURPOSES.contains(&draft.purpose.as_str()) {
-        problems.push(FieldProblem::keyed(
-            "purpose",
-            tkey("mail.templates.bad_purpose"),
-            &[("purpose", &draft.purpose)],
-        ));
-    }
     for lang in LANGS {
         match draft.text(lang) {
             Some(t) if !(t.subject.trim().is_empty() && t.body.trim().is_empty()) => {
