@@ -20,6 +20,91 @@ pub const DESK: &str = include_str!("demo_desk.toml");
 /// The demo's playbooks, per rule code: steps and call script in both languages.
 const PLAYBOOKS: &str = include_str!("demo_playbooks.toml");
 
+/// The demo's replies written for its rules, and a tip for one rule.
+const REPLIES: &str = include_str!("demo_replies.toml");
+
+/// The demo's replies and tips as drafts and tip inputs.
+fn demo_replies() -> Result<
+    (
+        Vec<crate::mail::templates::Draft>,
+        Vec<crate::mail::tips::TipInput>,
+    ),
+    String,
+> {
+    use crate::mail::templates::{Draft, REPLY, Text};
+    let table: toml::Table = REPLIES.parse().map_err(|e| format!("demo replies: {e}"))?;
+    let text = |t: &toml::Value, k: &str| {
+        t.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    let list = |t: &toml::Value, k: &str| -> Vec<String> {
+        t.get(k)
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let empty = Vec::new();
+    let of = |k: &str| table.get(k).and_then(|v| v.as_array()).unwrap_or(&empty);
+    let drafts = of("replies")
+        .iter()
+        .map(|r| Draft {
+            name: text(r, "name"),
+            purpose: REPLY.into(),
+            scope: crate::domain::replies::Scope {
+                rules: list(r, "rules"),
+                states: list(r, "states"),
+            },
+            texts: vec![
+                Text {
+                    lang: "en".into(),
+                    subject: text(r, "subject_en"),
+                    body: text(r, "body_en"),
+                },
+                Text {
+                    lang: "zh-CN".into(),
+                    subject: text(r, "subject_zh"),
+                    body: text(r, "body_zh"),
+                },
+            ],
+        })
+        .collect();
+    let tips = of("tips")
+        .iter()
+        .enumerate()
+        .map(|(i, t)| crate::mail::tips::TipInput {
+            label: text(t, "label"),
+            text_en: text(t, "text_en"),
+            text_zh: text(t, "text_zh"),
+            rules: list(t, "rules"),
+            active: true,
+            position: 10 + i as i32,
+        })
+        .collect();
+    Ok((drafts, tips))
+}
+
+/// Writes the demo's replies and tips.
+fn seed_replies(
+    conn: &mut crate::db::DbConn,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), String> {
+    let (drafts, tips) = demo_replies()?;
+    for d in &drafts {
+        crate::mail::templates::create(conn, d, None, now).map_err(|e| e.to_string())?;
+    }
+    for t in &tips {
+        crate::mail::tips::create(conn, t, None, now).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// Writes the demo playbooks.
 fn seed_playbooks(
     conn: &mut crate::db::DbConn,
@@ -238,6 +323,7 @@ pub fn seed_if_empty(state: &AppState, days: u32) -> Result<bool, String> {
     crate::desk::apply_text(&mut conn, now, &Actor::cli(), &desk_without_rotas()?, false)
         .map_err(|e| format!("demo configuration: {e}"))?;
     seed_playbooks(&mut conn, now)?;
+    seed_replies(&mut conn, now)?;
     let mut logins = Vec::new();
     for (email, name, role, language) in PEOPLE {
         let password = NewPassword::generate();
@@ -805,6 +891,35 @@ mod tests {
             for k in ["steps_en", "script_en", "steps_zh", "script_zh"] {
                 assert!(!book[k].as_str().unwrap().trim().is_empty(), "{code}.{k}");
             }
+        }
+    }
+
+    #[test]
+    fn the_demo_replies_and_tips_are_valid_for_the_demo_rules() {
+        let desk: toml::Table = DESK.parse().unwrap();
+        let codes: Vec<&str> = desk["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["code"].as_str().unwrap())
+            .collect();
+        let (drafts, tips) = demo_replies().unwrap();
+        assert!(!drafts.is_empty() && !tips.is_empty());
+        for d in &drafts {
+            assert!(
+                crate::mail::templates::check_name(&d.name).is_none(),
+                "{}",
+                d.name
+            );
+            let mut p = crate::mail::templates::check_draft(d);
+            p.extend(crate::mail::templates::check_scope(&d.scope, |r| {
+                codes.contains(&r)
+            }));
+            assert!(p.is_empty(), "{}: {p:?}", d.name);
+        }
+        for t in &tips {
+            let p = crate::mail::tips::check(t, |r| codes.contains(&r));
+            assert!(p.is_empty(), "{}: {p:?}", t.label);
         }
     }
 

@@ -167,17 +167,9 @@ pub fn contact_refusal(
 
 /// "125000.00 CNY" from the case's latest alert with an amount.
 fn latest_amount(conn: &mut DbConn, case_id: i64) -> QueryResult<String> {
-    Ok(case_store::alerts_of(conn, case_id)?
-        .into_iter()
-        .rev()
-        .find_map(|a| {
-            a.amount.map(|v| {
-                format!("{v} {}", a.currency.unwrap_or_default())
-                    .trim()
-                    .to_string()
-            })
-        })
-        .unwrap_or_default())
+    Ok(crate::mail::replies::amount_of(&case_store::alerts_of(
+        conn, case_id,
+    )?))
 }
 
 fn user_name(conn: &mut DbConn, id: Option<i64>) -> QueryResult<String> {
@@ -213,10 +205,13 @@ fn issue(
     Ok(secret)
 }
 
-/// Renders template `name` for the case's customer and stores it in the outbox.
+/// Renders template `name` for the case's customer (as a preview of it shows it:
+/// placeholders filled, the security tips of the case's rule after it) and stores
+/// it in the outbox.
 #[allow(clippy::too_many_arguments)]
 fn queue_templated(
     conn: &mut DbConn,
+    settings: &Settings,
     now: DateTime<Utc>,
     kind: &str,
     template: &str,
@@ -230,15 +225,18 @@ fn queue_templated(
     let Some(tpl) = templates::pick(conn, template, lang.code())? else {
         return Err(LinkError::Refused(tkey("mail.refused.unknown_template")));
     };
-    let amount = latest_amount(conn, case.id)?;
-    let reference = case_ref(case.id);
-    let values = [
-        ("customer_name", customer.name.as_deref().unwrap_or("")),
-        ("case_ref", reference.as_str()),
-        ("amount", amount.as_str()),
-        ("link", link),
-        ("agent_name", agent_name),
-    ];
+    let mail = crate::mail::replies::render_text(
+        conn,
+        settings,
+        case,
+        customer,
+        lang,
+        &tpl.subject,
+        &tpl.body,
+        agent_name,
+        link,
+        crate::mail::replies::Reader::Customer,
+    )?;
     let to = customer.email.as_deref().unwrap_or_default();
     outbox::enqueue(
         conn,
@@ -247,9 +245,9 @@ fn queue_templated(
             kind,
             case_id: Some(case.id),
             to,
-            subject: &templates::fill(&tpl.subject, &values),
-            text: &templates::fill(&tpl.body, &values),
-            html: None,
+            subject: &mail.subject,
+            text: &mail.body_text,
+            html: mail.body_html.as_deref(),
         },
     )?;
     let sent = ev::EmailSent {
@@ -307,6 +305,7 @@ pub fn send_verification(
     let agent = user_name(conn, actor)?;
     queue_templated(
         conn,
+        settings,
         now,
         "verification",
         template,
@@ -329,8 +328,8 @@ pub fn send_verification(
 }
 
 /// The desk's own verification e-mail, sent as the alert of a rule with
-/// `verify_by_email = "auto"` opens the case, before any agent: the default
-/// verification template, in the caller's transaction. A customer who may not be
+/// `verify_by_email = "auto"` opens the case, before any agent: the `verification`
+/// template, in the caller's transaction. A customer who may not be
 /// e-mailed (none on file, do-not-contact, AML) is simply not e-mailed.
 pub fn verify_automatically(
     conn: &mut DbConn,
@@ -338,9 +337,14 @@ pub fn verify_automatically(
     now: DateTime<Utc>,
     case_id: i64,
 ) -> QueryResult<()> {
-    let Some(template) = templates::names_for(conn, "verification")?
-        .into_iter()
-        .next()
+    // The seeded `verification` template while it exists (supervisors may add
+    // others), else the first by name.
+    let names = templates::names_for(conn, templates::VERIFICATION)?;
+    let Some(template) = names
+        .iter()
+        .find(|n| n.as_str() == templates::VERIFICATION)
+        .or(names.first())
+        .cloned()
     else {
         return Ok(());
     };
@@ -378,6 +382,7 @@ pub fn queue_survey(
     let agent = user_name(conn, case.assignee_id)?;
     match queue_templated(
         conn,
+        settings,
         now,
         "satisfaction",
         "survey",
@@ -584,6 +589,8 @@ pub struct Stopped {
     pub transaction: Option<String>,
     pub merchant: Option<String>,
     pub lang: Lang,
+    /// The security tips of the case's rule, in the customer's language.
+    pub tips: Vec<String>,
 }
 
 pub fn stopped(conn: &mut DbConn, case_id: i64) -> QueryResult<Stopped> {
@@ -595,6 +602,8 @@ pub fn stopped(conn: &mut DbConn, case_id: i64) -> QueryResult<Stopped> {
         .rev()
         .find(|a| a.amount.is_some())
         .or(alerts.last());
+    let lang = customer_lang(&customer);
+    let tips = crate::mail::tips::for_rule(conn, &case.rule_code, lang)?;
     let attrs: std::collections::BTreeMap<String, String> = last
         .map(|a| serde_json::from_str(&a.attributes).unwrap_or_default())
         .unwrap_or_default();
@@ -609,7 +618,8 @@ pub fn stopped(conn: &mut DbConn, case_id: i64) -> QueryResult<Stopped> {
             // The customer's own transaction: the merchant as the engine named it,
             // with any card or account number in it cut.
             .map(|m| masking::numbers_in(m)),
-        lang: customer_lang(&customer),
+        lang,
+        tips,
     })
 }
 

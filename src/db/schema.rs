@@ -344,6 +344,46 @@ diesel::table! {
 }
 
 diesel::table! {
+    mail_template_scopes (name) {
+        name -> Text,
+        rule_codes -> Text,
+        states -> Text,
+    }
+}
+
+diesel::table! {
+    mail_template_versions (id) {
+        id -> BigInt,
+        name -> Text,
+        version -> Integer,
+        purpose -> Text,
+        rule_codes -> Text,
+        states -> Text,
+        subject_en -> Text,
+        body_en -> Text,
+        subject_zh -> Text,
+        body_zh -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<BigInt>,
+        restored_from -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    security_tips (id) {
+        id -> BigInt,
+        label -> Text,
+        text_en -> Text,
+        text_zh -> Text,
+        rule_codes -> Text,
+        active -> Bool,
+        position -> Integer,
+        updated_at -> Timestamp,
+        updated_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     customer_tokens (id) {
         id -> BigInt,
         token_hash -> Text,

@@ -25,6 +25,7 @@ pub mod oncall;
 pub mod password;
 pub mod qa;
 pub mod reference;
+pub mod replies;
 pub mod resolution;
 pub mod retry;
 pub mod routing;

@@ -1,8 +1,11 @@
-// Mail: the durable outbox and its transports, response templates, and the
-// one-time links customers answer on (verification, satisfaction survey).
+// Mail: the durable outbox and its transports, response templates and the replies
+// made from them, the security tips that go with them, and the one-time links
+// customers answer on (verification, satisfaction survey).
 
 pub mod outbox;
+pub mod replies;
 pub mod templates;
+pub mod tips;
 pub mod transport;
 
 use chrono::{DateTime, Utc};

@@ -117,6 +117,11 @@ pub struct CaseDetail {
     /// A warning for whoever calls the customer (AML, do not contact).
     pub call_warning: Option<&'static str>,
     pub attempts_before_email: u32,
+    /// The replies suggested for the case, filled in for its customer, or why the
+    /// customer may not be written to.
+    pub replies: crate::mail::replies::Suggestions,
+    /// How each suggestion fits the case, in the reader's words.
+    pub reply_fits: Vec<&'static str>,
 }
 
 /// How long until (or since) `due`, in the reader's words.
@@ -197,8 +202,10 @@ pub fn load(
     let now = state.now();
     let rule = snap.rules.get(&case.rule_code);
 
-    let mut alerts: Vec<AlertRow> = case_store::alerts_of(conn, case.id)?
-        .into_iter()
+    let raw_alerts = case_store::alerts_of(conn, case.id)?;
+    let mut alerts: Vec<AlertRow> = raw_alerts
+        .iter()
+        .cloned()
         .map(|a| {
             let attrs: BTreeMap<String, serde_json::Value> =
                 serde_json::from_str(&a.attributes).unwrap_or_default();
@@ -328,6 +335,20 @@ pub fn load(
         .any(|c| matches!(c.outcome_code.as_str(), "verified" | "denied"));
     let attempts_before_email = state.settings.call_attempts_before_email;
     let do_not_contact = customer.do_not_contact;
+    let replies = crate::mail::replies::suggest_with(
+        conn,
+        &state.settings,
+        case,
+        customer,
+        &raw_alerts,
+        aml,
+        &user.user.name,
+    )?;
+    let reply_fits = replies
+        .items
+        .iter()
+        .map(|s| super::replies::fit_label(&tr, s.fit))
+        .collect();
 
     Ok(CaseDetail {
         rule_name: rule.map(|r| r.name.clone()),
@@ -363,6 +384,8 @@ pub fn load(
             && failed_calls >= i64::from(attempts_before_email),
         attempts_before_email,
         call_warning: crate::cases::verify::call_warning_for(aml, customer),
+        replies,
+        reply_fits,
     })
 }
 

@@ -6,6 +6,7 @@ pub mod admin_apikeys;
 pub mod admin_audit;
 pub mod admin_desk;
 pub mod admin_templates;
+pub mod admin_tips;
 pub mod admin_users;
 pub mod admin_webhooks;
 pub mod api;
@@ -31,6 +32,7 @@ pub mod playbooks;
 pub mod profile;
 pub mod qa;
 pub mod queues;
+pub mod replies;
 pub mod reports;
 pub mod resolution;
 pub mod reveal;
@@ -227,9 +229,22 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     POST "/v/{token}" Public => verify::verify_answer;
     GET "/s/{token}" Public => verify::survey_page;
     POST "/s/{token}" Public => verify::survey_answer;
-    GET "/admin/templates" Supervisor => admin_templates::list;
-    GET "/admin/templates/{name}" Supervisor => admin_templates::edit;
+    // The library of replies: everyone reads the templates and their versions;
+    // supervisors and admins write them and the security tips.
+    GET "/admin/templates" Signed => admin_templates::list;
+    POST "/admin/templates" Supervisor => admin_templates::create;
+    GET "/admin/templates/{name}" Signed => admin_templates::edit;
     POST "/admin/templates/{name}" Supervisor => admin_templates::update;
+    GET "/admin/templates/{name}/versions/{version}" Signed => admin_templates::show_version;
+    POST "/admin/templates/{name}/versions/{version}/restore" Supervisor => admin_templates::restore;
+    GET "/admin/tips" Supervisor => admin_tips::list;
+    POST "/admin/tips" Supervisor => admin_tips::create;
+    GET "/admin/tips/{id}" Supervisor => admin_tips::edit;
+    POST "/admin/tips/{id}" Supervisor => admin_tips::update;
+    POST "/admin/tips/{id}/delete" Supervisor => admin_tips::delete;
+    // A message to a case's customer as they will see it.
+    GET "/cases/{case_ref}/messages/preview" Signed => replies::show;
+    POST "/cases/{case_ref}/messages/preview" Signed => replies::edited;
     // The supervisor's board, QA review and the weekly brief.
     GET "/board" Supervisor => board::show;
     GET "/board/fragment" Supervisor => board::fragment;

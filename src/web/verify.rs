@@ -140,6 +140,8 @@ struct SurveyPage {
     csrf: String,
     action: String,
     reference: String,
+    /// The security tips of the case's rule.
+    tips: Vec<String>,
     error: Option<&'static str>,
     comment: String,
 }
@@ -349,6 +351,14 @@ pub async fn verify_answer(
     }
 }
 
+/// The security tips for the customer of a case, in their language.
+async fn tips_of(state: &AppState, case_id: i64, lang: Lang) -> Result<Vec<String>, AppError> {
+    db(state, move |conn| {
+        Ok(crate::mail::tips::for_case(conn, case_id, lang)?)
+    })
+    .await
+}
+
 /// `GET /s/{token}`: the survey; opening it changes nothing.
 pub async fn survey_page(
     state: web::Data<AppState>,
@@ -359,17 +369,21 @@ pub async fn survey_page(
     let action = format!("/s/{token}");
     match look_up(&state, verify::SURVEY, token, page.tr.lang).await? {
         Err((lang, e)) => unusable(lang, e),
-        Ok((link, lang)) => html(
-            StatusCode::OK,
-            &SurveyPage {
-                tr: Tr::new(lang),
-                csrf: page.csrf.clone(),
-                action,
-                reference: case_ref(link.case_id),
-                error: None,
-                comment: String::new(),
-            },
-        ),
+        Ok((link, lang)) => {
+            let tips = tips_of(&state, link.case_id, lang).await?;
+            html(
+                StatusCode::OK,
+                &SurveyPage {
+                    tr: Tr::new(lang),
+                    csrf: page.csrf.clone(),
+                    action,
+                    reference: case_ref(link.case_id),
+                    tips,
+                    error: None,
+                    comment: String::new(),
+                },
+            )
+        }
     }
 }
 
@@ -414,6 +428,7 @@ pub async fn survey_answer(
         Some(_) => None,
     };
     if let Some(error) = problem {
+        let tips = tips_of(&state, link.case_id, lang).await?;
         return html(
             StatusCode::BAD_REQUEST,
             &SurveyPage {
@@ -421,6 +436,7 @@ pub async fn survey_answer(
                 csrf: page.csrf.clone(),
                 action,
                 reference: case_ref(link.case_id),
+                tips,
                 error: Some(error),
                 comment: form.comment,
             },

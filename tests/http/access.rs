@@ -1461,6 +1461,94 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
             SeeOther("/admin/templates/verification".into()),
         ),
     );
+    // The supervisor adds the template; the admin after them finds the name taken.
+    add(
+        "POST",
+        "/admin/templates",
+        sample(
+            "/admin/templates",
+            SeeOther("/admin/templates/walk_reply".into()),
+        )
+        .form(&[
+            ("name", "walk_reply"),
+            ("purpose", "reply"),
+            ("scope", "1"),
+            ("rule", "WALK"),
+            ("state", "new"),
+            ("subject_en", "About {case_ref}"),
+            ("body_en", "Dear {customer_name}, by {deadline}."),
+            ("subject_zh-CN", "关于 {case_ref}"),
+            ("body_zh-CN", "{customer_name}，您好：{deadline} 前答复。"),
+        ])
+        .except(Who::Admin, Status(400)),
+    );
+    add(
+        "GET",
+        "/admin/templates/{name}/versions/{version}",
+        sample("/admin/templates/reply_case_update/versions/1", Status(200)),
+    );
+    // Version 1 is the current one: restoring it changes nothing.
+    add(
+        "POST",
+        "/admin/templates/{name}/versions/{version}/restore",
+        sample(
+            "/admin/templates/reply_case_update/versions/1/restore",
+            SeeOther("/admin/templates/reply_case_update".into()),
+        ),
+    );
+    let tip_fields = [
+        ("label", "walk"),
+        ("text_en", "We never ask for your codes."),
+        ("text_zh", "我们绝不会索取您的验证码。"),
+        ("active", "1"),
+        ("position", "5"),
+    ];
+    add("GET", "/admin/tips", sample("/admin/tips", Status(200)));
+    add(
+        "POST",
+        "/admin/tips",
+        sample("/admin/tips", SeeOther("/admin/tips".into())).form(&tip_fields),
+    );
+    add(
+        "GET",
+        "/admin/tips/{id}",
+        sample("/admin/tips/1", Status(200)),
+    );
+    add(
+        "POST",
+        "/admin/tips/{id}",
+        sample("/admin/tips/1", SeeOther("/admin/tips".into())).form(&tip_fields),
+    );
+    // The supervisor removes the tip; the admin after them finds it gone.
+    add(
+        "POST",
+        "/admin/tips/{id}/delete",
+        sample("/admin/tips/3/delete", SeeOther("/admin/tips".into()))
+            .except(Who::Admin, Status(404)),
+    );
+    add(
+        "GET",
+        "/cases/{case_ref}/messages/preview",
+        sample(
+            format!(
+                "{}/messages/preview?template=reply_case_update&channel=email",
+                case(&show)
+            ),
+            Status(200),
+        )
+        .except(Who::Agent, Status(404)),
+    );
+    add(
+        "POST",
+        "/cases/{case_ref}/messages/preview",
+        sample(format!("{}/messages/preview", case(&show)), Status(200))
+            .form(&[
+                ("channel", "portal"),
+                ("subject", "About {case_ref}"),
+                ("body", "Dear {customer_name}, by {deadline}."),
+            ])
+            .except(Who::Agent, Status(404)),
+    );
     add("GET", "/board", sample("/board", Status(200)));
     add(
         "GET",

@@ -247,6 +247,10 @@ fn sample_path(pattern: &str, s: &Samples) -> Option<String> {
         }
         "/admin/routes/{position}" => p.replace("{position}", "0"),
         "/admin/templates/{name}" => p.replace("{name}", "verify"),
+        "/admin/templates/{name}/versions/{version}" => p
+            .replace("{name}", "reply_case_update")
+            .replace("{version}", "1"),
+        "/admin/tips/{id}" => p.replace("{id}", "1"),
         "/briefs/{week}" => p.replace("{week}", "2026-W48"),
         // Streams of data, not pages.
         "/reports/export/{file}" | "/static/{file}" => return None,

@@ -40,6 +40,7 @@ mod oncall;
 mod ops;
 mod pii;
 mod queues;
+mod replies;
 mod reports;
 mod resolution;
 mod rule_quality;

@@ -194,7 +194,18 @@ fn no_page_log_line_or_export_carries_unmasked_personal_data() {
         .text()
         .unwrap();
     assert!(revealed.contains(PHONE), "the reveal shows the value once");
-    for path in ["/", "/profile", "/notifications", case.as_str()] {
+    // The replies filled in for the customer, as the preview shows them.
+    let email_preview = format!("{case}/messages/preview?template=reply_case_update&channel=email");
+    let portal_preview =
+        format!("{case}/messages/preview?template=reply_case_update&channel=portal");
+    for path in [
+        "/",
+        "/profile",
+        "/notifications",
+        case.as_str(),
+        &email_preview,
+        &portal_preview,
+    ] {
         seen.push((format!("agent GET {path}"), agent.get(path).text().unwrap()));
     }
     let sup = Browser::new(&base);
@@ -207,6 +218,7 @@ fn no_page_log_line_or_export_carries_unmasked_personal_data() {
         "/approvals",
         "/admin/playbooks",
         "/admin/templates",
+        "/admin/tips",
         case.as_str(),
         &format!("/cases/{}", refs[1]),
     ] {
