@@ -46,6 +46,7 @@ const EN: &[(&str, &str)] = &[
     ("directory.en.toml", include_str!("directory.en.toml")),
     ("apikeys.en.toml", include_str!("apikeys.en.toml")),
     ("input.en.toml", include_str!("input.en.toml")),
+    ("knowledge.en.toml", include_str!("knowledge.en.toml")),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -89,6 +90,7 @@ const ZH_CN: &[(&str, &str)] = &[
     ("directory.zh-CN.toml", include_str!("directory.zh-CN.toml")),
     ("apikeys.zh-CN.toml", include_str!("apikeys.zh-CN.toml")),
     ("input.zh-CN.toml", include_str!("input.zh-CN.toml")),
+    ("knowledge.zh-CN.toml", include_str!("knowledge.zh-CN.toml")),
 ];
 
 type Catalog = HashMap<String, String>;
