@@ -52,13 +52,15 @@ fn seed_playbooks(
 const ARTICLES: &str = include_str!("demo_articles.toml");
 
 /// Writes the demo's articles through the knowledge base's commands, each at its
-/// own time before `end` (the end of the history): published, read by some agents,
-/// one edited since with its readers notified, one written from a resolved case,
-/// one a draft. Returns how many.
+/// own time before `end` (the end of a history of `days` days; a shorter history
+/// brings the older ones forward to its start, in order): published, read by some
+/// agents, one edited since with its readers notified, one written from a resolved
+/// case, one a draft. Returns how many.
 fn seed_articles(
     conn: &mut crate::db::DbConn,
     snap: &crate::store::deskconfig::Snapshot,
     end: chrono::DateTime<chrono::Utc>,
+    days: u32,
 ) -> Result<usize, String> {
     use crate::knowledge::{self, Submitted};
     let table: toml::Table = ARTICLES
@@ -77,7 +79,7 @@ fn seed_articles(
             .trim()
             .to_string()
     };
-    let days = |t: &toml::Value, k: &str| t.get(k).and_then(|v| v.as_integer());
+    let days_of = |t: &toml::Value, k: &str| t.get(k).and_then(|v| v.as_integer());
     let list = |t: &toml::Value, k: &str| -> Vec<String> {
         t.get(k)
             .and_then(|v| v.as_array())
@@ -89,7 +91,8 @@ fn seed_articles(
             .unwrap_or_default()
     };
     let err = |e: knowledge::KnowledgeError| format!("demo article: {e}");
-    for a in articles {
+    let back = |d: i64| end - chrono::Duration::days(d.clamp(0, i64::from(days)));
+    for (n, a) in articles.iter().enumerate() {
         let mut input = Submitted {
             title_en: text(a, "title_en"),
             title_zh: text(a, "title_zh"),
@@ -97,8 +100,9 @@ fn seed_articles(
             body_zh: text(a, "body_zh"),
             rules: list(a, "rules"),
         };
-        let published = days(a, "published");
-        let at = end - chrono::Duration::days(published.or(days(a, "written")).unwrap_or(1));
+        let published = days_of(a, "published");
+        let at = back(published.or(days_of(a, "written")).unwrap_or(1))
+            + chrono::Duration::minutes(10 * n as i64 + 10);
         let source = match a.get("from_case_rule").and_then(|v| v.as_str()) {
             Some(rule) => latest_resolved(conn, rule, at)?,
             None => None,
@@ -122,7 +126,8 @@ fn seed_articles(
         };
         read_all(conn, &list(a, "read_by"), read_at)?;
         if let Some(edit) = a.get("edit") {
-            let edit_at = end - chrono::Duration::days(days(edit, "days").unwrap_or(1));
+            let edit_at =
+                back(days_of(edit, "days").unwrap_or(1)).max(read_at + chrono::Duration::hours(1));
             input.body_en = format!("{}\n\n{}", input.body_en, text(edit, "add_en"));
             input.body_zh = format!("{}\n\n{}", input.body_zh, text(edit, "add_zh"));
             let notify = edit
@@ -413,7 +418,7 @@ pub fn seed_if_empty(state: &AppState, days: u32) -> Result<bool, String> {
     crate::jobs::refresh_report_facts(state, "demo-seed")?;
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     let snap = crate::store::deskconfig::snapshot(&mut conn).map_err(|e| e.to_string())?;
-    let articles = seed_articles(&mut conn, &snap, end)?;
+    let articles = seed_articles(&mut conn, &snap, end, days)?;
     let (open, resolved) = case_counts(&mut conn)?;
     tracing::info!(
         days,
@@ -913,6 +918,45 @@ mod tests {
                 .iter()
                 .any(|c| c.calendar.timezone_name() == "Asia/Shanghai")
         );
+    }
+
+    #[test]
+    fn every_demo_article_is_valid_in_both_languages_on_the_desks_rules() {
+        let table: toml::Table = ARTICLES.parse().unwrap();
+        let desk: toml::Table = DESK.parse().unwrap();
+        let codes: Vec<&str> = desk["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["code"].as_str().unwrap())
+            .collect();
+        let articles = table["article"].as_array().unwrap();
+        assert!(articles.len() >= 4);
+        let text = |a: &toml::Value, k: &str| a[k].as_str().unwrap().trim().to_string();
+        for a in articles {
+            let rules: Vec<String> = a["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_str().unwrap().to_string())
+                .collect();
+            crate::domain::knowledge::check(
+                &text(a, "title_en"),
+                &text(a, "title_zh"),
+                &text(a, "body_en"),
+                &text(a, "body_zh"),
+                &rules,
+                |c| codes.contains(&c),
+            )
+            .unwrap_or_else(|p| panic!("{}: {p:?}", text(a, "title_en")));
+        }
+        // One is published this week, the rest earlier; one is a draft.
+        let published: Vec<i64> = articles
+            .iter()
+            .filter_map(|a| a.get("published").and_then(|v| v.as_integer()))
+            .collect();
+        assert!(published.iter().any(|d| *d < 7) && published.iter().any(|d| *d >= 7));
+        assert!(articles.iter().any(|a| a.get("published").is_none()));
     }
 
     #[test]
