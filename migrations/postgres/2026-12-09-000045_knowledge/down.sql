@@ -5,6 +5,6 @@ DROP TABLE article_versions;
 DROP INDEX article_rules_rule;
 DROP TABLE article_rules;
 DROP INDEX articles_source_case;
-DROP INDEX articles_updated;
+DROP INDEX articles_published;
 DROP INDEX articles_new;
 DROP TABLE articles;

@@ -30,8 +30,11 @@ CREATE TABLE articles (
 );
 -- The sign-in banner: the published articles new since a week ago.
 CREATE INDEX articles_new ON articles (status, notified_at);
--- The list, most recently changed first.
+-- The list, most recently changed first (a search reads it in that order and
+-- stops at a page's worth).
 CREATE INDEX articles_updated ON articles (updated_at, id);
+-- The case page: a rule's published articles, newest first.
+CREATE INDEX articles_published ON articles (status, published_at);
 -- The case page: the articles written from a case.
 CREATE INDEX articles_source_case ON articles (source_case_id);
 
