@@ -414,15 +414,24 @@ pub fn prefill_from_case(
     })
 }
 
+/// Who should read an article, as the read report counts them.
+pub struct Audience {
+    /// Active agents: (id, name, e-mail), by name.
+    pub agents: Vec<(i64, String, String)>,
+    /// They are the agents of the queues the article's rules route to (else every
+    /// active agent).
+    pub by_queues: bool,
+}
+
 /// Who should read an article: the active agents of the queues its rules route to
-/// (by rule or by the rule's category), or every active agent when it has no rule or
-/// no route names one. Returns the agents and whether they are the rules' queues'.
+/// (by rule or by the rule's category), or every active agent when `everyone`, when
+/// it has no rule, or when no route of its rules names a queue with agents.
 pub fn audience(
     conn: &mut DbConn,
     snap: &Snapshot,
     rules: &[String],
     everyone: bool,
-) -> diesel::QueryResult<(Vec<(i64, String, String)>, bool)> {
+) -> diesel::QueryResult<Audience> {
     let mut queue_ids: Vec<i64> = Vec::new();
     if !everyone {
         for code in rules {
@@ -444,8 +453,14 @@ pub fn audience(
     if !queue_ids.is_empty() {
         let agents = store::agents_of_queues(conn, &queue_ids)?;
         if !agents.is_empty() {
-            return Ok((agents, true));
+            return Ok(Audience {
+                agents,
+                by_queues: true,
+            });
         }
     }
-    Ok((crate::store::users::active_agents(conn)?, false))
+    Ok(Audience {
+        agents: crate::store::users::active_agents(conn)?,
+        by_queues: false,
+    })
 }

@@ -151,6 +151,7 @@ pub fn insert_version(
 /// Writes a new version's text over the article, if it is still at version `from`;
 /// with `notify_at`, the new version is the one readers must read and it is new to
 /// them from then. Returns whether the article was at `from`.
+#[allow(clippy::too_many_arguments)]
 pub fn update_text(
     conn: &mut DbConn,
     id: i64,
@@ -243,6 +244,19 @@ pub fn retire(
         ))
         .execute(conn)?
         == 1)
+}
+
+/// The articles of `ids`, in the order of `ids`.
+pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Article>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows: Vec<Article> = articles::table
+        .filter(articles::id.eq_any(ids))
+        .select(Article::as_select())
+        .load(conn)?;
+    rows.sort_by_key(|a| ids.iter().position(|id| *id == a.id));
+    Ok(rows)
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Article>> {
@@ -464,18 +478,18 @@ pub fn record_read(
     if updated > 0 {
         return Ok(true);
     }
-    if read_version(conn, user_id, article_id)?.is_some() {
-        return Ok(false);
-    }
-    diesel::insert_into(article_reads::table)
+    // A first read; the same reader opening it twice at once records it once.
+    let inserted = crate::dispatch!(conn, |c| diesel::insert_into(article_reads::table)
         .values((
             article_reads::user_id.eq(user_id),
             article_reads::article_id.eq(article_id),
             article_reads::version.eq(version),
             article_reads::read_at.eq(at),
         ))
-        .execute(conn)?;
-    Ok(true)
+        .on_conflict((article_reads::user_id, article_reads::article_id))
+        .do_nothing()
+        .execute(c))?;
+    Ok(inserted > 0)
 }
 
 /// Someone who read an article: user id, name, e-mail, role, whether active, the

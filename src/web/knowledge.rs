@@ -31,6 +31,8 @@ const PAGE_SIZE: i64 = 30;
 pub const BANNER_SIZE: i64 = 5;
 /// A rule's articles the case page lists.
 const CASE_PAGE_ARTICLES: i64 = 5;
+/// The articles new to the reader the list shows at most (`?new=1`).
+const NEW_LISTED: i64 = 100;
 /// The excerpt under a title in the list, in characters.
 const EXCERPT: usize = 160;
 
@@ -259,14 +261,9 @@ pub async fn list(
             return Ok((snap, Vec::new(), false, Vec::new(), HashMap::new()));
         }
         let (rows, more) = if only_new {
-            let heads = knowledge::new_for(conn, now, user_id, 100)?;
-            let mut rows = Vec::new();
-            for h in heads {
-                if let Some(a) = store::find(conn, h.id)? {
-                    rows.push(a);
-                }
-            }
-            (rows, false)
+            let heads = knowledge::new_for(conn, now, user_id, NEW_LISTED)?;
+            let ids: Vec<i64> = heads.iter().map(|h| h.id).collect();
+            (store::by_ids(conn, &ids)?, false)
         } else {
             let mut filter = filter;
             if let Some(id) = after
@@ -575,7 +572,7 @@ impl FormPage {
             .map(|r| RuleBox {
                 code: r.code.clone(),
                 name: r.name.clone(),
-                ticked: input.rules.iter().any(|c| *c == r.code),
+                ticked: input.rules.contains(&r.code),
             })
             .collect();
         // A linked rule the desk no longer has stays on the form, to be unticked.
@@ -969,8 +966,8 @@ pub async fn reads(
         let snap = st.desk.get(conn)?;
         let rules_of = store::rules_of(conn, id)?;
         let readers = store::readers(conn, id)?;
-        let (audience, by_queues) = knowledge::audience(conn, &snap, &rules_of, everyone)?;
-        Ok((article, readers, audience, by_queues))
+        let audience = knowledge::audience(conn, &snap, &rules_of, everyone)?;
+        Ok((article, readers, audience.agents, audience.by_queues))
     })
     .await?;
     let read: HashMap<i64, i32> = readers.iter().map(|r| (r.user_id, r.version)).collect();
