@@ -155,7 +155,8 @@ fn seed_articles(
     Ok(articles.len())
 }
 
-/// The latest case of `rule` resolved before `at`, to write "what we learned" from.
+/// The latest case of `rule` resolved before `at` as confirmed fraud (else the
+/// latest resolved at all), to write "what we learned" from.
 fn latest_resolved(
     conn: &mut crate::db::DbConn,
     rule: &str,
@@ -163,14 +164,22 @@ fn latest_resolved(
 ) -> Result<Option<i64>, String> {
     use crate::db::schema::cases;
     use diesel::prelude::*;
-    cases::table
-        .filter(cases::rule_code.eq(rule))
-        .filter(cases::resolved_at.le(crate::store::to_db(at)))
-        .select(cases::id)
-        .order(cases::resolved_at.desc())
-        .first(conn)
-        .optional()
-        .map_err(|e| e.to_string())
+    let latest = |conn: &mut crate::db::DbConn, fraud: bool| {
+        let mut q = cases::table
+            .filter(cases::rule_code.eq(rule))
+            .filter(cases::resolved_at.le(crate::store::to_db(at)))
+            .select(cases::id)
+            .order(cases::resolved_at.desc())
+            .into_boxed();
+        if fraud {
+            q = q.filter(cases::disposition.eq("confirmed_fraud"));
+        }
+        q.first::<i64>(conn).optional().map_err(|e| e.to_string())
+    };
+    match latest(conn, true)? {
+        Some(id) => Ok(Some(id)),
+        None => latest(conn, false),
+    }
 }
 
 /// The demo's people: e-mail, name, role, language.
