@@ -133,6 +133,140 @@ fn seed_playbooks(
     Ok(())
 }
 
+/// The demo's knowledge base: articles on fraud patterns in both languages.
+const ARTICLES: &str = include_str!("demo_articles.toml");
+
+/// Writes the demo's articles through the knowledge base's commands, each at its
+/// own time before `end` (the end of a history of `days` days; a shorter history
+/// brings the older ones forward to its start, in order): published, read by some
+/// agents, one edited since with its readers notified, one written from a resolved
+/// case, one a draft. Returns how many.
+fn seed_articles(
+    conn: &mut crate::db::DbConn,
+    snap: &crate::store::deskconfig::Snapshot,
+    end: chrono::DateTime<chrono::Utc>,
+    days: u32,
+) -> Result<usize, String> {
+    use crate::knowledge::{self, Submitted};
+    let table: toml::Table = ARTICLES
+        .parse()
+        .map_err(|e| format!("demo articles: {e}"))?;
+    let articles = table
+        .get("article")
+        .and_then(|a| a.as_array())
+        .ok_or("demo articles: no [[article]]")?;
+    let supervisor = history::user_ids(conn, &[SUPERVISOR])?[0];
+    let actor = Actor::user(supervisor, None);
+    let text = |t: &toml::Value, k: &str| -> String {
+        t.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    let days_of = |t: &toml::Value, k: &str| t.get(k).and_then(|v| v.as_integer());
+    let list = |t: &toml::Value, k: &str| -> Vec<String> {
+        t.get(k)
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let err = |e: knowledge::KnowledgeError| format!("demo article: {e}");
+    let back = |d: i64| end - chrono::Duration::days(d.clamp(0, i64::from(days)));
+    for (n, a) in articles.iter().enumerate() {
+        let mut input = Submitted {
+            title_en: text(a, "title_en"),
+            title_zh: text(a, "title_zh"),
+            body_en: text(a, "body_en"),
+            body_zh: text(a, "body_zh"),
+            rules: list(a, "rules"),
+        };
+        let published = days_of(a, "published");
+        let at = back(published.or(days_of(a, "written")).unwrap_or(1))
+            + chrono::Duration::minutes(10 * n as i64 + 10);
+        let source = match a.get("from_case_rule").and_then(|v| v.as_str()) {
+            Some(rule) => latest_resolved(conn, rule, at)?,
+            None => None,
+        };
+        let article =
+            knowledge::create(conn, at, &actor, snap, &input, source, published.is_some())
+                .map_err(err)?;
+        let read_at = at + chrono::Duration::hours(20);
+        let read_all = |conn: &mut crate::db::DbConn,
+                        who: &[String],
+                        when: chrono::DateTime<chrono::Utc>|
+         -> Result<(), String> {
+            let current = crate::store::knowledge::find(conn, article.id)
+                .map_err(|e| e.to_string())?
+                .ok_or("demo article vanished")?;
+            let emails: Vec<&str> = who.iter().map(String::as_str).collect();
+            for id in history::user_ids(conn, &emails)? {
+                knowledge::record_read(conn, when, id, &current).map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        };
+        read_all(conn, &list(a, "read_by"), read_at)?;
+        if let Some(edit) = a.get("edit") {
+            let edit_at =
+                back(days_of(edit, "days").unwrap_or(1)).max(read_at + chrono::Duration::hours(1));
+            input.body_en = format!("{}\n\n{}", input.body_en, text(edit, "add_en"));
+            input.body_zh = format!("{}\n\n{}", input.body_zh, text(edit, "add_zh"));
+            let notify = edit
+                .get("notify")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            knowledge::edit(
+                conn,
+                edit_at,
+                &actor,
+                snap,
+                article.id,
+                article.version,
+                &input,
+                notify,
+            )
+            .map_err(err)?;
+            read_all(
+                conn,
+                &list(edit, "read_by"),
+                edit_at + chrono::Duration::hours(5),
+            )?;
+        }
+    }
+    Ok(articles.len())
+}
+
+/// The latest case of `rule` resolved before `at` as confirmed fraud (else the
+/// latest resolved at all), to write "what we learned" from.
+fn latest_resolved(
+    conn: &mut crate::db::DbConn,
+    rule: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<i64>, String> {
+    use crate::db::schema::cases;
+    use diesel::prelude::*;
+    let latest = |conn: &mut crate::db::DbConn, fraud: bool| {
+        let mut q = cases::table
+            .filter(cases::rule_code.eq(rule))
+            .filter(cases::resolved_at.le(crate::store::to_db(at)))
+            .select(cases::id)
+            .order(cases::resolved_at.desc())
+            .into_boxed();
+        if fraud {
+            q = q.filter(cases::disposition.eq("confirmed_fraud"));
+        }
+        q.first::<i64>(conn).optional().map_err(|e| e.to_string())
+    };
+    match latest(conn, true)? {
+        Some(id) => Ok(Some(id)),
+        None => latest(conn, false),
+    }
+}
+
 /// The demo's people: e-mail, name, role, language.
 const PEOPLE: &[(&str, &str, &str, &str)] = &[
     ("admin@riskdesk.demo", "Alex Admin", "admin", "en"),
@@ -378,6 +512,8 @@ pub fn seed_if_empty(state: &AppState, days: u32) -> Result<bool, String> {
     // The reports read per-case facts: bring them up to date before anyone looks.
     crate::jobs::refresh_report_facts(state, "demo-seed")?;
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let snap = crate::store::deskconfig::snapshot(&mut conn).map_err(|e| e.to_string())?;
+    let articles = seed_articles(&mut conn, &snap, end, days)?;
     let (open, resolved) = case_counts(&mut conn)?;
     tracing::info!(
         days,
@@ -385,6 +521,7 @@ pub fn seed_if_empty(state: &AppState, days: u32) -> Result<bool, String> {
         commands = tally.commands,
         refused = tally.refused,
         seconds = started.elapsed().as_secs_f64(),
+        articles,
         "demo history played"
     );
     println!(
@@ -876,6 +1013,45 @@ mod tests {
                 .iter()
                 .any(|c| c.calendar.timezone_name() == "Asia/Shanghai")
         );
+    }
+
+    #[test]
+    fn every_demo_article_is_valid_in_both_languages_on_the_desks_rules() {
+        let table: toml::Table = ARTICLES.parse().unwrap();
+        let desk: toml::Table = DESK.parse().unwrap();
+        let codes: Vec<&str> = desk["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["code"].as_str().unwrap())
+            .collect();
+        let articles = table["article"].as_array().unwrap();
+        assert!(articles.len() >= 4);
+        let text = |a: &toml::Value, k: &str| a[k].as_str().unwrap().trim().to_string();
+        for a in articles {
+            let rules: Vec<String> = a["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_str().unwrap().to_string())
+                .collect();
+            crate::domain::knowledge::check(
+                &text(a, "title_en"),
+                &text(a, "title_zh"),
+                &text(a, "body_en"),
+                &text(a, "body_zh"),
+                &rules,
+                |c| codes.contains(&c),
+            )
+            .unwrap_or_else(|p| panic!("{}: {p:?}", text(a, "title_en")));
+        }
+        // One is published this week, the rest earlier; one is a draft.
+        let published: Vec<i64> = articles
+            .iter()
+            .filter_map(|a| a.get("published").and_then(|v| v.as_integer()))
+            .collect();
+        assert!(published.iter().any(|d| *d < 7) && published.iter().any(|d| *d >= 7));
+        assert!(articles.iter().any(|a| a.get("published").is_none()));
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod error;
 pub mod i18n;
 pub mod intake;
 pub mod jobs;
+pub mod knowledge;
 pub mod mail;
 pub mod metrics;
 pub mod mfa;

@@ -743,6 +743,60 @@ diesel::joinable!(alerts -> cases (case_id));
 diesel::joinable!(alerts -> customers (customer_id));
 diesel::joinable!(case_events -> cases (case_id));
 
+diesel::table! {
+    articles (id) {
+        id -> BigInt,
+        status -> Text,
+        title_en -> Text,
+        title_zh -> Text,
+        body_en -> Text,
+        body_zh -> Text,
+        search_text -> Text,
+        version -> Integer,
+        notify_version -> Integer,
+        source_case_id -> Nullable<BigInt>,
+        author_id -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        updated_by -> BigInt,
+        published_at -> Nullable<Timestamp>,
+        notified_at -> Nullable<Timestamp>,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    article_rules (article_id, rule_code) {
+        article_id -> BigInt,
+        rule_code -> Text,
+    }
+}
+
+diesel::table! {
+    article_versions (id) {
+        id -> BigInt,
+        article_id -> BigInt,
+        version -> Integer,
+        title_en -> Text,
+        title_zh -> Text,
+        body_en -> Text,
+        body_zh -> Text,
+        rules -> Text,
+        notify -> Bool,
+        edited_by -> BigInt,
+        edited_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    article_reads (user_id, article_id) {
+        user_id -> BigInt,
+        article_id -> BigInt,
+        version -> Integer,
+        read_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     app_settings,
     users,
@@ -792,6 +846,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     mfa_factors,
     mfa_recovery_codes,
     mfa_challenges,
+    articles,
+    article_rules,
+    article_versions,
+    article_reads,
 );
 diesel::joinable!(qa_reviews -> cases (case_id));
 diesel::joinable!(customer_identifiers -> customers (customer_id));
@@ -810,3 +868,7 @@ diesel::joinable!(oncall_overrides -> users (user_id));
 diesel::joinable!(mfa_factors -> users (user_id));
 diesel::joinable!(mfa_recovery_codes -> users (user_id));
 diesel::joinable!(mfa_challenges -> users (user_id));
+diesel::joinable!(article_rules -> articles (article_id));
+diesel::joinable!(article_versions -> articles (article_id));
+diesel::joinable!(article_reads -> articles (article_id));
+diesel::joinable!(article_reads -> users (user_id));

@@ -16,6 +16,7 @@ pub mod emergency;
 pub mod events;
 pub mod identity;
 pub mod input;
+pub mod knowledge;
 pub mod lifecycle;
 pub mod masking;
 pub mod money;

@@ -47,6 +47,7 @@ const EN: &[(&str, &str)] = &[
     ("apikeys.en.toml", include_str!("apikeys.en.toml")),
     ("input.en.toml", include_str!("input.en.toml")),
     ("replies.en.toml", include_str!("replies.en.toml")),
+    ("knowledge.en.toml", include_str!("knowledge.en.toml")),
 ];
 const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
@@ -91,6 +92,7 @@ const ZH_CN: &[(&str, &str)] = &[
     ("apikeys.zh-CN.toml", include_str!("apikeys.zh-CN.toml")),
     ("input.zh-CN.toml", include_str!("input.zh-CN.toml")),
     ("replies.zh-CN.toml", include_str!("replies.zh-CN.toml")),
+    ("knowledge.zh-CN.toml", include_str!("knowledge.zh-CN.toml")),
 ];
 
 type Catalog = HashMap<String, String>;

@@ -10,6 +10,7 @@ pub mod cases;
 pub mod deskconfig;
 pub mod identifiers;
 pub mod jobs;
+pub mod knowledge;
 pub mod labels;
 pub mod mfa;
 pub mod notifications;

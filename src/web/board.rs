@@ -120,6 +120,8 @@ struct Index {
     body_html: String,
     /// The saved views the supervisor may open.
     views: Vec<super::views::ViewLink>,
+    /// On the home page: the articles new to the supervisor.
+    new_articles: super::knowledge::NewArticles,
 }
 
 /// What the board reads, in one connection.
@@ -413,13 +415,28 @@ pub async fn render(
     Supervisor(user): Supervisor,
     state: web::Data<AppState>,
     page: Page,
+    home: bool,
 ) -> Result<HttpResponse, AppError> {
     let now = state.now();
     let l = load(&state, now, page.tz).await?;
     let body_html = body(&page, l, now).render()?;
-    let views = super::views::load_links(&state, &user).await?;
+    // The saved views, and on the home page the articles new to the supervisor (one
+    // indexed query), in one connection.
+    let (id, lang) = (user.user.id, page.tr.lang);
+    let (views, new_articles) = db(&state, move |conn| {
+        let views = crate::saved_views::visible_to(conn, id)?;
+        let new_articles = if home {
+            super::knowledge::banner(conn, now, lang, id)?
+        } else {
+            Default::default()
+        };
+        Ok((views, new_articles))
+    })
+    .await?;
+    let views = super::views::links_for(&views, id, true);
     page.render(&Index {
         views,
+        new_articles,
         greeting: page.tf("home.greeting", &[("name", &user.user.name)]),
         refresh_seconds: REFRESH_SECONDS,
         body_html,
@@ -433,7 +450,7 @@ pub async fn show(
     state: web::Data<AppState>,
     page: Page,
 ) -> Result<HttpResponse, AppError> {
-    render(sup, state, page).await
+    render(sup, state, page, false).await
 }
 
 /// `GET /board/fragment`: the board's body alone, for the page's refresh.

@@ -108,6 +108,8 @@ pub struct CaseDetail {
     pub history_href: String,
     pub linked: Vec<LinkedGroup>,
     pub playbook: Option<PlaybookView>,
+    /// The rule's published articles and those written from this case.
+    pub knowledge: super::knowledge::CasePanel,
     pub calls: Vec<CallRow>,
     /// The customer's numbers a call may use: (form key, masked number).
     pub numbers: Vec<(String, String)>,
@@ -315,6 +317,14 @@ pub fn load(
             other_language: other,
         });
 
+    let knowledge = super::knowledge::case_panel(
+        conn,
+        tr.lang,
+        user.role.is_supervisor_or_admin(),
+        case.id,
+        &case.rule_code,
+    )?;
+
     let calls: Vec<CallRow> = call_store::of_case(conn, case.id)?
         .into_iter()
         .map(|(c, agent)| CallRow {
@@ -373,6 +383,7 @@ pub fn load(
         ),
         linked,
         playbook,
+        knowledge,
         numbers: crate::cases::calls::customer_numbers(customer)
             .into_iter()
             .map(|(k, n)| (k, masking::phone(&n)))

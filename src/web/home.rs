@@ -14,7 +14,7 @@ pub async fn home(
     q: web::Query<queues::ListQuery>,
 ) -> Result<actix_web::HttpResponse, AppError> {
     match Supervisor::of(user) {
-        Ok(sup) => board::render(sup, state, page).await,
+        Ok(sup) => board::render(sup, state, page, true).await,
         Err(agent) => {
             let greeting = page.tf("home.greeting", &[("name", &agent.user.name)]);
             queues::render(state, page, *agent, q.into_inner(), "/", Some(greeting)).await

@@ -22,6 +22,7 @@ pub mod casepage;
 pub mod csv;
 pub mod emergencies;
 pub mod home;
+pub mod knowledge;
 pub mod mfa;
 pub mod middleware;
 pub mod notifications;
@@ -171,6 +172,17 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     GET "/admin/playbooks" Supervisor => playbooks::list;
     GET "/admin/playbooks/{code}" Supervisor => playbooks::edit;
     POST "/admin/playbooks/{code}" Supervisor => playbooks::update;
+    // The knowledge base: everyone reads published articles (opening one records
+    // the read); supervisors and admins write, publish and retire, and see who read.
+    GET "/knowledge" Signed => knowledge::list;
+    GET "/knowledge/new" Supervisor => knowledge::new_form;
+    POST "/knowledge" Supervisor => knowledge::create;
+    GET "/knowledge/{id}" Signed => knowledge::show;
+    GET "/knowledge/{id}/edit" Supervisor => knowledge::edit_form;
+    POST "/knowledge/{id}" Supervisor => knowledge::update;
+    POST "/knowledge/{id}/publish" Supervisor => knowledge::publish;
+    POST "/knowledge/{id}/retire" Supervisor => knowledge::retire;
+    GET "/knowledge/{id}/reads" Supervisor => knowledge::reads;
     GET "/notifications" Signed => notifications::notifications_list;
     POST "/notifications/read" Signed => notifications::notifications_read;
     GET "/notifications/{id}" Signed => notifications::notification_show;

@@ -217,6 +217,8 @@ struct Loaded {
     matching: Option<i64>,
     views: Vec<(crate::saved_views::SavedView, String)>,
     bulk: Option<BulkChoices>,
+    /// On an agent's home page: the articles new to them.
+    new_articles: super::knowledge::NewArticles,
 }
 
 /// The default list of a role: agents start on their own cases, supervisors and
@@ -260,6 +262,7 @@ async fn load(
     q: ListQuery,
     default_view: &'static str,
     with_extras: bool,
+    banner: Option<crate::domain::Lang>,
 ) -> Result<Loaded, AppError> {
     let now = state.now();
     let (st, u) = (state.clone(), user.clone());
@@ -305,6 +308,11 @@ async fn load(
         } else {
             (Vec::new(), None)
         };
+        // The home page's banner of new articles: one indexed query.
+        let new_articles = match banner {
+            Some(lang) => super::knowledge::banner(conn, now, lang, u.user.id)?,
+            None => Default::default(),
+        };
         Ok(Loaded {
             snap,
             scope,
@@ -313,6 +321,7 @@ async fn load(
             matching,
             views,
             bulk,
+            new_articles,
         })
     })
     .await
@@ -382,6 +391,7 @@ struct Rows {
 struct Index {
     page: Page,
     greeting: Option<String>,
+    new_articles: super::knowledge::NewArticles,
     tabs: Vec<Tab>,
     action: String,
     view: String,
@@ -488,7 +498,10 @@ pub async fn render(
     greeting: Option<String>,
 ) -> Result<HttpResponse, AppError> {
     let default_view = default_view(&user);
-    let l = load(&state, &user, q.clone(), default_view, true).await?;
+    // The agent's home (the list with a greeting) shows the articles new to them.
+    let banner = greeting.is_some().then_some(page.tr.lang);
+    let mut l = load(&state, &user, q.clone(), default_view, true, banner).await?;
+    let new_articles = std::mem::take(&mut l.new_articles);
     let now = state.now();
     let problem = match &l.parsed {
         Err(bad) => Some(bad.message(&page)),
@@ -543,6 +556,7 @@ pub async fn render(
     });
     let tpl = Index {
         greeting,
+        new_articles,
         tabs: tabs(&l, &page, base),
         action: base.to_string(),
         view,
@@ -589,7 +603,7 @@ pub async fn fragment(
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let default_view = default_view(&user);
-    let l = load(&state, &user, q.into_inner(), default_view, false).await?;
+    let l = load(&state, &user, q.into_inner(), default_view, false, None).await?;
     if let Err(BadParam(field, value)) = &l.parsed {
         return Err(AppError::BadRequest(format!(
             "{field} '{value}' is not known"

@@ -478,6 +478,34 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
             save(&mut conn, "Own view", false),
         )
     };
+    // Two published articles of the walk's supervisor: one to read and edit, one to
+    // retire.
+    let (article, retired_article) = {
+        let mut conn = app.conn();
+        let snap = riskdesk::store::deskconfig::snapshot(&mut conn).unwrap();
+        let actor = riskdesk::accounts::Actor::user(user_id(&app, &email(Who::Supervisor)), None);
+        let mut write = |title: &str| {
+            riskdesk::knowledge::create(
+                &mut conn,
+                app.clock.now(),
+                &actor,
+                &snap,
+                &riskdesk::knowledge::Submitted {
+                    title_en: title.into(),
+                    title_zh: "走查文章".into(),
+                    body_en: "Walk.".into(),
+                    body_zh: "走查。".into(),
+                    rules: vec!["WALK".into()],
+                },
+                None,
+                true,
+            )
+            .unwrap()
+            .id
+        };
+        (write("Walk article"), write("Walk article to retire"))
+    };
+    let article_page = format!("/knowledge/{article}");
     let case = |r: &str| format!("/cases/{r}");
     let static_file = riskdesk::web::assets::url("app.css");
     assert_ne!(static_file, "/static/app.css", "app.css is a known asset");
@@ -1103,6 +1131,69 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
             SeeOther("/admin/playbooks/WALK".into()),
         )
         .form(&[("steps_en", "Call the customer.")]),
+    );
+    add(
+        "GET",
+        "/knowledge",
+        sample("/knowledge?q=walk", Status(200)),
+    );
+    add(
+        "GET",
+        "/knowledge/new",
+        sample("/knowledge/new", Status(200)),
+    );
+    // Without its Chinese text the article is refused, nothing written.
+    add(
+        "POST",
+        "/knowledge",
+        sample("/knowledge", Status(422)).form(&[
+            ("title_en", "Walk"),
+            ("body_en", "Walk."),
+            ("title_zh", ""),
+            ("body_zh", ""),
+        ]),
+    );
+    add("GET", "/knowledge/{id}", sample(&article_page, Status(200)));
+    add(
+        "GET",
+        "/knowledge/{id}/edit",
+        sample(format!("{article_page}/edit"), Status(200)),
+    );
+    // The article as it is: nothing changes, back to the article.
+    add(
+        "POST",
+        "/knowledge/{id}",
+        sample(&article_page, SeeOther(article_page.clone())).form(&[
+            ("version", "1"),
+            ("title_en", "Walk article"),
+            ("body_en", "Walk."),
+            ("title_zh", "走查文章"),
+            ("body_zh", "走查。"),
+            ("rules", "WALK"),
+        ]),
+    );
+    // Published already: refused back to the article.
+    add(
+        "POST",
+        "/knowledge/{id}/publish",
+        sample(
+            format!("{article_page}/publish"),
+            SeeOther(article_page.clone()),
+        ),
+    );
+    // Retired by the first, refused to the next: back to the article either way.
+    add(
+        "POST",
+        "/knowledge/{id}/retire",
+        sample(
+            format!("/knowledge/{retired_article}/retire"),
+            SeeOther(format!("/knowledge/{retired_article}")),
+        ),
+    );
+    add(
+        "GET",
+        "/knowledge/{id}/reads",
+        sample(format!("{article_page}/reads"), Status(200)),
     );
     add(
         "GET",

@@ -4,7 +4,8 @@
 
 use diesel::prelude::*;
 use riskdesk::db::schema::{
-    campaigns, case_events, cases, emergencies, qa_reviews, snoozes, users, weekly_briefs,
+    article_reads, articles, campaigns, case_events, cases, emergencies, qa_reviews, snoozes,
+    users, weekly_briefs,
 };
 
 use crate::common::TestApp;
@@ -209,6 +210,28 @@ fn the_demo_has_a_past_that_every_report_shows_and_a_believable_present() {
     let (status, board) = text(&boss, "/board");
     assert_eq!(status, 200);
     assert!(board.contains("RC-"), "{board}");
+
+    // The knowledge base: articles on the rules in both languages, all but a draft
+    // published, read by some agents, one written from a resolved case; new this
+    // week to whoever has not read them, on the home page.
+    let articles: Vec<(String, Option<i64>, String)> = articles::table
+        .select((
+            articles::status,
+            articles::source_case_id,
+            articles::title_zh,
+        ))
+        .load(&mut *conn)
+        .unwrap();
+    assert_eq!(articles.len(), 5);
+    assert_eq!(articles.iter().filter(|a| a.0 == "published").count(), 4);
+    assert_eq!(articles.iter().filter(|a| a.0 == "draft").count(), 1);
+    assert!(articles.iter().all(|a| !a.2.is_empty()));
+    let reads: i64 = article_reads::table.count().get_result(&mut *conn).unwrap();
+    assert!(reads >= 10, "{reads} reads");
+    assert!(articles.iter().any(|a| a.1.is_some()), "one from a case");
+    let (status, home) = text(&boss, "/");
+    assert_eq!(status, 200);
+    assert!(home.contains("id=\"knowledge-new\""), "{home}");
 
     // A second seeding of the same database does nothing.
     drop(conn);

@@ -252,6 +252,9 @@ fn sample_path(pattern: &str, s: &Samples) -> Option<String> {
             .replace("{version}", "1"),
         "/admin/tips/{id}" => p.replace("{id}", "1"),
         "/briefs/{week}" => p.replace("{week}", "2026-W48"),
+        "/knowledge/{id}" | "/knowledge/{id}/edit" | "/knowledge/{id}/reads" => {
+            p.replace("{id}", &s.article_id.to_string())
+        }
         // Streams of data, not pages.
         "/reports/export/{file}" | "/static/{file}" => return None,
         _ => p,
@@ -264,6 +267,7 @@ struct Samples {
     case_ref: String,
     agent_id: i64,
     hook_id: i64,
+    article_id: i64,
 }
 
 #[test]
@@ -309,10 +313,45 @@ fn every_page_reads_in_chinese() {
     .unwrap()
     .0
     .id;
+    // An article written from the walk's case, once it is resolved; its English is
+    // content, read by those who choose it.
+    let reference = riskdesk::store::cases::parse_case_ref(&case_ref).unwrap();
+    let res = supervisor.submit(
+        &format!("/cases/{case_ref}"),
+        &format!("/cases/{case_ref}/resolve"),
+        &[
+            ("disposition", "confirmed_fraud"),
+            ("action", "blocked"),
+            ("note", "客户确认是冒充客服的诈骗。"),
+        ],
+    );
+    assert_eq!(res.status(), 303);
+    let article_id = {
+        let mut conn = app.conn();
+        let snap = riskdesk::store::deskconfig::snapshot(&mut conn).unwrap();
+        riskdesk::knowledge::create(
+            &mut conn,
+            app.clock.now(),
+            &Actor::user(user_id(&app, "zh.supervisor@bank.example"), None),
+            &snap,
+            &riskdesk::knowledge::Submitted {
+                title_en: "Impersonated customer service".into(),
+                title_zh: "冒充客服诈骗".into(),
+                body_en: "Callers pose as customer service.".into(),
+                body_zh: "骗子冒充客服，要求客户转账。".into(),
+                rules: vec!["WALK".into()],
+            },
+            Some(reference),
+            true,
+        )
+        .unwrap()
+        .id
+    };
     let samples = Samples {
         case_ref,
         agent_id: user_id(&app, "zh.agent@bank.example"),
         hook_id,
+        article_id,
     };
     // The names the test gave things: data, not the interface's words.
     // The English variants of the customers' e-mails are content the desk sends to

@@ -27,6 +27,7 @@ mod glance;
 mod identifiers;
 mod input;
 mod intake;
+mod knowledge;
 mod labels;
 mod languages;
 mod layout;

@@ -1,0 +1,10 @@
+DROP INDEX IF EXISTS articles_search;
+DROP INDEX article_reads_article;
+DROP TABLE article_reads;
+DROP TABLE article_versions;
+DROP INDEX article_rules_rule;
+DROP TABLE article_rules;
+DROP INDEX articles_source_case;
+DROP INDEX articles_published;
+DROP INDEX articles_new;
+DROP TABLE articles;
