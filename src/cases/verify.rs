@@ -166,7 +166,7 @@ pub fn contact_refusal(
 }
 
 /// "125000.00 CNY" from the case's latest alert with an amount.
-fn latest_amount(conn: &mut DbConn, case_id: i64) -> QueryResult<String> {
+pub(crate) fn latest_amount(conn: &mut DbConn, case_id: i64) -> QueryResult<String> {
     Ok(case_store::alerts_of(conn, case_id)?
         .into_iter()
         .rev()
@@ -180,7 +180,7 @@ fn latest_amount(conn: &mut DbConn, case_id: i64) -> QueryResult<String> {
         .unwrap_or_default())
 }
 
-fn user_name(conn: &mut DbConn, id: Option<i64>) -> QueryResult<String> {
+pub(crate) fn user_name(conn: &mut DbConn, id: Option<i64>) -> QueryResult<String> {
     Ok(match id {
         Some(id) => users::table
             .find(id)
@@ -193,7 +193,7 @@ fn user_name(conn: &mut DbConn, id: Option<i64>) -> QueryResult<String> {
 }
 
 /// Stores a new link for the case; returns the secret that goes in the e-mail.
-fn issue(
+pub(crate) fn issue(
     conn: &mut DbConn,
     purpose: &str,
     case_id: i64,

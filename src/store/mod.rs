@@ -11,6 +11,7 @@ pub mod deskconfig;
 pub mod identifiers;
 pub mod jobs;
 pub mod labels;
+pub mod messages;
 pub mod mfa;
 pub mod notifications;
 pub mod oncall;

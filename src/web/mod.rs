@@ -18,6 +18,7 @@ pub mod bulk;
 pub mod campaign;
 pub mod case_calls;
 pub mod casepage;
+pub mod conversations;
 pub mod csv;
 pub mod emergencies;
 pub mod home;
@@ -227,6 +228,12 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     POST "/v/{token}" Public => verify::verify_answer;
     GET "/s/{token}" Public => verify::survey_page;
     POST "/s/{token}" Public => verify::survey_answer;
+    // The conversation with the customer: messages from the case, the files the
+    // customer sent, and the customer's secure-message page behind its link.
+    POST "/cases/{case_ref}/messages" Signed => conversations::send;
+    GET "/cases/{case_ref}/attachments/{id}" Signed => conversations::attachment;
+    GET "/m/{token}" Public => conversations::portal_page;
+    POST "/m/{token}" Public => conversations::portal_reply;
     GET "/admin/templates" Supervisor => admin_templates::list;
     GET "/admin/templates/{name}" Supervisor => admin_templates::edit;
     POST "/admin/templates/{name}" Supervisor => admin_templates::update;

@@ -1422,7 +1422,34 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         .form(&[("template", "verification")])
         .except(Who::Agent, Status(404)),
     );
+    add(
+        "POST",
+        "/cases/{case_ref}/messages",
+        sample(
+            format!("{}/messages", case(&show)),
+            SeeOther(format!("{}#conversation", case(&show))),
+        )
+        .form(&[("channel", "email"), ("body", "Hello from the walk")])
+        .except(Who::Agent, Status(404)),
+    );
+    // No such file: 404 for everyone who may see the case (and for the agent, who
+    // may not).
+    add(
+        "GET",
+        "/cases/{case_ref}/attachments/{id}",
+        sample(format!("{}/attachments/999999", case(&show)), Status(404)),
+    );
     let forged = "A".repeat(43);
+    add(
+        "GET",
+        "/m/{token}",
+        sample(format!("/m/{forged}"), Status(404)),
+    );
+    add(
+        "POST",
+        "/m/{token}",
+        sample(format!("/m/{forged}"), Status(404)).form(&[("message", "hello")]),
+    );
     add(
         "GET",
         "/v/{token}",

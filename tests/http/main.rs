@@ -20,6 +20,7 @@ mod casepage;
 mod chromium;
 mod cli;
 mod config;
+mod conversations;
 mod crash;
 mod demo;
 mod emergencies;

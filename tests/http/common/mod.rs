@@ -461,6 +461,11 @@ impl Browser {
         }
     }
 
+    /// The address of the site, e.g. `http://127.0.0.1:4321`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// The value of a cookie the browser holds for the site; a name without its
     /// `__Host-` prefix finds the prefixed cookie too (an https desk's).
     pub fn cookie(&self, name: &str) -> Option<String> {
