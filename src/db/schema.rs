@@ -385,6 +385,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    inbound_mail (id) {
+        id -> BigInt,
+        dedup_key -> Text,
+        source -> Text,
+        envelope_to -> Nullable<Text>,
+        raw -> Binary,
+        size -> BigInt,
+        received_at -> Timestamp,
+        processed_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        case_id -> Nullable<BigInt>,
+        message_row -> Nullable<BigInt>,
+        from_addr -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     satisfaction (id) {
         id -> BigInt,
         case_id -> BigInt,
@@ -759,6 +780,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     customer_tokens,
     messages,
     message_attachments,
+    inbound_mail,
     satisfaction,
     customer_identifiers,
     playbooks,

@@ -28,6 +28,8 @@ pub const KINDS: &[&str] = &[
     "login.failed",
     "login.succeeded",
     "logout",
+    "mail.attached",
+    "mail.discarded",
     "mail_template.updated",
     "mfa.code_refused",
     "mfa.disabled",

@@ -9,6 +9,7 @@ pub mod campaigns;
 pub mod cases;
 pub mod deskconfig;
 pub mod identifiers;
+pub mod inbound;
 pub mod jobs;
 pub mod labels;
 pub mod messages;

@@ -39,6 +39,7 @@ pub mod scope;
 pub mod search;
 pub mod setup;
 pub mod snoozes;
+pub mod triage;
 pub mod verify;
 pub mod views;
 pub mod work;
@@ -234,6 +235,11 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     GET "/cases/{case_ref}/attachments/{id}" Signed => conversations::attachment;
     GET "/m/{token}" Public => conversations::portal_page;
     POST "/m/{token}" Public => conversations::portal_reply;
+    // Inbound mail that matched no case, or was refused, waits here.
+    GET "/triage/mail" Supervisor => triage::list;
+    GET "/triage/mail/{id}" Supervisor => triage::show;
+    POST "/triage/mail/{id}/attach" Supervisor => triage::attach;
+    POST "/triage/mail/{id}/discard" Supervisor => triage::discard;
     GET "/admin/templates" Supervisor => admin_templates::list;
     GET "/admin/templates/{name}" Supervisor => admin_templates::edit;
     POST "/admin/templates/{name}" Supervisor => admin_templates::update;

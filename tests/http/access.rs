@@ -1439,6 +1439,23 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         "/cases/{case_ref}/attachments/{id}",
         sample(format!("{}/attachments/999999", case(&show)), Status(404)),
     );
+    add("GET", "/triage/mail", sample("/triage/mail", Status(200)));
+    // No such mail: a supervisor is told so (404), agents are refused first.
+    add(
+        "GET",
+        "/triage/mail/{id}",
+        sample("/triage/mail/999999", Status(404)),
+    );
+    add(
+        "POST",
+        "/triage/mail/{id}/attach",
+        sample("/triage/mail/999999/attach", Status(404)).form(&[("case_ref", "RC-000001")]),
+    );
+    add(
+        "POST",
+        "/triage/mail/{id}/discard",
+        sample("/triage/mail/999999/discard", Status(404)).form(&[("reason", "walk")]),
+    );
     let forged = "A".repeat(43);
     add(
         "GET",

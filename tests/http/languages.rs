@@ -236,7 +236,9 @@ fn sample_path(pattern: &str, s: &Samples) -> Option<String> {
         "/reports/agents/{id}" => p.replace("{id}", &s.agent_id.to_string()),
         "/admin/webhooks/{id}" => p.replace("{id}", &s.hook_id.to_string()),
         // Nothing there: the translated 404 page.
-        "/emergencies/{id}" | "/notifications/{id}" => p.replace("{id}", "999999"),
+        "/emergencies/{id}" | "/notifications/{id}" | "/triage/mail/{id}" => {
+            p.replace("{id}", "999999")
+        }
         "/admin/calendars/{name}" => p.replace("{name}", "walk-cal"),
         "/admin/sla-policies/{name}" => p.replace("{name}", "walk-policy"),
         "/admin/queues/{name}" => p.replace("{name}", "Walk%20queue"),

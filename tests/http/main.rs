@@ -26,6 +26,7 @@ mod demo;
 mod emergencies;
 mod glance;
 mod identifiers;
+mod inbound_mail;
 mod input;
 mod intake;
 mod labels;
