@@ -208,6 +208,29 @@ pub struct SettingsArgs {
     /// address]
     #[arg(long, env = "RISKDESK_REPLY_ADDRESS", global = true)]
     pub reply_address: Option<String>,
+
+    /// Address and port of the desk's own SMTP listener for customers' replies
+    /// (the mail server in front delivers them there), such as 0.0.0.0:2525; unset:
+    /// no listener.
+    #[arg(
+        long,
+        env = "RISKDESK_INBOUND_SMTP",
+        value_name = "ADDR",
+        global = true
+    )]
+    pub inbound_smtp: Option<String>,
+
+    /// The IMAP mailbox customers' replies arrive in, polled for unseen mail:
+    /// imap://user:pass@host:port/INBOX or imaps://… (user and password %-encoded);
+    /// unset: no mailbox.
+    #[arg(
+        long,
+        env = "RISKDESK_IMAP_URL",
+        value_name = "URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub imap_url: Option<String>,
     /// Failed call attempts (no answer, voicemail, wrong number) after which the case
     /// page suggests the e-mail route or escalation.
     #[arg(
@@ -331,6 +354,10 @@ pub struct Settings {
     pub message_link: chrono::Duration,
     /// Where customers' replies go (`--reply-address`, else the sender).
     pub reply_address: crate::domain::conversation::ReplyAddress,
+    /// The desk's own SMTP listener for inbound mail (`--inbound-smtp`).
+    pub inbound_smtp: Option<std::net::SocketAddr>,
+    /// The IMAP mailbox polled for inbound mail (`--imap-url`).
+    pub imap: Option<crate::inbound::imap::ImapUrl>,
     pub call_attempts_before_email: u32,
     /// Share of resolved cases picked for QA review, in per cent (0 to 100).
     pub qa_sample_percent: u8,
@@ -413,6 +440,10 @@ pub enum SettingsError {
     MessageLinkDays(u32),
     #[error("--reply-address: {0}")]
     ReplyAddress(String),
+    #[error("--inbound-smtp must be an address and port such as 0.0.0.0:2525, not '{0}'")]
+    InboundSmtp(String),
+    #[error("--imap-url {0}")]
+    ImapUrl(String),
 }
 
 /// Reads `--require-mfa`: roles separated by commas (blank entries ignored).
@@ -499,7 +530,32 @@ impl SettingsArgs {
                 .map_err(|e| format!("{e} (it is taken from --mail-from; set --reply-address)")),
         }
         .map_err(SettingsError::ReplyAddress)?;
+        let inbound_smtp = match self
+            .inbound_smtp
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(a) => Some(
+                a.parse::<std::net::SocketAddr>()
+                    .map_err(|_| SettingsError::InboundSmtp(a.to_string()))?,
+            ),
+            None => None,
+        };
+        let imap = match self
+            .imap_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(u) => {
+                Some(crate::inbound::imap::ImapUrl::parse(u).map_err(SettingsError::ImapUrl)?)
+            }
+            None => None,
+        };
         Ok(Settings {
+            inbound_smtp,
+            imap,
             message_link: chrono::Duration::days(self.message_link_days.into()),
             reply_address,
             ldap,
@@ -584,6 +640,8 @@ impl Settings {
             message_link: chrono::Duration::days(14),
             reply_address: crate::domain::conversation::ReplyAddress::parse("riskdesk@localhost")
                 .expect("the default reply address"),
+            inbound_smtp: None,
+            imap: None,
             call_attempts_before_email: 3,
             qa_sample_percent: 5,
             qa_salt: String::new(),
@@ -653,6 +711,24 @@ mod tests {
         assert!(e.to_string().starts_with("--reply-address"), "{e}");
         let e = resolve(&["--message-link-days", "0"]).unwrap_err();
         assert!(e.to_string().starts_with("--message-link-days"), "{e}");
+        let s = resolve(&[
+            "--inbound-smtp",
+            "127.0.0.1:2525",
+            "--imap-url",
+            "imaps://desk:secret@mail.bank.example/INBOX",
+        ])
+        .unwrap();
+        assert_eq!(s.inbound_smtp.unwrap().port(), 2525);
+        assert!(s.imap.unwrap().tls);
+        let e = resolve(&["--inbound-smtp", "localhost"]).unwrap_err();
+        assert!(e.to_string().starts_with("--inbound-smtp"), "{e}");
+        let e = resolve(&["--imap-url", "pop3://desk:secret@mail.bank.example"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("--imap-url must start with imap://"),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("secret"), "{e}");
     }
 
     #[test]

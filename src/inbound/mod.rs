@@ -7,7 +7,9 @@
 // What matches nothing, or is refused, waits in Triage with the reason, where a
 // supervisor attaches it to a case or discards it (both audited).
 
+pub mod imap;
 pub mod read;
+pub mod smtp;
 
 use chrono::{DateTime, Utc};
 

@@ -27,6 +27,7 @@ mod emergencies;
 mod glance;
 mod identifiers;
 mod inbound_mail;
+mod inbound_transports;
 mod input;
 mod intake;
 mod labels;
