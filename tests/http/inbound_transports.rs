@@ -269,3 +269,41 @@ fn replies_are_fetched_from_a_real_imap_mailbox_down_and_back() {
         .unwrap_err();
     assert!(e.starts_with("login"), "{e}");
 }
+
+#[test]
+fn bad_inbound_settings_stop_the_desk_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_addr = taken.local_addr().unwrap().to_string();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--imap-url", "pop3://desk:secret@mail.bank.example"],
+            "--imap-url must start with imap:// or imaps://",
+        ),
+        (
+            &["--inbound-smtp", "nowhere"],
+            "--inbound-smtp must be an address and port",
+        ),
+        (
+            &["--inbound-smtp", &taken_addr],
+            "--inbound-smtp: cannot listen on",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_riskdesk"))
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let err: Vec<&str> = err
+            .lines()
+            .filter(|l| l.starts_with("riskdesk: error"))
+            .collect();
+        assert_eq!(err.len(), 1, "{args:?}: {err:?}");
+        assert!(err[0].contains(needle), "{args:?}: {err:?}");
+        assert!(!err[0].contains("secret"), "no password: {err:?}");
+    }
+}
