@@ -326,8 +326,28 @@ fn serve(settings: Settings, demo: Demo) -> Result<(), Failure> {
         );
         tracing::info!(link = %link, "the desk has no users: first-run setup link issued");
     }
+    // The desk's own SMTP listener for inbound mail, bound before anything runs, so
+    // a taken port stops the start with one line.
+    let inbound_smtp = match settings.inbound_smtp {
+        Some(addr) => {
+            let l = TcpListener::bind(addr)
+                .map_err(|e| format!("--inbound-smtp: cannot listen on {addr}: {e}"))?;
+            l.set_nonblocking(true).map_err(|e| e.to_string())?;
+            Some(l)
+        }
+        None => None,
+    };
+    let imap = settings.imap.clone();
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(state.clone(), listener).map_err(|e| e.to_string())?;
+        if let Some(l) = inbound_smtp {
+            let l = tokio::net::TcpListener::from_std(l).map_err(|e| e.to_string())?;
+            actix_web::rt::spawn(crate::inbound::smtp::serve(state.clone(), l));
+        }
+        if let Some(url) = imap {
+            tracing::info!(mailbox = %url.redacted(), "polling the IMAP mailbox for inbound mail");
+            actix_web::rt::spawn(crate::inbound::imap::run(state.clone(), url));
+        }
         if stream {
             actix_web::rt::spawn(crate::demo::alert_stream(state.clone()));
         }

@@ -192,6 +192,45 @@ pub struct SettingsArgs {
         global = true
     )]
     pub survey_link_days: u32,
+
+    /// Days a secure-message link (`/m/…`) stays valid; it serves the whole
+    /// conversation until then (1 to 90).
+    #[arg(
+        long,
+        env = "RISKDESK_MESSAGE_LINK_DAYS",
+        default_value_t = 14,
+        global = true
+    )]
+    pub message_link_days: u32,
+
+    /// The address customers' replies go to: each e-mail to a customer carries it
+    /// with a signed tag of its case (local+tag@domain) [default: the --mail-from
+    /// address]
+    #[arg(long, env = "RISKDESK_REPLY_ADDRESS", global = true)]
+    pub reply_address: Option<String>,
+
+    /// Address and port of the desk's own SMTP listener for customers' replies
+    /// (the mail server in front delivers them there), such as 0.0.0.0:2525; unset:
+    /// no listener.
+    #[arg(
+        long,
+        env = "RISKDESK_INBOUND_SMTP",
+        value_name = "ADDR",
+        global = true
+    )]
+    pub inbound_smtp: Option<String>,
+
+    /// The IMAP mailbox customers' replies arrive in, polled for unseen mail:
+    /// imap://user:pass@host:port/INBOX or imaps://… (user and password %-encoded);
+    /// unset: no mailbox.
+    #[arg(
+        long,
+        env = "RISKDESK_IMAP_URL",
+        value_name = "URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub imap_url: Option<String>,
     /// Failed call attempts (no answer, voicemail, wrong number) after which the case
     /// page suggests the e-mail route or escalation.
     #[arg(
@@ -311,6 +350,14 @@ pub struct Settings {
     pub approval_release_thresholds: crate::domain::resolution::ReleaseThresholds,
     pub verify_link: chrono::Duration,
     pub survey_link: chrono::Duration,
+    /// How long a secure-message link works (`--message-link-days`).
+    pub message_link: chrono::Duration,
+    /// Where customers' replies go (`--reply-address`, else the sender).
+    pub reply_address: crate::domain::conversation::ReplyAddress,
+    /// The desk's own SMTP listener for inbound mail (`--inbound-smtp`).
+    pub inbound_smtp: Option<std::net::SocketAddr>,
+    /// The IMAP mailbox polled for inbound mail (`--imap-url`).
+    pub imap: Option<crate::inbound::imap::ImapUrl>,
     pub call_attempts_before_email: u32,
     /// Share of resolved cases picked for QA review, in per cent (0 to 100).
     pub qa_sample_percent: u8,
@@ -389,6 +436,14 @@ pub enum SettingsError {
     AuditLog(String),
     #[error("--require-mfa names the unknown role '{0}': use agent, supervisor or admin")]
     RequireMfa(String),
+    #[error("--message-link-days must be from 1 to 90, not {0}")]
+    MessageLinkDays(u32),
+    #[error("--reply-address: {0}")]
+    ReplyAddress(String),
+    #[error("--inbound-smtp must be an address and port such as 0.0.0.0:2525, not '{0}'")]
+    InboundSmtp(String),
+    #[error("--imap-url {0}")]
+    ImapUrl(String),
 }
 
 /// Reads `--require-mfa`: roles separated by commas (blank entries ignored).
@@ -462,7 +517,47 @@ impl SettingsArgs {
             None => None,
         };
         let require_mfa = parse_roles(&self.require_mfa)?;
+        if !(1..=90).contains(&self.message_link_days) {
+            return Err(SettingsError::MessageLinkDays(self.message_link_days));
+        }
+        let reply_address = match self
+            .reply_address
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+        {
+            Some(a) => crate::domain::conversation::ReplyAddress::parse(a),
+            None => crate::domain::conversation::ReplyAddress::parse(&self.mail_from)
+                .map_err(|e| format!("{e} (it is taken from --mail-from; set --reply-address)")),
+        }
+        .map_err(SettingsError::ReplyAddress)?;
+        let inbound_smtp = match self
+            .inbound_smtp
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(a) => Some(
+                a.parse::<std::net::SocketAddr>()
+                    .map_err(|_| SettingsError::InboundSmtp(a.to_string()))?,
+            ),
+            None => None,
+        };
+        let imap = match self
+            .imap_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(u) => {
+                Some(crate::inbound::imap::ImapUrl::parse(u).map_err(SettingsError::ImapUrl)?)
+            }
+            None => None,
+        };
         Ok(Settings {
+            inbound_smtp,
+            imap,
+            message_link: chrono::Duration::days(self.message_link_days.into()),
+            reply_address,
             ldap,
             require_mfa,
             trusted_proxies,
@@ -542,6 +637,11 @@ impl Settings {
             .expect("default thresholds"),
             verify_link: chrono::Duration::hours(72),
             survey_link: chrono::Duration::days(14),
+            message_link: chrono::Duration::days(14),
+            reply_address: crate::domain::conversation::ReplyAddress::parse("riskdesk@localhost")
+                .expect("the default reply address"),
+            inbound_smtp: None,
+            imap: None,
             call_attempts_before_email: 3,
             qa_sample_percent: 5,
             qa_salt: String::new(),
@@ -595,6 +695,40 @@ mod tests {
         let e = resolve(&["--desk-timezone", "Mars/Olympus"]).unwrap_err();
         assert!(e.to_string().contains("--desk-timezone"), "{e}");
         assert!(e.to_string().contains("Mars/Olympus"), "{e}");
+    }
+
+    #[test]
+    fn conversation_settings_are_checked() {
+        let s = resolve(&[]).unwrap();
+        assert_eq!(s.message_link, chrono::Duration::days(14));
+        assert_eq!(s.reply_address.local, "riskdesk");
+        assert_eq!(s.reply_address.domain, "localhost");
+        let s = resolve(&["--mail-from", "Risk Desk <desk@bank.example>"]).unwrap();
+        assert_eq!(s.reply_address.domain, "bank.example");
+        let s = resolve(&["--reply-address", "replies@desk.bank.example"]).unwrap();
+        assert_eq!(s.reply_address.local, "replies");
+        let e = resolve(&["--reply-address", "a+b@bank.example"]).unwrap_err();
+        assert!(e.to_string().starts_with("--reply-address"), "{e}");
+        let e = resolve(&["--message-link-days", "0"]).unwrap_err();
+        assert!(e.to_string().starts_with("--message-link-days"), "{e}");
+        let s = resolve(&[
+            "--inbound-smtp",
+            "127.0.0.1:2525",
+            "--imap-url",
+            "imaps://desk:secret@mail.bank.example/INBOX",
+        ])
+        .unwrap();
+        assert_eq!(s.inbound_smtp.unwrap().port(), 2525);
+        assert!(s.imap.unwrap().tls);
+        let e = resolve(&["--inbound-smtp", "localhost"]).unwrap_err();
+        assert!(e.to_string().starts_with("--inbound-smtp"), "{e}");
+        let e = resolve(&["--imap-url", "pop3://desk:secret@mail.bank.example"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("--imap-url must start with imap://"),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("secret"), "{e}");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod i18n;
+pub mod inbound;
 pub mod intake;
 pub mod jobs;
 pub mod knowledge;

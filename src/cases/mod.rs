@@ -10,6 +10,7 @@ pub mod calls;
 pub mod campaign;
 pub mod clock;
 pub mod closing;
+pub mod conversation;
 pub mod emergency;
 pub mod escalate;
 pub mod notices;
@@ -62,6 +63,9 @@ pub enum CaseError {
     /// A refusal about an emergency, by its translation key.
     #[error("refused: {0}")]
     Emergency(&'static str),
+    /// A refusal about a message to or from the customer, by its translation key.
+    #[error("refused: {0}")]
+    Conversation(&'static str),
     #[error("database error: {0}")]
     Db(#[from] diesel::result::Error),
 }
@@ -83,7 +87,8 @@ impl CaseError {
             CaseError::Campaign(key)
             | CaseError::Snooze(key)
             | CaseError::AmlReport(key)
-            | CaseError::Emergency(key) => key,
+            | CaseError::Emergency(key)
+            | CaseError::Conversation(key) => key,
         })
     }
 }

@@ -166,13 +166,13 @@ pub fn contact_refusal(
 }
 
 /// "125000.00 CNY" from the case's latest alert with an amount.
-fn latest_amount(conn: &mut DbConn, case_id: i64) -> QueryResult<String> {
+pub(crate) fn latest_amount(conn: &mut DbConn, case_id: i64) -> QueryResult<String> {
     Ok(crate::mail::replies::amount_of(&case_store::alerts_of(
         conn, case_id,
     )?))
 }
 
-fn user_name(conn: &mut DbConn, id: Option<i64>) -> QueryResult<String> {
+pub(crate) fn user_name(conn: &mut DbConn, id: Option<i64>) -> QueryResult<String> {
     Ok(match id {
         Some(id) => users::table
             .find(id)
@@ -185,7 +185,7 @@ fn user_name(conn: &mut DbConn, id: Option<i64>) -> QueryResult<String> {
 }
 
 /// Stores a new link for the case; returns the secret that goes in the e-mail.
-fn issue(
+pub(crate) fn issue(
     conn: &mut DbConn,
     purpose: &str,
     case_id: i64,

@@ -327,6 +327,8 @@ diesel::table! {
         failed_at -> Nullable<Timestamp>,
         claimed_until -> Nullable<Timestamp>,
         claim -> Nullable<Text>,
+        reply_to -> Nullable<Text>,
+        in_reply_to -> Nullable<Text>,
     }
 }
 
@@ -392,6 +394,54 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        direction -> Text,
+        channel -> Text,
+        body -> Text,
+        author_id -> Nullable<BigInt>,
+        template -> Nullable<Text>,
+        email_message_id -> Nullable<Text>,
+        outbox_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    message_attachments (id) {
+        id -> BigInt,
+        message_id -> BigInt,
+        file_name -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        bytes -> Binary,
+    }
+}
+
+diesel::table! {
+    inbound_mail (id) {
+        id -> BigInt,
+        dedup_key -> Text,
+        source -> Text,
+        envelope_to -> Nullable<Text>,
+        raw -> Binary,
+        size -> BigInt,
+        received_at -> Timestamp,
+        processed_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        case_id -> Nullable<BigInt>,
+        message_row -> Nullable<BigInt>,
+        from_addr -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
     }
 }
 
@@ -822,6 +872,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     mail_templates,
     customer_tokens,
+    messages,
+    message_attachments,
+    inbound_mail,
     satisfaction,
     customer_identifiers,
     playbooks,
@@ -854,6 +907,8 @@ diesel::allow_tables_to_appear_in_same_query!(
 diesel::joinable!(qa_reviews -> cases (case_id));
 diesel::joinable!(customer_identifiers -> customers (customer_id));
 diesel::joinable!(calls -> cases (case_id));
+diesel::joinable!(messages -> cases (case_id));
+diesel::joinable!(message_attachments -> messages (message_id));
 diesel::joinable!(case_facts -> cases (case_id));
 diesel::joinable!(campaigns -> cases (case_id));
 diesel::joinable!(case_facts -> queues (queue_id));

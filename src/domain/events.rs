@@ -101,10 +101,14 @@ pub enum CaseEvent {
     EmergencyAcknowledged(EmergencyAcknowledged),
     #[serde(rename = "emergency.ended")]
     EmergencyEnded(EmergencyEnded),
+    #[serde(rename = "message.sent")]
+    MessageSent(MessageSent),
+    #[serde(rename = "message.received")]
+    MessageReceived(MessageReceived),
 }
 
 /// The kinds, in the order of the enum: what the timeline table may hold.
-pub const KINDS: [&str; 44] = [
+pub const KINDS: [&str; 46] = [
     "case.opened",
     "routing.decided",
     "sla.set",
@@ -149,6 +153,8 @@ pub const KINDS: [&str; 44] = [
     "oncall.paged",
     "emergency.acknowledged",
     "emergency.ended",
+    "message.sent",
+    "message.received",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -231,6 +237,8 @@ impl CaseEvent {
             CaseEvent::Paged(_) => "oncall.paged",
             CaseEvent::EmergencyAcknowledged(_) => "emergency.acknowledged",
             CaseEvent::EmergencyEnded(_) => "emergency.ended",
+            CaseEvent::MessageSent(_) => "message.sent",
+            CaseEvent::MessageReceived(_) => "message.received",
         }
     }
 }
@@ -817,6 +825,42 @@ pub struct EmergencyEnded {
     pub reason: Option<String>,
 }
 
+/// The desk wrote to the customer: the text by e-mail, or a secure message behind a
+/// link that an e-mail announced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageSent {
+    /// The message's row.
+    pub message: i64,
+    pub channel: crate::domain::conversation::Channel,
+    /// The masked address the e-mail went to.
+    pub to: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    pub body: String,
+    /// The customer's language it was written for.
+    pub lang: String,
+}
+
+/// The customer wrote to the desk: on the secure message page, or by e-mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageReceived {
+    pub message: i64,
+    pub channel: crate::domain::conversation::Channel,
+    /// The masked address an e-mail came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    pub body: String,
+    /// The names of the files kept with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<String>,
+    /// Files of an e-mail the desk did not take, each with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<String>,
+    /// It came to the case from Triage, attached by this supervisor (their e-mail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attached_by: Option<String>,
+}
+
 /// What a case's timeline says of it: the fold of its events, oldest first. The
 /// timeline is the truth: this equals the case's row (a test holds them together).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -934,7 +978,9 @@ impl Folded {
             | CaseEvent::EmergencyDeclared(_)
             | CaseEvent::Paged(_)
             | CaseEvent::EmergencyAcknowledged(_)
-            | CaseEvent::EmergencyEnded(_) => {}
+            | CaseEvent::EmergencyEnded(_)
+            | CaseEvent::MessageSent(_)
+            | CaseEvent::MessageReceived(_) => {}
         }
         self.status = self.priority.map(|_| {
             if self.resolved {

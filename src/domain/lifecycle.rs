@@ -155,6 +155,10 @@ pub enum Command {
     SendVerification,
     /// The customer's answer to a verification e-mail.
     RecordAnswer,
+    /// A message to the customer, by e-mail or as a secure message.
+    SendMessage,
+    /// The customer's message, from the secure message page or by e-mail.
+    ReceiveMessage,
     /// A risky closing waits for a supervisor's approval.
     RequestClosing,
     /// A supervisor approves the closing that waits: the case is resolved.
@@ -173,7 +177,7 @@ pub enum Command {
 }
 
 impl Command {
-    pub const ALL: [Command; 19] = [
+    pub const ALL: [Command; 21] = [
         Command::OpenFromAlert,
         Command::JoinAlert,
         Command::Assign,
@@ -186,6 +190,8 @@ impl Command {
         Command::LogCall,
         Command::SendVerification,
         Command::RecordAnswer,
+        Command::SendMessage,
+        Command::ReceiveMessage,
         Command::RequestClosing,
         Command::Approve,
         Command::Reject,
@@ -209,6 +215,8 @@ impl Command {
             Command::LogCall => "log_call",
             Command::SendVerification => "send_verification",
             Command::RecordAnswer => "record_answer",
+            Command::SendMessage => "send_message",
+            Command::ReceiveMessage => "receive_message",
             Command::RequestClosing => "request_closing",
             Command::Approve => "approve",
             Command::Reject => "reject",
@@ -296,7 +304,7 @@ pub fn transition(cmd: Command, from: CaseStatus, facts: Facts) -> Result<CaseSt
         (Reopen, Resolved) => Ok(New),
         (Reopen, _) => Err(Refusal::NotResolved),
 
-        (JoinAlert | LogCall | Escalate, s) => Ok(s),
+        (JoinAlert | LogCall | Escalate | SendMessage | ReceiveMessage, s) => Ok(s),
 
         (Assign, New) => Ok(Assigned),
         (Assign, _) => Err(Refusal::AlreadyAssigned),

@@ -17,6 +17,7 @@ pub const KINDS: &[&str] = &[
     "assignment.waiting_too_long",
     "call.callback_due",
     "verification.answered",
+    "message.received",
     "approval.requested",
     "approval.approved",
     "approval.rejected",

@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::Tr;
 use crate::domain::Priority;
 use crate::domain::assignment::Waiting;
+use crate::domain::conversation::Channel;
 use crate::domain::events::{self as ev, CaseEvent, How, RouteReason};
 
 fn priority(tr: &Tr, p: Priority) -> String {
@@ -424,6 +425,57 @@ fn describe_whole(tr: &Tr, event: &CaseEvent) -> String {
                 "event.snooze_overridden_amount"
             })
             .to_string(),
+        CaseEvent::MessageSent(e) => {
+            let key = match (e.channel, e.template.is_some()) {
+                (Channel::Email, false) => "conversations.event.sent_email",
+                (Channel::Email, true) => "conversations.event.sent_email_template",
+                (Channel::Portal, false) => "conversations.event.sent_portal",
+                (Channel::Portal, true) => "conversations.event.sent_portal_template",
+            };
+            tr.tf(
+                key,
+                &[
+                    ("to", e.to.as_str()),
+                    ("template", e.template.as_deref().unwrap_or_default()),
+                    ("body", e.body.as_str()),
+                ],
+            )
+        }
+        CaseEvent::MessageReceived(e) => {
+            let key = match e.channel {
+                Channel::Email => "conversations.event.received_email",
+                Channel::Portal => "conversations.event.received_portal",
+            };
+            let mut text = tr.tf(
+                key,
+                &[
+                    ("from", e.from.as_deref().unwrap_or_default()),
+                    ("body", e.body.as_str()),
+                ],
+            );
+            if !e.attachments.is_empty() {
+                text.push(' ');
+                text.push_str(&tr.tf(
+                    "conversations.event.attachments",
+                    &[
+                        ("count", &e.attachments.len().to_string()),
+                        ("names", &e.attachments.join(", ")),
+                    ],
+                ));
+            }
+            if !e.refused.is_empty() {
+                text.push(' ');
+                text.push_str(&tr.tf(
+                    "conversations.event.refused_files",
+                    &[("files", &e.refused.join("; "))],
+                ));
+            }
+            if let Some(by) = &e.attached_by {
+                text.push(' ');
+                text.push_str(&tr.tf("conversations.event.attached_by", &[("by", by)]));
+            }
+            text
+        }
     }
 }
 
@@ -508,6 +560,7 @@ pub fn notice_kind(tr: &Tr, kind: &str) -> String {
         "assignment.waiting_too_long" => tr.t("notifications.kind.assignment_waiting_too_long"),
         "call.callback_due" => tr.t("notifications.kind.call_callback_due"),
         "verification.answered" => tr.t("notifications.kind.verification_answered"),
+        "message.received" => tr.t("notifications.kind.message_received"),
         "approval.requested" => tr.t("notifications.kind.approval_requested"),
         "approval.approved" => tr.t("notifications.kind.approval_approved"),
         "approval.rejected" => tr.t("notifications.kind.approval_rejected"),

@@ -14,6 +14,10 @@ const EN: &[(&str, &str)] = &[
     ("en.toml", include_str!("en.toml")),
     ("workspace.en.toml", include_str!("workspace.en.toml")),
     ("mail.en.toml", include_str!("mail.en.toml")),
+    (
+        "conversations.en.toml",
+        include_str!("conversations.en.toml"),
+    ),
     ("casepage.en.toml", include_str!("casepage.en.toml")),
     ("board.en.toml", include_str!("board.en.toml")),
     ("reports.en.toml", include_str!("reports.en.toml")),
@@ -53,6 +57,10 @@ const ZH_CN: &[(&str, &str)] = &[
     ("zh-CN.toml", include_str!("zh-CN.toml")),
     ("workspace.zh-CN.toml", include_str!("workspace.zh-CN.toml")),
     ("mail.zh-CN.toml", include_str!("mail.zh-CN.toml")),
+    (
+        "conversations.zh-CN.toml",
+        include_str!("conversations.zh-CN.toml"),
+    ),
     ("casepage.zh-CN.toml", include_str!("casepage.zh-CN.toml")),
     ("board.zh-CN.toml", include_str!("board.zh-CN.toml")),
     ("reports.zh-CN.toml", include_str!("reports.zh-CN.toml")),

@@ -40,6 +40,9 @@ pub fn spawn(state: AppState) {
     actix_web::rt::spawn(every(state.clone(), 5, "mail outbox", |s| {
         send_outbox(s).map(|_| ())
     }));
+    actix_web::rt::spawn(every(state.clone(), 10, "inbound mail", |s| {
+        process_inbound(s).map(|_| ())
+    }));
     actix_web::rt::spawn(every(state.clone(), 30, "AML report deadlines", |s| {
         watch_aml_reports(s).map(|_| ())
     }));
@@ -367,6 +370,16 @@ pub fn send_outbox(state: &AppState) -> Result<crate::mail::outbox::Pass, String
     )?;
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     crate::mail::outbox::deliver_due(&mut conn, &transport, &state.settings.mail_from, now)
+        .map_err(|e| e.to_string())
+}
+
+/// Processes the inbound mails stored but not processed yet (a crash between
+/// storing and processing, or a mail another instance stored); returns how many.
+pub fn process_inbound(state: &AppState) -> Result<usize, String> {
+    let now = state.now();
+    let key = crate::domain::conversation::ReplyKey::derive(&state.secret_key);
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    crate::inbound::process_pending(&mut conn, &state.settings, &key, now)
         .map_err(|e| e.to_string())
 }
 

@@ -65,6 +65,30 @@ pub fn enqueue(conn: &mut DbConn, now: DateTime<Utc>, mail: &NewMail) -> QueryRe
         .get_result(c))
 }
 
+/// A message to a customer in a conversation, stored as [`enqueue`] stores one,
+/// with the address their reply goes to and the Message-ID of the e-mail of theirs
+/// it answers; returns its id and Message-ID.
+pub fn enqueue_reply(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    mail: &NewMail,
+    reply_to: &str,
+    in_reply_to: Option<&str>,
+) -> QueryResult<(i64, String)> {
+    let id = enqueue(conn, now, mail)?;
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::reply_to.eq(Some(reply_to)),
+            outbox::in_reply_to.eq(in_reply_to),
+        ))
+        .execute(conn)?;
+    let message_id = outbox::table
+        .find(id)
+        .select(outbox::message_id)
+        .first(conn)?;
+    Ok((id, message_id))
+}
+
 /// What one pass of the worker did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pass {

@@ -85,12 +85,23 @@ pub fn build(from: &str, m: &OutboxMessage) -> Result<Message, String> {
         .to_addr
         .parse()
         .map_err(|e| format!("bad recipient address: {e}"))?;
-    let builder = Message::builder()
+    let mut builder = Message::builder()
         .from(from)
         .to(to)
         .subject(m.subject.clone())
         .message_id(Some(m.message_id.clone()))
         .date(std::time::SystemTime::from(store::from_db(m.created_at)));
+    if let Some(reply_to) = &m.reply_to {
+        let reply_to: Mailbox = reply_to
+            .parse()
+            .map_err(|e| format!("bad reply address: {e}"))?;
+        builder = builder.reply_to(reply_to);
+    }
+    if let Some(answered) = &m.in_reply_to {
+        builder = builder
+            .in_reply_to(answered.clone())
+            .references(answered.clone());
+    }
     let text = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
         .body(m.body_text.clone());

@@ -34,6 +34,8 @@ pub const KINDS: &[&str] = &[
     "logout",
     "mail_template.created",
     "mail_template.restored",
+    "mail.attached",
+    "mail.discarded",
     "mail_template.updated",
     "mfa.code_refused",
     "mfa.disabled",

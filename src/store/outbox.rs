@@ -22,4 +22,8 @@ pub struct OutboxMessage {
     pub last_error: Option<String>,
     pub sent_at: Option<chrono::NaiveDateTime>,
     pub failed_at: Option<chrono::NaiveDateTime>,
+    /// Where the customer's reply goes (a conversation's signed reply address).
+    pub reply_to: Option<String>,
+    /// The Message-ID of the customer's e-mail this one answers.
+    pub in_reply_to: Option<String>,
 }

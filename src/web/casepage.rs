@@ -404,7 +404,7 @@ pub fn load(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimelineFilter {
     All,
-    /// Calls, verification and survey e-mails, the customer's answers.
+    /// Calls, verification and survey e-mails, messages, the customer's answers.
     Contacts,
     /// Routing, assignment, starting, giving back, hand-offs.
     Assignment,
@@ -442,7 +442,9 @@ impl TimelineFilter {
         let (area, what) = kind.split_once('.').unwrap_or((kind, ""));
         match self {
             TimelineFilter::All => true,
-            TimelineFilter::Contacts => matches!(area, "call" | "verification" | "satisfaction"),
+            TimelineFilter::Contacts => {
+                matches!(area, "call" | "verification" | "satisfaction" | "message")
+            }
             TimelineFilter::Assignment => {
                 matches!(area, "assignment" | "routing")
                     || (area == "case" && matches!(what, "started" | "handed_off"))
@@ -500,6 +502,7 @@ struct CasePage {
     /// The campaign this case belongs to.
     parent: Option<String>,
     emergency: super::emergencies::EmergencyPanel,
+    conversation: super::conversations::ConversationPanel,
 }
 
 pub async fn show(
@@ -527,6 +530,7 @@ pub async fn show(
         detail,
         campaign,
         emergency,
+        conversation,
     ) = db(&state, move |conn| {
         let mut case = super::scope::visible_case(conn, &u, &reference)?;
         // The assignee opening the case starts it.
@@ -563,9 +567,20 @@ pub async fn show(
             None
         };
         let emergency = super::emergencies::panel(conn, &lang, &u2, &case)?;
+        let conversation = super::conversations::panel(conn, &u2, &case, &customer)?;
         Ok((
-            case, queue, assignee, customer, events, actors, agents, resolution, detail, campaign,
+            case,
+            queue,
+            assignee,
+            customer,
+            events,
+            actors,
+            agents,
+            resolution,
+            detail,
+            campaign,
             emergency,
+            conversation,
         ))
     })
     .await?;
@@ -624,6 +639,7 @@ pub async fn show(
         customer_id: customer.external_id,
         parent: case.campaign_id.map(case_ref),
         emergency,
+        conversation,
         campaign,
         case,
         timeline,

@@ -148,6 +148,24 @@ const TOUCH_EVERY_SECONDS: i64 = 60;
 /// Largest form body the CSRF check reads.
 const FORM_LIMIT: usize = 1 << 20;
 
+/// Largest form with files (`multipart/form-data`) the desk reads: a customer's
+/// message with its files at their limits, and room for the rest of the form.
+pub const MULTIPART_LIMIT: usize = crate::domain::conversation::MAX_TOTAL_BYTES
+    + crate::domain::conversation::MAX_BODY * 4
+    + (1 << 20);
+
+/// Whether the request's body is a form with files.
+pub fn is_multipart(req: &actix_web::HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
+}
+
 fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
     Cookie::build(name, value)
         .path("/")
@@ -298,9 +316,26 @@ pub async fn session_and_csrf(
             Some(h) => Some(h.to_string()),
             None => {
                 let (http_req, mut payload) = req.into_parts();
-                let body = match web::Bytes::from_request(&http_req, &mut payload).await {
-                    Ok(b) => b,
-                    Err(e) => return Ok(ServiceResponse::from_err(e, http_req)),
+                let body = if is_multipart(&http_req) {
+                    // A form with files (the customer's message): read whole, within
+                    // its own limit, and the token found among its parts.
+                    let stream = match web::Payload::from_request(&http_req, &mut payload).await {
+                        Ok(p) => p,
+                        Err(e) => return Ok(ServiceResponse::from_err(e, http_req)),
+                    };
+                    match stream.to_bytes_limited(MULTIPART_LIMIT).await {
+                        Ok(Ok(b)) => b,
+                        Ok(Err(e)) => return Ok(ServiceResponse::from_err(e, http_req)),
+                        Err(_) => {
+                            let e = actix_web::error::ErrorPayloadTooLarge("the form is too large");
+                            return Ok(ServiceResponse::from_err(e, http_req));
+                        }
+                    }
+                } else {
+                    match web::Bytes::from_request(&http_req, &mut payload).await {
+                        Ok(b) => b,
+                        Err(e) => return Ok(ServiceResponse::from_err(e, http_req)),
+                    }
                 };
                 let token = form_field(&http_req, &body, "csrf_token");
                 req = ServiceRequest::from_parts(http_req, actix_web::dev::Payload::from(body));
@@ -346,11 +381,15 @@ pub async fn session_and_csrf(
 }
 
 fn form_field(req: &actix_web::HttpRequest, body: &[u8], name: &str) -> Option<String> {
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        .unwrap_or_default();
+    if is_multipart(req) {
+        return crate::domain::multipart::field(body, content_type, name);
+    }
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
     if !is_form || body.len() > FORM_LIMIT {
         return None;
     }

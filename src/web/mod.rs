@@ -19,6 +19,7 @@ pub mod bulk;
 pub mod campaign;
 pub mod case_calls;
 pub mod casepage;
+pub mod conversations;
 pub mod csv;
 pub mod emergencies;
 pub mod home;
@@ -41,6 +42,7 @@ pub mod scope;
 pub mod search;
 pub mod setup;
 pub mod snoozes;
+pub mod triage;
 pub mod verify;
 pub mod views;
 pub mod work;
@@ -241,6 +243,17 @@ pub static ROUTES: &[RouteSpec] = route_table! {
     POST "/v/{token}" Public => verify::verify_answer;
     GET "/s/{token}" Public => verify::survey_page;
     POST "/s/{token}" Public => verify::survey_answer;
+    // The conversation with the customer: messages from the case, the files the
+    // customer sent, and the customer's secure-message page behind its link.
+    POST "/cases/{case_ref}/messages" Signed => conversations::send;
+    GET "/cases/{case_ref}/attachments/{id}" Signed => conversations::attachment;
+    GET "/m/{token}" Public => conversations::portal_page;
+    POST "/m/{token}" Public => conversations::portal_reply;
+    // Inbound mail that matched no case, or was refused, waits here.
+    GET "/triage/mail" Supervisor => triage::list;
+    GET "/triage/mail/{id}" Supervisor => triage::show;
+    POST "/triage/mail/{id}/attach" Supervisor => triage::attach;
+    POST "/triage/mail/{id}/discard" Supervisor => triage::discard;
     // The library of replies: everyone reads the templates and their versions;
     // supervisors and admins write them and the security tips.
     GET "/admin/templates" Signed => admin_templates::list;

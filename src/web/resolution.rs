@@ -165,7 +165,8 @@ pub(super) fn refused(back: &str, e: ResolutionError) -> Result<HttpResponse, Ap
         ResolutionError::Campaign(key)
         | ResolutionError::Snooze(key)
         | ResolutionError::AmlReport(key)
-        | ResolutionError::Emergency(key) => key,
+        | ResolutionError::Emergency(key)
+        | ResolutionError::Conversation(key) => key,
     };
     Ok(redirect_with_flash(back, FlashKind::Error, key))
 }

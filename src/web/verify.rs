@@ -154,14 +154,14 @@ struct Notice {
     text: &'static str,
 }
 
-fn html(status: StatusCode, tpl: &impl Template) -> Result<HttpResponse, AppError> {
+pub(super) fn html(status: StatusCode, tpl: &impl Template) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .body(tpl.render()?))
 }
 
-fn notice(
+pub(super) fn notice(
     lang: Lang,
     status: StatusCode,
     title: &'static str,
@@ -178,7 +178,7 @@ fn notice(
 }
 
 /// The page for a link that cannot be used; nothing was changed.
-fn unusable(lang: Lang, e: LinkError) -> Result<HttpResponse, AppError> {
+pub(super) fn unusable(lang: Lang, e: LinkError) -> Result<HttpResponse, AppError> {
     match e {
         LinkError::Used => notice(
             lang,
@@ -205,7 +205,7 @@ fn unusable(lang: Lang, e: LinkError) -> Result<HttpResponse, AppError> {
 /// A link's state without changing anything: the usable link and its customer's
 /// language, or why it is not usable (in the language of the link's customer when
 /// it is known, else the browser's).
-async fn look_up(
+pub(super) async fn look_up(
     state: &AppState,
     purpose: &'static str,
     token: String,

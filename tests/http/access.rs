@@ -1513,7 +1513,51 @@ fn every_route_in_the_table_admits_exactly_whom_it_declares() {
         .form(&[("template", "verification")])
         .except(Who::Agent, Status(404)),
     );
+    add(
+        "POST",
+        "/cases/{case_ref}/messages",
+        sample(
+            format!("{}/messages", case(&show)),
+            SeeOther(format!("{}#conversation", case(&show))),
+        )
+        .form(&[("channel", "email"), ("body", "Hello from the walk")])
+        .except(Who::Agent, Status(404)),
+    );
+    // No such file: 404 for everyone who may see the case (and for the agent, who
+    // may not).
+    add(
+        "GET",
+        "/cases/{case_ref}/attachments/{id}",
+        sample(format!("{}/attachments/999999", case(&show)), Status(404)),
+    );
+    add("GET", "/triage/mail", sample("/triage/mail", Status(200)));
+    // No such mail: a supervisor is told so (404), agents are refused first.
+    add(
+        "GET",
+        "/triage/mail/{id}",
+        sample("/triage/mail/999999", Status(404)),
+    );
+    add(
+        "POST",
+        "/triage/mail/{id}/attach",
+        sample("/triage/mail/999999/attach", Status(404)).form(&[("case_ref", "RC-000001")]),
+    );
+    add(
+        "POST",
+        "/triage/mail/{id}/discard",
+        sample("/triage/mail/999999/discard", Status(404)).form(&[("reason", "walk")]),
+    );
     let forged = "A".repeat(43);
+    add(
+        "GET",
+        "/m/{token}",
+        sample(format!("/m/{forged}"), Status(404)),
+    );
+    add(
+        "POST",
+        "/m/{token}",
+        sample(format!("/m/{forged}"), Status(404)).form(&[("message", "hello")]),
+    );
     add(
         "GET",
         "/v/{token}",

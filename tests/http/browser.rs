@@ -242,3 +242,70 @@ fn a_customer_releases_their_own_payment_in_a_browser() {
     b.goto(&format!("{}{verify}", d.app.base));
     assert!(b.eval("document.querySelector('button[value=confirm]') === null") == json!(true));
 }
+
+/// A supervisor writes a secure message from the case page in a real browser; the
+/// customer opens the link on a phone, answers with a picture, and the answer is on
+/// the case with its file.
+#[test]
+fn a_secure_message_is_written_and_answered_in_a_browser() {
+    let desk = crate::conversations::Desk::with(None, |s| s.public_url = "http://127.0.0.1".into());
+    let reference = desk.alert(
+        "m-1",
+        "LARGE_TRANSFER",
+        crate::conversations::customer("C-1"),
+    );
+    let password = desk.app.create_user("olga@bank.example", "supervisor");
+    let mut b = Chromium::launch("secure-message");
+    let base = desk.app.base.clone();
+    b.goto(&format!("{base}/login"));
+    b.fill("input[name=email]", "olga@bank.example");
+    b.fill("input[name=password]", &password);
+    b.click_and_wait("form[action='/login'] button[type=submit]");
+
+    // Write from the case page: a secure message, the clock waiting for the answer.
+    b.goto(&format!("{base}/cases/{reference}"));
+    b.fill(
+        "#conversation textarea[name=body]",
+        "Dear {customer_name}, please send us a photo of the invoice.",
+    );
+    b.click("#conversation input[name=wait]");
+    b.screenshot("compose");
+    b.click_and_wait("#conversation button[type=submit]");
+    assert_eq!(b.path(), format!("/cases/{reference}"));
+    let text = b.text();
+    assert!(
+        text.contains("Dear Wei Wang, please send us a photo of the invoice."),
+        "{text}"
+    );
+    assert_eq!(desk.case(&reference)["sla"]["paused"], true);
+    b.screenshot("message-sent");
+
+    // The customer opens the link on a phone and answers with a picture.
+    let link = crate::conversations::portal_link(&desk);
+    let dir = tempfile::tempdir().unwrap();
+    let picture = dir.path().join("invoice.png");
+    std::fs::write(&picture, crate::conversations::PNG).unwrap();
+    b.phone(true);
+    b.goto(&format!("{base}{link}"));
+    assert!(b.text().contains("please send us a photo of the invoice"));
+    b.screenshot("customer-reads");
+    b.fill("textarea[name=message]", "Here is the invoice for the TV.");
+    b.set_files("input[name=files]", &[&picture]);
+    b.click_and_wait("form button[type=submit]");
+    let text = b.text();
+    assert!(text.contains("Your message was sent"), "{text}");
+    assert!(text.contains("Here is the invoice for the TV."), "{text}");
+    b.screenshot("customer-answered");
+    b.phone(false);
+    let received = desk.events(&reference, "message.received");
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0]["data"]["attachments"], json!(["invoice.png"]));
+    assert_eq!(desk.case(&reference)["sla"]["paused"], false);
+
+    // The supervisor reads the answer, with its file to download.
+    b.goto(&format!("{base}/cases/{reference}"));
+    assert!(b.text().contains("Here is the invoice for the TV."));
+    let file = b.eval("document.querySelector('#conversation .msg-files a').getAttribute('href')");
+    assert!(file.as_str().unwrap().contains("/attachments/"), "{file}");
+    b.screenshot("answer-on-the-case");
+}

@@ -228,6 +228,20 @@ impl Chromium {
         }
     }
 
+    /// Chooses `files` in the file input `selector`, as a user picking them would.
+    pub fn set_files(&mut self, selector: &str, files: &[&std::path::Path]) {
+        let doc = self.call("DOM.getDocument", json!({}));
+        let node = self.call(
+            "DOM.querySelector",
+            json!({"nodeId": doc["root"]["nodeId"], "selector": selector}),
+        );
+        let files: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        self.call(
+            "DOM.setFileInputFiles",
+            json!({"nodeId": node["nodeId"], "files": files}),
+        );
+    }
+
     /// Presses a key (`"j"`, `"Enter"`…) on the page.
     pub fn press(&mut self, key: &str) {
         let (text, code) = match key {

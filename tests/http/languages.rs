@@ -236,7 +236,9 @@ fn sample_path(pattern: &str, s: &Samples) -> Option<String> {
         "/reports/agents/{id}" => p.replace("{id}", &s.agent_id.to_string()),
         "/admin/webhooks/{id}" => p.replace("{id}", &s.hook_id.to_string()),
         // Nothing there: the translated 404 page.
-        "/emergencies/{id}" | "/notifications/{id}" => p.replace("{id}", "999999"),
+        "/emergencies/{id}" | "/notifications/{id}" | "/triage/mail/{id}" => {
+            p.replace("{id}", "999999")
+        }
         "/admin/calendars/{name}" => p.replace("{name}", "walk-cal"),
         "/admin/sla-policies/{name}" => p.replace("{name}", "walk-policy"),
         "/admin/queues/{name}" => p.replace("{name}", "Walk%20queue"),
@@ -256,7 +258,9 @@ fn sample_path(pattern: &str, s: &Samples) -> Option<String> {
             p.replace("{id}", &s.article_id.to_string())
         }
         // Streams of data, not pages.
-        "/reports/export/{file}" | "/static/{file}" => return None,
+        "/reports/export/{file}" | "/static/{file}" | "/cases/{case_ref}/attachments/{id}" => {
+            return None;
+        }
         _ => p,
     };
     assert!(!p.contains('{'), "no sample for {pattern}");
@@ -364,6 +368,9 @@ fn every_page_reads_in_chinese() {
         "Test agent",
         "Please confirm a payment",
         "How did we do?",
+        "About your case",
+        "Your case",
+        "A secure message about your case",
     ];
 
     let mut leftovers = BTreeSet::new();
@@ -404,6 +411,7 @@ fn every_page_reads_in_chinese() {
         "/login",
         "/v/no-such-token",
         "/s/no-such-token",
+        "/m/no-such-token",
         "/setup/x",
         "/nowhere",
     ] {

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod dovecot;
 pub mod slapd;
 
 use std::net::TcpListener;
@@ -459,6 +460,11 @@ impl Browser {
                 .unwrap(),
             jar,
         }
+    }
+
+    /// The address of the site, e.g. `http://127.0.0.1:4321`.
+    pub fn base(&self) -> &str {
+        &self.base
     }
 
     /// The value of a cookie the browser holds for the site; a name without its
