@@ -133,32 +133,44 @@ pub fn reply_templates(conn: &mut DbConn, lang: Lang) -> QueryResult<Vec<(String
 struct Prepared {
     subject: String,
     body: String,
+    /// The e-mail's text: the body, then the security tips of the case's rule.
+    text: String,
     template: Option<String>,
 }
 
-/// The placeholders' values for the case's customer, written by `agent`.
-fn values(
+/// `text` filled for the customer of `case` as the library of replies fills a reply
+/// (`mail::replies::render_text`, the preview's own path): the placeholders of
+/// [`MESSAGE_PLACEHOLDERS`] and the link. Returns the filled subject and body and the
+/// e-mail's text (the body, then the security tips of the case's rule).
+#[allow(clippy::too_many_arguments)]
+fn fill(
     conn: &mut DbConn,
+    settings: &Settings,
     case: &Case,
     customer: &Customer,
     agent: &str,
-) -> QueryResult<Vec<(&'static str, String)>> {
-    Ok(vec![
-        ("customer_name", customer.name.clone().unwrap_or_default()),
-        ("case_ref", case_ref(case.id)),
-        ("amount", verify::latest_amount(conn, case.id)?),
-        ("agent_name", agent.to_string()),
-    ])
-}
-
-fn fill(text: &str, values: &[(&'static str, String)]) -> String {
-    let pairs: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    templates::fill(text, &pairs)
+    link: &str,
+    subject: &str,
+    body: &str,
+) -> QueryResult<crate::mail::replies::Rendered> {
+    crate::mail::replies::render_text(
+        conn,
+        settings,
+        case,
+        customer,
+        verify::customer_lang(customer),
+        subject,
+        body,
+        agent,
+        link,
+        crate::mail::replies::Reader::Customer,
+    )
 }
 
 /// Checks and fills what the agent wrote, before anything is stored.
 fn prepare(
     conn: &mut DbConn,
+    settings: &Settings,
     case: &Case,
     customer: &Customer,
     agent: &str,
@@ -208,25 +220,26 @@ fn prepare(
             ],
         }));
     }
-    let values = values(conn, case, customer, agent)?;
-    let body = fill(&raw, &values);
+    let tr = Tr::new(lang);
+    let subject = match &from_template {
+        Some((subject, _)) => subject.clone(),
+        None => tr.tf(
+            "conversations.mail.subject",
+            &[("case_ref", &case_ref(case.id))],
+        ),
+    };
+    let filled = fill(conn, settings, case, customer, agent, "", &subject, &raw)?;
+    let body = filled.body;
     if body.chars().count() > MAX_BODY {
         return Err(SendError::Invalid(Problem {
             key: tkey("conversations.refused.too_long"),
             values: vec![("max", MAX_BODY.to_string())],
         }));
     }
-    let tr = Tr::new(lang);
-    let subject = match &from_template {
-        Some((subject, _)) => fill(subject, &values),
-        None => tr.tf(
-            "conversations.mail.subject",
-            &[("case_ref", &case_ref(case.id))],
-        ),
-    };
     Ok(Prepared {
-        subject,
+        subject: filled.subject,
         body,
+        text: filled.body_text,
         template: template.map(str::to_string),
     })
 }
@@ -262,7 +275,7 @@ pub fn send_message(
     }
     let customer = case_store::customer(conn, case.customer_id)?;
     let agent = verify::user_name(conn, Some(sender.user))?;
-    let prepared = prepare(conn, &case, &customer, &agent, compose)?;
+    let prepared = prepare(conn, settings, &case, &customer, &agent, compose)?;
     Ok(run(conn, |c| {
         send_in(c, settings, key, now, sender, case_id, compose, &prepared)
     })?)
@@ -299,7 +312,7 @@ fn send_in(
             prepared.subject.clone(),
             format!(
                 "{}\n\n-- \n{}",
-                prepared.body,
+                prepared.text,
                 tr.tf("conversations.mail.footer", &[("case_ref", &reference)])
             ),
         ),
@@ -311,9 +324,17 @@ fn send_in(
             };
             let secret = verify::issue(conn, MESSAGE_LINK, case.id, now, settings.message_link)?;
             let link = format!("{}/m/{secret}", settings.public_url);
-            let mut vals = values(conn, &case, &customer, "")?;
-            vals.push(("link", link));
-            (fill(&notice.subject, &vals), fill(&notice.body, &vals))
+            let filled = fill(
+                conn,
+                settings,
+                &case,
+                &customer,
+                "",
+                &link,
+                &notice.subject,
+                &notice.body,
+            )?;
+            (filled.subject, filled.body_text)
         }
     };
     let (outbox_id, message_id) = outbox::enqueue_reply(

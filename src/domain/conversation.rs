@@ -72,7 +72,14 @@ const MAX_FILE_NAME: usize = 100;
 
 /// The placeholders a message to a customer may use. `{link}` is not one: a message
 /// has no link of its own (a secure message's link is in the e-mail that announces it).
-pub const MESSAGE_PLACEHOLDERS: [&str; 4] = ["customer_name", "case_ref", "amount", "agent_name"];
+pub const MESSAGE_PLACEHOLDERS: [&str; 6] = [
+    "customer_name",
+    "case_ref",
+    "amount",
+    "masked_account",
+    "deadline",
+    "agent_name",
+];
 
 /// Of the placeholders `found` in a text (in order, as
 /// `mail::templates::placeholders_in` finds them), those a message may not use,

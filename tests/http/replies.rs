@@ -437,10 +437,11 @@ fn suggestions_are_ordered_by_rule_and_state() {
         customer("C-1", "Wei Wang", "en"),
         json!({}),
     );
-    // Open: the rule's reply, then the one for any case.
+    // Open: the rule's reply, the open state's (asking for more information, seeded
+    // with the conversations), then the one for any case.
     assert_eq!(
         suggested(&agent, &reference),
-        ["lt_any", "reply_case_update"]
+        ["lt_any", "reply_more_information", "reply_case_update"]
     );
     // Waiting on the customer (a verification e-mail pauses the clock): the rule's
     // reply for the state, the rule's, the state's, any case's.
@@ -453,6 +454,7 @@ fn suggestions_are_ordered_by_rule_and_state() {
             "lt_waiting",
             "lt_any",
             "reply_awaiting_answer",
+            "reply_more_information",
             "reply_case_update"
         ]
     );
@@ -474,6 +476,7 @@ fn suggestions_are_ordered_by_rule_and_state() {
             "lt_fraud",
             "lt_any",
             "reply_account_secured",
+            "reply_resolved",
             "reply_case_update"
         ]
     );
