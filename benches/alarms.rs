@@ -99,7 +99,7 @@ fn main() {
             &mut conn,
             state.now(),
             &Actor::cli(),
-            riskdesk::demo::DESK,
+            &riskdesk::demo::desk_without_rotas().expect("demo configuration"),
             false,
         )
         .expect("demo configuration");

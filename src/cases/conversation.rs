@@ -118,12 +118,35 @@ pub fn reply_template(
 }
 
 /// The reply templates, each with its subject in `lang`: what the compose form
-/// offers.
-pub fn reply_templates(conn: &mut DbConn, lang: Lang) -> QueryResult<Vec<(String, String)>> {
+/// offers for `case`. Those written for the case (its rule, its state) come first,
+/// best fit first, as the library of replies suggests them
+/// (`domain::replies::rank`); the others follow by name.
+pub fn reply_templates(
+    conn: &mut DbConn,
+    case: &Case,
+    lang: Lang,
+) -> QueryResult<Vec<(String, String)>> {
+    let names = templates::names_for(conn, REPLY_PURPOSE)?;
+    let scopes = templates::scopes(conn)?;
+    let none = crate::domain::replies::Scope::default();
+    let ranked = crate::domain::replies::rank(
+        names
+            .iter()
+            .map(|n| (n.as_str(), scopes.get(n).unwrap_or(&none))),
+        &crate::mail::replies::facts(case),
+    );
+    let mut ordered: Vec<&str> = ranked.iter().map(|(n, _)| *n).collect();
+    let mut rest: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !ordered.contains(n))
+        .collect();
+    rest.sort_unstable();
+    ordered.extend(rest);
     let mut out = Vec::new();
-    for name in templates::names_for(conn, REPLY_PURPOSE)? {
-        if let Some(t) = templates::pick(conn, &name, lang.code())? {
-            out.push((name, t.subject));
+    for name in ordered {
+        if let Some(t) = templates::pick(conn, name, lang.code())? {
+            out.push((name.to_string(), t.subject));
         }
     }
     Ok(out)

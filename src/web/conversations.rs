@@ -118,7 +118,7 @@ pub fn panel(
         messages,
         may_write: may_write(user, case),
         refusal,
-        templates: conv::reply_templates(conn, lang)?,
+        templates: conv::reply_templates(conn, case, lang)?,
         lang: lang.native_name(),
         to: customer
             .email
@@ -184,7 +184,7 @@ pub async fn send(
             return Err(AppError::Forbidden);
         }
         let customer = crate::store::cases::customer(conn, case.customer_id)?;
-        let templates = conv::reply_templates(conn, verify::customer_lang(&customer))?;
+        let templates = conv::reply_templates(conn, &case, verify::customer_lang(&customer))?;
         let Some(compose) = compose else {
             return Ok((
                 case.id,
@@ -301,6 +301,8 @@ struct MessagesPage {
     sent: bool,
     message: String,
     limits: String,
+    /// The security tips of the case's rule, in the customer's language.
+    tips: Vec<String>,
 }
 
 impl MessagesPage {
@@ -340,7 +342,12 @@ async fn render_thread(
     message: String,
     sent: bool,
 ) -> Result<HttpResponse, AppError> {
-    let thread = db(state, move |conn| Ok(conv::thread(conn, case_id)?)).await?;
+    let (thread, tips) = db(state, move |conn| {
+        let thread = conv::thread(conn, case_id)?;
+        let tips = crate::mail::tips::for_case(conn, case_id, thread.lang)?;
+        Ok((thread, tips))
+    })
+    .await?;
     let tr = Tr::new(thread.lang);
     html(
         status,
@@ -353,6 +360,7 @@ async fn render_thread(
             error,
             sent,
             message,
+            tips,
         },
     )
 }

@@ -687,6 +687,17 @@ fn the_secure_message_page_speaks_the_customers_language_and_closes_with_the_cas
     assert!(html.contains("您的消息"), "{html}");
     assert!(html.contains("王伟，您好"), "{html}");
     assert!(html.contains("客户保护中心"));
+    // The security tips of the case's rule, in the customer's language, on the page
+    // and at the end of the e-mail that announced it.
+    let tip = "我们绝不会要求您把资金转入所谓的“安全账户”。";
+    assert!(html.contains("安全提示") && html.contains(tip), "{html}");
+    assert!(mails[0].3.contains(tip), "{}", mails[0].3);
+    // The compose form offers the replies written for the case first: for an open
+    // case, asking for more information comes before the replies for resolved cases.
+    let case_page = agent.get(&format!("/cases/{reference}")).text().unwrap();
+    let more = case_page.find("value=\"reply_more_information\"").unwrap();
+    let resolved = case_page.find("value=\"reply_resolved\"").unwrap();
+    assert!(more < resolved, "{case_page}");
 
     // Once resolved, the page shows the thread but takes nothing.
     let res = agent.submit(
