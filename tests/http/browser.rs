@@ -262,19 +262,23 @@ fn a_secure_message_is_written_and_answered_in_a_browser() {
     b.fill("input[name=password]", &password);
     b.click_and_wait("form[action='/login'] button[type=submit]");
 
-    // Write from the case page: a secure message, the clock waiting for the answer.
+    // Write from the case page: a secure message from a reply template (the text left
+    // empty sends the template as it is), the clock waiting for the answer.
     b.goto(&format!("{base}/cases/{reference}"));
     b.fill(
-        "#conversation textarea[name=body]",
-        "Dear {customer_name}, please send us a photo of the invoice.",
+        "#conversation select[name=template]",
+        "reply_more_information",
     );
+    let chosen = b.eval("document.querySelector('#conversation select[name=template]').value");
+    assert_eq!(chosen, json!("reply_more_information"));
     b.click("#conversation input[name=wait]");
     b.screenshot("compose");
     b.click_and_wait("#conversation button[type=submit]");
     assert_eq!(b.path(), format!("/cases/{reference}"));
     let text = b.text();
+    assert!(text.contains("Dear Wei Wang,"), "{text}");
     assert!(
-        text.contains("Dear Wei Wang, please send us a photo of the invoice."),
+        text.contains("send us a photo of the invoice or receipt"),
         "{text}"
     );
     assert_eq!(desk.case(&reference)["sla"]["paused"], true);
@@ -287,7 +291,13 @@ fn a_secure_message_is_written_and_answered_in_a_browser() {
     std::fs::write(&picture, crate::conversations::PNG).unwrap();
     b.phone(true);
     b.goto(&format!("{base}{link}"));
-    assert!(b.text().contains("please send us a photo of the invoice"));
+    let text = b.text();
+    assert!(
+        text.contains("send us a photo of the invoice or receipt"),
+        "{text}"
+    );
+    // The security tips travel with the message.
+    assert!(text.contains("safe account"), "{text}");
     b.screenshot("customer-reads");
     b.fill("textarea[name=message]", "Here is the invoice for the TV.");
     b.set_files("input[name=files]", &[&picture]);
