@@ -289,6 +289,14 @@ fn placeholders_are_filled_for_the_case_in_the_customers_language() {
     // English: the customer's account masked as the desk masks it, the deadline in
     // the desk's zone in English, the sender, the security tips.
     let html = preview(&agent, &english, "reply_case_update", "email");
+    // What is previewed can be sent from the same page, as previewed.
+    assert!(
+        html.contains(&format!(
+            "<form method=\"post\" action=\"/cases/{english}/messages\" class=\"stack\" id=\"send\">"
+        )),
+        "{html}"
+    );
+    assert!(html.contains("<input type=\"hidden\" name=\"template\" value=\"reply_case_update\">"));
     let subject = element(&html, "preview-subject").expect("the subject");
     assert_eq!(subject, format!("About your case {english}"));
     let text = element(&html, "preview-text").expect("the e-mail's text");
