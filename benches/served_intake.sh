@@ -93,6 +93,14 @@ run() {
   echo "$rate $p99 ${non2xx:-0} ${errors:-0}"
 }
 
+# A warm-up on each desk, then PostgreSQL's planner statistics gathered, as autovacuum
+# gathers them within the first minute of a live desk: a fresh database has none, and
+# the plans the writers' connections cache over empty tables (sequential scans) would
+# otherwise stay until autovacuum's next round, after a run of a few seconds is over.
+run "$work/sqlite/key" "$SQLITE_BIND" > /dev/null
+run "$work/pg/key" "$PG_BIND" > /dev/null
+psql -q "$pg_url" -c "ANALYZE" > /dev/null
+
 echo "alert intake as served: $CONNECTIONS connections, ${SECONDS_EACH} s a run, $PAIRS pairs"
 for pair in $(seq 1 "$PAIRS"); do
   read -r s_rate s_p99 s_bad s_err <<< "$(run "$work/sqlite/key" "$SQLITE_BIND")"

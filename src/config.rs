@@ -121,14 +121,15 @@ pub struct SettingsArgs {
     pub pool_size: u32,
 
     /// Intake writers (threads that file the waiting alerts, each batch in one
-    /// transaction). SQLite always has one; PostgreSQL a quarter of the pool, 1 to 4,
-    /// unless this says otherwise (1 to 16).
+    /// transaction). SQLite always has one; PostgreSQL a quarter of the pool, at most
+    /// one per core and 1 to 4, unless this says otherwise (1 to 16).
     #[arg(long, env = "RISKDESK_INTAKE_WRITERS", value_parser = clap::value_parser!(u32).range(1..=16), global = true)]
     pub intake_writers: Option<u32>,
 
-    /// Seconds a session row read from the database is reused by this instance
-    /// (0: read it on every request). Sign-out and deactivation through this
-    /// instance take effect at once; through another, within this time.
+    /// Seconds a session row or an API key read from the database is reused by this
+    /// instance (0: read it on every request). Sign-out, deactivation and a key's
+    /// revocation through this instance take effect at once; through another (or
+    /// the command line), within this time.
     #[arg(
         long,
         env = "RISKDESK_SESSION_CACHE_SECONDS",

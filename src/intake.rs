@@ -278,15 +278,23 @@ fn file(
     let key = open_key(customer_id, queue.id);
     // A new case's first events, written together with the alert's.
     let mut opening: Vec<CaseEvent> = Vec::new();
-    // The batch read its open cases at once; each is used once from there (a second
-    // alert of the same case in the batch reads it again).
+    // The flushes of the batch so far: a step that writes on its own may change the
+    // case, which then is not kept for the batch's next alert of its key.
+    let flushes = deferred.as_ref().map_or(0, |d| d.flushes);
+    // A case the batch opened ahead for this alert (the first of its key).
+    let created = deferred.as_mut().and_then(|d| d.created.remove(&key));
+    // The batch read its open cases at once, and keeps each for its next alert.
     let found = match deferred.as_mut().and_then(|d| d.open.remove(&key)) {
         Some(read) => read,
         None => case_store::find_open(conn, &key)?,
     };
-    let (case, grouped) = match found {
-        Some(case) => (case, true),
-        None => {
+    let (mut case, grouped) = match (created, found) {
+        (Some(dues), Some(case)) => {
+            opening = opened_events(alert, queue, decision, dues);
+            (case, false)
+        }
+        (_, Some(case)) => (case, true),
+        (_, None) => {
             let weight = snap.rules.get(&alert.rule).map(|r| r.weight).unwrap_or(1);
             let inserted = crate::cases::open::insert(
                 conn,
@@ -298,41 +306,13 @@ fn file(
                     open_key: &key,
                     weight,
                     alert_count: 1,
+                    unassigned_after: Some(keys.settings.unassigned_alert_after),
                 },
                 now,
             )?;
             match inserted {
                 Some((case, dues)) => {
-                    use crate::domain::events as ev;
-                    let (reason, position, time_boxed) = match decision.reason {
-                        Reason::Route {
-                            position,
-                            time_boxed,
-                        } => (ev::RouteReason::Route, Some(position as i64), time_boxed),
-                        Reason::UnknownRule => (ev::RouteReason::UnknownRule, None, false),
-                        Reason::NoRouteMatched => (ev::RouteReason::NoRoute, None, false),
-                    };
-                    opening = vec![
-                        CaseEvent::Opened(ev::Opened {
-                            rule: alert.rule.clone(),
-                            queue: queue.name.clone(),
-                            priority: decision.priority,
-                        }),
-                        CaseEvent::RoutingDecided(ev::RoutingDecided {
-                            reason,
-                            route: position,
-                            time_boxed,
-                            rule: alert.rule.clone(),
-                            queue: queue.name.clone(),
-                            priority: decision.priority,
-                        }),
-                        CaseEvent::SlaSet(ev::Dues {
-                            policy: queue.policy.name.clone(),
-                            calendar: queue.policy.calendar_name.clone().into(),
-                            first_response_due: dues.first_response,
-                            resolution_due: dues.resolution,
-                        }),
-                    ];
+                    opening = opened_events(alert, queue, decision, dues);
                     (case, false)
                 }
                 // Another instance opened it a moment ago: join that one.
@@ -366,13 +346,26 @@ fn file(
         if weight > case.weight {
             heavier = Some(weight);
         }
-        diesel::update(cases::table.find(case.id))
-            .set((
-                cases::alert_count.eq(cases::alert_count + 1),
-                cases::weight.eq(weight.max(case.weight)),
-                cases::updated_at.eq(at),
-            ))
-            .execute(conn)?;
+        match deferred.as_mut() {
+            Some(d) => {
+                let bump = d.bumps.entry(case.id).or_insert((0, weight));
+                bump.0 += 1;
+                bump.1 = bump.1.max(weight);
+            }
+            None => {
+                diesel::update(cases::table.find(case.id))
+                    .set((
+                        cases::alert_count.eq(cases::alert_count + 1),
+                        cases::weight.eq(weight.max(case.weight)),
+                        cases::updated_at.eq(at),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        // As the batch keeps the case for its next alert (a heavier weight is
+        // written below, and a case grown is read again).
+        case.alert_count += 1;
+        case.updated_at = at;
     }
     opening.extend(overridden);
     opening.push(CaseEvent::AlertReceived(
@@ -407,6 +400,7 @@ fn file(
             None => (case.status, None),
         }
     };
+    let assigned = !grouped && status == CaseStatus::Assigned;
     match deferred.as_mut() {
         Some(d) => d.events.push((case.id, opening)),
         None => case_store::add_events(conn, case.id, at, &opening)?,
@@ -465,7 +459,14 @@ fn file(
     };
     let json = serde_json::to_string(&result).expect("json");
     match deferred {
-        Some(d) => d.answers.push((alert_id, Some(case.id), None, json)),
+        Some(d) => {
+            d.answers.push((alert_id, Some(case.id), None, json));
+            // Unchanged but for what is deferred: the batch's next alert of the key
+            // takes it from here rather than reading it again.
+            if d.flushes == flushes && !assigned {
+                d.open.insert(key, Some(case));
+            }
+        }
         None => {
             diesel::update(alerts::table.find(alert_id))
                 .set((alerts::case_id.eq(case.id), alerts::result.eq(json)))
@@ -473,6 +474,45 @@ fn file(
         }
     }
     Ok(result)
+}
+
+/// The first events of a case an alert opened.
+fn opened_events(
+    alert: &NewAlert,
+    queue: &deskconfig::QueueInfo,
+    decision: &routing::Decision,
+    dues: crate::domain::sla::Dues,
+) -> Vec<CaseEvent> {
+    use crate::domain::events as ev;
+    let (reason, position, time_boxed) = match decision.reason {
+        Reason::Route {
+            position,
+            time_boxed,
+        } => (ev::RouteReason::Route, Some(position as i64), time_boxed),
+        Reason::UnknownRule => (ev::RouteReason::UnknownRule, None, false),
+        Reason::NoRouteMatched => (ev::RouteReason::NoRoute, None, false),
+    };
+    vec![
+        CaseEvent::Opened(ev::Opened {
+            rule: alert.rule.clone(),
+            queue: queue.name.clone(),
+            priority: decision.priority,
+        }),
+        CaseEvent::RoutingDecided(ev::RoutingDecided {
+            reason,
+            route: position,
+            time_boxed,
+            rule: alert.rule.clone(),
+            queue: queue.name.clone(),
+            priority: decision.priority,
+        }),
+        CaseEvent::SlaSet(ev::Dues {
+            policy: queue.policy.name.clone(),
+            calendar: queue.policy.calendar_name.clone().into(),
+            first_response_due: dues.first_response,
+            resolution_due: dues.resolution,
+        }),
+    ]
 }
 
 /// Whether a campaign of the desk looks at an alert of `rule` with these identifiers.
@@ -500,13 +540,21 @@ fn flush(conn: &mut DbConn, deferred: &mut Option<&mut Deferred>) -> QueryResult
 }
 
 /// What a batch filed set-based leaves for later statements: the open cases read for
-/// the whole batch, and the timeline events and answers written together at the end
-/// (or before any step that writes on its own, so that every timeline keeps its order).
+/// the whole batch, the cases it opened ahead, and the alert counts, timeline events
+/// and answers written together at the end (or before any step that writes on its
+/// own, so that every timeline keeps its order).
 struct Deferred {
     at: chrono::NaiveDateTime,
     /// The open case of each open key the batch touches, as read before filing (none:
-    /// no case was open); each is taken by the first alert of its key.
+    /// no case was open) and as its alerts left it; forgotten at a flush.
     open: HashMap<String, Option<case_store::Case>>,
+    /// Keys whose case the batch opened ahead, with its dues, until the alert that
+    /// opens it is filed.
+    created: HashMap<String, crate::domain::sla::Dues>,
+    /// Alerts joining each case, and the heaviest weight among them.
+    bumps: std::collections::BTreeMap<i64, (i32, i32)>,
+    /// Flushes so far.
+    flushes: u64,
     /// The batch's identifiers were recorded at once (when no campaign looks at them
     /// alert by alert).
     identifiers_recorded: bool,
@@ -518,6 +566,11 @@ struct Deferred {
 
 impl Deferred {
     fn flush(&mut self, conn: &mut DbConn) -> QueryResult<()> {
+        self.flushes += 1;
+        if !self.bumps.is_empty() {
+            bump_cases(conn, self.at, &self.bumps)?;
+            self.bumps.clear();
+        }
         if !self.events.is_empty() {
             let cases: Vec<(i64, &[CaseEvent])> = self
                 .events
@@ -533,6 +586,45 @@ impl Deferred {
         }
         Ok(())
     }
+}
+
+/// Counts the alerts that joined cases, and raises their weight to the heaviest's.
+fn bump_cases(
+    conn: &mut DbConn,
+    at: chrono::NaiveDateTime,
+    bumps: &std::collections::BTreeMap<i64, (i32, i32)>,
+) -> QueryResult<()> {
+    match conn {
+        DbConn::Postgresql(pg) => {
+            use diesel::sql_types::{Array, BigInt, Integer, Timestamp};
+            diesel::sql_query(
+                "UPDATE cases AS c SET alert_count = c.alert_count + u.n, \
+                 weight = GREATEST(c.weight, u.w), updated_at = $4 \
+                 FROM UNNEST($1::bigint[], $2::int[], $3::int[]) AS u(id, n, w) \
+                 WHERE c.id = u.id",
+            )
+            .bind::<Array<BigInt>, _>(bumps.keys().copied().collect::<Vec<_>>())
+            .bind::<Array<Integer>, _>(bumps.values().map(|b| b.0).collect::<Vec<_>>())
+            .bind::<Array<Integer>, _>(bumps.values().map(|b| b.1).collect::<Vec<_>>())
+            .bind::<Timestamp, _>(at)
+            .execute(pg)?;
+        }
+        DbConn::Sqlite(lite) => {
+            use diesel::sql_types::{BigInt, Integer, Timestamp};
+            for (id, (n, w)) in bumps {
+                diesel::sql_query(
+                    "UPDATE cases SET alert_count = alert_count + ?, weight = max(weight, ?), \
+                     updated_at = ? WHERE id = ?",
+                )
+                .bind::<Integer, _>(*n)
+                .bind::<Integer, _>(*w)
+                .bind::<Timestamp, _>(at)
+                .bind::<BigInt, _>(*id)
+                .execute(lite)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Stores the alerts' answers (and their case or the snooze that held them back).
@@ -711,9 +803,59 @@ fn file_batch(
             }
         }
     }
+    // The cases the batch opens, one per key with none open, inserted together for
+    // the first alert of each key. Not where a campaign looks at the batch (its
+    // steps run alert by alert) nor for a customer with a snooze (it may hold the
+    // alert back): those alerts open their cases as they are filed.
+    let mut created = HashMap::new();
+    if identifiers_recorded {
+        let mut opening: Vec<(String, usize)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for &i in &fresh {
+            let alert = posted[i].0;
+            let (customer_id, snoozes) = customers[alert.customer.external_id.as_str()];
+            if snoozes > 0 || !ids.contains_key(&alert.external_id) {
+                continue;
+            }
+            let key = open_key(customer_id, routed[&i].1.id);
+            if matches!(open.get(&key), Some(None)) && seen.insert(key.clone()) {
+                opening.push((key, i));
+            }
+        }
+        let new: Vec<crate::cases::open::NewCase<'_>> = opening
+            .iter()
+            .map(|(key, i)| {
+                let alert = posted[*i].0;
+                let (decision, queue) = &routed[i];
+                crate::cases::open::NewCase {
+                    customer_id: customers[alert.customer.external_id.as_str()].0,
+                    queue,
+                    priority: decision.priority,
+                    rule_code: &alert.rule,
+                    open_key: key,
+                    weight: snap.rules.get(&alert.rule).map(|r| r.weight).unwrap_or(1),
+                    alert_count: 1,
+                    unassigned_after: Some(keys.settings.unassigned_alert_after),
+                }
+            })
+            .collect();
+        let made = crate::cases::open::insert_many(conn, &new, now)?;
+        // A key another instance opened meanwhile: its alert reads and joins that case.
+        for ((key, _), made) in opening.into_iter().zip(made) {
+            if let Some((case, dues)) = made {
+                open.insert(key.clone(), Some(case));
+                created.insert(key, dues);
+            } else {
+                open.remove(&key);
+            }
+        }
+    }
     let mut deferred = Deferred {
         at,
         open,
+        created,
+        bumps: Default::default(),
+        flushes: 0,
         identifiers_recorded,
         events: Vec::new(),
         answers: Vec::new(),

@@ -138,6 +138,7 @@ fn open_detected(
             open_key: &open_key,
             weight: 1,
             alert_count: 0,
+            unassigned_after: None,
         },
         now,
     )?;
@@ -344,6 +345,7 @@ pub fn make(
                 open_key: &format!("campaign:{stamp}"),
                 weight: 1,
                 alert_count: 0,
+                unassigned_after: None,
             },
             now,
         )?

@@ -32,12 +32,36 @@ pub struct Alarm {
 /// While the clock is paused, the only alarm is the pause's end: when the policy's
 /// `max_pause_minutes` allowance is used up, the clock runs again by itself.
 pub fn alarms(case: &Case, snap: &Snapshot, unassigned_after: Duration) -> Vec<Alarm> {
+    match snap.queues_by_id.get(&case.queue_id) {
+        Some(queue) => alarms_in(case, queue, unassigned_after),
+        None => Vec::new(),
+    }
+}
+
+/// When a case just opened in `queue` first needs the watch: its earliest alarm (a
+/// case opened already late, at once).
+pub fn first_alarm(
+    case: &Case,
+    queue: &crate::store::deskconfig::QueueInfo,
+    unassigned_after: Duration,
+    now: DateTime<Utc>,
+) -> Option<NaiveDateTime> {
+    next_of(
+        &alarms_in(case, queue, unassigned_after),
+        &HashSet::new(),
+        now,
+    )
+}
+
+/// [`alarms`] of a case in `queue`.
+fn alarms_in(
+    case: &Case,
+    queue: &crate::store::deskconfig::QueueInfo,
+    unassigned_after: Duration,
+) -> Vec<Alarm> {
     if case.resolved_at.is_some() {
         return Vec::new();
     }
-    let Some(queue) = snap.queues_by_id.get(&case.queue_id) else {
-        return Vec::new();
-    };
     let policy = &queue.policy;
     if let Some(since) = case.paused_since {
         let since = store::from_db(since);
@@ -365,17 +389,37 @@ fn settle_batch(
     if !quiet.is_empty() {
         // Only where the claim still stands: a case a command changed meanwhile is
         // due again (commands set its next alarm to their time) and is looked at anew.
-        crate::db::write_tx_retry(conn, |conn| {
-            for (id, next) in &quiet {
-                diesel::update(
-                    cases::table
-                        .find(id)
-                        .filter(cases::next_alarm_at.eq(Some(claim))),
+        // One statement on PostgreSQL, one per case on SQLite (in-process, cheap).
+        crate::db::write_tx_retry(conn, |conn| match conn {
+            DbConn::Postgresql(pg) => {
+                use diesel::sql_types::{Array, BigInt, Nullable, Timestamp};
+                let mut sorted = quiet.clone();
+                sorted.sort_by_key(|q| q.0);
+                diesel::sql_query(
+                    "UPDATE cases AS c SET next_alarm_at = u.next \
+                     FROM UNNEST($1::bigint[], $2::timestamp[]) AS u(id, next) \
+                     WHERE c.id = u.id AND c.next_alarm_at = $3",
                 )
-                .set(cases::next_alarm_at.eq(next))
-                .execute(conn)?;
+                .bind::<Array<BigInt>, _>(sorted.iter().map(|q| q.0).collect::<Vec<_>>())
+                .bind::<Array<Nullable<Timestamp>>, _>(
+                    sorted.iter().map(|q| q.1).collect::<Vec<_>>(),
+                )
+                .bind::<Timestamp, _>(claim)
+                .execute(pg)?;
+                Ok(())
             }
-            Ok(())
+            DbConn::Sqlite(_) => {
+                for (id, next) in &quiet {
+                    diesel::update(
+                        cases::table
+                            .find(id)
+                            .filter(cases::next_alarm_at.eq(Some(claim))),
+                    )
+                    .set(cases::next_alarm_at.eq(next))
+                    .execute(conn)?;
+                }
+                Ok(())
+            }
         })?;
     }
     let mut count = 0;

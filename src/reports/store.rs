@@ -17,7 +17,6 @@ use crate::db::schema::{
     satisfaction,
 };
 use crate::db::{DbConn, write_tx_retry};
-use crate::dispatch;
 use crate::domain::calendar::Calendar;
 use crate::domain::resolution::{Disposition, Label};
 use crate::store::cases::Case;
@@ -173,21 +172,76 @@ pub fn compute(
         .collect())
 }
 
-/// Writes facts, replacing what was there, in one transaction.
+/// Writes facts, replacing what was there, in one transaction: one statement per
+/// fact on SQLite (in-process, they cost little), one for the lot on PostgreSQL.
 pub fn upsert(conn: &mut DbConn, rows: &[FactRow]) -> QueryResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    write_tx_retry(conn, |conn| {
-        for row in rows {
-            dispatch!(conn, |c| diesel::insert_into(case_facts::table)
-                .values(row)
-                .on_conflict(case_facts::case_id)
-                .do_update()
-                .set(row)
-                .execute(c))?;
+    write_tx_retry(conn, |conn| match conn {
+        DbConn::Sqlite(c) => {
+            for row in rows {
+                diesel::insert_into(case_facts::table)
+                    .values(row)
+                    .on_conflict(case_facts::case_id)
+                    .do_update()
+                    .set(row)
+                    .execute(c)?;
+            }
+            Ok(())
         }
-        Ok(())
+        DbConn::Postgresql(c) => {
+            use case_facts::dsl as f;
+            use diesel::upsert::excluded;
+            // In the order of their cases, so that two writers never wait in a circle.
+            let mut sorted: Vec<&FactRow> = rows.iter().collect();
+            sorted.sort_by_key(|r| r.case_id);
+            // PostgreSQL takes at most 65,535 parameters a statement: 31 a row.
+            for chunk in sorted.chunks(2000) {
+                diesel::insert_into(case_facts::table)
+                    .values(chunk.to_vec())
+                    .on_conflict(f::case_id)
+                    .do_update()
+                    .set((
+                        (
+                            f::queue_id.eq(excluded(f::queue_id)),
+                            f::rule_code.eq(excluded(f::rule_code)),
+                            f::agent_id.eq(excluded(f::agent_id)),
+                            f::priority.eq(excluded(f::priority)),
+                            f::opened_at.eq(excluded(f::opened_at)),
+                            f::resolved_at.eq(excluded(f::resolved_at)),
+                            f::first_response_secs.eq(excluded(f::first_response_secs)),
+                            f::resolution_secs.eq(excluded(f::resolution_secs)),
+                            f::first_response_met.eq(excluded(f::first_response_met)),
+                            f::resolution_met.eq(excluded(f::resolution_met)),
+                            f::unassigned_secs.eq(excluded(f::unassigned_secs)),
+                            f::agent_secs.eq(excluded(f::agent_secs)),
+                            f::customer_secs.eq(excluded(f::customer_secs)),
+                            f::breach_unassigned_secs.eq(excluded(f::breach_unassigned_secs)),
+                            f::breach_agent_secs.eq(excluded(f::breach_agent_secs)),
+                        ),
+                        (
+                            f::breach_customer_secs.eq(excluded(f::breach_customer_secs)),
+                            f::disposition.eq(excluded(f::disposition)),
+                            f::customer_confirmed.eq(excluded(f::customer_confirmed)),
+                            f::amount_protected.eq(excluded(f::amount_protected)),
+                            f::currency.eq(excluded(f::currency)),
+                            f::reopen_count.eq(excluded(f::reopen_count)),
+                            f::alert_count.eq(excluded(f::alert_count)),
+                            f::calls.eq(excluded(f::calls)),
+                            f::calls_reached.eq(excluded(f::calls_reached)),
+                            f::emails.eq(excluded(f::emails)),
+                            f::emails_answered.eq(excluded(f::emails_answered)),
+                            f::survey_sent.eq(excluded(f::survey_sent)),
+                            f::survey_score.eq(excluded(f::survey_score)),
+                            f::case_updated_at.eq(excluded(f::case_updated_at)),
+                            f::computed_at.eq(excluded(f::computed_at)),
+                        ),
+                    ))
+                    .execute(c)?;
+            }
+            Ok(())
+        }
     })
 }
 

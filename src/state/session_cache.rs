@@ -1,10 +1,12 @@
-// A short-lived, per-instance memory of session rows, so that a page does not cost a
-// trip to the database just to learn who asks. An entry lives `ttl` at most (a few
-// seconds): a session ended or a user deactivated on another instance stops working
-// within that time. Every state-changing request through this instance (sign-out,
-// deactivation, a role or language change, presence) empties the memory when it has
-// been handled, so such changes made here take effect at once. A session that is due
-// for its last-seen update or past its limits always goes to the database.
+// Short-lived, per-instance memories of rows that nearly every request reads, so that
+// a request does not cost a trip to the database just to learn who asks: the session
+// rows of pages, and the API keys of the JSON API. An entry lives `ttl` at most (a
+// few seconds): a session ended, a user deactivated or a key revoked on another
+// instance (or from the command line) stops working within that time. Every
+// state-changing page request through this instance (sign-out, deactivation, a role
+// or language change, presence, a key revoked) empties both memories when it has been
+// handled, so such changes made here take effect at once. A session that is due for
+// its last-seen update or past its limits always goes to the database.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -14,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::store::sessions::Session;
 use crate::store::users::User;
 
-/// Entries kept at most; beyond that the memory starts afresh.
+/// Entries kept at most; beyond that a memory starts afresh.
 const MAX_ENTRIES: usize = 10_000;
 
 /// What the session middleware read for one session.
@@ -25,49 +27,56 @@ pub struct Cached {
     pub unread: i64,
     /// Emergencies the user is paged for and has not answered.
     pub paged: Vec<crate::cases::emergency::Banner>,
-    pub fetched: DateTime<Utc>,
 }
 
+/// The session rows read recently, by the digest of their token.
+pub type SessionCache = Memory<Cached>;
+
+/// The API keys read recently, by their prefix.
+pub type KeyCache = Memory<crate::store::apikeys::ApiKey>;
+
+/// Values by key, each kept `ttl` from when it was read.
 #[derive(Debug)]
-pub struct SessionCache {
+pub struct Memory<V> {
     ttl: Duration,
-    entries: Mutex<HashMap<String, Cached>>,
+    entries: Mutex<HashMap<String, (DateTime<Utc>, V)>>,
 }
 
-impl SessionCache {
+impl<V: Clone> Memory<V> {
     /// A memory whose entries live `ttl`; zero or less keeps nothing.
     pub fn new(ttl: Duration) -> Self {
-        SessionCache {
+        Memory {
             ttl,
             entries: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The entry for the session with this digest, if read less than `ttl` ago.
-    pub fn get(&self, digest: &str, now: DateTime<Utc>) -> Option<Cached> {
+    /// The entry for this key, if read less than `ttl` ago.
+    pub fn get(&self, key: &str, now: DateTime<Utc>) -> Option<V> {
         if self.ttl <= Duration::zero() {
             return None;
         }
-        let entries = self.entries.lock().expect("session cache lock");
+        let entries = self.entries.lock().expect("memory lock");
         entries
-            .get(digest)
-            .filter(|c| now >= c.fetched && now - c.fetched < self.ttl)
-            .cloned()
+            .get(key)
+            .filter(|(fetched, _)| now >= *fetched && now - *fetched < self.ttl)
+            .map(|(_, v)| v.clone())
     }
 
-    pub fn put(&self, digest: String, entry: Cached) {
+    /// Remembers what was read at `fetched`.
+    pub fn put(&self, key: String, value: V, fetched: DateTime<Utc>) {
         if self.ttl <= Duration::zero() {
             return;
         }
-        let mut entries = self.entries.lock().expect("session cache lock");
+        let mut entries = self.entries.lock().expect("memory lock");
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
         }
-        entries.insert(digest, entry);
+        entries.insert(key, (fetched, value));
     }
 
     /// Forgets everything (after any change made through this instance).
     pub fn clear(&self) {
-        self.entries.lock().expect("session cache lock").clear();
+        self.entries.lock().expect("memory lock").clear();
     }
 }

@@ -251,8 +251,8 @@ pub async fn session_and_csrf(
                             user: user.clone(),
                             unread,
                             paged: paged.clone(),
-                            fetched: now,
                         },
+                        now,
                     );
                     Ok(Some((s, user, unread, paged)))
                 })
@@ -368,6 +368,7 @@ pub async fn session_and_csrf(
         // Whatever the request changed (a sign-out, a deactivation, a role, a
         // language, presence), this instance's next pages read it afresh.
         state.session_cache.clear();
+        state.key_cache.clear();
     }
     if let Some(t) = new_anon {
         let _ = res

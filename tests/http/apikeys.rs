@@ -281,6 +281,66 @@ fn an_expired_key_is_refused_with_401_and_shown_as_expired() {
 }
 
 #[test]
+fn remembered_keys_are_refused_at_once_here_and_within_seconds_elsewhere() {
+    let app = TestApp::spawn_with(|s| s.session_cache = Duration::seconds(2));
+    app.apply_config(DESK);
+    let (here, elsewhere) = (app.api_key(), app.api_key());
+    for key in [&here, &elsewhere] {
+        assert_eq!(
+            app.get_api(key, "/api/v1/cases").0,
+            200,
+            "read and remembered"
+        );
+    }
+    // The whole key is still compared with its digest: a remembered prefix with
+    // another secret is refused.
+    let k = riskdesk::apikeys::find_by_prefix(&mut app.conn(), &here).unwrap();
+    let forged = format!("rdk_{}_{}", k.prefix, "x".repeat(43));
+    problem(
+        call(&app, &forged, "GET", "/api/v1/cases", None),
+        401,
+        "An API key is required",
+    );
+
+    // Revoked through this instance's admin page: refused at once.
+    let admin = app.signed_in("admin");
+    let res = admin.submit(
+        "/admin/api-keys",
+        &format!("/admin/api-keys/{}/revoke", k.id),
+        &[],
+    );
+    assert_eq!(res.status(), 303);
+    problem(
+        call(&app, &here, "GET", "/api/v1/cases", None),
+        401,
+        "This API key was revoked",
+    );
+
+    // Revoked elsewhere (the command line, another instance): the remembered key
+    // serves at most the two seconds more.
+    assert_eq!(app.get_api(&elsewhere, "/api/v1/cases").0, 200);
+    let e = riskdesk::apikeys::find_by_prefix(&mut app.conn(), &elsewhere).unwrap();
+    riskdesk::apikeys::revoke(
+        &mut app.conn(),
+        app.clock.now(),
+        &riskdesk::accounts::Actor::cli(),
+        e.id,
+    )
+    .unwrap();
+    assert_eq!(
+        app.get_api(&elsewhere, "/api/v1/cases").0,
+        200,
+        "still remembered"
+    );
+    app.clock.advance(Duration::seconds(2));
+    problem(
+        call(&app, &elsewhere, "GET", "/api/v1/cases", None),
+        401,
+        "This API key was revoked",
+    );
+}
+
+#[test]
 fn a_revoked_key_is_refused_with_401_saying_so() {
     let app = app();
     let key = app.api_key();

@@ -197,11 +197,22 @@ async fn genuine(state: &AppState, bearer: Option<String>) -> Result<StoredKey, 
         .ok_or(ApiError::Unauthorized)?
         .to_string();
     let digest = tokens::digest(&presented);
-    let found = crate::web::db(state, move |conn| {
-        Ok(apikeys::find_by_prefix(conn, &prefix)?)
-    })
-    .await
-    .map_err(ApiError::from)?;
+    let now = state.now();
+    let found = match state.key_cache.get(&prefix, now) {
+        Some(key) => Some(key),
+        None => {
+            let cache = state.key_cache.clone();
+            crate::web::db(state, move |conn| {
+                let found = apikeys::find_by_prefix(conn, &prefix)?;
+                if let Some(key) = &found {
+                    cache.put(prefix, key.clone(), now);
+                }
+                Ok(found)
+            })
+            .await
+            .map_err(ApiError::from)?
+        }
+    };
     match found {
         Some(k) if tokens::secrets_equal(&k.key_hash, &digest) => Ok(k),
         _ => Err(ApiError::Unauthorized),
