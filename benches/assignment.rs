@@ -50,6 +50,8 @@ const RULES: &[&str] = &[
 ];
 /// How often the simulated agents look for cases to close.
 const TICK_MS: u64 = 20;
+/// Agents resolving at once on PostgreSQL, each resolution in its own transaction.
+const RESOLVERS: usize = 8;
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -71,6 +73,9 @@ fn main() {
         database.redacted()
     );
     let mut settings = Settings::for_data_dir(dir.path().join("data"), database);
+    if let Ok(w) = std::env::var("RISKDESK_BENCH_WRITERS") {
+        settings.intake_writers = w.parse().ok();
+    }
     settings.workers = None;
     settings.pool_size = 16;
     let state = AppState::open(settings, Clock::System).expect("open");
@@ -165,6 +170,12 @@ fn main() {
             let mut resolved = 0usize;
             let mut busy = Duration::ZERO;
             let mut inside = Duration::ZERO;
+            let inside_pg = std::sync::atomic::AtomicU64::new(0);
+            let cpu_pg = std::sync::atomic::AtomicU64::new(0);
+            let postgres = matches!(
+                *state.pool.get().unwrap(),
+                riskdesk::db::DbConn::Postgresql(_)
+            );
             let mut tick = Instant::now();
             while !stop.load(Ordering::Relaxed) {
                 // A tick every 20 ms: a long batch shortens the pause after it, as
@@ -188,40 +199,76 @@ fn main() {
                     .load(&mut conn)
                     .unwrap();
                 let t = Instant::now();
-                let n = riskdesk::db::write_tx(&mut conn, |c| {
-                    let t_in = Instant::now();
-                    let now = state.now();
-                    let mut n = 0;
-                    for id in &done {
-                        if riskdesk::cases::clock::resolve(
-                            c,
-                            &state.settings,
-                            &snap,
-                            now,
-                            *id,
-                            riskdesk::cases::clock::Outcome {
-                                resolver: None,
-                                disposition: "false_positive",
-                                details: riskdesk::domain::events::ClosingDetails {
-                                    action: Some("released".into()),
-                                    ..Default::default()
-                                },
-                                approved_by: None,
-                                by_customer: false,
+                let resolve = |c: &mut riskdesk::db::DbConn, id: i64| {
+                    riskdesk::cases::clock::resolve(
+                        c,
+                        &state.settings,
+                        &snap,
+                        state.now(),
+                        id,
+                        riskdesk::cases::clock::Outcome {
+                            resolver: None,
+                            disposition: "false_positive",
+                            details: riskdesk::domain::events::ClosingDetails {
+                                action: Some("released".into()),
+                                ..Default::default()
                             },
-                        )
-                        .is_ok()
-                        {
-                            n += 1;
+                            approved_by: None,
+                            by_customer: false,
+                        },
+                    )
+                    .is_ok()
+                };
+                let n = if postgres {
+                    // PostgreSQL: as agents click, each resolution its own transaction
+                    // (one holding the rows of many agents would deadlock with
+                    // intake's assignments), by several agents at once.
+                    drop(conn);
+                    let n = std::sync::atomic::AtomicUsize::new(0);
+                    std::thread::scope(|s| {
+                        for part in 0..RESOLVERS {
+                            let (state, done, n, resolve, inside_pg, cpu_pg) =
+                                (&state, &done, &n, &resolve, &inside_pg, &cpu_pg);
+                            s.spawn(move || {
+                                let cpu_at = loadgen::own_cpu();
+                                let mut conn = state.pool.get().unwrap();
+                                for id in done.iter().skip(part).step_by(RESOLVERS) {
+                                    let t_in = Instant::now();
+                                    let ok = riskdesk::db::write_tx_retry(&mut conn, |c| {
+                                        Ok(resolve(c, *id))
+                                    })
+                                    .unwrap_or(false);
+                                    if ok {
+                                        n.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                    inside_pg.fetch_add(
+                                        t_in.elapsed().as_micros() as u64,
+                                        Ordering::Relaxed,
+                                    );
+                                }
+                                cpu_pg.fetch_add(
+                                    (loadgen::own_cpu() - cpu_at).as_micros() as u64,
+                                    Ordering::Relaxed,
+                                );
+                            });
                         }
-                    }
-                    inside += t_in.elapsed();
-                    Ok::<_, diesel::result::Error>(n)
-                });
+                    });
+                    Ok::<_, diesel::result::Error>(n.into_inner())
+                } else {
+                    // SQLite: the tick's resolutions committed together, standing for
+                    // many agents clicking at once (one writer takes them in turn).
+                    riskdesk::db::write_tx(&mut conn, |c| {
+                        let t_in = Instant::now();
+                        let n = done.iter().filter(|id| resolve(c, **id)).count();
+                        inside += t_in.elapsed();
+                        Ok::<_, diesel::result::Error>(n)
+                    })
+                };
                 resolved += n.unwrap_or(0);
                 busy += t.elapsed();
             }
-            let cpu = loadgen::own_cpu() - cpu_start;
+            let cpu = loadgen::own_cpu() - cpu_start + Duration::from_micros(cpu_pg.into_inner());
+            inside += Duration::from_micros(inside_pg.into_inner());
             println!(
                 "agents' resolutions: {resolved} in {:.1} s of transactions ({:.2} ms each, {:.2} ms of it holding the write lock; {:.3} ms of processor time each)",
                 busy.as_secs_f64(),

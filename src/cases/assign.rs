@@ -104,6 +104,13 @@ pub fn queue_agents(
 /// Gives `case` to `agent` if both are still free to take it: the agent's load and
 /// the case's owner are changed by conditional updates, so neither an over-full agent
 /// nor a second owner can result, whatever runs beside.
+///
+/// On PostgreSQL an agent whose row another transaction holds at that moment (an
+/// intake writer giving them a case, a resolution taking one off) is passed over, as
+/// a lost race is, rather than waited for: two writers giving cases to the same
+/// agents in their own orders would otherwise wait on each other in a circle until
+/// PostgreSQL broke the deadlock a second later. A case no free agent took waits,
+/// and the sweep or the next resolution gives it out.
 fn take(
     conn: &mut DbConn,
     case_id: i64,
@@ -112,6 +119,18 @@ fn take(
     now: DateTime<Utc>,
 ) -> QueryResult<bool> {
     let at = store::to_db(now);
+    if let DbConn::Postgresql(pg) = conn {
+        let free: Option<i64> = users::table
+            .find(agent)
+            .select(users::id)
+            .for_no_key_update()
+            .skip_locked()
+            .first(pg)
+            .optional()?;
+        if free.is_none() {
+            return Ok(false);
+        }
+    }
     let n = diesel::update(
         users::table
             .find(agent)
