@@ -101,16 +101,20 @@ pub fn queue_agents(
         .collect())
 }
 
+/// What [`take`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Took {
+    Taken,
+    /// The agent had no room, or the case had an owner or was resolved meanwhile.
+    Lost,
+    /// Another transaction held the agent's row (only when asked to pass over).
+    Held,
+}
+
 /// Gives `case` to `agent` if both are still free to take it: the agent's load and
 /// the case's owner are changed by conditional updates, so neither an over-full agent
-/// nor a second owner can result, whatever runs beside.
-///
-/// On PostgreSQL an agent whose row another transaction holds at that moment (an
-/// intake writer giving them a case, a resolution taking one off) is passed over, as
-/// a lost race is, rather than waited for: two writers giving cases to the same
-/// agents in their own orders would otherwise wait on each other in a circle until
-/// PostgreSQL broke the deadlock a second later. A case no free agent took waits,
-/// and the sweep or the next resolution gives it out.
+/// nor a second owner can result, whatever runs beside. See [`take_or_pass`] for
+/// automatic assignment.
 fn take(
     conn: &mut DbConn,
     case_id: i64,
@@ -118,8 +122,26 @@ fn take(
     agent: i64,
     now: DateTime<Utc>,
 ) -> QueryResult<bool> {
+    Ok(take_or_pass(conn, case_id, w, agent, now, false)? == Took::Taken)
+}
+
+/// [`take`], and with `pass_over` on PostgreSQL an agent whose row another
+/// transaction holds at that moment (an intake writer giving them a case, a
+/// resolution taking one off) is passed over rather than waited for: automatic
+/// assignment then tries the next best agent. Two writers giving cases to the same
+/// agents in their own orders would otherwise wait on each other in a circle until
+/// PostgreSQL broke the deadlock a second later. A person's own choice (a supervisor
+/// giving a case, an agent taking the next) waits as before.
+fn take_or_pass(
+    conn: &mut DbConn,
+    case_id: i64,
+    w: i32,
+    agent: i64,
+    now: DateTime<Utc>,
+    pass_over: bool,
+) -> QueryResult<Took> {
     let at = store::to_db(now);
-    if let DbConn::Postgresql(pg) = conn {
+    if pass_over && let DbConn::Postgresql(pg) = conn {
         let free: Option<i64> = users::table
             .find(agent)
             .select(users::id)
@@ -128,7 +150,7 @@ fn take(
             .first(pg)
             .optional()?;
         if free.is_none() {
-            return Ok(false);
+            return Ok(Took::Held);
         }
     }
     let n = diesel::update(
@@ -143,7 +165,7 @@ fn take(
     ))
     .execute(conn)?;
     if n == 0 {
-        return Ok(false);
+        return Ok(Took::Lost);
     }
     let m = diesel::update(
         cases::table
@@ -164,9 +186,9 @@ fn take(
         diesel::update(users::table.find(agent))
             .set(users::current_load.eq(users::current_load - w))
             .execute(conn)?;
-        return Ok(false);
+        return Ok(Took::Lost);
     }
-    Ok(true)
+    Ok(Took::Taken)
 }
 
 fn email_of(conn: &mut DbConn, id: i64) -> QueryResult<String> {
@@ -316,8 +338,10 @@ pub fn try_assign_memo(
         .filter(|a| Some(a.id) != exclude)
         .collect();
     let at = store::to_db(now);
-    // A conditional update can lose to a concurrent one; try the next best then.
-    for _ in 0..3 {
+    // A conditional update can lose to a concurrent one; try the next best then (three
+    // times). An agent another transaction holds is passed over without counting.
+    let (mut lost, mut passed_over) = (0, false);
+    while lost < 3 {
         match assignment::choose(&agents, &queue.skills, case.weight) {
             Choice::Agent {
                 id,
@@ -325,7 +349,13 @@ pub fn try_assign_memo(
                 load,
                 capacity,
             } => {
-                if take(conn, case.id, case.weight, id, now)? {
+                let took = take_or_pass(conn, case.id, case.weight, id, now, true)?;
+                if took == Took::Held {
+                    agents.retain(|a| a.id != id);
+                    passed_over = true;
+                    continue;
+                }
+                if took == Took::Taken {
                     if let Some(m) = memo.as_mut() {
                         m.assigned(id, case.weight, now);
                     }
@@ -347,12 +377,17 @@ pub fn try_assign_memo(
                     return Ok(Some((id, email)));
                 }
                 agents.retain(|a| a.id != id);
+                lost += 1;
                 // The cached view of this queue was wrong about them: read it afresh
                 // for the next case.
                 if let Some(m) = memo.as_mut() {
                     m.members.remove(&case.queue_id);
                 }
             }
+            // Only agents held by others had room: the case waits for a moment, and
+            // the next resolution or the sweep gives it out (its waiting is no
+            // reason to remember for the queue, nor one to put on the timeline).
+            Choice::Waiting(_) if passed_over => return Ok(None),
             Choice::Waiting(why) => {
                 if exclude.is_none()
                     && let Some(m) = memo.as_mut()
