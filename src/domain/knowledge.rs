@@ -528,7 +528,7 @@ pub fn mask_free_text(text: &str, known: &[(String, String)], max: usize) -> Str
         }
     }
     flush(&mut token, &mut words);
-    let masked = digit_runs(&words);
+    let masked = crate::domain::masking::digit_runs(&words, 7);
     if masked.chars().count() <= max {
         masked
     } else {
@@ -543,59 +543,6 @@ fn is_ipv4(s: &str) -> bool {
         && parts
             .iter()
             .all(|p| !p.is_empty() && p.len() <= 3 && p.chars().all(|c| c.is_ascii_digit()))
-}
-
-/// Runs of seven or more digits keep their last four (and from twelve on their first
-/// six); shorter runs (amounts, times, references' numbers) stay.
-fn digit_runs(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].is_ascii_digit() {
-            out.push(chars[i]);
-            i += 1;
-            continue;
-        }
-        let mut j = i;
-        let mut end = i;
-        let mut digits = 0;
-        while j < chars.len() {
-            if chars[j].is_ascii_digit() {
-                digits += 1;
-                j += 1;
-                end = j;
-            } else if matches!(chars[j], ' ' | '-')
-                && j + 1 < chars.len()
-                && chars[j + 1].is_ascii_digit()
-            {
-                j += 1;
-            } else {
-                break;
-            }
-        }
-        let run = &chars[i..end];
-        if digits >= 7 {
-            let head = if digits >= 12 { 6 } else { 0 };
-            let mut seen = 0;
-            for c in run {
-                if c.is_ascii_digit() {
-                    seen += 1;
-                    out.push(if seen <= head || seen > digits - 4 {
-                        *c
-                    } else {
-                        '*'
-                    });
-                } else {
-                    out.push(*c);
-                }
-            }
-        } else {
-            out.extend(run);
-        }
-        i = end;
-    }
-    out
 }
 
 #[cfg(test)]

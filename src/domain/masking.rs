@@ -146,6 +146,13 @@ pub fn other(v: &str) -> String {
 /// as card and account numbers are written) shows its first six and last four
 /// digits only; the rest of the text is untouched.
 pub fn numbers_in(text: &str) -> String {
+    digit_runs(text, 12)
+}
+
+/// Runs of `min_digits` or more digits (spaces or dashes between groups allowed)
+/// keep their last four digits, and from twelve digits on their first six too;
+/// shorter runs (amounts, times, references' numbers) and the rest of the text stay.
+pub fn digit_runs(text: &str, min_digits: usize) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
@@ -174,12 +181,14 @@ pub fn numbers_in(text: &str) -> String {
             }
         }
         let run = &chars[i..end];
-        if digits >= 12 {
+        // Five at least, so that four stay and one is hidden.
+        if digits >= min_digits.max(5) {
+            let head = if digits >= 12 { 6 } else { 0 };
             let mut seen = 0;
             for c in run {
                 if c.is_ascii_digit() {
                     seen += 1;
-                    out.push(if seen <= 6 || seen > digits - 4 {
+                    out.push(if seen <= head || seen > digits - 4 {
                         *c
                     } else {
                         '*'

@@ -95,6 +95,13 @@ pub fn alert(id: &str, rule: &str, customer: &str) -> Value {
     })
 }
 
+/// Posts `alerts` as one batch and returns its answer (200).
+fn batch(app: &TestApp, key: &str, alerts: Value) -> Value {
+    let (s, r) = app.post_api(key, "/api/v1/alerts/batch", &json!({ "alerts": alerts }));
+    assert_eq!(s, 200, "{r}");
+    r
+}
+
 fn desk() -> (TestApp, String) {
     let app = TestApp::spawn();
     app.apply_config(DESK);
@@ -434,17 +441,16 @@ fn pauses_stop_the_clock_within_the_policys_limit() {
 #[test]
 fn batches_answer_each_alert_in_order() {
     let (app, key) = desk();
-    let (s, r) = app.post_api(
+    let r = batch(
+        &app,
         &key,
-        "/api/v1/alerts/batch",
-        &json!({"alerts": [
+        json!([
             alert("b-1", "LARGE_TRANSFER", "C-1"),
             {"external_id": "b-2"},
             alert("b-3", "NEW_ACCOUNT_BURST", "C-1"),
             alert("b-1", "LARGE_TRANSFER", "C-1"),
-        ]}),
+        ]),
     );
-    assert_eq!(s, 200, "{r}");
     let results = r["results"].as_array().unwrap();
     assert_eq!(results.len(), 4);
     assert_eq!(results[0]["queue"], "Transfers");
@@ -467,6 +473,68 @@ fn batches_answer_each_alert_in_order() {
     assert_eq!(s, 422);
     assert_eq!(p["errors"][0]["field"], "alerts");
     assert_eq!(app.count("alerts"), 2);
+}
+
+/// A batch opens a customer's case once, with its first alerts joining it in the same
+/// batch, counts every alert, and writes the opening events once; the new case's first
+/// SLA alarm is set when it opens, so the watch first looks at it then.
+#[test]
+fn a_batch_opens_each_case_once_and_counts_its_alerts() {
+    use diesel::prelude::*;
+    use riskdesk::db::schema::cases;
+    let (app, key) = desk();
+    let r = batch(
+        &app,
+        &key,
+        json!([
+            alert("o-1", "LARGE_TRANSFER", "C-70"),
+            alert("o-2", "LARGE_TRANSFER", "C-71"),
+            alert("o-3", "LARGE_TRANSFER", "C-70"),
+            alert("o-4", "LARGE_TRANSFER", "C-70"),
+        ]),
+    );
+    let results = r["results"].as_array().unwrap();
+    let seventy = results[0]["case_ref"].as_str().unwrap();
+    assert_eq!(results[0]["grouped"], false);
+    assert_eq!(results[1]["grouped"], false);
+    assert_ne!(results[1]["case_ref"], seventy);
+    for later in &results[2..] {
+        assert_eq!(later["case_ref"], seventy, "{later}");
+        assert_eq!(later["grouped"], true);
+    }
+    assert_eq!(app.count("cases"), 2);
+    let (_, case) = app.get_api(&key, &format!("/api/v1/cases/{seventy}"));
+    assert_eq!(case["alert_count"], 3, "{case}");
+    let (_, events) = app.get_api(&key, &format!("/api/v1/cases/{seventy}/events"));
+    let kinds: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "case.opened").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "alert.received").count(),
+        3,
+        "{kinds:?}"
+    );
+
+    // The first alarm is ahead (the policy's first warning or the unassigned alarm),
+    // not at the opening: nothing is due for the watch yet, and it fires nothing.
+    let now = riskdesk::store::to_db(app.clock.now());
+    let alarms: Vec<Option<chrono::NaiveDateTime>> = cases::table
+        .select(cases::next_alarm_at)
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_eq!(alarms.len(), 2);
+    for at in alarms {
+        assert!(at.is_some_and(|at| at > now), "{at:?} after {now}");
+    }
+    assert_eq!(riskdesk::jobs::watch_sla(&app.state).unwrap(), 0);
 }
 
 /// An alert that fails inside the database (here a trigger refuses it) fails alone:
