@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::clock::Clock;
+use crate::db::fixed::statement;
 use crate::db::schema::{alerts, cases, customers};
 use crate::db::{DbConn, DbPool, write_tx};
 use crate::dispatch;
@@ -597,16 +598,16 @@ fn bump_cases(
     match conn {
         DbConn::Postgresql(pg) => {
             use diesel::sql_types::{Array, BigInt, Integer, Timestamp};
-            diesel::sql_query(
+            statement(
                 "UPDATE cases AS c SET alert_count = c.alert_count + u.n, \
-                 weight = GREATEST(c.weight, u.w), updated_at = $4 \
-                 FROM UNNEST($1::bigint[], $2::int[], $3::int[]) AS u(id, n, w) \
+                 weight = GREATEST(c.weight, u.w), updated_at = ? \
+                 FROM UNNEST(?::bigint[], ?::int[], ?::int[]) AS u(id, n, w) \
                  WHERE c.id = u.id",
             )
+            .bind::<Timestamp, _>(at)
             .bind::<Array<BigInt>, _>(bumps.keys().copied().collect::<Vec<_>>())
             .bind::<Array<Integer>, _>(bumps.values().map(|b| b.0).collect::<Vec<_>>())
             .bind::<Array<Integer>, _>(bumps.values().map(|b| b.1).collect::<Vec<_>>())
-            .bind::<Timestamp, _>(at)
             .execute(pg)?;
         }
         DbConn::Sqlite(lite) => {
@@ -638,10 +639,10 @@ fn store_answers(
             let mut sorted: Vec<&(i64, Option<i64>, Option<i64>, String)> =
                 answers.iter().collect();
             sorted.sort_by_key(|a| a.0);
-            diesel::sql_query(
+            statement(
                 "UPDATE alerts AS a SET case_id = u.case_id, suppressed_by = u.suppressed_by, \
                  result = u.result \
-                 FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[]) \
+                 FROM UNNEST(?::bigint[], ?::bigint[], ?::bigint[], ?::text[]) \
                  AS u(id, case_id, suppressed_by, result) WHERE a.id = u.id",
             )
             .bind::<Array<BigInt>, _>(sorted.iter().map(|a| a.0).collect::<Vec<_>>())
@@ -1047,15 +1048,16 @@ fn upsert_customers<'a>(
             let texts = |f: fn(&Current) -> &Option<String>| -> Vec<Option<&str>> {
                 changed.iter().map(|r| f(r).as_deref()).collect()
             };
-            diesel::sql_query(
+            statement(
                 "UPDATE customers AS c SET name = u.name, email = u.email, phone = u.phone, \
                  locale = u.locale, timezone = u.timezone, do_not_contact = u.do_not_contact, \
-                 attributes = u.attributes, updated_at = $9 \
-                 FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                 $6::text[], $7::bool[], $8::text[]) \
+                 attributes = u.attributes, updated_at = ? \
+                 FROM UNNEST(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], \
+                 ?::text[], ?::bool[], ?::text[]) \
                  AS u(id, name, email, phone, locale, timezone, do_not_contact, attributes) \
                  WHERE c.id = u.id",
             )
+            .bind::<Timestamp, _>(at)
             .bind::<Array<BigInt>, _>(changed.iter().map(|r| r.0).collect::<Vec<_>>())
             .bind::<Array<Nullable<Text>>, _>(texts(|r| &r.2))
             .bind::<Array<Nullable<Text>>, _>(texts(|r| &r.3))
@@ -1064,7 +1066,6 @@ fn upsert_customers<'a>(
             .bind::<Array<Nullable<Text>>, _>(texts(|r| &r.6))
             .bind::<Array<Bool>, _>(changed.iter().map(|r| r.7).collect::<Vec<_>>())
             .bind::<Array<Text>, _>(changed.iter().map(|r| r.8.as_str()).collect::<Vec<_>>())
-            .bind::<Timestamp, _>(at)
             .execute(pg)?;
         }
         DbConn::Sqlite(_) => {

@@ -395,10 +395,10 @@ fn settle_batch(
                 use diesel::sql_types::{Array, BigInt, Nullable, Timestamp};
                 let mut sorted = quiet.clone();
                 sorted.sort_by_key(|q| q.0);
-                diesel::sql_query(
+                crate::db::fixed::statement(
                     "UPDATE cases AS c SET next_alarm_at = u.next \
-                     FROM UNNEST($1::bigint[], $2::timestamp[]) AS u(id, next) \
-                     WHERE c.id = u.id AND c.next_alarm_at = $3",
+                     FROM UNNEST(?::bigint[], ?::timestamp[]) AS u(id, next) \
+                     WHERE c.id = u.id AND c.next_alarm_at = ?",
                 )
                 .bind::<Array<BigInt>, _>(sorted.iter().map(|q| q.0).collect::<Vec<_>>())
                 .bind::<Array<Nullable<Timestamp>>, _>(
