@@ -25,6 +25,11 @@ impl Decimal {
     pub fn checked_add(self, other: Decimal) -> Option<Decimal> {
         self.0.checked_add(other.0).map(Decimal)
     }
+
+    /// The amount of `units` millionths (`1_500_000` → 1.50).
+    pub fn from_millionths(units: i128) -> Decimal {
+        Decimal(units)
+    }
 }
 
 impl FromStr for Decimal {

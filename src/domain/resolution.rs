@@ -101,11 +101,16 @@ pub struct Tally {
 
 impl Tally {
     pub fn add(&mut self, label: Label) {
+        self.add_many(label, 1);
+    }
+
+    /// `n` closings of `label`.
+    pub fn add_many(&mut self, label: Label, n: u64) {
         match label {
-            Label::TruePositive => self.true_positive += 1,
-            Label::FalsePositive => self.false_positive += 1,
-            Label::Unknown => self.unknown += 1,
-            Label::NotCounted => self.not_counted += 1,
+            Label::TruePositive => self.true_positive += n,
+            Label::FalsePositive => self.false_positive += n,
+            Label::Unknown => self.unknown += n,
+            Label::NotCounted => self.not_counted += n,
         }
     }
 

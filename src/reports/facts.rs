@@ -290,7 +290,13 @@ pub fn compute(input: &Input<'_>) -> FactRow {
                 .map(Disposition::label)
                 == Some(Label::FalsePositive)
             && closing.customer_confirmed,
-        amount_protected: closing.amount_protected.filter(|_| closed),
+        // Kept as an exact decimal writes itself (`1200.00`), or not at all: the
+        // reports sum the facts' amounts in SQL as they are.
+        amount_protected: closing
+            .amount_protected
+            .filter(|_| closed)
+            .and_then(|a| a.parse::<crate::domain::money::Decimal>().ok())
+            .map(|d| d.to_string()),
         currency: closing.currency.filter(|_| closed),
         reopen_count: case.reopen_count,
         alert_count: case.alert_count,

@@ -362,124 +362,216 @@ impl Outcomes {
     }
 }
 
+/// Surveys of a set of resolved cases: sent, answered, and the answers' scores.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Surveys {
+    pub sent: u64,
+    pub answered: u64,
+    pub score_sum: u64,
+}
+
+impl Surveys {
+    fn of(f: &PeriodFact) -> Self {
+        Surveys {
+            sent: u64::from(f.survey_sent),
+            answered: u64::from(f.survey_score.is_some()),
+            score_sum: f.survey_score.map_or(0, |s| s.max(0) as u64),
+        }
+    }
+}
+
 fn sat_add<K: Ord>(
     map: &mut BTreeMap<K, Satisfaction>,
     k: K,
     key: impl FnOnce() -> Key,
-    f: &PeriodFact,
+    s: Surveys,
 ) {
-    let s = map.entry(k).or_insert_with(|| Satisfaction {
+    let line = map.entry(k).or_insert_with(|| Satisfaction {
         key: key(),
         sent: 0,
         answered: 0,
         score_sum: 0,
     });
-    sat_count(s, f);
+    line.add(s);
 }
 
-fn sat_count(s: &mut Satisfaction, f: &PeriodFact) {
-    if f.survey_sent {
-        s.sent += 1;
+impl Satisfaction {
+    fn add(&mut self, s: Surveys) {
+        self.sent += s.sent;
+        self.answered += s.answered;
+        self.score_sum += s.score_sum;
     }
-    if let Some(score) = f.survey_score {
-        s.answered += 1;
-        s.score_sum += score.max(0) as u64;
+}
+
+/// The outcomes report put together from counts: one resolved case at a time
+/// ([`outcomes`]), or the counts PostgreSQL makes of a period's cases grouped by
+/// rule and disposition, currency, agent, queue (`reports::store::outcomes_counted`).
+/// Either way every count goes through the same steps.
+#[derive(Debug, Default)]
+pub struct OutcomeTally {
+    resolved: u64,
+    reopened: u64,
+    rules: BTreeMap<String, RuleOutcome>,
+    confirmed_fraud: u64,
+    money: BTreeMap<String, Money>,
+    reach: Reach,
+    overall: Surveys,
+    by_agent: BTreeMap<Option<i64>, Satisfaction>,
+    by_queue: BTreeMap<i64, Satisfaction>,
+    by_rule: BTreeMap<String, Satisfaction>,
+}
+
+impl OutcomeTally {
+    /// `n` resolved cases, `reopened` of them reopened since, and what verification
+    /// reached on them.
+    pub fn resolved(&mut self, n: u64, reopened: u64, reach: &Reach) {
+        self.resolved += n;
+        self.reopened += reopened;
+        self.reach.attempted += reach.attempted;
+        self.reach.reached += reach.reached;
+        self.reach.calls += reach.calls;
+        self.reach.calls_reached += reach.calls_reached;
+        self.reach.emails += reach.emails;
+        self.reach.emails_answered += reach.emails_answered;
+    }
+
+    /// `n` closings of rule `rule` with `disposition` as the facts keep it (text;
+    /// one the desk does not know counts in no outcome), `confirmed` by the customer
+    /// or not.
+    pub fn closings(&mut self, rule: &str, disposition: Option<&str>, confirmed: bool, n: u64) {
+        if !self.rules.contains_key(rule) {
+            let fresh = RuleOutcome {
+                rule: rule.to_string(),
+                ..Default::default()
+            };
+            self.rules.insert(rule.to_string(), fresh);
+        }
+        let r = self.rules.get_mut(rule).expect("inserted");
+        r.resolved += n;
+        let disposition = disposition.and_then(|d| d.parse::<Disposition>().ok());
+        if let Some(d) = disposition {
+            r.labels.add_many(Disposition::label(d), n);
+        }
+        if confirmed && disposition.map(Disposition::label) == Some(Label::FalsePositive) {
+            r.fp_confirmed += n;
+        }
+        match disposition {
+            Some(Disposition::ConfirmedFraud) => {
+                r.confirmed_fraud += n;
+                self.confirmed_fraud += n;
+            }
+            Some(Disposition::EscalatedAml) => r.escalated_aml += n,
+            Some(Disposition::Duplicate) => r.duplicate += n,
+            Some(Disposition::FalsePositive | Disposition::Unreachable) | None => {}
+        }
+    }
+
+    /// `cases` resolved cases that protected `amount` in all in `currency`, closed
+    /// with `disposition` (text, as in [`OutcomeTally::closings`]).
+    pub fn money(
+        &mut self,
+        currency: &str,
+        disposition: Option<&str>,
+        amount: Decimal,
+        cases: u64,
+    ) {
+        if !self.money.contains_key(currency) {
+            let fresh = Money {
+                currency: currency.to_string(),
+                protected: Decimal::ZERO,
+                on_fraud: Decimal::ZERO,
+                cases: 0,
+            };
+            self.money.insert(currency.to_string(), fresh);
+        }
+        let m = self.money.get_mut(currency).expect("inserted");
+        m.cases += cases;
+        m.protected = m.protected.checked_add(amount).unwrap_or(m.protected);
+        if disposition.and_then(|d| d.parse().ok()) == Some(Disposition::ConfirmedFraud) {
+            m.on_fraud = m.on_fraud.checked_add(amount).unwrap_or(m.on_fraud);
+        }
+    }
+
+    /// Surveys of all the period's resolved cases.
+    pub fn surveys(&mut self, s: Surveys) {
+        self.overall.sent += s.sent;
+        self.overall.answered += s.answered;
+        self.overall.score_sum += s.score_sum;
+    }
+
+    /// Surveys of the cases an agent resolved (`None`: cases that never had one).
+    pub fn agent_surveys(&mut self, agent: Option<i64>, s: Surveys) {
+        sat_add(&mut self.by_agent, agent, || Key::Agent(agent), s);
+    }
+
+    /// Surveys of a queue's resolved cases.
+    pub fn queue_surveys(&mut self, queue: i64, s: Surveys) {
+        sat_add(&mut self.by_queue, queue, || Key::Queue(queue), s);
+    }
+
+    /// Surveys of a rule's resolved cases.
+    pub fn rule_surveys(&mut self, rule: &str, s: Surveys) {
+        if let Some(line) = self.by_rule.get_mut(rule) {
+            line.add(s);
+        } else {
+            sat_add(
+                &mut self.by_rule,
+                rule.to_string(),
+                || Key::Rule(rule.to_string()),
+                s,
+            );
+        }
+    }
+
+    pub fn finish(self) -> Outcomes {
+        Outcomes {
+            resolved: self.resolved,
+            reopened: self.reopened,
+            rules: self.rules.into_values().collect(),
+            confirmed_fraud: self.confirmed_fraud,
+            money: self.money.into_values().collect(),
+            reach: self.reach,
+            satisfaction: Satisfaction {
+                key: Key::All,
+                sent: self.overall.sent,
+                answered: self.overall.answered,
+                score_sum: self.overall.score_sum,
+            },
+            sat_by_agent: self.by_agent.into_values().collect(),
+            sat_by_queue: self.by_queue.into_values().collect(),
+            sat_by_rule: self.by_rule.into_values().collect(),
+        }
     }
 }
 
 /// Outcomes of `facts` (the cases resolved in the period), in one pass.
 pub fn outcomes<'a>(facts: impl IntoIterator<Item = &'a PeriodFact>) -> Outcomes {
-    let mut resolved = 0;
-    let mut reopened = 0;
-    let mut rules: BTreeMap<&str, RuleOutcome> = BTreeMap::new();
-    let mut money: BTreeMap<&str, Money> = BTreeMap::new();
-    let mut reach = Reach::default();
-    let mut overall = Satisfaction {
-        key: Key::All,
-        sent: 0,
-        answered: 0,
-        score_sum: 0,
-    };
-    let (mut by_agent, mut by_queue, mut by_rule) =
-        (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
-    let mut confirmed_fraud = 0;
+    let mut tally = OutcomeTally::default();
     for f in facts {
-        resolved += 1;
-        if f.reopen_count > 0 {
-            reopened += 1;
-        }
-        let r = rules.entry(&f.rule_code).or_insert_with(|| RuleOutcome {
-            rule: f.rule_code.clone(),
-            ..Default::default()
-        });
-        r.resolved += 1;
-        // The disposition as the facts keep it (text); one the desk does not know
-        // counts in no outcome.
-        let disposition = f.disposition.as_deref().and_then(|d| d.parse().ok());
-        if let Some(d) = disposition {
-            r.labels.add(Disposition::label(d));
-        }
-        if f.customer_confirmed && disposition.map(Disposition::label) == Some(Label::FalsePositive)
-        {
-            r.fp_confirmed += 1;
-        }
-        let fraud = disposition == Some(Disposition::ConfirmedFraud);
-        match disposition {
-            Some(Disposition::ConfirmedFraud) => {
-                r.confirmed_fraud += 1;
-                confirmed_fraud += 1;
-            }
-            Some(Disposition::EscalatedAml) => r.escalated_aml += 1,
-            Some(Disposition::Duplicate) => r.duplicate += 1,
-            Some(Disposition::FalsePositive | Disposition::Unreachable) | None => {}
-        }
+        let contacted = f.calls > 0 || f.emails > 0;
+        let reach = Reach {
+            attempted: u64::from(contacted),
+            reached: u64::from(contacted && (f.calls_reached > 0 || f.emails_answered > 0)),
+            calls: f.calls.max(0) as u64,
+            calls_reached: f.calls_reached.max(0) as u64,
+            emails: f.emails.max(0) as u64,
+            emails_answered: f.emails_answered.max(0) as u64,
+        };
+        tally.resolved(1, u64::from(f.reopen_count > 0), &reach);
+        let disposition = f.disposition.as_deref();
+        tally.closings(&f.rule_code, disposition, f.customer_confirmed, 1);
         if let (Some(amount), Some(currency)) = (&f.amount_protected, &f.currency)
             && let Ok(value) = Decimal::from_str(amount)
         {
-            let m = money.entry(currency).or_insert_with(|| Money {
-                currency: currency.clone(),
-                protected: Decimal::from_str("0").expect("zero"),
-                on_fraud: Decimal::from_str("0").expect("zero"),
-                cases: 0,
-            });
-            m.cases += 1;
-            m.protected = m.protected.checked_add(value).unwrap_or(m.protected);
-            if fraud {
-                m.on_fraud = m.on_fraud.checked_add(value).unwrap_or(m.on_fraud);
-            }
+            tally.money(currency, disposition, value, 1);
         }
-        if f.calls > 0 || f.emails > 0 {
-            reach.attempted += 1;
-            if f.calls_reached > 0 || f.emails_answered > 0 {
-                reach.reached += 1;
-            }
-        }
-        reach.calls += f.calls.max(0) as u64;
-        reach.calls_reached += f.calls_reached.max(0) as u64;
-        reach.emails += f.emails.max(0) as u64;
-        reach.emails_answered += f.emails_answered.max(0) as u64;
-        sat_count(&mut overall, f);
-        sat_add(&mut by_agent, f.agent_id, || Key::Agent(f.agent_id), f);
-        sat_add(&mut by_queue, f.queue_id, || Key::Queue(f.queue_id), f);
-        sat_add(
-            &mut by_rule,
-            f.rule_code.as_str(),
-            || Key::Rule(f.rule_code.clone()),
-            f,
-        );
+        let s = Surveys::of(f);
+        tally.surveys(s);
+        tally.agent_surveys(f.agent_id, s);
+        tally.queue_surveys(f.queue_id, s);
+        tally.rule_surveys(&f.rule_code, s);
     }
-    Outcomes {
-        resolved,
-        reopened,
-        rules: rules.into_values().collect(),
-        confirmed_fraud,
-        money: money.into_values().collect(),
-        reach,
-        satisfaction: overall,
-        sat_by_agent: by_agent.into_values().collect(),
-        sat_by_queue: by_queue.into_values().collect(),
-        sat_by_rule: by_rule.into_values().collect(),
-    }
+    tally.finish()
 }
 
 #[cfg(test)]

@@ -768,3 +768,230 @@ fn the_false_positive_rate_counts_only_the_cases_that_tell() {
         "{zh}"
     );
 }
+
+/// The outcomes PostgreSQL counts in one grouped scan equal the outcomes counted
+/// case by case over the same facts: dispositions the desk does not know, cases
+/// without an agent, several currencies, cases resolved outside the period; with
+/// each filter. Amounts that do not read as decimals (written by hand) send the
+/// report back to reading the facts one by one. SQLite's reports count case by
+/// case; there the figures are checked against the ones worked out by hand below.
+#[test]
+fn the_outcomes_counted_by_the_database_equal_those_counted_case_by_case() {
+    use riskdesk::reports::figures::{self, Key};
+    use riskdesk::reports::period::{Kind, Period};
+    use riskdesk::reports::store::{self as facts, Filter, Reads};
+    let (app, key) = desk();
+    const N: usize = 21;
+    for i in 0..N {
+        let rule = if i % 3 == 0 {
+            "NEW_ACCOUNT_BURST"
+        } else {
+            "LARGE_TRANSFER"
+        };
+        post(
+            &app,
+            &key,
+            &format!("oc-{i}"),
+            rule,
+            &format!("cust-oc-{i}"),
+            None,
+        );
+    }
+    catch_up(&app);
+    let mut conn = app.conn();
+    let cases: Vec<(i64, i64, String)> = riskdesk::db::schema::cases::table
+        .order(riskdesk::db::schema::cases::id.asc())
+        .select((
+            riskdesk::db::schema::cases::id,
+            riskdesk::db::schema::cases::queue_id,
+            riskdesk::db::schema::cases::rule_code,
+        ))
+        .load(&mut *conn)
+        .unwrap();
+    assert_eq!(cases.len(), N);
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+    let period = Period::of_days(Kind::Range, day, day, chrono_tz::Asia::Shanghai);
+    let inside = riskdesk::store::to_db(period.start + Duration::hours(2));
+    let dispositions = [
+        Some("false_positive"),
+        Some("confirmed_fraud"),
+        Some("escalated_aml"),
+        Some("duplicate"),
+        Some("unreachable"),
+        Some("no_such_disposition"),
+        None,
+    ];
+    let amounts = [
+        Some("1200.00"),
+        Some("0.125"),
+        Some("abc"),
+        Some("1.1234567"),
+        None,
+        Some("-5"),
+        Some(" 7.5 "),
+    ];
+    let currencies = [Some("CNY"), Some("USD"), None];
+    let scores = [None, Some(5), Some(1), Some(-1)];
+    let rows: Vec<FactRow> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (id, queue, rule))| FactRow {
+            case_id: *id,
+            queue_id: *queue,
+            rule_code: rule.clone(),
+            agent_id: (i % 4 != 0).then_some(100 + (i % 3) as i64),
+            priority: if i % 2 == 0 { "high" } else { "low" }.into(),
+            opened_at: inside,
+            // The last case was resolved the day after: outside the period.
+            resolved_at: Some(if i == N - 1 {
+                inside + Duration::days(1)
+            } else {
+                inside
+            }),
+            first_response_secs: None,
+            resolution_secs: None,
+            first_response_met: None,
+            resolution_met: None,
+            unassigned_secs: 0,
+            agent_secs: 0,
+            customer_secs: 0,
+            breach_unassigned_secs: 0,
+            breach_agent_secs: 0,
+            breach_customer_secs: 0,
+            disposition: dispositions[i % 7].map(str::to_string),
+            customer_confirmed: i % 2 == 0,
+            amount_protected: amounts[(i / 2) % 7].map(str::to_string),
+            currency: currencies[i % 3].map(str::to_string),
+            reopen_count: (i % 3) as i32,
+            alert_count: 1,
+            calls: (i % 4) as i32,
+            calls_reached: (i % 2) as i32,
+            emails: (i % 5 == 0) as i32,
+            emails_answered: 0,
+            survey_sent: i % 2 == 1,
+            survey_score: scores[i % 4],
+            case_updated_at: inside,
+            computed_at: inside,
+        })
+        .collect();
+    facts::upsert(&mut conn, &rows).unwrap();
+    let reads = Reads {
+        outcomes: true,
+        ..Default::default()
+    };
+    let one_by_one = |conn: &mut riskdesk::db::DbConn, f: &Filter| {
+        figures::outcomes(&facts::resolved_in(conn, None, &period, f, reads).unwrap())
+    };
+    let all = one_by_one(&mut conn, &Filter::default());
+    // Worked out by hand over the 20 cases resolved in the period (i = 0..=19).
+    assert_eq!(all.resolved, 20);
+    // Reopened: i % 3 != 0.
+    assert_eq!(all.reopened, 13);
+    // Confirmed fraud: i % 7 == 1, i.e. 1, 8, 15.
+    assert_eq!(all.confirmed_fraud, 3);
+    let total: u64 = all.rules.iter().map(|r| r.resolved).sum();
+    assert_eq!(total, 20);
+    // Money: amounts a decimal reads, with a currency (i % 3 != 2): CNY at i % 3 == 0,
+    // USD at i % 3 == 1. Amount index (i / 2) % 7.
+    let cny = all.money.iter().find(|m| m.currency == "CNY").unwrap();
+    let usd = all.money.iter().find(|m| m.currency == "USD").unwrap();
+    // CNY: i = 0 (1200.00), 3 (0.125), 6 (1.1234567: refused), 9 (none), 12 (7.5),
+    // 15 (1200.00, confirmed fraud), 18 (abc: refused).
+    assert_eq!(
+        (cny.cases, cny.protected.to_string()),
+        (4, "2407.625".into())
+    );
+    assert_eq!(cny.on_fraud.to_string(), "1200.00");
+    // USD: i = 1 (1200.00, confirmed fraud), 4 (abc), 7 (1.1234567), 10 (-5),
+    // 13 (7.5), 16 (0.125), 19 (abc).
+    assert_eq!(
+        (usd.cases, usd.protected.to_string()),
+        (4, "1202.625".into())
+    );
+    assert_eq!(usd.on_fraud.to_string(), "1200.00");
+    // Surveys: sent at odd i (10); answered where i % 4 != 0 (15), scores 5, 1, -1 (0).
+    assert_eq!(
+        (
+            all.satisfaction.sent,
+            all.satisfaction.answered,
+            all.satisfaction.score_sum
+        ),
+        (10, 15, 5 * 5 + 5)
+    );
+    assert!(all.sat_by_agent.iter().any(|s| s.key == Key::Agent(None)));
+    // Reach: contacted where calls (i % 4) or e-mails (i % 5 == 0).
+    let contacted = (0..20).filter(|i| i % 4 != 0 || i % 5 == 0).count() as u64;
+    assert_eq!(all.reach.attempted, contacted);
+    let queue = cases[0].1;
+    let filters = [
+        Filter::default(),
+        Filter {
+            rule: Some("LARGE_TRANSFER".into()),
+            ..Default::default()
+        },
+        Filter {
+            agent_id: Some(101),
+            ..Default::default()
+        },
+        Filter {
+            priority: Some("high".into()),
+            ..Default::default()
+        },
+        Filter {
+            queue_id: Some(queue),
+            rule: Some("NEW_ACCOUNT_BURST".into()),
+            ..Default::default()
+        },
+    ];
+    // An amount written by hand that no number reads ("abc"): the database cannot
+    // count, and the report reads the facts one by one.
+    assert_eq!(
+        facts::outcomes_counted(&mut conn, None, &period, &Filter::default()).unwrap(),
+        None
+    );
+    // The amounts as the facts job writes them (exact decimals, or none): the same
+    // figures, now counted by PostgreSQL.
+    let canonical: Vec<FactRow> = rows
+        .into_iter()
+        .map(|mut r| {
+            r.amount_protected = r
+                .amount_protected
+                .and_then(|a| a.parse::<riskdesk::domain::money::Decimal>().ok())
+                .map(|d| d.to_string());
+            r
+        })
+        .collect();
+    facts::upsert(&mut conn, &canonical).unwrap();
+    assert_eq!(one_by_one(&mut conn, &Filter::default()), all);
+    for f in &filters {
+        let expected = one_by_one(&mut conn, f);
+        // In one scan, and in the period's two halves read at once.
+        for pool in [None, Some(&app.state.pool)] {
+            let counted = facts::outcomes_counted(&mut conn, pool, &period, f).unwrap();
+            if crate::common::on_postgres() {
+                assert_eq!(counted.as_ref(), Some(&expected), "{f:?}");
+            } else {
+                assert_eq!(counted, None);
+            }
+        }
+    }
+    // The page shows the database's count on PostgreSQL, the case-by-case one on SQLite.
+    drop(conn);
+    let boss = app.signed_in("supervisor");
+    {
+        use riskdesk::db::schema::users;
+        diesel::update(users::table.filter(users::role.eq("supervisor")))
+            .set(users::timezone.eq(Some("Asia/Shanghai")))
+            .execute(&mut *app.conn())
+            .unwrap();
+    }
+    let (status, html) = text(
+        &boss,
+        "/reports/outcomes?period=range&from=2026-11-24&to=2026-11-24",
+    );
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains(">2407.625<") && html.contains(">1202.625<"),
+        "{html}"
+    );
+}

@@ -122,7 +122,7 @@ pub fn table(ctx: &Ctx<'_>, table: &'static str, l: &Loaded) -> Table {
         "breach_time" => breach_table(ctx, &figures::compliance(&l.resolved)),
         "volume" => volume_table(ctx, &figures::volume(&l.req.period, &l.opened)),
         _ => {
-            let o = figures::outcomes(&l.resolved);
+            let o = l.outcomes();
             match table {
                 "false_positives" => rules_table(ctx, &o),
                 "money" => money_table(ctx, &o),

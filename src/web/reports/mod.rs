@@ -169,7 +169,7 @@ pub async fn outcomes(
     };
     let tab = (tkey("reports.outcomes"), "/reports/outcomes");
     report(sup, state, page, q, reads, tab, |ctx, l, frame| {
-        let o = figures::outcomes(&l.resolved);
+        let o = l.outcomes();
         let volume = figures::volume(&l.req.period, &l.opened);
         ReportPage {
             stats: outcome_stats(ctx, &o),

@@ -230,6 +230,19 @@ pub struct Loaded {
     pub names: Names,
     pub resolved: Vec<figures::PeriodFact>,
     pub opened: Vec<figures::DayCount>,
+    /// The outcomes as the database counted them, when it could (PostgreSQL, a
+    /// report of outcomes alone); `resolved` is not read then.
+    counted: Option<figures::Outcomes>,
+}
+
+impl Loaded {
+    /// The outcomes of the period's resolved cases.
+    pub fn outcomes(&self) -> figures::Outcomes {
+        match &self.counted {
+            Some(o) => o.clone(),
+            None => figures::outcomes(&self.resolved),
+        }
+    }
 }
 
 /// Reads what a report needs; `Err(BadParam)` inside when the query is wrong.
@@ -241,7 +254,17 @@ pub async fn load(
     reads: facts::Reads,
 ) -> Result<Result<Loaded, BadParam>, AppError> {
     checked(state, page, q, agent, move |conn, st, req, names| {
-        let resolved = facts::resolved_in(conn, Some(&st.pool), &req.period, &req.filter, reads)?;
+        // Outcomes alone: counted by the database where it can.
+        let counted = if reads.outcomes && !reads.sla {
+            facts::outcomes_counted(conn, Some(&st.pool), &req.period, &req.filter)?
+        } else {
+            None
+        };
+        let resolved = if counted.is_some() {
+            Vec::new()
+        } else {
+            facts::resolved_in(conn, Some(&st.pool), &req.period, &req.filter, reads)?
+        };
         let opened = if reads.volume {
             facts::opened_by_day(conn, &req.period, &req.filter)?
         } else {
@@ -252,6 +275,7 @@ pub async fn load(
             names,
             resolved,
             opened,
+            counted,
         })
     })
     .await

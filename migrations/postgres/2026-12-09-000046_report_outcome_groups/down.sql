@@ -1,0 +1,1 @@
+DROP STATISTICS IF EXISTS case_facts_outcome_groups;
