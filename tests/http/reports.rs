@@ -39,6 +39,17 @@ pub(crate) fn catch_up(app: &TestApp) -> usize {
     }
 }
 
+/// The supervisor, signed in, whose reports' days are Shanghai's.
+fn shanghai_supervisor(app: &TestApp) -> Browser {
+    let boss = app.signed_in("supervisor");
+    use riskdesk::db::schema::users;
+    diesel::update(users::table.filter(users::role.eq("supervisor")))
+        .set(users::timezone.eq(Some("Asia/Shanghai")))
+        .execute(&mut *app.conn())
+        .unwrap();
+    boss
+}
+
 fn post(
     app: &TestApp,
     key: &str,
@@ -163,14 +174,7 @@ fn story(check_each_step: bool) -> Story {
     let (li, li_id) = app.agent("li@bank.example", &["Transfers"], &["fraud"], 5);
     let (wang, wang_id) = app.agent("wang@bank.example", &["New accounts"], &[], 5);
     presence(&wang, "online");
-    let boss = app.signed_in("supervisor");
-    {
-        use riskdesk::db::schema::users;
-        diesel::update(users::table.filter(users::role.eq("supervisor")))
-            .set(users::timezone.eq(Some("Asia/Shanghai")))
-            .execute(&mut *app.conn())
-            .unwrap();
-    }
+    let boss = shanghai_supervisor(&app);
     let clock = &app.clock;
     let b = post(&app, &key, "r-b", "LARGE_TRANSFER", "C-2", Some("5000.00"));
     let c = post(&app, &key, "r-c", "NEW_ACCOUNT_BURST", "C-3", None);
@@ -977,14 +981,7 @@ fn the_outcomes_counted_by_the_database_equal_those_counted_case_by_case() {
     }
     // The page shows the database's count on PostgreSQL, the case-by-case one on SQLite.
     drop(conn);
-    let boss = app.signed_in("supervisor");
-    {
-        use riskdesk::db::schema::users;
-        diesel::update(users::table.filter(users::role.eq("supervisor")))
-            .set(users::timezone.eq(Some("Asia/Shanghai")))
-            .execute(&mut *app.conn())
-            .unwrap();
-    }
+    let boss = shanghai_supervisor(&app);
     let (status, html) = text(
         &boss,
         "/reports/outcomes?period=range&from=2026-11-24&to=2026-11-24",
