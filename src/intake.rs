@@ -201,7 +201,7 @@ fn file(
     stored: &Stored<'_>,
     now: DateTime<Utc>,
     memo: Option<&mut crate::cases::assign::WaitMemo>,
-    mut deferred: Option<&mut Deferred>,
+    mut deferred: Option<&mut Deferred<'_>>,
 ) -> Result<AlertResult, IntakeError> {
     let at = store::to_db(now);
     let Stored {
@@ -277,6 +277,13 @@ fn file(
     }
 
     let key = open_key(customer_id, queue.id);
+    // The batch opened this key's case for an earlier alert and has yet to assign it:
+    // assigned now, this alert joins it as it is.
+    if let Some(d) = deferred.as_mut()
+        && d.pending.iter().any(|p| p.key == key)
+    {
+        d.assign_pending(conn, Some(&key))?;
+    }
     // A new case's first events, written together with the alert's.
     let mut opening: Vec<CaseEvent> = Vec::new();
     // The flushes of the batch so far: a step that writes on its own may change the
@@ -386,16 +393,42 @@ fn file(
         crate::cases::assign::grow(conn, snap, &case, weight, now)?;
     }
 
+    // The steps after the assignment that write on their own (and read the case's
+    // agent): rare.
+    let emergency = snap
+        .rules
+        .get(&alert.rule)
+        .and_then(|r| r.emergency_amount.as_ref())
+        .zip(alert.amount.as_ref())
+        .is_some_and(|(limit, a)| {
+            limit
+                .for_currency(Some(&a.currency))
+                .is_some_and(|t| a.value > t)
+        });
+    let verifies = !grouped
+        && snap
+            .rules
+            .get(&alert.rule)
+            .is_some_and(|r| r.verify_by_email);
+    let campaign = campaign_looks(snap, &alert.rule, &identifiers);
     // A new case goes to an agent at once if one is free; a grouped alert stays
     // with its case and that case's agent. The decision's event joins the others,
-    // all written in one statement.
+    // all written in one statement. In a batch filed set-based, a new case with none
+    // of the rare steps is given out at the end of the batch.
+    let pending = !grouped && !emergency && !verifies && !campaign && deferred.is_some();
     let (status, assignee) = if grouped {
         (
             case.status,
             case_store::assignee_email(conn, case.assignee_id)?,
         )
+    } else if pending {
+        (case.status, None)
     } else {
         let note = crate::cases::assign::Note::Into(&mut opening);
+        let memo = match deferred.as_mut() {
+            Some(d) => Some(&mut *d.memo),
+            None => memo,
+        };
         match crate::cases::assign::try_assign_memo(conn, snap, &case, now, None, note, memo)? {
             Some((_, email)) => (CaseStatus::Assigned, Some(email)),
             None => (case.status, None),
@@ -407,15 +440,7 @@ fn file(
         None => case_store::add_events(conn, case.id, at, &opening)?,
     }
     // An amount over the rule's emergency amount: someone on call is paged now.
-    if let Some(limit) = snap
-        .rules
-        .get(&alert.rule)
-        .and_then(|r| r.emergency_amount.as_ref())
-        && let Some(a) = &alert.amount
-        && limit
-            .for_currency(Some(&a.currency))
-            .is_some_and(|t| a.value > t)
-    {
+    if emergency && let Some(a) = &alert.amount {
         flush(conn, &mut deferred)?;
         crate::cases::emergency::declare_in(
             conn,
@@ -431,17 +456,12 @@ fn file(
         )?;
     }
     // A rule that verifies by e-mail by itself: the customer hears at once.
-    if !grouped
-        && snap
-            .rules
-            .get(&alert.rule)
-            .is_some_and(|r| r.verify_by_email)
-    {
+    if verifies {
         flush(conn, &mut deferred)?;
         crate::cases::verify::verify_automatically(conn, &keys.settings, now, case.id)?;
     }
     // Many customers tied by one identifier at once: a campaign.
-    if campaign_looks(snap, &alert.rule, &identifiers) {
+    if campaign {
         flush(conn, &mut deferred)?;
         crate::cases::campaign::on_alert(conn, snap, &case, &alert.rule, &identifiers, now)?;
     }
@@ -461,12 +481,21 @@ fn file(
     let json = serde_json::to_string(&result).expect("json");
     match deferred {
         Some(d) => {
-            d.answers.push((alert_id, Some(case.id), None, json));
-            // Unchanged but for what is deferred: the batch's next alert of the key
-            // takes it from here rather than reading it again.
-            if d.flushes == flushes && !assigned {
+            let case_id = case.id;
+            if pending {
+                d.pending.push(Pending {
+                    case,
+                    key,
+                    events: d.events.len() - 1,
+                    answer: d.answers.len(),
+                    result: result.clone(),
+                });
+            } else if d.flushes == flushes && !assigned {
+                // Unchanged but for what is deferred: the batch's next alert of the
+                // key takes it from here rather than reading it again.
                 d.open.insert(key, Some(case));
             }
+            d.answers.push((alert_id, Some(case_id), None, json));
         }
         None => {
             diesel::update(alerts::table.find(alert_id))
@@ -530,7 +559,7 @@ fn campaign_looks(
 /// Before a step that writes on its own: writes what a set-based batch has deferred,
 /// if it is one, and forgets the open cases it read (such a step may change cases
 /// other than its own; the batch's later alerts read theirs again).
-fn flush(conn: &mut DbConn, deferred: &mut Option<&mut Deferred>) -> QueryResult<()> {
+fn flush(conn: &mut DbConn, deferred: &mut Option<&mut Deferred<'_>>) -> QueryResult<()> {
     match deferred {
         Some(d) => {
             d.open.clear();
@@ -541,11 +570,14 @@ fn flush(conn: &mut DbConn, deferred: &mut Option<&mut Deferred>) -> QueryResult
 }
 
 /// What a batch filed set-based leaves for later statements: the open cases read for
-/// the whole batch, the cases it opened ahead, and the alert counts, timeline events
-/// and answers written together at the end (or before any step that writes on its
-/// own, so that every timeline keeps its order).
-struct Deferred {
+/// the whole batch, the cases it opened ahead, the new cases' assignments, and the
+/// alert counts, timeline events and answers written together at the end (or before
+/// any step that writes on its own, so that every timeline keeps its order).
+struct Deferred<'a> {
+    snap: &'a Snapshot,
+    now: DateTime<Utc>,
     at: chrono::NaiveDateTime,
+    memo: &'a mut crate::cases::assign::WaitMemo,
     /// The open case of each open key the batch touches, as read before filing (none:
     /// no case was open) and as its alerts left it; forgotten at a flush.
     open: HashMap<String, Option<case_store::Case>>,
@@ -563,10 +595,58 @@ struct Deferred {
     events: Vec<(i64, Vec<CaseEvent>)>,
     /// Answers to store: alert, case, snooze that held it back, the answer.
     answers: Vec<(i64, Option<i64>, Option<i64>, String)>,
+    /// New cases to give to agents once the batch's other writes are made, so that
+    /// an agent's row (locked by the assignment until the batch commits) is held for
+    /// the batch's last statements rather than all of them: a resolution waiting to
+    /// take a case off that agent waits that much less.
+    pending: Vec<Pending>,
+    /// What the pending assignments decided, by alert: the batch's answers say it.
+    assigned: HashMap<i64, String>,
 }
 
-impl Deferred {
+/// A new case whose assignment waits for the end of its batch, with where its
+/// opening events and its alert's answer are kept until written.
+struct Pending {
+    case: case_store::Case,
+    key: String,
+    events: usize,
+    answer: usize,
+    result: AlertResult,
+}
+
+impl Deferred<'_> {
+    /// Gives the pending new cases (of one key, or all) to agents, adding each
+    /// decision to its case's opening events and to its alert's answer.
+    fn assign_pending(&mut self, conn: &mut DbConn, only: Option<&str>) -> QueryResult<()> {
+        let mut i = 0;
+        while i < self.pending.len() {
+            if only.is_some_and(|k| k != self.pending[i].key) {
+                i += 1;
+                continue;
+            }
+            let mut p = self.pending.remove(i);
+            let note = crate::cases::assign::Note::Into(&mut self.events[p.events].1);
+            let took = crate::cases::assign::try_assign_memo(
+                conn,
+                self.snap,
+                &p.case,
+                self.now,
+                None,
+                note,
+                Some(&mut *self.memo),
+            )?;
+            if let Some((_, email)) = took {
+                p.result.status = Some(CaseStatus::Assigned);
+                p.result.assignee = Some(email.clone());
+                self.answers[p.answer].3 = serde_json::to_string(&p.result).expect("json");
+                self.assigned.insert(p.result.alert_id, email);
+            }
+        }
+        Ok(())
+    }
+
     fn flush(&mut self, conn: &mut DbConn) -> QueryResult<()> {
+        self.assign_pending(conn, None)?;
         self.flushes += 1;
         if !self.bumps.is_empty() {
             bump_cases(conn, self.at, &self.bumps)?;
@@ -852,7 +932,10 @@ fn file_batch(
         }
     }
     let mut deferred = Deferred {
+        snap,
+        now,
         at,
+        memo,
         open,
         created,
         bumps: Default::default(),
@@ -860,6 +943,8 @@ fn file_batch(
         identifiers_recorded,
         events: Vec::new(),
         answers: Vec::new(),
+        pending: Vec::new(),
+        assigned: HashMap::new(),
     };
     for &i in &fresh {
         let (alert, _) = posted[i];
@@ -881,7 +966,7 @@ fn file_batch(
                     alert,
                     &stored,
                     now,
-                    Some(&mut *memo),
+                    None,
                     Some(&mut deferred),
                 )?
             }
@@ -892,6 +977,13 @@ fn file_batch(
         answers[i] = Some(answer);
     }
     deferred.flush(conn)?;
+    // The new cases given out at the end: their answers say to whom.
+    for answer in answers.iter_mut().flatten() {
+        if let Some(email) = deferred.assigned.remove(&answer.alert_id) {
+            answer.status = Some(CaseStatus::Assigned);
+            answer.assignee = Some(email);
+        }
+    }
     for (later, earlier) in copies {
         let mut answer = answers[earlier].clone().expect("filed");
         answer.deduplicated = true;

@@ -809,3 +809,69 @@ fn a_failed_alert_in_a_batch_leaves_no_load_behind_in_the_batch() {
     assert_eq!(crate::resolution::load_of(&d, li_id), 1);
     check_invariants(&d.app);
 }
+
+/// A batch gives its new cases to agents once its other writes are made (on
+/// PostgreSQL, so that agents' rows are held for the batch's last statements only);
+/// every answer still says who took the case — an alert joining, in the same batch,
+/// a case opened by an earlier one included — the stored answers say the same, the
+/// timeline keeps its order, and a case nobody has room for waits.
+#[test]
+fn a_batch_answers_who_took_its_new_cases() {
+    let d = Desk::new();
+    let (li, li_id) = d.agent("li@bank.example", &["Transfers"], &["fraud"], 2);
+    presence(&li, "online");
+    let alerts = json!({ "alerts": [
+        alert("n-1", "LARGE_TRANSFER", "C-N1"),
+        alert("n-2", "LARGE_TRANSFER", "C-N1"),
+        alert("n-3", "LARGE_TRANSFER", "C-N2"),
+        alert("n-4", "LARGE_TRANSFER", "C-N3"),
+    ]});
+    let (s, r) = d.app.post_api(&d.key, "/api/v1/alerts/batch", &alerts);
+    assert_eq!(s, 200, "{r}");
+    let results = r["results"].as_array().unwrap().clone();
+    for (i, grouped) in [(0, false), (1, true), (2, false)] {
+        assert_eq!(results[i]["status"], "assigned", "{i}: {r}");
+        assert_eq!(results[i]["assignee"], "li@bank.example", "{i}: {r}");
+        assert_eq!(results[i]["grouped"], grouped, "{i}: {r}");
+    }
+    assert_eq!(results[1]["case_ref"], results[0]["case_ref"]);
+    assert_ne!(results[2]["case_ref"], results[0]["case_ref"]);
+    // Her capacity of two is used up: the third customer's case waits.
+    assert_eq!(results[3]["status"], "new", "{r}");
+    assert!(results[3]["assignee"].is_null(), "{r}");
+    assert_eq!(crate::resolution::load_of(&d, li_id), 2);
+
+    // Sent again, the batch is answered from what was stored: the same answers.
+    let (s, again) = d.app.post_api(&d.key, "/api/v1/alerts/batch", &alerts);
+    assert_eq!(s, 200, "{again}");
+    for (first, second) in results.iter().zip(again["results"].as_array().unwrap()) {
+        let mut first = first.clone();
+        first["deduplicated"] = json!(true);
+        assert_eq!(&first, second);
+    }
+
+    // The first case's timeline: opened, its alert, given to her, then the alert that
+    // joined it.
+    let first = kinds(&d.events(results[0]["case_ref"].as_str().unwrap()));
+    let at = |k: &str| first.iter().position(|x| x == k).expect(k);
+    assert!(at("case.opened") < at("alert.received"), "{first:?}");
+    assert!(
+        at("alert.received") < at("assignment.assigned"),
+        "{first:?}"
+    );
+    assert_eq!(
+        first.iter().rposition(|x| x == "alert.received"),
+        Some(first.len() - 1),
+        "{first:?}"
+    );
+    assert_eq!(
+        first.iter().filter(|k| *k == "assignment.assigned").count(),
+        1
+    );
+    let waiting = kinds(&d.events(results[3]["case_ref"].as_str().unwrap()));
+    assert!(
+        waiting.iter().any(|k| k == "assignment.waiting"),
+        "{waiting:?}"
+    );
+    check_invariants(&d.app);
+}
