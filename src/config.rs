@@ -126,10 +126,11 @@ pub struct SettingsArgs {
     #[arg(long, env = "RISKDESK_INTAKE_WRITERS", value_parser = clap::value_parser!(u32).range(1..=16), global = true)]
     pub intake_writers: Option<u32>,
 
-    /// Seconds a session row or an API key read from the database is reused by this
-    /// instance (0: read it on every request). Sign-out, deactivation and a key's
-    /// revocation through this instance take effect at once; through another (or
-    /// the command line), within this time.
+    /// Seconds a session row, an API key, a user's queues and saved views (for the
+    /// lists) and the desk configuration's version read from the database are reused
+    /// by this instance (0: read them on every request). Sign-out, deactivation, a
+    /// key's revocation and a configuration applied through this instance take effect
+    /// at once; through another (or the command line), within this time.
     #[arg(
         long,
         env = "RISKDESK_SESSION_CACHE_SECONDS",

@@ -191,6 +191,23 @@ fn take_or_pass(
     Ok(Took::Taken)
 }
 
+/// Whether no other transaction holds the case's row at this moment (on PostgreSQL;
+/// SQLite's one writer never meets another). A case so held is being changed — most
+/// often taken by another agent — and waiting for it would end in losing it.
+fn case_free(conn: &mut DbConn, case_id: i64) -> QueryResult<bool> {
+    match conn {
+        DbConn::Postgresql(pg) => Ok(cases::table
+            .find(case_id)
+            .select(cases::id)
+            .for_no_key_update()
+            .skip_locked()
+            .first::<i64>(pg)
+            .optional()?
+            .is_some()),
+        DbConn::Sqlite(_) => Ok(true),
+    }
+}
+
 fn email_of(conn: &mut DbConn, id: i64) -> QueryResult<String> {
     users::table.find(id).select(users::email).first(conn)
 }
@@ -593,6 +610,13 @@ pub fn fill_agent(
         let Some(case) = line.first() else {
             break;
         };
+        // Another agent's transaction taking the same case (agents freed at once
+        // all look at the head of the line): the next one rather than a wait
+        // that ends in losing it.
+        if !case_free(conn, case.id)? {
+            skipped.push(case.id);
+            continue;
+        }
         if take(conn, case.id, case.weight, user_id, now)? {
             case_store::add_event(
                 conn,

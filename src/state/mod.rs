@@ -35,6 +35,9 @@ pub struct AppState {
     pub session_cache: Arc<session_cache::SessionCache>,
     /// API keys read recently, reused for `settings.session_cache`.
     pub key_cache: Arc<session_cache::KeyCache>,
+    /// Each user's queues and saved views as the lists read them, reused for
+    /// `settings.session_cache`.
+    pub lists_cache: Arc<session_cache::ListsCache>,
     /// The LDAP directory people sign in against, when one is configured.
     pub directory: Option<crate::directory::Directory>,
 }
@@ -77,7 +80,10 @@ impl AppState {
             },
         };
         let session_cache = Arc::new(session_cache::SessionCache::new(settings.session_cache));
-        let desk: Arc<crate::store::deskconfig::SnapshotCache> = Arc::new(Default::default());
+        let desk = Arc::new(crate::store::deskconfig::SnapshotCache::new(
+            settings.session_cache,
+            clock.clone(),
+        ));
         let directory = settings
             .ldap
             .clone()
@@ -86,6 +92,7 @@ impl AppState {
         Ok(AppState {
             session_cache,
             key_cache: Arc::new(session_cache::KeyCache::new(settings.session_cache)),
+            lists_cache: Arc::new(session_cache::ListsCache::new(settings.session_cache)),
             pool: pool.clone(),
             settings: settings.clone(),
             clock: clock.clone(),

@@ -1,11 +1,12 @@
 // Short-lived, per-instance memories of rows that nearly every request reads, so that
 // a request does not cost a trip to the database just to learn who asks: the session
-// rows of pages, and the API keys of the JSON API. An entry lives `ttl` at most (a
-// few seconds): a session ended, a user deactivated or a key revoked on another
-// instance (or from the command line) stops working within that time. Every
-// state-changing page request through this instance (sign-out, deactivation, a role
-// or language change, presence, a key revoked) empties both memories when it has been
-// handled, so such changes made here take effect at once. A session that is due for
+// rows of pages, the API keys of the JSON API, and the queues and saved views of a
+// user's lists. An entry lives `ttl` at most (a few seconds): a session ended, a user
+// deactivated, a key revoked or a membership changed on another instance (or from the
+// command line) takes effect within that time. Every state-changing page request
+// through this instance (sign-out, deactivation, a role or language change, presence,
+// a key revoked, a view saved) empties every memory when it has been handled, so such
+// changes made here take effect at once. A session that is due for
 // its last-seen update or past its limits always goes to the database.
 
 use std::collections::HashMap;
@@ -34,6 +35,18 @@ pub type SessionCache = Memory<Cached>;
 
 /// The API keys read recently, by their prefix.
 pub type KeyCache = Memory<crate::store::apikeys::ApiKey>;
+
+/// What a user's lists read on every load besides the list itself: the queues they
+/// are a member of and the saved views they see (with their owners' names).
+#[derive(Debug, Clone)]
+pub struct Lists {
+    pub queue_ids: Vec<i64>,
+    pub views: Vec<(crate::saved_views::SavedView, String)>,
+}
+
+/// The lists' reads, by user id. Only the lists (pages that change nothing) use it:
+/// an action checks membership afresh.
+pub type ListsCache = Memory<Lists>;
 
 /// Values by key, each kept `ttl` from when it was read.
 #[derive(Debug)]

@@ -718,6 +718,7 @@ pub fn apply(
     )?;
     let version = config_version(conn)? + 1;
     set_setting(conn, "config_version", &version.to_string())?;
+    WRITES.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     Ok(changes)
 }
 
@@ -876,21 +877,78 @@ pub fn snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
     })
 }
 
+/// Changes of the configuration written by this process: a snapshot checked before
+/// the last of them is checked again, however recently.
+static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// The snapshot shared by an instance's handlers and workers, reloaded when the
-/// configuration's version moves (one small query per use).
-#[derive(Debug, Default)]
-pub struct SnapshotCache(std::sync::Mutex<Option<Arc<Snapshot>>>);
+/// configuration's version moves. The version (one small query) is asked for at most
+/// once per `reuse` (`--session-cache-seconds`, as the session memory; zero: on every
+/// use): a change written by this process is seen at once, one written by another
+/// instance or the command line within that time.
+pub struct SnapshotCache {
+    reuse: chrono::Duration,
+    clock: crate::clock::Clock,
+    held: std::sync::Mutex<Option<Held>>,
+}
+
+struct Held {
+    snapshot: Arc<Snapshot>,
+    /// When its version was last confirmed, and this process's writes by then; none
+    /// once forgotten.
+    checked: Option<(DateTime<Utc>, u64)>,
+}
+
+/// A cache that asks for the version on every use.
+impl Default for SnapshotCache {
+    fn default() -> Self {
+        SnapshotCache::new(chrono::Duration::zero(), crate::clock::Clock::System)
+    }
+}
 
 impl SnapshotCache {
+    /// A cache that trusts a version it confirmed for `reuse` by `clock`.
+    pub fn new(reuse: chrono::Duration, clock: crate::clock::Clock) -> Self {
+        SnapshotCache {
+            reuse,
+            clock,
+            held: Default::default(),
+        }
+    }
+
     pub fn get(&self, conn: &mut DbConn) -> QueryResult<Arc<Snapshot>> {
-        let version = config_version(conn)?;
-        if let Some(s) = self.0.lock().expect("snapshot lock").as_ref()
-            && s.version == version
+        use std::sync::atomic::Ordering;
+        let writes = WRITES.load(Ordering::Acquire);
+        let now = self.clock.now();
+        if let Some(h) = self.held.lock().expect("snapshot lock").as_ref()
+            && let Some((at, seen)) = h.checked
+            && seen == writes
+            && now >= at
+            && now - at < self.reuse
         {
-            return Ok(s.clone());
+            return Ok(h.snapshot.clone());
+        }
+        let checked = Some((now, writes));
+        let version = config_version(conn)?;
+        if let Some(h) = self.held.lock().expect("snapshot lock").as_mut()
+            && h.snapshot.version == version
+        {
+            h.checked = checked;
+            return Ok(h.snapshot.clone());
         }
         let fresh = Arc::new(snapshot(conn)?);
-        *self.0.lock().expect("snapshot lock") = Some(fresh.clone());
+        *self.held.lock().expect("snapshot lock") = Some(Held {
+            snapshot: fresh.clone(),
+            checked,
+        });
         Ok(fresh)
+    }
+
+    /// The next use asks for the version again (after a request that may have
+    /// changed the configuration).
+    pub fn forget(&self) {
+        if let Some(h) = self.held.lock().expect("snapshot lock").as_mut() {
+            h.checked = None;
+        }
     }
 }

@@ -369,6 +369,8 @@ pub async fn session_and_csrf(
         // language, presence), this instance's next pages read it afresh.
         state.session_cache.clear();
         state.key_cache.clear();
+        state.lists_cache.clear();
+        state.desk.forget();
     }
     if let Some(t) = new_anon {
         let _ = res

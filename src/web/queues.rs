@@ -14,6 +14,7 @@ use crate::domain::CaseStatus;
 use crate::domain::{masking, worklist};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::state::session_cache::Lists;
 use crate::store::deskconfig::Snapshot;
 use crate::store::worklist::{self as list, Cursor, Filter, Scope, View};
 use crate::store::{self, cases::case_ref};
@@ -236,17 +237,42 @@ pub(super) fn scope_of(
     conn: &mut crate::db::DbConn,
     user: &CurrentUser,
 ) -> Result<Scope, AppError> {
-    let everything = user.role.is_supervisor_or_admin();
-    let queue_ids = if everything {
-        Vec::new()
-    } else {
-        crate::store::users::queue_ids_of(conn, user.user.id)?
-    };
     Ok(Scope {
         user_id: user.user.id,
-        everything,
-        queue_ids,
+        everything: user.role.is_supervisor_or_admin(),
+        queue_ids: member_queues(conn, user)?,
     })
+}
+
+/// The queues whose cases `user` sees as a member (none to list for a supervisor or
+/// an admin, who see every case).
+fn member_queues(conn: &mut crate::db::DbConn, user: &CurrentUser) -> Result<Vec<i64>, AppError> {
+    if user.role.is_supervisor_or_admin() {
+        Ok(Vec::new())
+    } else {
+        Ok(crate::store::users::queue_ids_of(conn, user.user.id)?)
+    }
+}
+
+/// The queues and saved views of `user`'s lists, as this instance read them less
+/// than `--session-cache-seconds` ago or afresh. For lists only: an action checks
+/// membership with [`scope_of`].
+fn lists_of(
+    state: &AppState,
+    conn: &mut crate::db::DbConn,
+    user: &CurrentUser,
+    now: DateTime<Utc>,
+) -> Result<Lists, AppError> {
+    let key = user.user.id.to_string();
+    if let Some(lists) = state.lists_cache.get(&key, now) {
+        return Ok(lists);
+    }
+    let lists = Lists {
+        queue_ids: member_queues(conn, user)?,
+        views: crate::saved_views::visible_to(conn, user.user.id)?,
+    };
+    state.lists_cache.put(key, lists.clone(), now);
+    Ok(lists)
 }
 
 /// The upper bound of the at-risk view's deadlines at `now`.
@@ -268,7 +294,12 @@ async fn load(
     let (st, u) = (state.clone(), user.clone());
     db_quick(state, move |conn| {
         let snap = st.desk.get(conn)?;
-        let scope = scope_of(conn, &u)?;
+        let lists = lists_of(&st, conn, &u, now)?;
+        let scope = Scope {
+            user_id: u.user.id,
+            everything: u.role.is_supervisor_or_admin(),
+            queue_ids: lists.queue_ids,
+        };
         let parsed = parse(&q, &snap, &scope, default_view)?;
         let (page, matching) = match &parsed {
             Ok(r) => {
@@ -296,7 +327,7 @@ async fn load(
             ),
         };
         let (views, bulk) = if with_extras {
-            let views = crate::saved_views::visible_to(conn, u.user.id)?;
+            let views = lists.views;
             let bulk = if scope.everything {
                 Some(BulkChoices {
                     agents: crate::store::users::active_agents(conn)?,

@@ -574,3 +574,79 @@ fn remembered_sessions_end_at_once_here_and_within_seconds_elsewhere() {
     d.app.clock.advance(Duration::seconds(2));
     assert_eq!(wang.get("/queues").status(), 303, "ended within seconds");
 }
+
+/// The lists reuse, for the session memory's seconds, what they read on every load
+/// besides the list: the desk configuration's version, the user's queues and saved
+/// views. A change made through this instance shows at once; one made elsewhere
+/// (another instance, the command line) within those seconds.
+#[test]
+fn remembered_lists_change_at_once_here_and_within_seconds_elsewhere() {
+    let app = TestApp::spawn_with(|s| s.session_cache = Duration::seconds(2));
+    app.apply_config(DESK);
+    let d = Desk {
+        key: app.api_key(),
+        app,
+    };
+    let (li, li_id) = d.agent("li@bank.example", &["Transfers"]);
+    let case = d.transfer("mem-1", "C-MEM");
+    let transfers = "/queues?view=queue&queue=Transfers";
+    let listed = |path: &str| {
+        let res = li.get(path);
+        (res.status().as_u16(), res.text().unwrap().contains(&case))
+    };
+    assert_eq!(listed(transfers), (200, true));
+
+    // A view saved through this instance is on her next list at once.
+    let res = li.submit(
+        transfers,
+        "/views",
+        &[
+            ("name", "Mine to watch"),
+            ("query", "view=queue&queue=Transfers"),
+        ],
+    );
+    assert_eq!(res.status(), 303);
+    assert!(li.get(transfers).text().unwrap().contains("Mine to watch"));
+
+    // Her membership ended elsewhere: her lists keep it at most two seconds more.
+    diesel::delete(
+        riskdesk::db::schema::queue_members::table
+            .filter(riskdesk::db::schema::queue_members::user_id.eq(li_id)),
+    )
+    .execute(&mut *d.app.conn())
+    .unwrap();
+    assert_eq!(listed(transfers), (200, true), "still remembered");
+    d.app.clock.advance(Duration::seconds(2));
+    assert!(!listed(transfers).1, "forgotten within seconds");
+
+    // The configuration: changed through this process, seen at once (a new rule in
+    // the list's filter); changed elsewhere (a queue renamed and the version moved
+    // in the database), seen within the seconds.
+    let sup = d.app.signed_in("supervisor");
+    let page = || sup.get(transfers).text().unwrap();
+    assert!(!page().contains("PHISHING_CALL"));
+    d.app.apply_config(&format!(
+        "{DESK}\n[[rules]]\ncode = \"PHISHING_CALL\"\nname = \"Phishing call\"\ncategory = \"fraud\"\ndefault_severity = \"high\"\n"
+    ));
+    assert!(page().contains("PHISHING_CALL"), "applied here: at once");
+    {
+        let mut conn = d.app.conn();
+        for sql in [
+            "UPDATE queues SET name = 'Wire transfers' WHERE name = 'Transfers'",
+            "UPDATE app_settings SET value = '1000' WHERE key = 'config_version'",
+        ] {
+            diesel::sql_query(sql).execute(&mut *conn).unwrap();
+        }
+    }
+    assert!(page().contains(&case), "the old name, remembered");
+    d.app.clock.advance(Duration::seconds(2));
+    let renamed = sup
+        .get("/queues?view=queue&queue=Wire%20transfers")
+        .text()
+        .unwrap();
+    assert!(
+        renamed.contains(&case),
+        "the new name within seconds: {renamed}"
+    );
+    assert!(!page().contains(&case), "the old name forgotten");
+}
