@@ -600,8 +600,9 @@ struct Deferred<'a> {
     /// the batch's last statements rather than all of them: a resolution waiting to
     /// take a case off that agent waits that much less.
     pending: Vec<Pending>,
-    /// What the pending assignments decided, by alert: the batch's answers say it.
-    assigned: HashMap<i64, String>,
+    /// The answers of the alerts whose case a pending assignment gave out, by alert:
+    /// they replace the batch's answers.
+    assigned: HashMap<i64, AlertResult>,
 }
 
 /// A new case whose assignment waits for the end of its batch, with where its
@@ -637,9 +638,9 @@ impl Deferred<'_> {
             )?;
             if let Some((_, email)) = took {
                 p.result.status = Some(CaseStatus::Assigned);
-                p.result.assignee = Some(email.clone());
+                p.result.assignee = Some(email);
                 self.answers[p.answer].3 = serde_json::to_string(&p.result).expect("json");
-                self.assigned.insert(p.result.alert_id, email);
+                self.assigned.insert(p.result.alert_id, p.result);
             }
         }
         Ok(())
@@ -979,9 +980,8 @@ fn file_batch(
     deferred.flush(conn)?;
     // The new cases given out at the end: their answers say to whom.
     for answer in answers.iter_mut().flatten() {
-        if let Some(email) = deferred.assigned.remove(&answer.alert_id) {
-            answer.status = Some(CaseStatus::Assigned);
-            answer.assignee = Some(email);
+        if let Some(given) = deferred.assigned.remove(&answer.alert_id) {
+            *answer = given;
         }
     }
     for (later, earlier) in copies {

@@ -27,6 +27,14 @@ impl Desk {
         Desk { app, key }
     }
 
+    /// The desk with an instance that remembers sessions and lists for two seconds.
+    fn remembering() -> Desk {
+        let app = TestApp::spawn_with(|s| s.session_cache = Duration::seconds(2));
+        app.apply_config(DESK);
+        let key = app.api_key();
+        Desk { app, key }
+    }
+
     /// An agent of `queues`, signed in and offline (so cases wait in their queues).
     fn agent(&self, email: &str, queues: &[&str]) -> (Browser, i64) {
         self.app.agent(email, queues, &["fraud"], 5)
@@ -530,12 +538,7 @@ fn lists_mask_personal_data() {
 
 #[test]
 fn remembered_sessions_end_at_once_here_and_within_seconds_elsewhere() {
-    let app = TestApp::spawn_with(|s| s.session_cache = Duration::seconds(2));
-    app.apply_config(DESK);
-    let d = Desk {
-        key: app.api_key(),
-        app,
-    };
+    let d = Desk::remembering();
     let (li, li_id) = d.agent("li@bank.example", &["Transfers"]);
     let (wang, wang_id) = d.agent("wang@bank.example", &["Transfers"]);
     let (zhao, _) = d.agent("zhao@bank.example", &["Transfers"]);
@@ -581,12 +584,7 @@ fn remembered_sessions_end_at_once_here_and_within_seconds_elsewhere() {
 /// (another instance, the command line) within those seconds.
 #[test]
 fn remembered_lists_change_at_once_here_and_within_seconds_elsewhere() {
-    let app = TestApp::spawn_with(|s| s.session_cache = Duration::seconds(2));
-    app.apply_config(DESK);
-    let d = Desk {
-        key: app.api_key(),
-        app,
-    };
+    let d = Desk::remembering();
     let (li, li_id) = d.agent("li@bank.example", &["Transfers"]);
     let case = d.transfer("mem-1", "C-MEM");
     let transfers = "/queues?view=queue&queue=Transfers";
