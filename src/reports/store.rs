@@ -172,13 +172,32 @@ pub fn compute(
         .collect())
 }
 
-/// Writes facts, replacing what was there, in one transaction: one statement per
-/// fact on SQLite (in-process, they cost little), one for the lot on PostgreSQL.
+/// Facts written per transaction on SQLite: the database's one write lock is held
+/// for a few milliseconds at a time, so that intake and agents' actions waiting for it
+/// are not held up behind a whole batch.
+const SQLITE_UPSERT_ROWS: usize = 50;
+
+/// Writes facts, replacing what was there: on SQLite one statement per fact (in-process,
+/// they cost little) in transactions of [`SQLITE_UPSERT_ROWS`]; on PostgreSQL one
+/// transaction, a statement for up to 2,000. Each fact stands alone (the job's
+/// watermark moves only once they are all written), so the split loses nothing.
 pub fn upsert(conn: &mut DbConn, rows: &[FactRow]) -> QueryResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    write_tx_retry(conn, |conn| match conn {
+    let per_transaction = match conn {
+        DbConn::Sqlite(_) => SQLITE_UPSERT_ROWS,
+        DbConn::Postgresql(_) => rows.len(),
+    };
+    for rows in rows.chunks(per_transaction) {
+        write_tx_retry(conn, |conn| upsert_in(conn, rows))?;
+    }
+    Ok(())
+}
+
+/// [`upsert`]'s statements, in the caller's transaction.
+fn upsert_in(conn: &mut DbConn, rows: &[FactRow]) -> QueryResult<()> {
+    match conn {
         DbConn::Sqlite(c) => {
             for row in rows {
                 diesel::insert_into(case_facts::table)
@@ -242,7 +261,7 @@ pub fn upsert(conn: &mut DbConn, rows: &[FactRow]) -> QueryResult<()> {
             }
             Ok(())
         }
-    })
+    }
 }
 
 /// Computes and writes the facts of `ids`; returns how many were written.
@@ -253,7 +272,34 @@ pub fn refresh_cases(
     now: DateTime<Utc>,
 ) -> QueryResult<usize> {
     let rows = compute(conn, snap, ids, now)?;
-    upsert(conn, &rows)?;
+    // Facts that come out as they are stored (a case computed again once its change
+    // has settled, or a recount) only have their time of computing moved: a column no
+    // index holds, where a whole row would rewrite the reports' covering indexes.
+    let stored: HashMap<i64, FactRow> = case_facts::table
+        .filter(case_facts::case_id.eq_any(ids))
+        .select(FactRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|r| (r.case_id, r))
+        .collect();
+    let (same, changed): (Vec<&FactRow>, Vec<&FactRow>) = rows.iter().partition(|r| {
+        stored.get(&r.case_id).is_some_and(|s| {
+            *r == &FactRow {
+                computed_at: r.computed_at,
+                ..s.clone()
+            }
+        })
+    });
+    let changed: Vec<FactRow> = changed.into_iter().cloned().collect();
+    upsert(conn, &changed)?;
+    if !same.is_empty() {
+        let ids: Vec<i64> = same.iter().map(|r| r.case_id).collect();
+        write_tx_retry(conn, |conn| {
+            diesel::update(case_facts::table.filter(case_facts::case_id.eq_any(&ids)))
+                .set(case_facts::computed_at.eq(to_db(now)))
+                .execute(conn)
+        })?;
+    }
     Ok(rows.len())
 }
 
@@ -327,6 +373,7 @@ fn refresh_changed_leased(
         .optional()?
         .flatten();
     let overlap = Duration::seconds(OVERLAP_SECONDS);
+    let at = to_db(now);
     let mut after: Option<(NaiveDateTime, i64)> = None;
     let from = watermark.map(|w| w - overlap);
     let mut seen = 0;
@@ -364,12 +411,16 @@ fn refresh_changed_leased(
             .into_iter()
             .map(|(id, u, c)| (id, (u, c)))
             .collect();
+        // Facts computed from the case's present change are computed again once, when
+        // the overlap has passed since it (a writer that stamped the same moment has
+        // committed by then), and not on every run before that: under a steady stream
+        // of changes each case is computed twice, not once per run in its window.
         let stale: Vec<i64> = batch
             .iter()
             .filter(|(id, updated)| {
-                !known
-                    .get(id)
-                    .is_some_and(|(u, computed)| u == updated && *computed >= *updated + overlap)
+                !known.get(id).is_some_and(|(u, computed)| {
+                    u == updated && (*computed >= *updated + overlap || at < *updated + overlap)
+                })
             })
             .map(|(id, _)| *id)
             .collect();

@@ -228,3 +228,82 @@ fn the_report_facts_catch_up_with_a_burst() {
     riskdesk::jobs::refresh_report_facts(&d.app.state, "test").unwrap();
     assert!(!riskdesk::jobs::report_facts_behind(&d.app.state).unwrap());
 }
+
+/// Every stored fact, by case.
+fn facts_by_case(d: &Desk) -> Vec<riskdesk::reports::facts::FactRow> {
+    case_facts::table
+        .order(case_facts::case_id.asc())
+        .select(riskdesk::reports::facts::FactRow::as_select())
+        .load(&mut *d.app.conn())
+        .unwrap()
+}
+
+#[test]
+fn facts_are_computed_fresh_then_once_more_when_their_change_has_settled() {
+    let d = Desk::new();
+    burst(&d, "settle", "LARGE_TRANSFER", 20);
+    let facts = || riskdesk::jobs::refresh_report_facts(&d.app.state, "test").unwrap();
+    // Fresh: every new case is in the facts at once.
+    assert_eq!(facts(), Some(20));
+    let fresh = facts_by_case(&d);
+    assert_eq!(fresh.len(), 20);
+    // Within the overlap after their change, however often the job runs, none is
+    // computed again.
+    d.app.clock.advance(Duration::seconds(5));
+    assert_eq!(facts(), Some(0));
+    // Once it has passed, each once more (a writer that stamped the same moment has
+    // committed by then); the facts came out the same, so only the time of
+    // computing moved.
+    d.app.clock.advance(Duration::seconds(6));
+    assert_eq!(facts(), Some(20));
+    let settled = facts_by_case(&d);
+    let now = riskdesk::store::to_db(d.app.clock.now());
+    for (before, after) in fresh.iter().zip(&settled) {
+        assert_eq!(after.computed_at, now);
+        assert_eq!(
+            &riskdesk::reports::facts::FactRow {
+                computed_at: now,
+                ..before.clone()
+            },
+            after
+        );
+    }
+    // And then never again while the case does not change.
+    d.app.clock.advance(Duration::minutes(1));
+    assert_eq!(facts(), Some(0));
+}
+
+#[test]
+fn facts_computed_again_are_rewritten_where_they_differ_and_only_stamped_where_not() {
+    let d = Desk::new();
+    burst(&d, "stamp", "LARGE_TRANSFER", 3);
+    riskdesk::jobs::refresh_report_facts(&d.app.state, "test").unwrap();
+    let kept = facts_by_case(&d);
+    // One row is made wrong behind the job's back.
+    let wrong = kept[1].case_id;
+    diesel::update(case_facts::table.find(wrong))
+        .set((case_facts::calls.eq(99), case_facts::priority.eq("low")))
+        .execute(&mut *d.app.conn())
+        .unwrap();
+    d.app.clock.advance(Duration::minutes(1));
+    let ids: Vec<i64> = kept.iter().map(|f| f.case_id).collect();
+    let mut conn = d.app.conn();
+    let snap = d.app.state.desk.get(&mut conn).unwrap();
+    let n =
+        riskdesk::reports::store::refresh_cases(&mut conn, &snap, &ids, d.app.clock.now()).unwrap();
+    drop(conn);
+    assert_eq!(n, 3);
+    let now = riskdesk::store::to_db(d.app.clock.now());
+    let again = facts_by_case(&d);
+    for (before, after) in kept.iter().zip(&again) {
+        // The wrong row is counted again whole, the others only stamped: all equal
+        // what the case says, at the new time.
+        assert_eq!(
+            &riskdesk::reports::facts::FactRow {
+                computed_at: now,
+                ..before.clone()
+            },
+            after
+        );
+    }
+}
