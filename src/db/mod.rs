@@ -75,6 +75,28 @@ macro_rules! dispatch {
     };
 }
 
+/// Inserts `rows` (a `Vec` of insertable tuples or structs) into `table`, giving how
+/// many were written: on SQLite with one cached single-row statement per row, since a
+/// multi-row statement's text depends on how many rows it holds and SQLite would parse
+/// and plan it afresh each time (costlier than the in-process rows themselves); on
+/// PostgreSQL with one multi-row statement, one round trip.
+#[macro_export]
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite(c) => $rows.into_iter().try_fold(0usize, |n, row| {
+                diesel::insert_into($table)
+                    .values(row)
+                    .execute(c)
+                    .map(|k| n + k)
+            }),
+            $crate::db::DbConn::Postgresql(c) => {
+                diesel::insert_into($table).values($rows).execute(c)
+            }
+        }
+    };
+}
+
 /// Which backend a database URL selects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
@@ -163,6 +185,10 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
             // where SQLite is compiled, `.cargo/config.toml`), shared by every
             // connection, instead of a read call and a copy per page missing from
             // each connection's own small cache.
+            // A server copies the WAL back into the file every 100 ms from a worker of
+            // its own (`crate::jobs`, [`checkpoint`]); a commit does it only when the
+            // WAL has grown past 4,000 pages (16 MiB), so that a write, such as an intake
+            // batch, does not wait for a checkpoint's writes and syncs in its commit.
             // The busy timeout comes first: asking for WAL takes a lock, and a
             // connection opened while another writes must wait for it, not fail.
             c.batch_execute(
@@ -171,6 +197,7 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
                  PRAGMA synchronous = FULL;
                  PRAGMA foreign_keys = ON;
                  PRAGMA temp_store = MEMORY;
+                 PRAGMA wal_autocheckpoint = 4000;
                  PRAGMA mmap_size = 1099511627776;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
@@ -274,6 +301,16 @@ where
             Err(e)
         }
     }
+}
+
+/// Copies what the SQLite write-ahead log holds back into the database file, as far
+/// as readers allow (`PRAGMA wal_checkpoint(PASSIVE)`: it waits for no one, and
+/// writers go on meanwhile); nothing on PostgreSQL.
+pub fn checkpoint(conn: &mut DbConn) -> QueryResult<()> {
+    if let DbConn::Sqlite(c) = conn {
+        c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")?;
+    }
+    Ok(())
 }
 
 /// Deadlocks and serialization failures: the transaction may simply be run again.

@@ -15,47 +15,85 @@ use crate::store::{self, sessions};
 
 /// Starts the workers on the current actix runtime; they stop with it.
 pub fn spawn(state: AppState) {
-    actix_web::rt::spawn(every(state.clone(), 300, "session sweep", sweep_sessions));
+    actix_web::rt::spawn(every(
+        state.clone(),
+        Duration::from_secs(300),
+        "session sweep",
+        sweep_sessions,
+    ));
     actix_web::rt::spawn(draining(
         state.clone(),
         SLA_WATCH_SECONDS,
         "SLA watch",
         |s| watch_sla_for(s, Some(RUN_BUDGET)).map(|d| d.more),
     ));
-    actix_web::rt::spawn(every(state.clone(), 30, "presence sweep", |s| {
-        sweep_presence(s).map(|_| ())
-    }));
-    actix_web::rt::spawn(every(state.clone(), 30, "callback reminders", |s| {
-        remind_callbacks(s).map(|_| ())
-    }));
+    actix_web::rt::spawn(every(
+        state.clone(),
+        Duration::from_secs(30),
+        "presence sweep",
+        |s| sweep_presence(s).map(|_| ()),
+    ));
+    actix_web::rt::spawn(every(
+        state.clone(),
+        Duration::from_secs(30),
+        "callback reminders",
+        |s| remind_callbacks(s).map(|_| ()),
+    ));
     actix_web::rt::spawn(draining(state.clone(), 10, "assignment sweep", |s| {
         sweep_assignment_for(s, Some(RUN_BUDGET)).map(|(_, more)| more)
     }));
-    actix_web::rt::spawn(every(state.clone(), 60, "weekly brief", |s| {
-        weekly_brief(s).map(|_| ())
-    }));
-    actix_web::rt::spawn(every(state.clone(), 60, "notification digests", |s| {
-        send_digests(s).map(|_| ())
-    }));
-    actix_web::rt::spawn(every(state.clone(), 5, "mail outbox", |s| {
-        send_outbox(s).map(|_| ())
-    }));
-    actix_web::rt::spawn(every(state.clone(), 10, "inbound mail", |s| {
-        process_inbound(s).map(|_| ())
-    }));
-    actix_web::rt::spawn(every(state.clone(), 30, "AML report deadlines", |s| {
-        watch_aml_reports(s).map(|_| ())
-    }));
-    actix_web::rt::spawn(every(state.clone(), 30, "snooze expiry", |s| {
-        expire_snoozes(s).map(|_| ())
-    }));
-    actix_web::rt::spawn(every(state.clone(), 10, "emergencies", |s| {
-        watch_emergencies(s).map(|_| ())
-    }));
-    actix_web::rt::spawn(every(state.clone(), 2, "webhooks", |s| {
-        send_webhooks(s).map(|_| ())
-    }));
-    actix_web::rt::spawn(report_facts(state));
+    actix_web::rt::spawn(every(
+        state.clone(),
+        Duration::from_secs(60),
+        "weekly brief",
+        |s| weekly_brief(s).map(|_| ()),
+    ));
+    actix_web::rt::spawn(every(
+        state.clone(),
+        Duration::from_secs(60),
+        "notification digests",
+        |s| send_digests(s).map(|_| ()),
+    ));
+    actix_web::rt::spawn(every(
+        state.clone(),
+        Duration::from_secs(5),
+        "mail outbox",
+        |s| send_outbox(s).map(|_| ()),
+    ));
+    actix_web::rt::spawn(every(
+        state.clone(),
+        Duration::from_secs(10),
+        "inbound mail",
+        |s| process_inbound(s).map(|_| ()),
+    ));
+    actix_web::rt::spawn(every(
+        state.clone(),
+        Duration::from_secs(30),
+        "AML report deadlines",
+        |s| watch_aml_reports(s).map(|_| ()),
+    ));
+    actix_web::rt::spawn(every(
+        state.clone(),
+        Duration::from_secs(30),
+        "snooze expiry",
+        |s| expire_snoozes(s).map(|_| ()),
+    ));
+    actix_web::rt::spawn(every(
+        state.clone(),
+        Duration::from_secs(10),
+        "emergencies",
+        |s| watch_emergencies(s).map(|_| ()),
+    ));
+    actix_web::rt::spawn(every(
+        state.clone(),
+        Duration::from_secs(2),
+        "webhooks",
+        |s| send_webhooks(s).map(|_| ()),
+    ));
+    actix_web::rt::spawn(report_facts(state.clone()));
+    if matches!(state.settings.database, crate::db::DatabaseUrl::Sqlite(_)) {
+        actix_web::rt::spawn(every(state, CHECKPOINT_EVERY, "checkpoints", checkpoint));
+    }
 }
 
 /// Starts the `--audit-log` writer when the setting is given. The application
@@ -227,11 +265,11 @@ async fn draining(
 
 async fn every(
     state: AppState,
-    seconds: u64,
+    period: Duration,
     name: &'static str,
     f: fn(&AppState) -> Result<(), String>,
 ) {
-    let mut tick = actix_web::rt::time::interval(Duration::from_secs(seconds));
+    let mut tick = actix_web::rt::time::interval(period);
     loop {
         tick.tick().await;
         let st = state.clone();
@@ -241,6 +279,17 @@ async fn every(
             Err(e) => tracing::warn!(worker = name, error = %e, "background work failed"),
         }
     }
+}
+
+/// How often the SQLite write-ahead log is copied back into the database file.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// Copies the SQLite write-ahead log back into the database file (see
+/// [`crate::db::checkpoint`]): done here, beside the writers, so that no write's
+/// commit has to do it.
+fn checkpoint(state: &AppState) -> Result<(), String> {
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    crate::db::checkpoint(&mut conn).map_err(|e| e.to_string())
 }
 
 fn sweep_sessions(state: &AppState) -> Result<(), String> {

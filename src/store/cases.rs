@@ -221,9 +221,7 @@ pub fn add_events_by(
             )
         })
         .collect();
-    crate::dispatch!(conn, |c| diesel::insert_into(case_events::table)
-        .values(rows)
-        .execute(c))?;
+    crate::insert_rows!(conn, case_events::table, rows)?;
     crate::store::webhooks::enqueue_case_events(conn, case_id, at, events).map(|_| ())
 }
 

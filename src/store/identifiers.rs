@@ -166,22 +166,34 @@ pub fn record(
     if rows.is_empty() {
         return Ok(());
     }
-    // One statement for all of them (at most three per alert).
-    match seen {
-        Some(at) => dispatch!(conn, |c| diesel::insert_into(customer_identifiers::table)
-            .values(&rows)
-            .on_conflict((
-                customer_identifiers::value_hash,
-                customer_identifiers::customer_id,
-            ))
-            .do_update()
-            .set(customer_identifiers::last_seen_at.eq(at))
-            .execute(c))?,
-        None => dispatch!(conn, |c| diesel::insert_into(customer_identifiers::table)
-            .values(&rows)
-            .on_conflict_do_nothing()
-            .execute(c))?,
-    };
+    // At most three per alert: on PostgreSQL one statement for them all; on SQLite one
+    // cached statement per row (see `crate::insert_rows`).
+    macro_rules! write {
+        ($values:expr) => {
+            match seen {
+                Some(at) => dispatch!(conn, |c| diesel::insert_into(customer_identifiers::table)
+                    .values($values)
+                    .on_conflict((
+                        customer_identifiers::value_hash,
+                        customer_identifiers::customer_id,
+                    ))
+                    .do_update()
+                    .set(customer_identifiers::last_seen_at.eq(at))
+                    .execute(c)),
+                None => dispatch!(conn, |c| diesel::insert_into(customer_identifiers::table)
+                    .values($values)
+                    .on_conflict_do_nothing()
+                    .execute(c)),
+            }
+        };
+    }
+    if matches!(conn, DbConn::Sqlite(_)) {
+        for row in &rows {
+            write!(row)?;
+        }
+    } else {
+        write!(&rows)?;
+    }
     Ok(())
 }
 
