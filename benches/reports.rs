@@ -11,6 +11,7 @@
 //   cargo bench --bench reports                               # 1,000,000 cases
 //   RISKDESK_BENCH_CASES=50000 cargo bench --bench reports     # a quick look
 //   RISKDESK_BENCH_KEEP=/tmp/reports-bench cargo bench --bench reports  # fill once, reuse
+//   ONLY=reports FLOOR=… bash benches/served.sh /tmp/reports-bench     # then as served
 //   RISKDESK_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/riskdesk_bench_reports cargo bench --bench reports
 //
 // On PostgreSQL the database is dropped at the end unless RISKDESK_BENCH_KEEP is set
@@ -507,6 +508,22 @@ fn build(n: u64) -> Desk {
 }
 
 fn serve(state: AppState, cookie: String, agent_id: i64, db: BenchDb, place: Place) -> Desk {
+    if let Place::Kept(root) = &place {
+        // What to ask `riskdesk serve` for from outside (benches/served.sh, ONLY=reports):
+        // the supervisor's session and each report over the last 30 days.
+        let mut t = String::new();
+        if let BenchDb::Postgres(u) = &db {
+            t.push_str(&format!("database_url {u}\n"));
+        }
+        t.push_str(&format!("supervisor_cookie {cookie}\n"));
+        t.push_str("compliance /reports?period=30d\n");
+        t.push_str("outcomes /reports/outcomes?period=30d\n");
+        t.push_str(&format!(
+            "agent_report /reports/agents/{agent_id}?period=30d\n"
+        ));
+        t.push_str("figure_cases /reports/cases?period=30d&measure=res_missed\n");
+        std::fs::write(root.join("targets.txt"), t).unwrap();
+    }
     let addr = loadgen::serve(&state);
     Desk {
         state,
