@@ -17,7 +17,7 @@ use crate::store::{self, sessions};
 pub fn spawn(state: AppState) {
     actix_web::rt::spawn(every(
         state.clone(),
-        Duration::from_secs(300),
+        secs(300),
         "session sweep",
         sweep_sessions,
     ));
@@ -27,69 +27,45 @@ pub fn spawn(state: AppState) {
         "SLA watch",
         |s| watch_sla_for(s, Some(RUN_BUDGET)).map(|d| d.more),
     ));
-    actix_web::rt::spawn(every(
-        state.clone(),
-        Duration::from_secs(30),
-        "presence sweep",
-        |s| sweep_presence(s).map(|_| ()),
-    ));
-    actix_web::rt::spawn(every(
-        state.clone(),
-        Duration::from_secs(30),
-        "callback reminders",
-        |s| remind_callbacks(s).map(|_| ()),
-    ));
+    actix_web::rt::spawn(every(state.clone(), secs(30), "presence sweep", |s| {
+        sweep_presence(s).map(|_| ())
+    }));
+    actix_web::rt::spawn(every(state.clone(), secs(30), "callback reminders", |s| {
+        remind_callbacks(s).map(|_| ())
+    }));
     actix_web::rt::spawn(draining(state.clone(), 10, "assignment sweep", |s| {
         sweep_assignment_for(s, Some(RUN_BUDGET)).map(|(_, more)| more)
     }));
+    actix_web::rt::spawn(every(state.clone(), secs(60), "weekly brief", |s| {
+        weekly_brief(s).map(|_| ())
+    }));
     actix_web::rt::spawn(every(
         state.clone(),
-        Duration::from_secs(60),
-        "weekly brief",
-        |s| weekly_brief(s).map(|_| ()),
-    ));
-    actix_web::rt::spawn(every(
-        state.clone(),
-        Duration::from_secs(60),
+        secs(60),
         "notification digests",
         |s| send_digests(s).map(|_| ()),
     ));
+    actix_web::rt::spawn(every(state.clone(), secs(5), "mail outbox", |s| {
+        send_outbox(s).map(|_| ())
+    }));
+    actix_web::rt::spawn(every(state.clone(), secs(10), "inbound mail", |s| {
+        process_inbound(s).map(|_| ())
+    }));
     actix_web::rt::spawn(every(
         state.clone(),
-        Duration::from_secs(5),
-        "mail outbox",
-        |s| send_outbox(s).map(|_| ()),
-    ));
-    actix_web::rt::spawn(every(
-        state.clone(),
-        Duration::from_secs(10),
-        "inbound mail",
-        |s| process_inbound(s).map(|_| ()),
-    ));
-    actix_web::rt::spawn(every(
-        state.clone(),
-        Duration::from_secs(30),
+        secs(30),
         "AML report deadlines",
         |s| watch_aml_reports(s).map(|_| ()),
     ));
-    actix_web::rt::spawn(every(
-        state.clone(),
-        Duration::from_secs(30),
-        "snooze expiry",
-        |s| expire_snoozes(s).map(|_| ()),
-    ));
-    actix_web::rt::spawn(every(
-        state.clone(),
-        Duration::from_secs(10),
-        "emergencies",
-        |s| watch_emergencies(s).map(|_| ()),
-    ));
-    actix_web::rt::spawn(every(
-        state.clone(),
-        Duration::from_secs(2),
-        "webhooks",
-        |s| send_webhooks(s).map(|_| ()),
-    ));
+    actix_web::rt::spawn(every(state.clone(), secs(30), "snooze expiry", |s| {
+        expire_snoozes(s).map(|_| ())
+    }));
+    actix_web::rt::spawn(every(state.clone(), secs(10), "emergencies", |s| {
+        watch_emergencies(s).map(|_| ())
+    }));
+    actix_web::rt::spawn(every(state.clone(), secs(2), "webhooks", |s| {
+        send_webhooks(s).map(|_| ())
+    }));
     actix_web::rt::spawn(report_facts(state.clone()));
     if matches!(state.settings.database, crate::db::DatabaseUrl::Sqlite(_)) {
         actix_web::rt::spawn(every(state, CHECKPOINT_EVERY, "checkpoints", checkpoint));
@@ -261,6 +237,11 @@ async fn draining(
             break;
         }
     }
+}
+
+/// `n` seconds, as the workers' periods are written.
+const fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
 }
 
 async fn every(

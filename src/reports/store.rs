@@ -275,22 +275,20 @@ pub fn refresh_cases(
     // Facts that come out as they are stored (a case computed again once its change
     // has settled, or a recount) only have their time of computing moved: a column no
     // index holds, where a whole row would rewrite the reports' covering indexes.
-    let stored: HashMap<i64, FactRow> = case_facts::table
+    let mut stored: HashMap<i64, FactRow> = case_facts::table
         .filter(case_facts::case_id.eq_any(ids))
         .select(FactRow::as_select())
         .load(conn)?
         .into_iter()
         .map(|r| (r.case_id, r))
         .collect();
-    let (same, changed): (Vec<&FactRow>, Vec<&FactRow>) = rows.iter().partition(|r| {
-        stored.get(&r.case_id).is_some_and(|s| {
-            *r == &FactRow {
-                computed_at: r.computed_at,
-                ..s.clone()
-            }
+    let computed = rows.len();
+    let (same, changed): (Vec<FactRow>, Vec<FactRow>) = rows.into_iter().partition(|r| {
+        stored.get_mut(&r.case_id).is_some_and(|s| {
+            s.computed_at = r.computed_at;
+            s == r
         })
     });
-    let changed: Vec<FactRow> = changed.into_iter().cloned().collect();
     upsert(conn, &changed)?;
     if !same.is_empty() {
         let ids: Vec<i64> = same.iter().map(|r| r.case_id).collect();
@@ -300,7 +298,7 @@ pub fn refresh_cases(
                 .execute(conn)
         })?;
     }
-    Ok(rows.len())
+    Ok(computed)
 }
 
 /// The full recount: every case's facts computed again. The watermark moves to the

@@ -168,7 +168,7 @@ pub fn record(
     }
     // At most three per alert: on PostgreSQL one statement for them all; on SQLite one
     // cached statement per row (see `crate::insert_rows`).
-    macro_rules! write {
+    macro_rules! upsert_identifiers {
         ($values:expr) => {
             match seen {
                 Some(at) => dispatch!(conn, |c| diesel::insert_into(customer_identifiers::table)
@@ -189,10 +189,10 @@ pub fn record(
     }
     if matches!(conn, DbConn::Sqlite(_)) {
         for row in &rows {
-            write!(row)?;
+            upsert_identifiers!(row)?;
         }
     } else {
-        write!(&rows)?;
+        upsert_identifiers!(&rows)?;
     }
     Ok(())
 }
